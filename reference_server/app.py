@@ -1,0 +1,105 @@
+"""The reference server's state and its aiohttp application."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from aiohttp import web
+from aiortc import RTCSessionDescription
+
+from whip_whep.peer import new_peer_connection
+
+from . import live_inputs, whep, whip
+from .config import SERVER_KEY, ServerConfig
+from .live_inputs import LiveInput, LiveInputs
+from .sessions import Session
+from .signalling import Refusal, new_session_id
+
+log = logging.getLogger("reference_server")
+
+
+class ReferenceServer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.inputs = LiveInputs()
+        self.sessions: dict[str, Session] = {}
+
+    async def open_session(
+        self,
+        kind: str,
+        live: LiveInput,
+        offer: str,
+        prepare: Callable[[Session], None] | None,
+        refusal_status: int,
+    ) -> tuple[Session, str]:
+        """Answer `offer` with a new peer connection; the session is attached before any await,
+        so a concurrent second publisher sees it."""
+        session = Session(new_session_id(), kind, live.uid, new_peer_connection(self.config.ice_servers))
+        self.sessions[session.id] = session
+        if kind == "whip":
+            live.publisher = session
+        else:
+            live.viewers.add(session)
+        try:
+            if prepare is not None:
+                prepare(session)
+            await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            await session.pc.setLocalDescription(await session.pc.createAnswer())
+        except Exception as exc:  # aiortc raises several types for offers it cannot use
+            await self.end_session(session)
+            raise Refusal(refusal_status, f"the offer cannot be negotiated: {exc}") from exc
+        answer = session.pc.localDescription.sdp
+        if self.config.fault("answer-unreachable-candidates"):
+            # A media server that is not where its answer says: no checks go out, none are answered.
+            await session.pc.close()
+        session.watch(self.config.session_timeout_s, self.end_session)
+        log.info("%s session %s opened on input %s", kind, session.id, live.uid)
+        return session, answer
+
+    async def end_session(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        live = self.inputs.by_uid(session.input_uid)
+        if live is not None:
+            if live.publisher is session:
+                live.publisher = None
+            live.viewers.discard(session)
+        await session.close()
+        log.info("%s session %s ended", session.kind, session.id)
+
+    async def end_input(self, live: LiveInput) -> None:
+        self.inputs.remove(live)
+        for session in [live.publisher, *live.viewers]:
+            if session is not None:
+                await self.end_session(session)
+
+    async def close(self) -> None:
+        for session in list(self.sessions.values()):
+            await self.end_session(session)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler) -> web.StreamResponse:
+    """Unexpected errors become a 500 with a reason, never a dropped connection."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return web.Response(status=500, text="internal error; see the server log\n")
+
+
+def make_app(config: ServerConfig) -> web.Application:
+    app = web.Application(middlewares=[_errors], client_max_size=1024 * 1024)
+    server = ReferenceServer(config)
+    app[SERVER_KEY] = server
+    live_inputs.add_routes(app)
+    whip.add_routes(app)
+    whep.add_routes(app)
+
+    async def _close(_: web.Application) -> None:
+        await server.close()
+
+    app.on_shutdown.append(_close)
+    return app

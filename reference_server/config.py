@@ -1,0 +1,30 @@
+"""What the reference server was started with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from whip_whep import profiles
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    ice_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    ice_servers: list[str] = field(default_factory=list)
+    api_token: str | None = None
+    token: str | None = None
+    whip_profile: str = profiles.DEFAULT_WHIP
+    whep_profile: str = profiles.DEFAULT_WHEP
+    faults: set[str] = field(default_factory=set)
+    session_timeout_s: float = 30.0
+
+    def fault(self, name: str) -> bool:
+        return name in self.faults
+
+
+# The application key under which handlers find the ReferenceServer.
+SERVER_KEY: web.AppKey = web.AppKey("reference_server")

@@ -1,0 +1,74 @@
+"""Named defects the server can be started with (`--fault NAME`), to prove the suite catches them.
+
+Each fault breaks one observable behaviour; `tests/fault_map.toml` says which conformance
+tests must fail under it.
+"""
+
+from __future__ import annotations
+
+import re
+
+FAULTS: dict[str, str] = {
+    # WHIP / WHEP POST
+    "post-status-200": "answer a successful WHIP/WHEP POST with 200 instead of 201",
+    "no-location": "leave the Location header out of the 201",
+    "broken-relative-location": "send a relative Location that resolves to no session",
+    "answer-content-type": "type the SDP answer text/plain",
+    "etag-weak": "send a weak entity-tag (W/\"...\") in ETag",
+    "answer-wrong-direction": "answer with a=sendrecv instead of recvonly (WHIP) / sendonly (WHEP)",
+    "answer-drops-mline": "leave the last m-section out of the answer",
+    "answer-no-bundle": "leave a=group:BUNDLE out of the answer",
+    "answer-no-rtcp-mux": "leave a=rtcp-mux out of the answer",
+    "answer-setup-actpass": "answer with a=setup:actpass",
+    "answer-no-candidates": "leave every a=candidate out of the answer",
+    "answer-unreachable-candidates": "advertise candidates on a port nobody listens on, and shut the ICE agent after answering",
+    "accept-any-content-type": "accept a POST whatever its Content-Type",
+    "malformed-sdp-500": "answer malformed SDP with 500 instead of a 4xx",
+    # teardown
+    "delete-refused": "answer DELETE on a session with 405",
+    "delete-keeps-session": "answer DELETE with 200 but keep the session (a second DELETE succeeds)",
+    "unknown-session-200": "answer DELETE on a never-issued session with 200",
+    # auth
+    "auth-ignored": "accept WHIP/WHEP requests without the Bearer token",
+    "no-www-authenticate": "send 401 without WWW-Authenticate",
+    # product brief
+    "second-publisher-accepted": "accept a second publisher while one is live",
+    "no-protocol-version": "send no protocol-version header",
+    "api-no-envelope": "return the live input without the v4 envelope",
+    "api-list-missing": "leave new live inputs out of the collection listing",
+    "api-delete-keeps-input": "answer DELETE on a live input with 200 but keep it",
+    "secret-is-uid": "use the input's uid as the publish secret",
+}
+
+
+def check(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in FAULTS]
+    if unknown:
+        raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
+    return names
+
+
+def rewrite_answer(sdp: str, active: set[str]) -> str:
+    """Apply the answer-shaping faults to an SDP answer the server built correctly."""
+    if "answer-wrong-direction" in active:
+        sdp = re.sub(r"^a=(recvonly|sendonly)\r?$", "a=sendrecv\r", sdp, flags=re.MULTILINE)
+    if "answer-drops-mline" in active:
+        parts = re.split(r"(?=^m=)", sdp, flags=re.MULTILINE)
+        if len(parts) > 2:
+            sdp = "".join(parts[:-1])
+    if "answer-no-bundle" in active:
+        sdp = re.sub(r"^a=group:BUNDLE[^\r\n]*\r?\n", "", sdp, flags=re.MULTILINE)
+    if "answer-no-rtcp-mux" in active:
+        sdp = re.sub(r"^a=rtcp-mux\r?\n", "", sdp, flags=re.MULTILINE)
+    if "answer-setup-actpass" in active:
+        sdp = re.sub(r"^a=setup:\w+", "a=setup:actpass", sdp, flags=re.MULTILINE)
+    if "answer-no-candidates" in active:
+        sdp = re.sub(r"^a=(candidate:|end-of-candidates)[^\r\n]*\r?\n", "", sdp, flags=re.MULTILINE)
+    if "answer-unreachable-candidates" in active:
+        sdp = re.sub(
+            r"^(a=candidate:\S+ \d+ \S+ \d+ \S+ )(\d+)",
+            lambda m: m.group(1) + "9",
+            sdp,
+            flags=re.MULTILINE,
+        )
+    return sdp

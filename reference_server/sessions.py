@@ -1,0 +1,68 @@
+"""A WHIP or WHEP session: one peer connection, its entity-tag and its lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from aiortc import RTCPeerConnection
+
+log = logging.getLogger("reference_server.sessions")
+
+
+def new_etag() -> str:
+    return f'"{secrets.token_hex(8)}"'
+
+
+@dataclass(eq=False)
+class Session:
+    """State of one publisher (WHIP) or viewer (WHEP) on a live input."""
+
+    id: str
+    kind: str  # "whip" | "whep"
+    input_uid: str
+    pc: RTCPeerConnection
+    etag: str = field(default_factory=new_etag)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+    _tasks: set[asyncio.Task] = field(default_factory=set)
+
+    def watch(self, timeout_s: float, on_end: Callable[["Session"], Awaitable[None]]) -> None:
+        """End the session when ICE/DTLS fails, closes, or never connects within `timeout_s`."""
+
+        @self.pc.on("connectionstatechange")
+        async def _changed() -> None:
+            state = self.pc.connectionState
+            if state == "connected":
+                self.connected.set()
+            elif state in ("failed", "closed") and not self.closed:
+                log.info("%s session %s: connection %s", self.kind, self.id, state)
+                await on_end(self)
+
+        async def _deadline() -> None:
+            try:
+                await asyncio.wait_for(self.connected.wait(), timeout_s)
+            except asyncio.TimeoutError:
+                if not self.closed:
+                    log.info("%s session %s never connected; ending it", self.kind, self.id)
+                    await on_end(self)
+
+        self.spawn(_deadline())
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        await self.pc.close()

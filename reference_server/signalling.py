@@ -1,0 +1,236 @@
+"""The HTTP side WHIP and WHEP share: auth, offers in, answers out, sessions, CORS, methods.
+
+The two protocols differ only in the direction of media and the spec revision in force, so the
+HTTP shape lives here once and `whip.py` / `whep.py` supply the peer connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from aiohttp import web
+
+from .config import SERVER_KEY
+from whip_whep import headers, profiles, sdp
+from whip_whep.link import Link, format_link
+
+from .faults import rewrite_answer
+from .sessions import Session
+
+if TYPE_CHECKING:
+    from .app import ReferenceServer
+    from .live_inputs import LiveInput
+
+log = logging.getLogger("reference_server.signalling")
+
+ENDPOINT_METHODS = ("POST", "OPTIONS", "GET", "HEAD")
+SESSION_METHODS = ("PATCH", "DELETE", "OPTIONS", "GET", "HEAD")
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+# Revisions in which GET/HEAD on an endpoint or session must be 405 rather than 2xx.
+GET_IS_405 = {profiles.WHIP_06, profiles.MURILLO_01}
+
+
+class Refusal(Exception):
+    """A request the server answers with a 4xx and a plain-text reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class Protocol:
+    """What distinguishes WHIP from WHEP for the shared handlers."""
+
+    name: str  # "whip" | "whep"
+    path: str  # "publish" | "play"
+    find_input: Callable[["ReferenceServer", str], "LiveInput | None"]
+    negotiate: Callable[["ReferenceServer", "LiveInput", str, str], Awaitable[tuple[Session, str]]]
+
+    def profile(self, server: "ReferenceServer") -> str:
+        return server.config.whip_profile if self.name == "whip" else server.config.whep_profile
+
+
+def _server(request: web.Request) -> "ReferenceServer":
+    return request.app[SERVER_KEY]
+
+
+def _base_headers(server: "ReferenceServer", protocol: Protocol) -> dict[str, str]:
+    result = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post, protocol-version",
+    }
+    if not server.config.fault("no-protocol-version"):
+        result["protocol-version"] = protocol.profile(server)
+    return result
+
+
+def _text(status: int, reason: str, extra: dict[str, str]) -> web.Response:
+    return web.Response(status=status, text=reason + "\n", headers=extra)
+
+
+def _check_token(server: "ReferenceServer", request: web.Request) -> None:
+    token = server.config.token
+    if not token or server.config.fault("auth-ignored"):
+        return
+    if headers.bearer_token(request.headers.get("Authorization")) != token:
+        raise Refusal(401, "a valid Bearer token is required")
+
+
+def _ice_server_links(server: "ReferenceServer") -> list[str]:
+    links = []
+    for url in server.config.ice_servers:
+        scheme, _, rest = url.partition(":")
+        params = {"rel": "ice-server"}
+        if "@" in rest:
+            userinfo, _, host = rest.rpartition("@")
+            username, _, credential = userinfo.partition(":")
+            url = f"{scheme}:{host}"
+            params.update(username=username, credential=credential)
+        links.append(format_link(Link(url, params)))
+    return links
+
+
+def _not_allowed(allowed: tuple[str, ...], base: dict[str, str], method: str) -> web.Response:
+    if method not in KNOWN_METHODS:
+        return _text(501, f"method {method} is not implemented", base)
+    return _text(405, f"method {method} is not allowed here", {**base, "Allow": ", ".join(allowed)})
+
+
+def _get(server: "ReferenceServer", protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str], method: str) -> web.Response:
+    """GET/HEAD: 2xx without content since RFC 9725 / whep-02; 405 in the older drafts."""
+    if protocol.profile(server) in GET_IS_405:
+        return _text(405, f"{method} is not allowed by {protocol.profile(server)}", {**base, "Allow": ", ".join(a for a in allowed if a not in ("GET", "HEAD"))})
+    return web.Response(status=204, headers=base)
+
+
+def _options(server: "ReferenceServer", request: web.Request, allowed: tuple[str, ...], base: dict[str, str], endpoint: bool) -> web.Response:
+    result = {
+        **base,
+        "Allow": ", ".join(allowed),
+        "Access-Control-Allow-Methods": ", ".join(allowed),
+        "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, Link",
+        "Access-Control-Max-Age": "600",
+    }
+    if endpoint:
+        result["Accept-Post"] = headers.SDP
+    response = web.Response(status=200, headers=result)
+    preflight = "Access-Control-Request-Method" in request.headers
+    if endpoint and not preflight:
+        for link in _ice_server_links(server):
+            response.headers.add("Link", link)
+    return response
+
+
+async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
+    """Requests to a WHIP endpoint (publish URL) or WHEP endpoint (play URL)."""
+    server = _server(request)
+    base = _base_headers(server, protocol)
+    method = request.method
+    try:
+        if method == "OPTIONS":
+            return _options(server, request, ENDPOINT_METHODS, base, endpoint=True)
+        _check_token(server, request)
+        live = protocol.find_input(server, request.match_info["key"])
+        if live is None:
+            raise Refusal(404, "no live input at this URL")
+        if method in ("GET", "HEAD"):
+            return _get(server, protocol, ENDPOINT_METHODS, base, method)
+        if method != "POST":
+            return _not_allowed(ENDPOINT_METHODS, base, method)
+        offer = await _read_offer(server, request)
+        session, answer = await protocol.negotiate(server, live, offer, protocol.profile(server))
+    except Refusal as refusal:
+        return _refusal(server, refusal, base)
+    return _created(server, request, protocol, session, answer, base)
+
+
+async def _read_offer(server: "ReferenceServer", request: web.Request) -> str:
+    content_type = headers.media_type(request.headers.get("Content-Type"))
+    if content_type != headers.SDP and not server.config.fault("accept-any-content-type"):
+        raise Refusal(415, f"the offer must be typed {headers.SDP}, not {content_type or 'untyped'}")
+    body = await request.read()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal(400, "the offer is not UTF-8 text") from None
+    problems = sdp.offer_problems(text)
+    if problems:
+        if server.config.fault("malformed-sdp-500"):
+            raise Refusal(500, "internal error")
+        raise Refusal(400, "the offer cannot be used: " + "; ".join(problems))
+    return text
+
+
+def _refusal(server: "ReferenceServer", refusal: Refusal, base: dict[str, str]) -> web.Response:
+    extra = dict(base)
+    if refusal.status == 401 and not server.config.fault("no-www-authenticate"):
+        extra["WWW-Authenticate"] = 'Bearer realm="whip-whep", error="invalid_token"'
+    return _text(refusal.status, refusal.reason, extra)
+
+
+def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, answer: str, base: dict[str, str]) -> web.Response:
+    key = request.match_info["key"]
+    location = f"/{key}/webRTC/{protocol.path}/{session.id}"
+    if server.config.fault("broken-relative-location"):
+        location = session.id  # resolves to /{key}/webRTC/{session.id}: no such session
+    result = dict(base)
+    result["Content-Type"] = "text/plain" if server.config.fault("answer-content-type") else headers.SDP
+    result["ETag"] = "W/" + session.etag if server.config.fault("etag-weak") else session.etag
+    if not server.config.fault("no-location"):
+        result["Location"] = location
+    response = web.Response(
+        status=200 if server.config.fault("post-status-200") else 201,
+        body=rewrite_answer(answer, server.config.faults).encode(),
+        headers=result,
+    )
+    for link in _ice_server_links(server):
+        response.headers.add("Link", link)
+    return response
+
+
+async def session_resource(request: web.Request, protocol: Protocol) -> web.Response:
+    """Requests to a session URL (the 201's Location)."""
+    server = _server(request)
+    base = _base_headers(server, protocol)
+    method = request.method
+    try:
+        if method == "OPTIONS":
+            return _options(server, request, SESSION_METHODS, base, endpoint=False)
+        _check_token(server, request)
+        session = server.sessions.get(request.match_info["sid"])
+        live = protocol.find_input(server, request.match_info["key"])
+        if session is None or live is None or session.kind != protocol.name or session.input_uid != live.uid:
+            if method == "DELETE" and server.config.fault("unknown-session-200"):
+                return web.Response(status=200, headers=base)
+            raise Refusal(404, "no such session (never created, or already ended)")
+        if method == "DELETE":
+            if server.config.fault("delete-refused"):
+                return _not_allowed(("PATCH", "OPTIONS"), base, "DELETE")
+            if not server.config.fault("delete-keeps-session"):
+                await server.end_session(session)
+            return web.Response(status=200, headers=base)
+        if method in ("GET", "HEAD"):
+            return _get(server, protocol, SESSION_METHODS, base, method)
+        if method == "PATCH":
+            # Trickle ICE and ICE restart arrive with the protocol-coverage work.
+            return _text(501, "PATCH (trickle ICE / ICE restart) is not implemented yet", base)
+        return _not_allowed(SESSION_METHODS, base, method)
+    except Refusal as refusal:
+        return _refusal(server, refusal, base)
+
+
+def new_session_id() -> str:
+    """Unguessable session ids (RFC 9725 §5: 128 random bits)."""
+    return secrets.token_hex(16)
+
+
+def count_kinds(offer: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for m in sdp.SessionDescription.parse(offer).media:
+        counts[m.kind] = counts.get(m.kind, 0) + 1
+    return counts

@@ -1,0 +1,56 @@
+"""WHEP playback (draft-ietf-wish-whep-03 / draft-murillo-whep-01), client-offer mode: many viewers per input."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from whip_whep import sdp
+from whip_whep.peer import SilentTrack
+
+from .signalling import Protocol, Refusal, count_kinds, endpoint, session_resource
+
+if TYPE_CHECKING:
+    from .app import ReferenceServer
+    from .live_inputs import LiveInput
+    from .sessions import Session
+
+
+def _find(server: "ReferenceServer", uid: str) -> "LiveInput | None":
+    return server.inputs.by_uid(uid)
+
+
+def _add_senders(session: "Session", desc: sdp.SessionDescription) -> None:
+    """Sendonly transceivers must exist before the offer is applied, or aiortc answers inactive."""
+    for m in desc.media:
+        session.pc.addTransceiver(SilentTrack(m.kind), direction="sendonly")
+
+
+async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, profile: str) -> tuple["Session", str]:
+    counts = count_kinds(offer)
+    if any(n > 1 for n in counts.values()):
+        raise Refusal(422, f"one audio and one video track at most; the offer has {counts}")
+    desc = sdp.SessionDescription.parse(offer)
+    for m in desc.media:
+        if m.direction in ("sendonly", "inactive"):
+            raise Refusal(400, f"a WHEP offer must not be {m.direction}")
+    return await server.open_session(
+        "whep", live, offer, prepare=lambda session: _add_senders(session, desc), refusal_status=422
+    )
+
+
+PROTOCOL = Protocol(name="whep", path="play", find_input=_find, negotiate=_negotiate)
+
+
+async def handle_endpoint(request: web.Request) -> web.Response:
+    return await endpoint(request, PROTOCOL)
+
+
+async def handle_session(request: web.Request) -> web.Response:
+    return await session_resource(request, PROTOCOL)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_route("*", "/{key}/webRTC/play", handle_endpoint)
+    app.router.add_route("*", "/{key}/webRTC/play/{sid}", handle_session)

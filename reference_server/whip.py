@@ -1,0 +1,66 @@
+"""WHIP ingest (RFC 9725 / draft-ietf-wish-whip-06): one publisher per live input."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from aiortc.mediastreams import MediaStreamError
+
+from whip_whep import profiles, sdp
+
+from .signalling import Protocol, Refusal, count_kinds, endpoint, session_resource
+
+if TYPE_CHECKING:
+    from .app import ReferenceServer
+    from .live_inputs import LiveInput
+    from .sessions import Session
+
+
+def _find(server: "ReferenceServer", secret: str) -> "LiveInput | None":
+    return server.inputs.by_secret(secret)
+
+
+async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, profile: str) -> tuple["Session", str]:
+    unsupported = 406 if profile == profiles.WHIP_06 else 422
+    counts = count_kinds(offer)
+    if any(n > 1 for n in counts.values()):
+        raise Refusal(unsupported, f"one audio and one video track at most; the offer has {counts}")
+    for m in sdp.SessionDescription.parse(offer).media:
+        if m.direction in ("recvonly", "inactive"):
+            raise Refusal(400, f"a WHIP offer must not be {m.direction} (RFC 9725 §4.2)")
+    if live.publisher is not None and not server.config.fault("second-publisher-accepted"):
+        raise Refusal(409, "a publisher is already live on this input; DELETE its session first")
+    return await server.open_session("whip", live, offer, prepare=_consume_tracks, refusal_status=unsupported)
+
+
+def _consume_tracks(session: "Session") -> None:
+    @session.pc.on("track")
+    def _on_track(track) -> None:
+        session.spawn(_drain(track))
+
+
+async def _drain(track) -> None:
+    """Consume received frames until the relay takes over the media (they would queue up)."""
+    try:
+        while True:
+            await track.recv()
+    except (MediaStreamError, asyncio.CancelledError):
+        pass
+
+
+PROTOCOL = Protocol(name="whip", path="publish", find_input=_find, negotiate=_negotiate)
+
+
+async def handle_endpoint(request: web.Request) -> web.Response:
+    return await endpoint(request, PROTOCOL)
+
+
+async def handle_session(request: web.Request) -> web.Response:
+    return await session_resource(request, PROTOCOL)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_route("*", "/{key}/webRTC/publish", handle_endpoint)
+    app.router.add_route("*", "/{key}/webRTC/publish/{sid}", handle_session)

@@ -1,0 +1,33 @@
+"""RFC 9725 §4.7 — Authentication and authorization: Bearer tokens on the endpoint."""
+
+import pytest
+
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _post_without_token(case):
+    if not case.target.token:
+        case.not_applicable("no --token configured: the target authorises by URL (as Cloudflare does)")
+    urls = await case.live_input()
+    _, offer = await case.publisher_offer()
+    return await case.signalling.post_offer(urls.whip_url, offer, with_token=False)
+
+
+@pytest.mark.requirement("WHIP-4.7.1-1")
+async def test_post_without_token_is_refused_401(case):
+    """POST a valid offer without the configured Bearer token: 401 Unauthorized."""
+    posted = await _post_without_token(case)
+    case.expect(posted.status == 401, "WHIP-4.7.1-1", message=f"a POST without a token got {posted.describe()}")
+
+
+@pytest.mark.requirement("WHIP-D-5")
+async def test_401_carries_a_bearer_challenge(case):
+    """POST without the token: the 401 carries a WWW-Authenticate Bearer challenge."""
+    posted = await _post_without_token(case)
+    if posted.status != 401:
+        case.not_applicable(f"the POST without a token got {posted.describe()}, not 401")
+    challenge = posted.response.headers.get("WWW-Authenticate", "")
+    case.expect(bool(challenge), "WHIP-D-5", message="the 401 has no WWW-Authenticate header")
+    case.expect(challenge.lower().startswith("bearer"), "WHIP-D-5",
+                message=f"WWW-Authenticate {challenge!r} is not a Bearer challenge")

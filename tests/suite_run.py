@@ -1,0 +1,60 @@
+"""Run the conformance suite in a subprocess, as a user would, and read its results.json."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from whip_whep import profiles
+
+REPO = Path(__file__).resolve().parent.parent
+PAIRS = {"standard": profiles.STANDARD, "cloudflare": profiles.CLOUDFLARE}
+
+
+@dataclass
+class Run:
+    returncode: int
+    doc: dict | None
+    output: str
+
+    def cases(self, test: str) -> list[dict]:
+        """The results of one test function (every parameter and target)."""
+        return [c for c in (self.doc or {}).get("cases", []) if c["id"].split("[")[0] == test]
+
+
+def run_suite(args: list[str], reports_dir: Path, timeout_s: float = 600) -> Run:
+    # `--opt=value`: pytest takes an existing path after a bare option for a test path (rootdir).
+    paths = [a for a in args if a.startswith("suites")] or ["suites"]
+    options = [a for a in args if not a.startswith("suites")]
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--reports-dir={reports_dir}", *options, *paths]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
+    results = reports_dir / "results.json"
+    doc = json.loads(results.read_text()) if results.exists() else None
+    return Run(proc.returncode, doc, proc.stdout[-6000:] + proc.stderr[-3000:])
+
+
+def pair_args(pair: str) -> list[str]:
+    p = PAIRS[pair]
+    return [f"--whip-profile={p.whip}", f"--whep-profile={p.whep}"]
+
+
+def fault_map() -> list[dict]:
+    return tomllib.loads((REPO / "tests" / "fault_map.toml").read_text())["row"]
+
+
+def conformance_tests() -> list[str]:
+    """Node ids (without parameters) of every conformance case in suites/."""
+    found = []
+    for path in sorted((REPO / "suites").rglob("test_*.py")):
+        module_name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        module = importlib.import_module(module_name)
+        for name, func in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("test_") and func.__module__ == module_name:
+                found.append(f"{path.relative_to(REPO).as_posix()}::{name}")
+    return found

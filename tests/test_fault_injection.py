@@ -1,0 +1,73 @@
+"""Every conformance test is shown to fail against a server with the matching fault.
+
+The mapping is data (`fault_map.toml`); a conformance test with no row is a check nobody has
+seen fail, and is reported here as a defect.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from reference_server.faults import FAULTS
+
+from .suite_run import conformance_tests, fault_map, pair_args, run_suite
+
+ROWS = fault_map()
+GROUPS: dict[tuple[str, str], list[dict]] = defaultdict(list)
+for _row in ROWS:
+    GROUPS[(_row["fault"], _row.get("pair", "standard"))].append(_row)
+
+
+def test_every_conformance_test_has_a_fault():
+    mapped = {row["test"] for row in ROWS}
+    unmapped = [t for t in conformance_tests() if t not in mapped]
+    assert not unmapped, f"conformance tests no fault has shown to fail (add rows to tests/fault_map.toml): {unmapped}"
+
+
+def test_every_row_names_a_real_fault_and_test():
+    tests = set(conformance_tests())
+    bad = [(r["fault"], r["test"]) for r in ROWS if r["fault"] not in FAULTS or r["test"] not in tests]
+    assert not bad, f"fault_map.toml rows naming unknown faults or tests: {bad}"
+
+
+def test_every_fault_is_used():
+    unused = sorted(set(FAULTS) - {r["fault"] for r in ROWS})
+    assert not unused, f"faults no conformance test is mapped to: {unused}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault,pair", sorted(GROUPS), ids=[f"{f}@{p}" for f, p in sorted(GROUPS)])
+def test_fault_is_caught(fault, pair, tmp_path):
+    rows = GROUPS[(fault, pair)]
+    tests = sorted({r["test"] for r in rows})
+    run = run_suite([f"--server-fault={fault}", "--timeout-s=3", *pair_args(pair), *tests], tmp_path)
+    assert run.doc is not None, f"the suite wrote no results.json under --server-fault {fault}:\n{run.output}"
+    for row in rows:
+        expected = row.get("verdict", "Fail")
+        cases = run.cases(row["test"])
+        assert cases, f"{row['test']} did not run under --server-fault {fault}:\n{run.output}"
+        for case in cases:
+            assert case["verdict"] == expected, (
+                f"{case['id']} under --server-fault {fault}: verdict {case['verdict']}, expected {expected}\n"
+                f"message: {case['message']}"
+            )
+            grading = [c for c in case["checks"] if c["id"] == row["requirement"] and c["verdict"] == expected]
+            assert grading, f"{case['id']}: no {expected} check of {row['requirement']} in {case['checks']}"
+            if "message" in row:
+                assert any(row["message"] in c["message"] for c in grading), (
+                    f"{case['id']}: no check message contains {row['message']!r}: {grading}"
+                )
+    if any(r.get("verdict", "Fail") == "Fail" for r in rows):
+        assert run.returncode == 1, f"a run with Fail verdicts exited {run.returncode}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair", ["standard", "cloudflare"])
+def test_clean_server_passes_everything(pair, tmp_path):
+    run = run_suite(pair_args(pair), tmp_path)
+    assert run.doc is not None, run.output
+    bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
+    assert not bad, f"the clean reference server has findings: {bad}"
+    assert run.returncode == 0, run.output

@@ -1,0 +1,110 @@
+"""One conformance case's checks and verdict, in the spirit of Autobahn's expectations.
+
+Tests state what they expect against a requirement ID; the requirement's grade (not the test)
+decides whether a miss is a Fail, a Warning, Unsupported or Info, and the profile in force
+decides whether the requirement holds at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+import pytest
+
+from . import registry
+from .registry import Requirement
+from .verdicts import Verdict, worst
+from .wire import WireLog
+
+
+class ConformanceFailure(AssertionError):
+    """A violated MUST: the case fails with this message."""
+
+    def __init__(self, requirement: Requirement, message: str) -> None:
+        super().__init__(message)
+        self.requirement = requirement
+
+
+class NotApplicable(pytest.skip.Exception):  # type: ignore[name-defined]
+    """The case does not apply to this target (feature absent, option not given)."""
+
+
+@dataclass
+class Check:
+    requirement_id: str
+    verdict: Verdict
+    message: str
+
+    def to_json(self) -> dict:
+        return {"id": self.requirement_id, "verdict": self.verdict.value, "message": self.message}
+
+
+@dataclass
+class CaseRecord:
+    """What a case observed; the pytest plugin turns it into a results.json entry."""
+
+    whip_profile: str
+    whep_profile: str
+    log: WireLog
+    checks: list[Check] = field(default_factory=list)
+    figures: dict[str, float | int | str] = field(default_factory=dict)
+
+    # --- grading -------------------------------------------------------------------------
+    def _in_force(self, ids: tuple[str, ...]) -> tuple[Requirement | None, list[Requirement]]:
+        reqs = [registry.get(i) for i in ids]
+        for req in reqs:
+            if req.applies_to(self.whip_profile, self.whep_profile):
+                return req, reqs
+        return None, reqs
+
+    def profile_of(self, req: Requirement) -> str:
+        return self.whip_profile if req.protocol == "whip" else self.whep_profile
+
+    def expect(self, ok: bool, *ids: str, message: str) -> bool:
+        """Record that the requirement(s) `ids` hold (`ok`) or not; a missed MUST raises.
+
+        With several IDs (the same rule in different revisions), the first that holds in the
+        profile in force grades the check.
+        """
+        req, reqs = self._in_force(ids)
+        if req is None:
+            names = ", ".join(f"{r.id} ({', '.join(r.profiles)})" for r in reqs)
+            note = "holds" if ok else f"not required by {self._profiles_text()}; observed: {message}"
+            self.checks.append(Check(reqs[0].id, Verdict.INFO, f"{names}: {note}"))
+            return ok
+        if ok:
+            self.checks.append(Check(req.id, Verdict.PASS, ""))
+            return True
+        text = self.describe(req, message)
+        self.checks.append(Check(req.id, req.violation, text))
+        if req.violation is Verdict.FAIL:
+            raise ConformanceFailure(req, text)
+        return False
+
+    def capability(self, supported: bool, req_id: str, message: str) -> bool:
+        verdict = Verdict.SUPPORTED if supported else Verdict.UNSUPPORTED
+        self.checks.append(Check(req_id, verdict, message))
+        return supported
+
+    def info(self, req_id: str, message: str) -> None:
+        registry.get(req_id)
+        self.checks.append(Check(req_id, Verdict.INFO, message))
+
+    def not_applicable(self, reason: str) -> NoReturn:
+        raise NotApplicable(reason)
+
+    def describe(self, req: Requirement, message: str) -> str:
+        spec = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
+        return (
+            f"[{req.id}] {spec} {req.level}: {req.text}\n"
+            f"  observed: {message}\n"
+            f"  last exchange: {self.log.last()}"
+        )
+
+    def _profiles_text(self) -> str:
+        return f"{self.whip_profile} / {self.whep_profile}"
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst([c.verdict for c in self.checks], default=Verdict.PASS)

@@ -1,0 +1,71 @@
+"""HTTP field syntax WHIP and WHEP lean on: media types, entity-tags, If-Match.
+
+Comparisons follow RFC 9110: media-type names are case-insensitive and may carry
+parameters; an entity-tag is a quoted opaque-tag, optionally weak (`W/`).
+"""
+
+from __future__ import annotations
+
+import re
+
+SDP = "application/sdp"
+SDPFRAG = "application/trickle-ice-sdpfrag"
+
+# RFC 9110 §8.8.3: etagc = %x21 / %x23-7E / obs-text
+_ENTITY_TAG = re.compile(r'^(W/)?"[\x21\x23-\x7e\x80-\xff]*"$')
+
+
+def media_type(content_type: str | None) -> str | None:
+    """The bare, lower-cased media type of a Content-Type value (parameters dropped)."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def is_entity_tag(value: str) -> bool:
+    return bool(_ENTITY_TAG.match(value.strip()))
+
+
+def is_strong_entity_tag(value: str) -> bool:
+    value = value.strip()
+    return is_entity_tag(value) and not value.startswith("W/")
+
+
+def if_match_tags(value: str) -> list[str] | None:
+    """The entity-tags of an If-Match value, or None for the `*` wildcard.
+
+    Raises ValueError on a value that is neither `*` nor a list of entity-tags.
+    """
+    value = value.strip()
+    if value == "*":
+        return None
+    tags = re.findall(r'(?:W/)?"[^"]*"', value)
+    rest = re.sub(r'(?:W/)?"[^"]*"', "", value).replace(",", "").strip()
+    if not tags or rest:
+        raise ValueError(f"If-Match is neither * nor a list of entity-tags: {value!r}")
+    return tags
+
+
+def if_match_passes(value: str, current: str) -> bool:
+    """Strong comparison (RFC 9110 §13.1.1): weak tags never match."""
+    tags = if_match_tags(value)
+    if tags is None:
+        return True
+    return any(t == current and not t.startswith("W/") for t in tags)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` value; the scheme is case-insensitive."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def split_list(value: str | None) -> list[str]:
+    """A comma-separated field value (Allow, Access-Control-*), lower-cased tokens."""
+    if not value:
+        return []
+    return [item.strip().lower() for item in value.split(",") if item.strip()]

@@ -1,0 +1,276 @@
+"""The pytest plugin behind the conformance suite: options, verdicts, reports, exit codes.
+
+Loaded through the `pytest11` entry point, so `pytest` in this repo and the
+`whip-whep-conformance` console script behave the same. Reports are written only when the run
+collects conformance cases, so the project's own tests are not affected.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from . import profiles, registry
+from .case import ConformanceFailure, NotApplicable
+from .peer import restrict_host_addresses
+from .results import CaseResult, document, write_json, write_junit
+from .target import is_loopback
+from .verdicts import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Verdict, worst
+
+pytest_plugins = ["fixtures.target", "fixtures.case"]
+
+RESULT = pytest.StashKey[CaseResult]()
+STATE = pytest.StashKey["RunState"]()
+
+
+class RunState:
+    def __init__(self, reports_dir: Path) -> None:
+        self.reports_dir = reports_dir
+        self.cases: list[CaseResult] = []
+        self.started = datetime.now(timezone.utc)
+        self.t0 = time.monotonic()
+        self.doc: dict | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("whip-whep", "WHIP/WHEP conformance target")
+    g.addoption("--endpoint", help="WHIP endpoint URL to test (default: the embedded reference server)")
+    g.addoption("--whep-endpoint", help="WHEP endpoint URL that plays what --endpoint publishes")
+    g.addoption("--live-inputs", help="live inputs collection URL (Cloudflare-shaped API) that mints a publish/play pair per case")
+    g.addoption("--token", help="Bearer token sent on WHIP/WHEP requests")
+    g.addoption("--api-token", help="Bearer token for the live inputs API")
+    g.addoption("--whip-profile", default=profiles.AUTO,
+                help=f"WHIP revision to grade against: {', '.join(profiles.WHIP_PROFILES)} or auto (protocol-version header, else {profiles.DEFAULT_WHIP})")
+    g.addoption("--whep-profile", default=profiles.AUTO,
+                help=f"WHEP revision to grade against: {', '.join(profiles.WHEP_PROFILES)} or auto (protocol-version header, else {profiles.DEFAULT_WHEP})")
+    g.addoption("--ice-host", action="append", metavar="ADDR",
+                help="address(es) the suite's peers offer as host candidates (default: 127.0.0.1 for loopback targets, all interfaces otherwise)")
+    g.addoption("--ice-server", action="append", metavar="URL", help="STUN/TURN URL for the suite's peers (none by default)")
+    g.addoption("--ca-bundle", help="CA bundle to verify an HTTPS target with")
+    g.addoption("--insecure", action="store_true", help="do not verify the HTTPS target's certificate")
+    g.addoption("--timeout-s", type=float, default=10.0, help="deadline of each network wait, in seconds (default 10)")
+    g.addoption("--max-concurrency", type=int, default=1, help="cases run at once (concurrency arrives with the performance work; 1 today)")
+    g.addoption("--reports-dir", default="reports", help="where results.json, junit.xml, conformance.html and allure-results/ go (default ./reports)")
+    g.addoption("--server-fault", action="append", metavar="NAME", help="self-tests only: start the embedded server with this fault")
+
+
+def _is_suite_run(config: pytest.Config) -> bool:
+    import suites
+
+    suite_dir = Path(suites.__file__).resolve().parent
+    for arg in config.args:
+        path = Path(arg.split("::")[0]).resolve()
+        if path == suite_dir or suite_dir in path.parents or path in suite_dir.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): registry requirement IDs a conformance case checks")
+    for option in ("whip_profile", "whep_profile"):
+        value = config.getoption(option)
+        check = profiles.check_whip if option == "whip_profile" else profiles.check_whep
+        try:
+            check(value, allow_auto=True)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--{option.replace('_', '-')}: {exc}") from None
+    reports_dir = Path(config.getoption("reports_dir")).resolve()
+    if config.inipath is None and config.rootpath == reports_dir:
+        raise pytest.UsageError(
+            "pytest took the value of --reports-dir for a test path; write --reports-dir=PATH"
+        )
+    if not _is_suite_run(config):
+        return
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    state = RunState(reports_dir)
+    config.stash[STATE] = state
+    if getattr(config.option, "allure_report_dir", None) is None and hasattr(config.option, "allure_report_dir"):
+        config.option.allure_report_dir = str(reports_dir / "allure-results")
+        config.option.clean_alluredir = True
+    target_url = config.getoption("live_inputs") or config.getoption("endpoint")
+    ice_hosts = config.getoption("ice_host")
+    if ice_hosts is None and (target_url is None or is_loopback(target_url)):
+        ice_hosts = ["127.0.0.1"]
+    try:
+        restrict_host_addresses(ice_hosts)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--ice-host: {exc}") from None
+
+
+def _embedded(config: pytest.Config) -> bool:
+    return not (config.getoption("endpoint") or config.getoption("live_inputs"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    if not _embedded(config):
+        metafunc.parametrize("target", [None], indirect=True, scope="session", ids=["target"])
+        return
+    whip, whep = config.getoption("whip_profile"), config.getoption("whep_profile")
+    if whip == profiles.AUTO and whep == profiles.AUTO:
+        pairs = list(profiles.EMBEDDED_PAIRS)
+    else:
+        pairs = [profiles.ProfilePair(
+            profiles.DEFAULT_WHIP if whip == profiles.AUTO else whip,
+            profiles.DEFAULT_WHEP if whep == profiles.AUTO else whep,
+        )]
+    metafunc.parametrize("target", pairs, indirect=True, scope="session", ids=[p.id for p in pairs])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every conformance case must name registry requirements; an unknown ID is a usage error."""
+    for item in items:
+        marker = item.get_closest_marker("requirement")
+        if marker is None:
+            continue
+        for req_id in marker.args:
+            try:
+                registry.get(req_id)
+            except registry.UnknownRequirement as exc:
+                raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    state = item.config.stash.get(STATE, None)
+    if state is None or item.get_closest_marker("requirement") is None:
+        return
+    from fixtures.case import CASE
+
+    record = item.stash.get(CASE, None)
+    result = item.stash.get(RESULT, None)
+    if result is None:
+        target = item.funcargs.get("target") if hasattr(item, "funcargs") else None
+        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+        result = CaseResult(
+            nodeid=item.nodeid, name=getattr(item, "originalname", item.name),
+            title=doc[0] if doc else item.name,
+            target=target.describe() if target else "",
+            whip_profile=target.whip_profile if target else "",
+            whep_profile=target.whep_profile if target else "",
+            requirement_ids=_in_force(list(item.get_closest_marker("requirement").args), target),
+            params=_params(item),
+            verdict=Verdict.PASS,
+        )
+        item.stash[RESULT] = result
+    result.duration_s += report.duration
+    if report.when in ("setup", "call") and call.excinfo is not None:
+        exc = call.excinfo.value
+        if isinstance(exc, ConformanceFailure):
+            result.verdict, result.message = Verdict.FAIL, str(exc)
+        elif isinstance(exc, NotApplicable):
+            result.verdict, result.message = Verdict.NOT_APPLICABLE, str(exc.msg)
+        elif call.excinfo.errisinstance(pytest.skip.Exception):
+            result.verdict, result.message = Verdict.SKIPPED, str(getattr(exc, "msg", exc))
+        else:
+            result.verdict = Verdict.ERROR
+            result.message = f"{type(exc).__name__}: {exc}".strip()
+    elif report.when == "call" and record is not None:
+        result.verdict = worst([c.verdict for c in record.checks], default=Verdict.PASS)
+        notes = [c.message for c in record.checks if c.verdict is not Verdict.PASS and c.message]
+        result.message = "\n".join(notes)
+    if report.when == "teardown":
+        if record is not None:
+            result.checks = [c.to_json() for c in record.checks]
+            result.figures = dict(record.figures)
+            result.wire_log = [e.to_json() for e in record.log.exchanges]
+        state.cases.append(result)
+        report.user_properties.append(("verdict", result.verdict.value))
+
+
+def _in_force(ids: list[str], target) -> list[str]:
+    """The marker's IDs that hold under the target's profiles (all of them if none does)."""
+    if target is None:
+        return ids
+    held = [i for i in ids if registry.get(i).applies_to(target.whip_profile, target.whep_profile)]
+    return held or ids
+
+
+def _params(item: pytest.Item) -> dict[str, str]:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return {}
+    return {k: str(v) for k, v in callspec.params.items() if k != "target"}
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """Show Warning/Info/N-A verdicts in the progress line, not just pass/fail."""
+    verdict = dict(report.user_properties).get("verdict")
+    if report.when == "teardown" and verdict in ("Warning", "Info", "Unsupported", "Supported"):
+        return "verdict", verdict[0], verdict.upper()
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    from fixtures.target import UNREACHABLE
+
+    error = config.stash.get(UNREACHABLE, None)
+    if error is not None:
+        code = EXIT_UNREACHABLE
+    elif int(exitstatus) not in (0, 1):
+        code = int(exitstatus)  # usage or collection errors keep pytest's own code
+    else:
+        code = EXIT_FAILED if any(c.verdict.fails_run for c in state.cases) else EXIT_OK
+    targets = []
+    for c in state.cases:
+        entry = {"label": c.target, "whip_profile": c.whip_profile, "whep_profile": c.whep_profile}
+        if entry not in targets:
+            targets.append(entry)
+    doc = document(
+        state.cases,
+        started=state.started.isoformat(timespec="seconds"),
+        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        duration_s=time.monotonic() - state.t0,
+        targets=targets, exit_code=code, error=error,
+    )
+    write_json(doc, state.reports_dir / "results.json")
+    write_junit(doc, state.reports_dir / "junit.xml")
+    try:
+        from .report_html import write_html
+    except ImportError:
+        pass
+    else:
+        write_html(doc, state.reports_dir / "conformance.html")
+    state.doc = doc
+    session.exitstatus = code
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """An h2spec-like table of contents: spec → section → case, with its verdict."""
+    state = config.stash.get(STATE, None)
+    if state is None or state.doc is None:
+        return
+    doc = state.doc
+    tr = terminalreporter
+    tr.section("WHIP/WHEP conformance")
+    if doc["error"]:
+        tr.write_line(f"TARGET UNREACHABLE: {doc['error']}", red=True, bold=True)
+    by_section: dict[tuple[str, str], list[dict]] = {}
+    for case in doc["cases"]:
+        req = case["requirements"][0] if case["requirements"] else {"spec": "?", "section": "?"}
+        by_section.setdefault((case["target"], f"{req['spec']} §{req['section']}"), []).append(case)
+    for (target, section), cases in sorted(by_section.items()):
+        tr.write_line(f"{target} — {section}")
+        for case in cases:
+            ids = ", ".join(r["id"] for r in case["requirements"])
+            verdict = case["verdict"]
+            colour = {"red": verdict in ("Fail", "Error"), "yellow": verdict == "Warning", "green": verdict in ("Pass", "Supported")}
+            params = " ".join(f"{k}={v}" for k, v in case["params"].items())
+            title = f"{case['title']} ({params})" if params else case["title"]
+            tr.write_line(f"  {verdict:>14}  [{ids}] {title}", **{k: v for k, v in colour.items() if v})
+    counts = ", ".join(f"{n} {v}" for v, n in doc["counts"].items() if n)
+    tr.write_line(f"verdicts: {counts or 'no cases'}; exit code {doc['exit_code']}", bold=True)
+    tr.write_line(f"reports: {state.reports_dir}/results.json, junit.xml, conformance.html, allure-results/")

@@ -1,0 +1,72 @@
+"""Spec revisions a target is graded against.
+
+A profile is one revision of one protocol. Behaviour that changed between revisions (GET on
+an endpoint, error codes) is decided by the profile in force, and messages name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RFC9725 = "rfc9725"
+WHIP_06 = "draft-ietf-wish-whip-06"
+WHEP_03 = "draft-ietf-wish-whep-03"
+MURILLO_01 = "draft-murillo-whep-01"
+
+WHIP_PROFILES = (RFC9725, WHIP_06)
+WHEP_PROFILES = (WHEP_03, MURILLO_01)
+DEFAULT_WHIP = RFC9725
+DEFAULT_WHEP = WHEP_03
+AUTO = "auto"
+
+# Where each revision's text is published; section anchors are appended by the registry.
+SPEC_URLS = {
+    RFC9725: "https://www.rfc-editor.org/rfc/rfc9725.html",
+    WHIP_06: "https://datatracker.ietf.org/doc/html/draft-ietf-wish-whip-06",
+    WHEP_03: "https://datatracker.ietf.org/doc/html/draft-ietf-wish-whep-03",
+    MURILLO_01: "https://datatracker.ietf.org/doc/html/draft-murillo-whep-01",
+    "rfc9110": "https://www.rfc-editor.org/rfc/rfc9110.html",
+    "rfc6750": "https://www.rfc-editor.org/rfc/rfc6750.html",
+    "rfc8842": "https://www.rfc-editor.org/rfc/rfc8842.html",
+    "brief": "https://developers.cloudflare.com/stream/webrtc-beta/",
+}
+
+
+@dataclass(frozen=True)
+class ProfilePair:
+    """The WHIP and WHEP revisions one run of the suite grades against."""
+
+    whip: str
+    whep: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.whip}+{self.whep}"
+
+
+STANDARD = ProfilePair(RFC9725, WHEP_03)
+CLOUDFLARE = ProfilePair(WHIP_06, MURILLO_01)
+EMBEDDED_PAIRS = (STANDARD, CLOUDFLARE)
+
+
+def check_whip(slug: str, allow_auto: bool = False) -> str:
+    allowed = WHIP_PROFILES + ((AUTO,) if allow_auto else ())
+    if slug not in allowed:
+        raise ValueError(f"unknown WHIP profile {slug!r}; choose one of {', '.join(allowed)}")
+    return slug
+
+
+def check_whep(slug: str, allow_auto: bool = False) -> str:
+    allowed = WHEP_PROFILES + ((AUTO,) if allow_auto else ())
+    if slug not in allowed:
+        raise ValueError(f"unknown WHEP profile {slug!r}; choose one of {', '.join(allowed)}")
+    return slug
+
+
+def from_protocol_version(value: str | None, known: tuple[str, ...], default: str) -> str:
+    """Cloudflare's `protocol-version` header names a draft slug; use it when we know it."""
+    if value:
+        for token in (t.strip() for t in value.split(",")):
+            if token in known:
+                return token
+    return default

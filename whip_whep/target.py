@@ -1,0 +1,37 @@
+"""What the suite is pointed at: URLs, credentials and the profiles it is graded against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Target:
+    whip_profile: str
+    whep_profile: str
+    endpoint: str | None = None  # fixed WHIP endpoint URL
+    whep_endpoint: str | None = None  # fixed WHEP endpoint URL (plays what `endpoint` publishes)
+    live_inputs: str | None = None  # collection URL that mints publish/play pairs
+    token: str | None = None
+    api_token: str | None = None
+    ice_servers: list[str] = field(default_factory=list)
+    timeout_s: float = 10.0
+    verify: bool | str = True
+    embedded: bool = False
+    label: str = ""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a report."""
+        return tuple(s for s in (self.token, self.api_token) if s)
+
+    def describe(self) -> str:
+        if self.embedded:
+            return f"embedded reference server ({self.label})"
+        return self.live_inputs or self.endpoint or "?"
+
+
+def is_loopback(url: str | None) -> bool:
+    host = urlsplit(url or "").hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
