@@ -1,0 +1,71 @@
+"""The console script as users run it: exit codes, reports, and refusing bad input cleanly."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from pathlib import Path
+
+from fixtures.embedded import EmbeddedServer
+from whip_whep import profiles
+
+from .suite_run import REPO
+
+CLI = str(REPO / ".venv" / "bin" / "whip-whep-conformance")
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    import shutil
+    import sys
+
+    exe = shutil.which("whip-whep-conformance", path=str(Path(sys.executable).parent)) or CLI
+    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_target_exits_6_with_the_reason_in_the_reports(tmp_path):
+    url = f"http://127.0.0.1:{_free_port()}/x/webRTC/publish"
+    run = _cli([f"--endpoint={url}", f"--reports-dir={tmp_path}"], tmp_path)
+    assert run.returncode == 6, run.stdout[-2000:]
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert doc["exit_code"] == 6 and "unreachable" in doc["error"]
+    assert "reach target" in (tmp_path / "junit.xml").read_text()
+
+
+def test_a_url_that_is_not_an_endpoint_exits_6(tmp_path):
+    server = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
+    server.start()
+    try:
+        run = _cli([f"--endpoint={server.base_url}/nothing/here", f"--reports-dir={tmp_path}"], tmp_path)
+    finally:
+        server.stop()
+    assert run.returncode == 6, run.stdout[-2000:]
+
+
+def test_runs_from_anywhere_against_the_embedded_server(tmp_path):
+    run = _cli(["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03", "-k", "created", "-q"], tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    doc = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert doc["cases"] and {c["verdict"] for c in doc["cases"]} == {"Pass"}
+    assert all(c["profile"] == {"whip": "rfc9725", "whep": "draft-ietf-wish-whep-03"} for c in doc["cases"])
+
+
+def test_unknown_profile_is_a_usage_error(tmp_path):
+    run = _cli(["--whip-profile=rfc0000"], tmp_path)
+    assert run.returncode == 4 and "unknown WHIP profile" in run.stderr
+
+
+def test_tokens_never_reach_the_reports(tmp_path):
+    run = _cli(["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03", "-k", "test_offer_is_answered_201_created", "-q"], tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    text = (tmp_path / "reports" / "results.json").read_text()
+    doc = json.loads(text)
+    sent = [h for c in doc["cases"] for e in c["wire_log"] for h in e["request_headers"] if h[0].lower() == "authorization"]
+    assert sent and all(v == "[redacted]" for _, v in sent), "the standard pair sends a Bearer token"
+    assert "a=ice-pwd:[redacted]" in text and "Bearer " not in text
