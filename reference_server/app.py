@@ -13,6 +13,7 @@ from whip_whep.peer import new_peer_connection
 from . import live_inputs, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .live_inputs import LiveInput, LiveInputs
+from .relay import Relay
 from .sessions import Session
 from .signalling import Refusal, new_session_id
 
@@ -24,6 +25,16 @@ class ReferenceServer:
         self.config = config
         self.inputs = LiveInputs()
         self.sessions: dict[str, Session] = {}
+
+    def create_input(self, account_id: str, meta: dict) -> LiveInput:
+        live = self.inputs.create(account_id, meta, secret_is_uid=self.config.fault("secret-is-uid"))
+        live.relay = Relay(self.config.faults, self.end_unservable_viewer)
+        return live
+
+    async def end_unservable_viewer(self, session: Session, reason: str) -> None:
+        """A viewer whose codecs cannot carry the live stream is ended, never left silent."""
+        log.info("viewer %s: %s; ending it", session.id, reason)
+        await self.end_session(session)
 
     async def open_session(
         self,
@@ -63,7 +74,12 @@ class ReferenceServer:
         if live is not None:
             if live.publisher is session:
                 live.publisher = None
+                live.relay.detach_publisher()
+                # Viewers of an ended publication are ended too: visibly, not left silent.
+                for viewer in list(live.viewers):
+                    await self.end_session(viewer)
             live.viewers.discard(session)
+            live.relay.detach_viewer(session)
         await session.close()
         log.info("%s session %s ended", session.kind, session.id)
 

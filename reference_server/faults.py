@@ -28,6 +28,12 @@ FAULTS: dict[str, str] = {
     "delete-refused": "answer DELETE on a session with 405",
     "delete-keeps-session": "answer DELETE with 200 but keep the session (a second DELETE succeeds)",
     "unknown-session-200": "answer DELETE on a never-issued session with 200",
+    # media relay
+    "media-never-forwarded": "negotiate viewers but forward no RTP to them",
+    "no-keyframe-on-join": "neither request a keyframe for a joining viewer nor pass viewers' PLI/FIR upstream",
+    "wrong-ssrc-rewrite": "forward RTP with the publisher's SSRC instead of the one signalled to the viewer",
+    "wrong-payload-type": "forward video under the payload type of another codec the viewer offered",
+    "viewer-delete-ends-all": "a DELETE of one viewer ends every viewer of the live input",
     # auth
     "auth-ignored": "accept WHIP/WHEP requests without the Bearer token",
     "no-www-authenticate": "send 401 without WWW-Authenticate",

@@ -19,6 +19,7 @@ from whip_whep.headers import bearer_token
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
+    from .relay import Relay
     from .sessions import Session
 
 
@@ -31,6 +32,7 @@ class LiveInput:
     created: str
     publisher: "Session | None" = None
     viewers: set["Session"] = field(default_factory=set)
+    relay: "Relay | None" = None
 
     def to_json(self, origin: str) -> dict:
         return {
@@ -118,9 +120,7 @@ async def create(request: web.Request) -> web.Response:
         meta = payload.get("meta") or {}
         if not isinstance(meta, dict):
             return error(400, 10005, "meta must be a JSON object")
-    live = server.inputs.create(
-        request.match_info["account_id"], meta, secret_is_uid=server.config.fault("secret-is-uid")
-    )
+    live = server.create_input(request.match_info["account_id"], meta)
     result = live.to_json(_origin(request))
     if server.config.fault("api-no-envelope"):
         return web.json_response(result, status=201)

@@ -213,6 +213,9 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
                 return _not_allowed(("PATCH", "OPTIONS"), base, "DELETE")
             if not server.config.fault("delete-keeps-session"):
                 await server.end_session(session)
+            if server.config.fault("viewer-delete-ends-all") and session.kind == "whep":
+                for viewer in list(live.viewers):
+                    await server.end_session(viewer)
             return web.Response(status=200, headers=base)
         if method in ("GET", "HEAD"):
             return _get(server, protocol, SESSION_METHODS, base, method)

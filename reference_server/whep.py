@@ -9,6 +9,7 @@ from aiohttp import web
 from whip_whep import sdp
 from whip_whep.peer import SilentTrack
 
+from .relay import same_codec
 from .signalling import Protocol, Refusal, count_kinds, endpoint, session_resource
 
 if TYPE_CHECKING:
@@ -35,9 +36,24 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, p
     for m in desc.media:
         if m.direction in ("sendonly", "inactive"):
             raise Refusal(400, f"a WHEP offer must not be {m.direction}")
-    return await server.open_session(
+    session, answer = await server.open_session(
         "whep", live, offer, prepare=lambda session: _add_senders(session, desc), refusal_status=422
     )
+    unservable = _unservable(live, session)
+    if unservable:
+        await server.end_session(session)
+        raise Refusal(422, unservable)
+    live.relay.attach_viewer(session)
+    return session, answer
+
+
+def _unservable(live: "LiveInput", session: "Session") -> str | None:
+    """Codec rule: answer every offered codec we support; refuse a viewer that cannot carry the live stream."""
+    for transceiver in session.pc.getTransceivers():
+        codec = live.relay.live_codec(transceiver.kind)
+        if codec is not None and not any(same_codec(codec, c) for c in transceiver._codecs):
+            return f"this input is live in {codec.mimeType}, which the offer's {transceiver.kind} codecs cannot carry"
+    return None
 
 
 PROTOCOL = Protocol(name="whep", path="play", find_input=_find, negotiate=_negotiate)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from aiortc.mediastreams import MediaStreamError
 
 from whip_whep import profiles, sdp
 
@@ -32,22 +30,9 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, p
             raise Refusal(400, f"a WHIP offer must not be {m.direction} (RFC 9725 §4.2)")
     if live.publisher is not None and not server.config.fault("second-publisher-accepted"):
         raise Refusal(409, "a publisher is already live on this input; DELETE its session first")
-    return await server.open_session("whip", live, offer, prepare=_consume_tracks, refusal_status=unsupported)
-
-
-def _consume_tracks(session: "Session") -> None:
-    @session.pc.on("track")
-    def _on_track(track) -> None:
-        session.spawn(_drain(track))
-
-
-async def _drain(track) -> None:
-    """Consume received frames until the relay takes over the media (they would queue up)."""
-    try:
-        while True:
-            await track.recv()
-    except (MediaStreamError, asyncio.CancelledError):
-        pass
+    session, answer = await server.open_session("whip", live, offer, prepare=None, refusal_status=unsupported)
+    live.relay.attach_publisher(session)
+    return session, answer
 
 
 PROTOCOL = Protocol(name="whip", path="publish", find_input=_find, negotiate=_negotiate)

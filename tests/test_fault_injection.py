@@ -46,7 +46,7 @@ def test_fault_is_caught(fault, pair, tmp_path):
     assert run.doc is not None, f"the suite wrote no results.json under --server-fault {fault}:\n{run.output}"
     for row in rows:
         expected = row.get("verdict", "Fail")
-        cases = run.cases(row["test"])
+        cases = [c for c in run.cases(row["test"]) if row.get("only", "") in c["id"]]
         assert cases, f"{row['test']} did not run under --server-fault {fault}:\n{run.output}"
         for case in cases:
             assert case["verdict"] == expected, (

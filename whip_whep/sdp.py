@@ -55,6 +55,7 @@ class Media:
     bundle_only: bool
     codecs: list[Codec] = field(default_factory=list)
     msid: str | None = None
+    ssrcs: list[int] = field(default_factory=list)
 
     @property
     def rejected(self) -> bool:
@@ -144,6 +145,7 @@ def _media(m: dict, session_text: str, section: str) -> Media:
         bundle_only="bundle-only" in attrs,
         codecs=codecs,
         msid=msid.split()[0] if msid else None,
+        ssrcs=sorted({int(v.split()[0]) for v in attrs.get("ssrc", []) if v.split() and v.split()[0].isdigit()}),
     )
 
 

@@ -1,0 +1,280 @@
+"""RTP-level forwarding from one publisher to many viewers, without decoding (relay-notes.md).
+
+Ingress hooks the publisher-facing receivers of aiortc after SRTP and routing; each packet is
+kept in a shared history and rewritten per viewer (payload type, SSRC, sequence number, MID and
+abs-send-time) before the viewer's DTLS transport protects and sends it. Viewers' PLI/FIR become
+one coalesced keyframe request upstream; their NACKs are answered from the history, with RTX
+where negotiated. aiortc's own receiver still runs for its RTCP (receiver reports, NACK, REMB),
+with its jitter buffer replaced so that nothing is decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from aiortc import RTCRtpCodecParameters, RTCRtpParameters
+from aiortc.codecs import is_rtx
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    HeaderExtensions,
+    HeaderExtensionsMap,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+    unwrap_rtx,
+    wrap_rtx,
+)
+
+from .sessions import Session
+
+log = logging.getLogger("reference_server.relay")
+
+HISTORY = 1024  # packets kept per stream for NACKs; libsrtp refuses indices further behind
+KEYFRAME_INTERVAL_S = 0.3  # at most one upstream keyframe request per interval
+
+
+class _NoFrames:
+    """Stands in for aiortc's jitter buffer so the publisher's media is never decoded."""
+
+    def add(self, packet: RtpPacket) -> tuple[bool, None]:
+        return False, None
+
+
+def same_codec(a: RTCRtpCodecParameters, b: RTCRtpCodecParameters) -> bool:
+    """Whether `b` can carry packets of `a` unchanged (same format; H.264: same profile and mode)."""
+    if a.mimeType.lower() != b.mimeType.lower() or a.clockRate != b.clockRate:
+        return False
+    if a.mimeType.lower() == "video/h264":
+        mode = lambda c: str(c.parameters.get("packetization-mode", "0"))  # noqa: E731
+        profile = lambda c: str(c.parameters.get("profile-level-id", "42"))[:2].lower()  # noqa: E731
+        return mode(a) == mode(b) and profile(a) == profile(b)
+    return True
+
+
+class PacketHistory:
+    """The last HISTORY packets of one publisher stream, shared by every viewer."""
+
+    def __init__(self) -> None:
+        self._slots: list[RtpPacket | None] = [None] * HISTORY
+
+    def add(self, packet: RtpPacket) -> None:
+        self._slots[packet.sequence_number % HISTORY] = packet
+
+    def get(self, sequence_number: int) -> RtpPacket | None:
+        packet = self._slots[sequence_number % HISTORY]
+        return packet if packet is not None and packet.sequence_number == sequence_number else None
+
+
+@dataclass
+class Ingress:
+    """One stream the publisher sends (audio or video)."""
+
+    kind: str
+    receiver: RTCRtpReceiver
+    codecs: dict[int, RTCRtpCodecParameters]
+    history: PacketHistory = field(default_factory=PacketHistory)
+    media_ssrc: int | None = None
+    codec: RTCRtpCodecParameters | None = None  # what the publisher actually sends
+
+
+class Egress:
+    """One viewer-facing sender: the per-viewer rewrite of one stream."""
+
+    def __init__(self, session: Session, transceiver: RTCRtpTransceiver, keep_ssrc: bool, wrong_codec: bool = False) -> None:
+        self.session = session
+        self.sender = transceiver.sender
+        self.kind = transceiver.kind
+        self.codecs = [c for c in transceiver._codecs if not is_rtx(c)]
+        self.rtx = {int(c.parameters["apt"]): c.payloadType for c in transceiver._codecs if is_rtx(c)}
+        self.mid = transceiver.mid
+        self.extensions = HeaderExtensionsMap()
+        self.extensions.configure(RTCRtpParameters(headerExtensions=transceiver._headerExtensions))
+        self.keep_ssrc = keep_ssrc
+        self.wrong_codec = wrong_codec
+        self.seq_offset: int | None = None
+        self.rtx_seq = random.randint(0, 0xFFFF)
+        self._payload_types: dict[int, int | None] = {}
+
+    def payload_type(self, codec: RTCRtpCodecParameters) -> int | None:
+        if codec.payloadType not in self._payload_types:
+            match = next((c for c in self.codecs if same_codec(codec, c) != self.wrong_codec), None)
+            self._payload_types[codec.payloadType] = match.payloadType if match else None
+        return self._payload_types[codec.payloadType]
+
+    @property
+    def ready(self) -> bool:
+        transport = self.sender.transport
+        return transport is not None and transport.state == "connected"
+
+    def rewrite(self, packet: RtpPacket, payload_type: int) -> RtpPacket:
+        if self.seq_offset is None:
+            self.seq_offset = (random.randint(0, 0xFFFF) - packet.sequence_number) & 0xFFFF
+        out = RtpPacket(
+            payload_type=payload_type,
+            marker=packet.marker,
+            sequence_number=(packet.sequence_number + self.seq_offset) & 0xFFFF,
+            timestamp=packet.timestamp,
+            ssrc=packet.ssrc if self.keep_ssrc else self.sender._ssrc,
+            payload=packet.payload,
+        )
+        out.extensions = HeaderExtensions()
+        out.extensions.mid = self.mid
+        out.extensions.abs_send_time = (int(time.time() * (1 << 18)) + (2208988800 << 18)) & 0x00FFFFFF
+        out.extensions.audio_level = packet.extensions.audio_level
+        return out
+
+    async def send(self, packet: RtpPacket) -> None:
+        try:
+            await self.sender.transport._send_rtp(packet.serialize(self.extensions))
+        except ConnectionError:
+            pass
+
+
+class Relay:
+    """The forwarding state of one live input."""
+
+    def __init__(self, faults: set[str], on_unservable: Callable[[Session, str], Awaitable[None]]) -> None:
+        self.faults = faults
+        self.on_unservable = on_unservable
+        self.ingress: dict[str, Ingress] = {}
+        self.viewers: dict[Session, dict[str, Egress]] = {}
+        self._last_keyframe_request = 0.0
+        self._keyframe_pending: asyncio.TimerHandle | None = None
+
+    # --- publisher ---------------------------------------------------------------------------
+    def attach_publisher(self, session: Session) -> None:
+        for transceiver in session.pc.getTransceivers():
+            receiver = transceiver.receiver
+            ingress = Ingress(transceiver.kind, receiver, {c.payloadType: c for c in transceiver._codecs})
+            self.ingress[transceiver.kind] = ingress
+            receiver._RTCRtpReceiver__jitter_buffer = _NoFrames()  # type: ignore[attr-defined]
+            original = receiver._handle_rtp_packet
+
+            async def on_rtp(packet: RtpPacket, arrival_time_ms: int, ingress: Ingress = ingress, original=original) -> None:
+                await self._forward(ingress, packet)
+                await original(packet, arrival_time_ms=arrival_time_ms)
+
+            receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]
+
+    def detach_publisher(self) -> None:
+        self.ingress.clear()
+        if self._keyframe_pending is not None:
+            self._keyframe_pending.cancel()
+            self._keyframe_pending = None
+
+    def live_codec(self, kind: str) -> RTCRtpCodecParameters | None:
+        """The codec the publisher sends (seen on the wire), else the one it negotiated first."""
+        ingress = self.ingress.get(kind)
+        if ingress is None:
+            return None
+        return ingress.codec or next((c for c in ingress.codecs.values() if not is_rtx(c)), None)
+
+    async def _forward(self, ingress: Ingress, packet: RtpPacket) -> None:
+        codec = ingress.codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        if is_rtx(codec):
+            apt = int(codec.parameters.get("apt", -1))
+            if apt not in ingress.codecs or ingress.media_ssrc is None or len(packet.payload) < 2:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=ingress.media_ssrc)
+            codec = ingress.codecs[apt]
+        else:
+            ingress.media_ssrc = packet.ssrc
+            ingress.codec = codec
+        ingress.history.add(packet)
+        if "media-never-forwarded" in self.faults:
+            return
+        for session, streams in list(self.viewers.items()):
+            egress = streams.get(ingress.kind)
+            if egress is None or not egress.ready:
+                continue
+            payload_type = egress.payload_type(codec)
+            if payload_type is None:
+                self.viewers.pop(session, None)
+                session.spawn(self.on_unservable(session, f"the viewer's {ingress.kind} codecs cannot carry {codec.mimeType}"))
+                continue
+            await egress.send(egress.rewrite(packet, payload_type))
+
+    # --- viewers -----------------------------------------------------------------------------
+    def attach_viewer(self, session: Session) -> None:
+        streams = {}
+        for transceiver in session.pc.getTransceivers():
+            if transceiver.currentDirection in ("sendonly", "sendrecv") or transceiver.direction == "sendonly":
+                egress = Egress(session, transceiver, keep_ssrc="wrong-ssrc-rewrite" in self.faults,
+                                wrong_codec="wrong-payload-type" in self.faults and transceiver.kind == "video")
+                streams[transceiver.kind] = egress
+                self._hook_feedback(egress)
+        self.viewers[session] = streams
+
+        async def on_connected() -> None:
+            await session.connected.wait()
+            if "no-keyframe-on-join" not in self.faults:
+                self.request_keyframe()
+
+        session.spawn(on_connected())
+
+    def detach_viewer(self, session: Session) -> None:
+        self.viewers.pop(session, None)
+
+    def _hook_feedback(self, egress: Egress) -> None:
+        original = egress.sender._handle_rtcp_packet
+
+        async def on_rtcp(packet) -> None:
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+                if "no-keyframe-on-join" not in self.faults:
+                    self.request_keyframe()
+                return
+            if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                await self._retransmit(egress, packet.lost)
+                return
+            await original(packet)
+
+        egress.sender._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
+
+    async def _retransmit(self, egress: Egress, lost: list[int]) -> None:
+        ingress = self.ingress.get(egress.kind)
+        if ingress is None or egress.seq_offset is None or not egress.ready:
+            return
+        for seq in lost:
+            packet = ingress.history.get((seq - egress.seq_offset) & 0xFFFF)
+            if packet is None:
+                continue
+            codec = ingress.codecs[packet.payload_type]
+            payload_type = egress.payload_type(codec)
+            if payload_type is None:
+                continue
+            out = egress.rewrite(packet, payload_type)
+            rtx_pt = egress.rtx.get(payload_type)
+            if rtx_pt is not None:
+                egress.rtx_seq = (egress.rtx_seq + 1) & 0xFFFF
+                out = wrap_rtx(out, payload_type=rtx_pt, sequence_number=egress.rtx_seq, ssrc=egress.sender._rtx_ssrc)
+            await egress.send(out)
+
+    # --- keyframes ---------------------------------------------------------------------------
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most once per KEYFRAME_INTERVAL_S (never dropped)."""
+        if self._keyframe_pending is not None:
+            return
+        wait = self._last_keyframe_request + KEYFRAME_INTERVAL_S - time.monotonic()
+        if wait > 0:
+            self._keyframe_pending = asyncio.get_running_loop().call_later(wait, self._send_keyframe_request)
+        else:
+            self._send_keyframe_request()
+
+    def _send_keyframe_request(self) -> None:
+        self._keyframe_pending = None
+        ingress = self.ingress.get("video")
+        if ingress is None or ingress.media_ssrc is None:
+            return
+        self._last_keyframe_request = time.monotonic()
+        asyncio.ensure_future(ingress.receiver._send_rtcp_pli(ingress.media_ssrc))

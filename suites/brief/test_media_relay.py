@@ -1,0 +1,92 @@
+"""Product brief, step 3 — what is published over WHIP is played, decoded, at WHEP viewers.
+
+Each case publishes a moving picture and Opus from an aiortc peer and judges decoded frames at
+aiortc players: a connection that carries nothing is a Fail, not a Pass.
+"""
+
+import pytest
+
+from whip_whep.player import VIDEO_CODECS
+
+pytestmark = pytest.mark.asyncio
+
+CODECS = ["vp8", "h264"]
+FRAMES = 15  # half a second of video at 30 fps; audio frames are 20 ms
+
+
+@pytest.mark.requirement("BRIEF-MEDIA-1")
+@pytest.mark.parametrize("codec", CODECS)
+async def test_publication_is_decoded_by_several_viewers(case, codec):
+    """Publish video and Opus over WHIP, play it with three WHEP viewers: each decodes video and audio."""
+    urls, _ = await case.start_publisher(codec)
+    players = [(await case.start_player(urls))[0] for _ in range(3)]
+    timeout = case.target.timeout_s
+    for index, player in enumerate(players):
+        for kind in ("video", "audio"):
+            decoded = await player.wait_frames(kind, FRAMES, timeout)
+            case.expect(decoded, "BRIEF-MEDIA-1",
+                        message=f"viewer {index + 1} decoded {player.streams[kind].frames} {kind} frames in {timeout:g} s "
+                                f"(wanted {FRAMES}); RTP seen: payload types {sorted(player.streams[kind].payload_types)}")
+        case.record.figures[f"viewer{index + 1}_first_video_frame_ms"] = round(player.streams["video"].first_frame_s * 1000)
+
+
+@pytest.mark.requirement("BRIEF-MEDIA-2")
+@pytest.mark.parametrize("codec", CODECS)
+async def test_viewer_receives_the_publisher_codec(case, codec):
+    """Publish one video codec; a viewer that offered several receives that codec, unchanged."""
+    urls, _ = await case.start_publisher(codec)
+    player, _ = await case.start_player(urls)
+    await player.wait_frames("video", 1, case.target.timeout_s)
+    received = {str(player.codec_name(pt)).lower() for pt in player.streams["video"].payload_types}
+    case.expect(received == {VIDEO_CODECS[codec].lower()}, "BRIEF-MEDIA-2",
+                message=f"published {VIDEO_CODECS[codec]}, the viewer received {sorted(received) or 'nothing'}")
+
+
+@pytest.mark.requirement("BRIEF-MEDIA-3")
+@pytest.mark.parametrize("codec", CODECS)
+async def test_late_joiner_decodes_promptly(case, codec):
+    """Join a viewer to a live stream, then another once it has decoded a second of video: both decode."""
+    urls, _ = await case.start_publisher(codec)
+    first, _ = await case.start_player(urls)  # the publication's first keyframe is already gone
+    decoded = await first.wait_for("video", lambda s: s.keyframes >= 1 and s.frames >= 30, case.target.timeout_s)
+    case.expect(decoded, "BRIEF-MEDIA-3",
+                message=f"a viewer joining a live stream decoded {first.streams['video'].frames} video frames in "
+                        f"{case.target.timeout_s:g} s ({first.streams['video'].keyframes} keyframes arrived)")
+    late, _ = await case.start_player(urls)
+    decoded = await late.wait_for("video", lambda s: s.keyframes >= 1 and s.frames >= 1, case.target.timeout_s)
+    case.expect(decoded, "BRIEF-MEDIA-3",
+                message=f"a viewer joining mid-stream decoded no video frame in {case.target.timeout_s:g} s "
+                        f"({late.streams['video'].keyframes} keyframes arrived)")
+    case.record.figures["late_joiner_first_frame_ms"] = round(late.streams["video"].first_frame_s * 1000)
+
+
+@pytest.mark.requirement("BRIEF-MEDIA-4")
+async def test_viewer_leaving_does_not_disturb_another(case):
+    """Two viewers decode; one DELETEs its session; the other keeps decoding video."""
+    urls, _ = await case.start_publisher("vp8")
+    staying, _ = await case.start_player(urls)
+    leaving, leaving_posted = await case.start_player(urls)
+    await staying.wait_frames("video", FRAMES, case.target.timeout_s)
+    await case.signalling.delete(leaving_posted.location)
+    kept = await staying.wait_frames("video", FRAMES, case.target.timeout_s)
+    case.expect(kept, "BRIEF-MEDIA-4",
+                message=f"after another viewer left, the remaining viewer decoded no {FRAMES} more frames "
+                        f"(connection {staying.pc.connectionState})")
+
+
+@pytest.mark.requirement("BRIEF-MEDIA-5")
+async def test_keyframe_request_is_answered(case):
+    """Video arrives on the SSRC the answer signals, and a PLI naming it is answered with a keyframe."""
+    urls, _ = await case.start_publisher("vp8")
+    player, _ = await case.start_player(urls)
+    await player.wait_frames("video", 30, case.target.timeout_s)
+    signalled, received = player.signalled_ssrcs("video"), sorted(player.streams["video"].ssrcs)
+    case.expect(not signalled or set(received) <= set(signalled), "BRIEF-MEDIA-5",
+                message=f"video arrives on SSRC {received}, the answer signals a=ssrc {signalled}: "
+                        "the viewer's feedback (PLI, NACK) names an SSRC the server does not send")
+    before = player.streams["video"].keyframes
+    await player.request_keyframe()
+    answered = await player.wait_for("video", lambda s: s.keyframes > before, case.target.timeout_s)
+    case.expect(answered, "BRIEF-MEDIA-5",
+                message=f"no keyframe within {case.target.timeout_s:g} s of a PLI for SSRC(s) "
+                        f"{sorted(player.streams['video'].ssrcs)}")

@@ -1,0 +1,157 @@
+"""The suite's media endpoints: a WHIP publisher sending a chosen codec, and a WHEP player that
+decodes what arrives and notes what was on the wire (payload types, SSRCs, keyframes).
+
+Decoded frames are the evidence: "connected" proves nothing about media.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from aiortc import RTCPeerConnection
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket
+
+from . import sdp
+from .media import PatternVideoTrack, is_keyframe
+from .peer import new_peer_connection
+
+VIDEO_CODECS = {"vp8": "video/VP8", "h264": "video/H264"}
+
+
+def publisher(codec: str, ice_server_urls: list[str] | None = None) -> RTCPeerConnection:
+    """A WHIP publisher that offers only `codec` for video (H.264: constrained baseline 42e01f, mode 1), plus Opus."""
+    pc = new_peer_connection(ice_server_urls)
+    pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    video = pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
+    mime = VIDEO_CODECS[codec].lower()
+    chosen = [
+        c for c in RTCRtpSender.getCapabilities("video").codecs
+        if c.mimeType.lower() == mime and c.parameters.get("profile-level-id", "42e01f") == "42e01f"
+    ]
+    rtx = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType.lower() == "video/rtx"]
+    video.setCodecPreferences(chosen + rtx)
+    for sender in pc.getSenders():
+        _ignore_bandwidth_estimates(sender)
+    return pc
+
+
+def _ignore_bandwidth_estimates(sender: RTCRtpSender) -> None:
+    """aiortc rebuilds its encoder, starting with a keyframe, whenever REMB moves the target
+    bitrate by 10%. A fixed bitrate means keyframes come only at the start and when asked for,
+    which the checks of keyframe requests depend on."""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle
+
+
+@dataclass
+class Stream:
+    """What one player saw of one kind of media."""
+
+    frames: int = 0
+    first_frame_s: float | None = None
+    payload_types: set[int] = field(default_factory=set)
+    ssrcs: set[int] = field(default_factory=set)
+    keyframes: int = 0
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Player:
+    """A WHEP player: recvonly audio+video, decoding every frame it receives."""
+
+    def __init__(self, ice_server_urls: list[str] | None = None) -> None:
+        self.pc = new_peer_connection(ice_server_urls)
+        self.streams = {"audio": Stream(), "video": Stream()}
+        self.started = time.monotonic()
+        self._tasks: list[asyncio.Task] = []
+        for kind in ("audio", "video"):
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            self._watch_wire(transceiver.receiver, self.streams[kind], kind)
+        self.pc.on("track", self._on_track)
+
+    def _watch_wire(self, receiver, stream: Stream, kind: str) -> None:
+        original = receiver._handle_rtp_packet
+
+        async def observe(packet, arrival_time_ms: int) -> None:
+            stream.payload_types.add(packet.payload_type)
+            stream.ssrcs.add(packet.ssrc)
+            if kind == "video" and is_keyframe(self.codec_name(packet.payload_type) or "", packet.payload):
+                stream.keyframes += 1
+                stream.progress.set()
+            await original(packet, arrival_time_ms=arrival_time_ms)
+
+        receiver._handle_rtp_packet = observe
+
+    def _on_track(self, track) -> None:
+        stream = self.streams[track.kind]
+
+        async def consume() -> None:
+            try:
+                while True:
+                    await track.recv()
+                    if stream.first_frame_s is None:
+                        stream.first_frame_s = time.monotonic() - self.started
+                    stream.frames += 1
+                    stream.progress.set()
+            except MediaStreamError:
+                pass
+
+        self._tasks.append(asyncio.ensure_future(consume()))
+
+    def signalled_ssrcs(self, kind: str) -> list[int]:
+        """The a=ssrc values the applied answer announces for `kind`."""
+        if self.pc.remoteDescription is None:
+            return []
+        media = sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
+        return [ssrc for m in media if m.kind == kind for ssrc in m.ssrcs]
+
+    def codec_name(self, payload_type: int) -> str | None:
+        """The codec a payload type stands for in the answer this player applied."""
+        if self.pc.remoteDescription is None:
+            return None
+        for media in sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media:
+            for codec in media.codecs:
+                if codec.payload == payload_type:
+                    return f"{media.kind}/{codec.name}"
+        return None
+
+    async def wait_for(self, kind: str, condition, timeout_s: float) -> bool:
+        """Wait until `condition(stream)` holds for `kind`, at most `timeout_s`."""
+        stream = self.streams[kind]
+        deadline = time.monotonic() + timeout_s
+        while True:
+            stream.progress.clear()  # before the check, so no progress between them is lost
+            if condition(stream):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(stream.progress.wait(), remaining)
+            except asyncio.TimeoutError:
+                return condition(stream)
+
+    async def wait_frames(self, kind: str, count: int, timeout_s: float) -> bool:
+        target = self.streams[kind].frames + count
+        return await self.wait_for(kind, lambda s: s.frames >= target, timeout_s)
+
+    async def request_keyframe(self) -> None:
+        """Send a PLI (RFC 4585 §6.3.1) naming the SSRC video arrives on."""
+        stream = self.streams["video"]
+        transceiver = next(t for t in self.pc.getTransceivers() if t.kind == "video")
+        for ssrc in stream.ssrcs:
+            await transceiver.receiver._send_rtcp_pli(ssrc)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.pc.close()
