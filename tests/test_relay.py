@@ -1,0 +1,103 @@
+"""The relay's contract with aiortc, and its codec rule, as a user of the server meets them."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import version
+
+import httpx
+import pytest
+from aiortc import RTCSessionDescription
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+
+from fixtures.embedded import EmbeddedServer
+from reference_server.relay import same_codec
+from whip_whep import peer, player, profiles
+
+
+def test_aiortc_is_the_version_the_relay_hooks():
+    """The relay and the suite's players reach into aiortc internals; an upgrade must be re-checked."""
+    assert version("aiortc") == "1.16.0" and version("aioice") == "0.13.0", (
+        "aiortc/aioice changed: re-check reference_server/relay.py and whip_whep/player.py hooks, then update the pins"
+    )
+
+    async def inspect() -> None:
+        pc = peer.new_peer_connection([])
+        transceiver = pc.addTransceiver("video", direction="sendrecv")
+        receiver, sender = transceiver.receiver, transceiver.sender
+        assert hasattr(receiver, "_RTCRtpReceiver__jitter_buffer") and hasattr(receiver, "_send_rtcp_pli")
+        assert hasattr(sender, "_ssrc") and hasattr(sender, "_rtx_ssrc")
+        assert hasattr(transceiver, "_codecs") and hasattr(transceiver, "_headerExtensions")
+        await pc.close()
+
+    asyncio.run(inspect())
+    assert callable(getattr(RTCRtpReceiver, "_handle_rtp_packet"))
+    assert callable(getattr(RTCRtpSender, "_handle_rtcp_packet"))
+
+
+def test_same_codec_matches_h264_by_profile_and_mode():
+    from aiortc import RTCRtpCodecParameters as C
+
+    cb = C(mimeType="video/H264", clockRate=90000, payloadType=102, parameters={"packetization-mode": 1, "profile-level-id": "42e01f"})
+    cb_other_pt = C(mimeType="video/h264", clockRate=90000, payloadType=125, parameters={"packetization-mode": "1", "profile-level-id": "42001f"})
+    main = C(mimeType="video/H264", clockRate=90000, payloadType=103, parameters={"packetization-mode": 1, "profile-level-id": "4d001f"})
+    mode0 = C(mimeType="video/H264", clockRate=90000, payloadType=104, parameters={"packetization-mode": 0, "profile-level-id": "42e01f"})
+    assert same_codec(cb, cb_other_pt) and not same_codec(cb, main) and not same_codec(cb, mode0)
+
+
+async def _scenario(server: EmbeddedServer) -> dict:
+    seen: dict = {}
+    async with httpx.AsyncClient(timeout=15) as http:
+        created = await http.post(f"{server.base_url}/client/v4/accounts/t/stream/live_inputs",
+                                  headers={"Authorization": f"Bearer {server.api_token}"})
+        urls = created.json()["result"]
+        pub = player.publisher("h264")
+        answer = await http.post(urls["webRTC"]["url"], content=await peer.local_offer(pub), headers={"Content-Type": "application/sdp"})
+        await pub.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+        assert await peer.wait_connected(pub, 10) == "connected"
+        # A viewer that offers VP8 only cannot carry an H.264 publication: a clear 422, not silence.
+        vp8_only = peer.new_peer_connection([])
+        video = vp8_only.addTransceiver("video", direction="recvonly")
+        video.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"])
+        refused = await http.post(urls["webRTCPlayback"]["url"], content=await peer.local_offer(vp8_only), headers={"Content-Type": "application/sdp"})
+        seen["refused"] = (refused.status_code, refused.text)
+        await vp8_only.close()
+        # The publisher ending ends its viewers visibly.
+        viewer = player.Player([])
+        posted = await http.post(urls["webRTCPlayback"]["url"], content=await peer.local_offer(viewer.pc), headers={"Content-Type": "application/sdp"})
+        await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
+        assert await peer.wait_connected(viewer.pc, 10) == "connected"
+        assert await viewer.wait_frames("video", 5, 10)
+        ended = asyncio.Event()
+        viewer.pc.on("connectionstatechange", lambda: viewer.pc.connectionState in ("closed", "failed") and ended.set())
+        location = httpx.URL(urls["webRTC"]["url"]).join(answer.headers["Location"])
+        await http.delete(str(location))
+        try:
+            await asyncio.wait_for(ended.wait(), 40)
+            seen["viewer_after_publisher_left"] = viewer.pc.connectionState
+        except asyncio.TimeoutError:
+            seen["viewer_after_publisher_left"] = viewer.pc.connectionState
+        gone = await http.delete(str(httpx.URL(urls["webRTCPlayback"]["url"]).join(posted.headers["Location"])))
+        seen["viewer_session_after"] = gone.status_code
+        await viewer.close()
+        await pub.close()
+    return seen
+
+
+@pytest.fixture
+def server():
+    s = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
+    s.start()
+    peer.restrict_host_addresses(["127.0.0.1"])
+    yield s
+    peer.restrict_host_addresses(None)
+    s.stop()
+
+
+def test_codec_rule_and_publisher_end(server):
+    seen = asyncio.run(_scenario(server))
+    status, body = seen["refused"]
+    assert status == 422 and "H264" in body, seen
+    assert seen["viewer_session_after"] == 404, "the viewer's session ends with the publisher"
+    assert seen["viewer_after_publisher_left"] in ("closed", "failed"), seen
