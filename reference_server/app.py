@@ -10,7 +10,7 @@ from aiortc import RTCSessionDescription
 
 from whip_whep.peer import new_peer_connection
 
-from . import live_inputs, whep, whip
+from . import live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
@@ -111,8 +111,8 @@ def make_app(config: ServerConfig) -> web.Application:
     server = ReferenceServer(config)
     app[SERVER_KEY] = server
     live_inputs.add_routes(app)
-    whip.add_routes(app)
-    whep.add_routes(app)
+    signalling.add_routes(app, whip.PROTOCOL)
+    signalling.add_routes(app, whep.PROTOCOL)
 
     async def _close(_: web.Application) -> None:
         await server.close()

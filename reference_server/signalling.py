@@ -237,3 +237,16 @@ def count_kinds(offer: str) -> dict[str, int]:
     for m in sdp.SessionDescription.parse(offer).media:
         counts[m.kind] = counts.get(m.kind, 0) + 1
     return counts
+
+
+def add_routes(app: web.Application, protocol: Protocol) -> None:
+    """`/{key}/webRTC/<path>` is the endpoint, `/{key}/webRTC/<path>/{sid}` a session (any method)."""
+
+    async def handle_endpoint(request: web.Request) -> web.Response:
+        return await endpoint(request, protocol)
+
+    async def handle_session(request: web.Request) -> web.Response:
+        return await session_resource(request, protocol)
+
+    app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}", handle_endpoint)
+    app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)

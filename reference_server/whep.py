@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aiohttp import web
 
 from whip_whep import sdp
 from whip_whep.peer import SilentTrack
 
 from .relay import same_codec
-from .signalling import Protocol, Refusal, count_kinds, endpoint, session_resource
+from .signalling import Protocol, Refusal, count_kinds
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
@@ -58,15 +57,3 @@ def _unservable(live: "LiveInput", session: "Session") -> str | None:
 
 PROTOCOL = Protocol(name="whep", path="play", find_input=_find, negotiate=_negotiate)
 
-
-async def handle_endpoint(request: web.Request) -> web.Response:
-    return await endpoint(request, PROTOCOL)
-
-
-async def handle_session(request: web.Request) -> web.Response:
-    return await session_resource(request, PROTOCOL)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_route("*", "/{key}/webRTC/play", handle_endpoint)
-    app.router.add_route("*", "/{key}/webRTC/play/{sid}", handle_session)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aiohttp import web
 
 from whip_whep import profiles, sdp
 
-from .signalling import Protocol, Refusal, count_kinds, endpoint, session_resource
+from .signalling import Protocol, Refusal, count_kinds
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
@@ -37,15 +36,3 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, p
 
 PROTOCOL = Protocol(name="whip", path="publish", find_input=_find, negotiate=_negotiate)
 
-
-async def handle_endpoint(request: web.Request) -> web.Response:
-    return await endpoint(request, PROTOCOL)
-
-
-async def handle_session(request: web.Request) -> web.Response:
-    return await session_resource(request, PROTOCOL)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_route("*", "/{key}/webRTC/publish", handle_endpoint)
-    app.router.add_route("*", "/{key}/webRTC/publish/{sid}", handle_session)
