@@ -34,6 +34,7 @@ FAULTS: dict[str, str] = {
     "wrong-ssrc-rewrite": "forward RTP with the publisher's SSRC instead of the one signalled to the viewer",
     "wrong-payload-type": "forward video under the payload type of another codec the viewer offered",
     "viewer-delete-ends-all": "a DELETE of one viewer ends every viewer of the live input",
+    "nack-ignored": "drop viewers' NACKs instead of retransmitting from the history",
     # auth
     "auth-ignored": "accept WHIP/WHEP requests without the Bearer token",
     "no-www-authenticate": "send 401 without WWW-Authenticate",

@@ -235,7 +235,8 @@ class Relay:
                     self.request_keyframe()
                 return
             if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-                await self._retransmit(egress, packet.lost)
+                if "nack-ignored" not in self.faults:
+                    await self._retransmit(egress, packet.lost)
                 return
             await original(packet)
 

@@ -101,3 +101,43 @@ def test_codec_rule_and_publisher_end(server):
     assert status == 422 and "H264" in body, seen
     assert seen["viewer_session_after"] == 404, "the viewer's session ends with the publisher"
     assert seen["viewer_after_publisher_left"] in ("closed", "failed"), seen
+
+
+async def _publisher_feedback(server: EmbeddedServer) -> set[str]:
+    """Which RTCP the publisher hears from the server while it streams to it."""
+    from aiortc.rtp import RtcpPsfbPacket, RtcpRrPacket
+
+    heard: set[str] = set()
+    both = asyncio.Event()
+    async with httpx.AsyncClient(timeout=15) as http:
+        created = await http.post(f"{server.base_url}/client/v4/accounts/t/stream/live_inputs",
+                                  headers={"Authorization": f"Bearer {server.api_token}"})
+        urls = created.json()["result"]
+        pub = peer.publisher([])  # plain aiortc publisher: it sends abs-send-time, so REMB can flow
+        for sender in pub.getSenders():
+            original = sender._handle_rtcp_packet
+
+            async def listen(packet, original=original) -> None:
+                if isinstance(packet, RtcpRrPacket):
+                    heard.add("receiver report")
+                elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == 15:
+                    heard.add("REMB")
+                if {"receiver report", "REMB"} <= heard:
+                    both.set()
+                await original(packet)
+
+            sender._handle_rtcp_packet = listen
+        answer = await http.post(urls["webRTC"]["url"], content=await peer.local_offer(pub), headers={"Content-Type": "application/sdp"})
+        await pub.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+        assert await peer.wait_connected(pub, 10) == "connected"
+        try:
+            await asyncio.wait_for(both.wait(), 15)
+        except asyncio.TimeoutError:
+            pass
+        await pub.close()
+    return heard
+
+
+def test_publisher_still_gets_receiver_reports_and_bandwidth_estimates(server):
+    """Intercepting aiortc's receiver must not silence the RTCP a publisher adapts its sending to."""
+    assert asyncio.run(_publisher_feedback(server)) == {"receiver report", "REMB"}

@@ -62,6 +62,8 @@ class Stream:
     payload_types: set[int] = field(default_factory=set)
     ssrcs: set[int] = field(default_factory=set)
     keyframes: int = 0
+    retransmissions: int = 0  # RTX packets (RFC 4588) received
+    last_sequence_number: int | None = None
     progress: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -73,6 +75,7 @@ class Player:
         self.streams = {"audio": Stream(), "video": Stream()}
         self.started = time.monotonic()
         self._tasks: list[asyncio.Task] = []
+        self._codec_names: dict[int, str] | None = None
         for kind in ("audio", "video"):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             self._watch_wire(transceiver.receiver, self.streams[kind], kind)
@@ -82,9 +85,15 @@ class Player:
         original = receiver._handle_rtp_packet
 
         async def observe(packet, arrival_time_ms: int) -> None:
-            stream.payload_types.add(packet.payload_type)
-            stream.ssrcs.add(packet.ssrc)
-            if kind == "video" and is_keyframe(self.codec_name(packet.payload_type) or "", packet.payload):
+            codec = self.codec_name(packet.payload_type) or ""
+            if codec.lower().endswith("/rtx"):
+                stream.retransmissions += 1
+                stream.progress.set()
+            else:
+                stream.payload_types.add(packet.payload_type)
+                stream.ssrcs.add(packet.ssrc)
+                stream.last_sequence_number = packet.sequence_number
+            if kind == "video" and is_keyframe(codec, packet.payload):
                 stream.keyframes += 1
                 stream.progress.set()
             await original(packet, arrival_time_ms=arrival_time_ms)
@@ -114,15 +123,24 @@ class Player:
         media = sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
         return [ssrc for m in media if m.kind == kind for ssrc in m.ssrcs]
 
+    def has_rtx(self, kind: str) -> bool:
+        """Whether the applied answer negotiated retransmission (RFC 4588) for `kind`."""
+        if self.pc.remoteDescription is None:
+            return False
+        media = sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
+        return any(c.name.lower() == "rtx" for m in media if m.kind == kind for c in m.codecs)
+
     def codec_name(self, payload_type: int) -> str | None:
         """The codec a payload type stands for in the answer this player applied."""
-        if self.pc.remoteDescription is None:
-            return None
-        for media in sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media:
-            for codec in media.codecs:
-                if codec.payload == payload_type:
-                    return f"{media.kind}/{codec.name}"
-        return None
+        if self._codec_names is None:
+            if self.pc.remoteDescription is None:
+                return None
+            self._codec_names = {
+                codec.payload: f"{media.kind}/{codec.name}"
+                for media in sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
+                for codec in media.codecs
+            }
+        return self._codec_names.get(payload_type)
 
     async def wait_for(self, kind: str, condition, timeout_s: float) -> bool:
         """Wait until `condition(stream)` holds for `kind`, at most `timeout_s`."""
@@ -150,6 +168,16 @@ class Player:
         transceiver = next(t for t in self.pc.getTransceivers() if t.kind == "video")
         for ssrc in stream.ssrcs:
             await transceiver.receiver._send_rtcp_pli(ssrc)
+
+    async def request_retransmission(self) -> int | None:
+        """Send a generic NACK (RFC 4585 §6.2.1) for the newest video packet; returns its sequence number."""
+        stream = self.streams["video"]
+        if stream.last_sequence_number is None or not stream.ssrcs:
+            return None
+        transceiver = next(t for t in self.pc.getTransceivers() if t.kind == "video")
+        seq = stream.last_sequence_number
+        await transceiver.receiver._send_rtcp_nack(max(stream.ssrcs), [seq])
+        return seq
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -90,3 +90,18 @@ async def test_keyframe_request_is_answered(case):
     case.expect(answered, "BRIEF-MEDIA-5",
                 message=f"no keyframe within {case.target.timeout_s:g} s of a PLI for SSRC(s) "
                         f"{sorted(player.streams['video'].ssrcs)}")
+
+
+@pytest.mark.requirement("BRIEF-MEDIA-6")
+async def test_nack_is_answered_with_a_retransmission(case):
+    """A decoding viewer NACKs its newest video packet: the server retransmits it (RTX, RFC 4588)."""
+    urls, _ = await case.start_publisher("vp8")
+    player, _ = await case.start_player(urls)
+    await player.wait_frames("video", 15, case.target.timeout_s)
+    if not player.has_rtx("video"):
+        case.not_applicable("the answer negotiated no RTX for video")
+    before = player.streams["video"].retransmissions
+    seq = await player.request_retransmission()
+    answered = await player.wait_for("video", lambda s: s.retransmissions > before, case.target.timeout_s)
+    case.expect(answered, "BRIEF-MEDIA-6",
+                message=f"no RTX packet within {case.target.timeout_s:g} s of a NACK for sequence number {seq}")
