@@ -69,3 +69,17 @@ def test_tokens_never_reach_the_reports(tmp_path):
     sent = [h for c in doc["cases"] for e in c["wire_log"] for h in e["request_headers"] if h[0].lower() == "authorization"]
     assert sent and all(v == "[redacted]" for _, v in sent), "the standard pair sends a Bearer token"
     assert "a=ice-pwd:[redacted]" in text and "Bearer " not in text
+
+
+def test_publish_secrets_never_reach_the_reports(tmp_path):
+    """Cloudflare's scheme: the secret is the publish URL's path; it must not leak into artifacts."""
+    import re
+
+    run = _cli(["--whip-profile=draft-ietf-wish-whip-06", "--whep-profile=draft-murillo-whep-01",
+                "-k", "test_location_names_a_new_session or test_create_returns or test_delete_ends", "-q"], tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "[redacted]/webRTC/publish" in (tmp_path / "reports" / "results.json").read_text()
+    for name in ("results.json", "junit.xml"):
+        text = (tmp_path / "reports" / name).read_text()
+        leaked = re.findall(r"[0-9a-f]{32}/webRTC/publish", text)
+        assert not leaked, f"{name} shows publish secrets: {leaked[:3]}"

@@ -70,13 +70,13 @@ class CaseRecord:
         req, reqs = self._in_force(ids)
         if req is None:
             names = ", ".join(f"{r.id} ({', '.join(r.profiles)})" for r in reqs)
-            note = "holds" if ok else f"not required by {self._profiles_text()}; observed: {message}"
+            note = "holds" if ok else f"not required by {self._profiles_text()}; observed: {self.log.redact(message)}"
             self.checks.append(Check(reqs[0].id, Verdict.INFO, f"{names}: {note}"))
             return ok
         if ok:
             self.checks.append(Check(req.id, Verdict.PASS, ""))
             return True
-        text = self.describe(req, message)
+        text = self.log.redact(self.describe(req, message))
         self.checks.append(Check(req.id, req.violation, text))
         if req.violation is Verdict.FAIL:
             raise ConformanceFailure(req, text)
@@ -84,15 +84,15 @@ class CaseRecord:
 
     def capability(self, supported: bool, req_id: str, message: str) -> bool:
         verdict = Verdict.SUPPORTED if supported else Verdict.UNSUPPORTED
-        self.checks.append(Check(req_id, verdict, message))
+        self.checks.append(Check(req_id, verdict, self.log.redact(message)))
         return supported
 
     def info(self, req_id: str, message: str) -> None:
         registry.get(req_id)
-        self.checks.append(Check(req_id, Verdict.INFO, message))
+        self.checks.append(Check(req_id, Verdict.INFO, self.log.redact(message)))
 
     def not_applicable(self, reason: str) -> NoReturn:
-        raise NotApplicable(reason)
+        raise NotApplicable(self.log.redact(reason))
 
     def describe(self, req: Requirement, message: str) -> str:
         spec = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 import httpx
 
 from . import headers
-from .wire import WireClient
+from .wire import WireClient, url_secrets
 
 
 @dataclass
@@ -115,9 +115,15 @@ class LiveInputsApi:
         return {"Authorization": f"Bearer {self.api_token}"} if self.api_token else {}
 
     async def create(self, meta: dict | None = None) -> httpx.Response:
-        return await self.http.request(
+        response = await self.http.request(
             "POST", self.collection_url, json={"meta": meta or {"name": "whip-whep-conformance"}}, headers=self._auth()
         )
+        try:  # the publish URL is a credential: keep it out of every report from now on
+            urls = self.urls(response, self.collection_url)
+            self.http.log.add_secrets(url_secrets(urls.whip_url, public=(urls.whep_url,)))
+        except ValueError:
+            pass
+        return response
 
     async def get(self, uid: str) -> httpx.Response:
         return await self.http.request("GET", f"{self.collection_url}/{uid}", headers=self._auth())

@@ -173,6 +173,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         else:
             result.verdict = Verdict.ERROR
             result.message = f"{type(exc).__name__}: {exc}".strip()
+        if record is not None:
+            result.message = record.log.redact(result.message)
     elif report.when == "call" and record is not None:
         result.verdict = worst([c.verdict for c in record.checks], default=Verdict.PASS)
         notes = [c.message for c in record.checks if c.verdict is not Verdict.PASS and c.message]

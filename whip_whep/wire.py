@@ -10,6 +10,8 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
+from urllib.parse import parse_qsl, urlsplit
+
 import httpx
 
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
@@ -17,12 +19,27 @@ _ICE_PWD = re.compile(r"^(a=ice-pwd:)\S+", re.MULTILINE)
 _MAX_BODY = 64 * 1024
 
 
-def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
+def redact_text(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
     text = _ICE_PWD.sub(r"\1[redacted]", text)
-    for secret in secrets:
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "[redacted]")
     return text
+
+
+_SECRET_LOOKING = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
+
+
+def url_secrets(url: str | None, public: tuple[str | None, ...] = ()) -> list[str]:
+    """Parts of a URL that look like credentials: long random path segments (Cloudflare's publish
+    secret) and query values, unless they also appear in a URL known to be public (the play URL)."""
+    if not url:
+        return []
+    split = urlsplit(url)
+    public_text = " ".join(p for p in public if p)
+    found = [seg for seg in split.path.split("/") if _SECRET_LOOKING.match(seg) and seg not in public_text]
+    found += [value for _, value in parse_qsl(split.query) if len(value) >= 8 and value not in public_text]
+    return found
 
 
 @dataclass
@@ -58,7 +75,18 @@ class WireLog:
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         self.exchanges: list[Exchange] = []
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets: list[str] = [s for s in secrets if s]
+
+    def add_secrets(self, values: list[str]) -> None:
+        """Values learnt during the case (a minted publish secret) that must not be reported."""
+        self.secrets.extend(v for v in values if v and v not in self.secrets)
+        for exchange in self.exchanges:  # exchanges that carried it before it was known
+            exchange.url = redact_text(exchange.url, self.secrets)
+            exchange.response_body = redact_text(exchange.response_body, self.secrets)
+            exchange.response_headers = [(k, redact_text(v, self.secrets)) for k, v in exchange.response_headers]
+
+    def redact(self, text: str) -> str:
+        return redact_text(text, self.secrets)
 
     def _headers(self, headers: httpx.Headers) -> list[tuple[str, str]]:
         return [
