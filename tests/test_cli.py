@@ -83,3 +83,46 @@ def test_publish_secrets_never_reach_the_reports(tmp_path):
         text = (tmp_path / "reports" / name).read_text()
         leaked = re.findall(r"[0-9a-f]{32}/webRTC/publish", text)
         assert not leaked, f"{name} shows publish secrets: {leaked[:3]}"
+
+
+STANDARD = ["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03"]
+
+
+def test_list_requirements_prints_the_registry(tmp_path):
+    run = _cli(["--list-requirements"], tmp_path)
+    assert run.returncode == 0 and "WHIP-4.2-4" in run.stdout and "requirements" in run.stdout.splitlines()[-1]
+
+
+def test_requirement_and_level_select_cases(tmp_path):
+    run = _cli([*STANDARD, "--requirement=WHIP-4.2-12", "--level=must", "-q"], tmp_path)
+    doc = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert run.returncode == 0 and [r["id"] for c in doc["cases"] for r in c["requirements"]] == ["WHIP-4.2-12"]
+    should = _cli([*STANDARD, "--level=should", "-q"], tmp_path)
+    doc = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert should.returncode == 0 and doc["cases"]
+    assert all(r["grade"] == "warn" for c in doc["cases"] for r in c["requirements"])
+
+
+def test_baseline_known_failure_does_not_fail_and_fixed_ones_are_named(tmp_path):
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps([{"id": "WHIP-4.2-4", "reason": "we answer 200"}, {"id": "WHIP-4.2-12", "reason": "old"}]))
+    run = _cli([*STANDARD, "--server-fault=post-status-200", f"--baseline={baseline}",
+                "--requirement=WHIP-4.2-4", "--requirement=WHIP-4.2-12", "-q"], tmp_path)
+    doc = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert doc["baseline"] == {"known": ["WHIP-4.2-4"], "fixed": ["WHIP-4.2-12"], "new_failures": []}
+    assert "remove from the baseline: WHIP-4.2-12" in run.stdout
+
+
+def test_bad_baseline_is_a_usage_error(tmp_path):
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text("{not json")
+    run = _cli([f"--baseline={baseline}"], tmp_path)
+    assert run.returncode == 4 and "--baseline" in run.stderr
+
+
+def test_strict_conformance_fails_on_warnings(tmp_path):
+    args = [*STANDARD, "--server-fault=unknown-session-200", "-k", "test_unknown_session_is_not_found", "-q"]
+    lenient = _cli(args, tmp_path)
+    strict = _cli([*args, "--strict-conformance"], tmp_path)
+    assert (lenient.returncode, strict.returncode) == (0, 1), (lenient.stdout[-1500:], strict.stdout[-1500:])

@@ -27,7 +27,8 @@ STATE = pytest.StashKey["RunState"]()
 
 
 class RunState:
-    def __init__(self, reports_dir: Path) -> None:
+    def __init__(self, reports_dir: Path, baseline: dict[str, str]) -> None:
+        self.baseline = baseline
         self.reports_dir = reports_dir
         self.cases: list[CaseResult] = []
         self.started = datetime.now(timezone.utc)
@@ -55,6 +56,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--max-concurrency", type=int, default=1, help="cases run at once (concurrency arrives with the performance work; 1 today)")
     g.addoption("--reports-dir", default="reports", help="where results.json, junit.xml, conformance.html and allure-results/ go (default ./reports)")
     g.addoption("--server-fault", action="append", metavar="NAME", help="self-tests only: start the embedded server with this fault")
+    g.addoption("--strict-conformance", action="store_true",
+                help="Warnings (violated SHOULDs) fail the run too (exit 1)")
+    g.addoption("--baseline", metavar="FILE",
+                help='JSON list of known failures [{"id": REQUIREMENT_ID, "reason": TEXT}]: reported, but they do not fail the run')
+    g.addoption("--list-requirements", action="store_true", help="print the requirement registry and exit")
+    g.addoption("--requirement", action="append", metavar="ID", help="run only cases checking this requirement (repeatable)")
+    g.addoption("--level", action="append", choices=("must", "should", "may", "info"),
+                help="run only cases whose requirement is graded at this level (repeatable)")
 
 
 def _is_suite_run(config: pytest.Config) -> bool:
@@ -78,6 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
             check(value, allow_auto=True)
         except ValueError as exc:
             raise pytest.UsageError(f"--{option.replace('_', '-')}: {exc}") from None
+    if config.getoption("list_requirements"):
+        return
     reports_dir = Path(config.getoption("reports_dir")).resolve()
     if config.inipath is None and config.rootpath == reports_dir:
         raise pytest.UsageError(
@@ -86,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _is_suite_run(config):
         return
     reports_dir.mkdir(parents=True, exist_ok=True)
-    state = RunState(reports_dir)
+    state = RunState(reports_dir, _load_baseline(config))
     config.stash[STATE] = state
     if getattr(config.option, "allure_report_dir", None) is None and hasattr(config.option, "allure_report_dir"):
         config.option.allure_report_dir = str(reports_dir / "allure-results")
@@ -99,6 +110,42 @@ def pytest_configure(config: pytest.Config) -> None:
         restrict_host_addresses(ice_hosts)
     except ValueError as exc:
         raise pytest.UsageError(f"--ice-host: {exc}") from None
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """`--list-requirements`: the registry as a table of contents, then exit."""
+    if not config.getoption("list_requirements"):
+        return None
+    rows = sorted(registry.load().values(), key=lambda r: (r.protocol, r.spec, _natural(r.section), _natural(r.id)))
+    for req in rows:
+        where = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
+        profiles_note = f" [{', '.join(req.profiles)}]" if req.profiles else ""
+        print(f"{req.id:16} {req.level:8} {req.grade:10} {req.testability}  {where}{profiles_note}: {req.text}")
+    print(f"{len(rows)} requirements")
+    return 0
+
+
+def _natural(text: str) -> list:
+    import re
+
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def _load_baseline(config: pytest.Config) -> dict[str, str]:
+    path = config.getoption("baseline")
+    if not path:
+        return {}
+    import json
+
+    try:
+        entries = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {str(e["id"]): str(e.get("reason", "")) for e in entries}
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise pytest.UsageError(f"--baseline {path}: not a JSON list of {{\"id\", \"reason\"}} objects ({exc})") from None
+    unknown = [i for i in known if i not in registry.load()]
+    if unknown:
+        raise pytest.UsageError(f"--baseline {path}: unknown requirement IDs {unknown}")
+    return known
 
 
 def _embedded(config: pytest.Config) -> bool:
@@ -123,17 +170,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("target", pairs, indirect=True, scope="session", ids=[p.id for p in pairs])
 
 
+LEVELS = {"must": "fail", "should": "warn", "may": "capability", "info": "info"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every conformance case must name registry requirements; an unknown ID is a usage error."""
+    """Every conformance case must name registry requirements (an unknown ID is a usage error);
+    `--requirement` and `--level` keep only the cases that check what was asked for."""
+    wanted_ids = set(config.getoption("requirement") or [])
+    for req_id in wanted_ids:
+        if req_id not in registry.load():
+            raise pytest.UsageError(f"--requirement {req_id}: not in the registry (see --list-requirements)")
+    wanted_grades = {LEVELS[level] for level in config.getoption("level") or []}
+    selected, deselected = [], []
     for item in items:
         marker = item.get_closest_marker("requirement")
         if marker is None:
+            selected.append(item)
             continue
         for req_id in marker.args:
             try:
                 registry.get(req_id)
             except registry.UnknownRequirement as exc:
                 raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        keep = (not wanted_ids or wanted_ids & set(marker.args)) and (
+            not wanted_grades or any(registry.get(i).grade in wanted_grades for i in marker.args)
+        )
+        (selected if keep else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -211,6 +276,24 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     return None
 
 
+def _fails(case: CaseResult, state: "RunState", config: pytest.Config) -> bool:
+    """Fail/Error fail the run unless every requirement they name is a known failure in the
+    baseline; with --strict-conformance, so do Warnings."""
+    failing = case.verdict.fails_run or (case.verdict is Verdict.WARNING and config.getoption("strict_conformance"))
+    return failing and not (case.requirement_ids and all(i in state.baseline for i in case.requirement_ids))
+
+
+def _baseline_report(state: "RunState") -> dict:
+    """Known failures seen again, known failures now passing (the baseline can shrink), new ones."""
+    bad = {i for c in state.cases if c.verdict.fails_run for i in c.requirement_ids}
+    ran = {i for c in state.cases for i in c.requirement_ids}
+    return {
+        "known": sorted(i for i in state.baseline if i in bad),
+        "fixed": sorted(i for i in state.baseline if i in ran and i not in bad),
+        "new_failures": sorted(bad - set(state.baseline)),
+    }
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
@@ -225,12 +308,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     elif int(exitstatus) not in (0, 1):
         code = int(exitstatus)  # usage or collection errors keep pytest's own code
     else:
-        code = EXIT_FAILED if any(c.verdict.fails_run for c in state.cases) else EXIT_OK
+        code = EXIT_FAILED if any(_fails(c, state, config) for c in state.cases) else EXIT_OK
     targets = []
     for c in state.cases:
         entry = {"label": c.target, "whip_profile": c.whip_profile, "whep_profile": c.whep_profile}
         if entry not in targets:
             targets.append(entry)
+    baseline = _baseline_report(state)
     doc = document(
         state.cases,
         started=state.started.isoformat(timespec="seconds"),
@@ -238,6 +322,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         duration_s=time.monotonic() - state.t0,
         targets=targets, exit_code=code, error=error,
     )
+    doc["strict_conformance"] = bool(config.getoption("strict_conformance"))
+    doc["baseline"] = baseline
     write_json(doc, state.reports_dir / "results.json")
     write_junit(doc, state.reports_dir / "junit.xml")
     try:
@@ -273,6 +359,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             params = " ".join(f"{k}={v}" for k, v in case["params"].items())
             title = f"{case['title']} ({params})" if params else case["title"]
             tr.write_line(f"  {verdict:>14}  [{ids}] {title}", **{k: v for k, v in colour.items() if v})
+    if state.baseline:
+        b = doc["baseline"]
+        tr.write_line(f"baseline: {len(b['known'])} known failures seen again; new failures: {', '.join(b['new_failures']) or 'none'}")
+        if b["fixed"]:
+            tr.write_line(f"baseline: now passing, remove from the baseline: {', '.join(b['fixed'])}", green=True)
     counts = ", ".join(f"{n} {v}" for v, n in doc["counts"].items() if n)
     tr.write_line(f"verdicts: {counts or 'no cases'}; exit code {doc['exit_code']}", bold=True)
     tr.write_line(f"reports: {state.reports_dir}/results.json, junit.xml, conformance.html, allure-results/")
