@@ -13,10 +13,31 @@ from pathlib import Path
 import pytest
 
 
+def merge(argv: list[str]) -> int:
+    """`whip-whep-conformance merge RESULTS.json... -o matrix.html`: runs side by side."""
+    import argparse
+
+    from .report_matrix import write_matrix
+
+    parser = argparse.ArgumentParser(prog="whip-whep-conformance merge", description=merge.__doc__)
+    parser.add_argument("results", nargs="+", type=Path, help="results.json files of conformance runs")
+    parser.add_argument("-o", "--output", type=Path, default=Path("matrix.html"), help="HTML file to write (default matrix.html)")
+    args = parser.parse_args(argv)
+    try:
+        count = write_matrix(args.results, args.output)
+    except ValueError as exc:
+        print(f"whip-whep-conformance merge: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.output}: {count} runs side by side")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import suites
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["merge"]:
+        return merge(args[1:])
     suite_dir = Path(suites.__file__).resolve().parent
     ini = Path(__file__).resolve().parent / "suite.ini"
     # Select cases by node id relative to the suite (`whip/test_4_2_...py::test_x`) or by -k.
