@@ -16,6 +16,7 @@ import pytest
 from . import profiles, registry
 from .case import ConformanceFailure, NotApplicable
 from .peer import restrict_host_addresses
+from .report_html import write_html
 from .results import CaseResult, document, write_json, write_junit
 from .target import is_loopback
 from .verdicts import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Verdict, worst
@@ -326,12 +327,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     doc["baseline"] = baseline
     write_json(doc, state.reports_dir / "results.json")
     write_junit(doc, state.reports_dir / "junit.xml")
-    try:
-        from .report_html import write_html
-    except ImportError:
-        pass
-    else:
-        write_html(doc, state.reports_dir / "conformance.html")
+    write_html(doc, state.reports_dir / "conformance.html")
     state.doc = doc
     session.exitstatus = code
 
@@ -350,7 +346,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for case in doc["cases"]:
         req = case["requirements"][0] if case["requirements"] else {"spec": "?", "section": "?"}
         by_section.setdefault((case["target"], f"{req['spec']} §{req['section']}"), []).append(case)
-    for (target, section), cases in sorted(by_section.items()):
+    for (target, section), cases in sorted(by_section.items(), key=lambda kv: (kv[0][0], profiles.spec_rank(kv[0][1].split(" §")[0]), _natural(kv[0][1]))):
         tr.write_line(f"{target} — {section}")
         for case in cases:
             ids = ", ".join(r["id"] for r in case["requirements"])

@@ -70,3 +70,9 @@ def from_protocol_version(value: str | None, known: tuple[str, ...], default: st
             if token in known:
                 return token
     return default
+
+
+def spec_rank(spec: str) -> int:
+    """Reports list the WHIP texts, then WHEP, then the RFCs they lean on, then the product brief."""
+    order = list(SPEC_URLS)
+    return order.index(spec) if spec in order else len(order)

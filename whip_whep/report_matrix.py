@@ -11,6 +11,7 @@ import re
 from html import escape
 from pathlib import Path
 
+from .profiles import spec_rank
 from .verdicts import Verdict, worst
 
 COLOURS = {
@@ -39,7 +40,7 @@ def load(paths: list[Path]) -> list[dict]:
 
 
 def _label(doc: dict) -> str:
-    targets = "; ".join(f"{t['label']}" for t in doc.get("targets", [])) or doc["_path"]
+    targets = "; ".join(f"{t['label']}" for t in doc.get("targets", [])) or doc.get("_path", "?")
     return f"{targets} — {doc.get('started', '')}"
 
 
@@ -54,7 +55,7 @@ def matrix(docs: list[dict]) -> tuple[list[dict], list[list[tuple[str, str]]]]:
                 cells.setdefault(req["id"], {}).setdefault(index, []).append(
                     (Verdict(case["verdict"]), case.get("message", ""))
                 )
-    rows = sorted(requirements.values(), key=lambda r: (r["spec"], _natural(r["section"]), _natural(r["id"])))
+    rows = sorted(requirements.values(), key=lambda r: (spec_rank(r["spec"]), _natural(r["section"]), _natural(r["id"])))
     table = []
     for req in rows:
         line = []
@@ -71,7 +72,9 @@ def matrix(docs: list[dict]) -> tuple[list[dict], list[list[tuple[str, str]]]]:
 
 def render(docs: list[dict]) -> str:
     rows, table = matrix(docs)
-    head = "".join(f"<th>{escape(_label(d))}<br><small>exit {d.get('exit_code')}</small></th>" for d in docs)
+    head = "".join(
+        f"<th>{escape(_label(d))}<br><small>{escape(d.get('_path', ''))} · exit {d.get('exit_code')}</small></th>" for d in docs
+    )
     body = []
     for req, line in zip(rows, table):
         differs = len({v for v, _ in line}) > 1
