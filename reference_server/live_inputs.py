@@ -165,7 +165,24 @@ async def delete(request: web.Request) -> web.Response:
     return envelope(None)
 
 
+async def stats(request: web.Request) -> web.Response:
+    """What the server holds right now, for leak checks (`benchmarks/churn.py`)."""
+    if (refused := _authorized(request)) is not None:
+        return refused
+    import asyncio
+    import os
+
+    server = _server(request)
+    return envelope({
+        "live_inputs": sum(1 for _ in server.inputs),
+        "sessions": len(server.sessions),
+        "tasks": len(asyncio.all_tasks()),
+        "open_fds": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None,
+    })
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/client/v4/stats", stats)
     base = "/client/v4/accounts/{account_id}/stream/live_inputs"
     app.router.add_post(base, create)
     app.router.add_get(base, list_inputs)

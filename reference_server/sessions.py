@@ -65,4 +65,7 @@ class Session:
         for task in list(self._tasks):
             if task is not current:
                 task.cancel()
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        except Exception:  # aiortc cannot close a half-negotiated connection cleanly; drop it anyway
+            log.exception("%s session %s: closing its peer connection failed", self.kind, self.id)

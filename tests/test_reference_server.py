@@ -155,3 +155,28 @@ def test_session_that_never_connects_is_ended():
     finally:
         peer.restrict_host_addresses(None)
         s.stop()
+
+
+def test_a_session_cannot_be_ended_through_another_input_or_protocol(server):
+    with httpx.Client(timeout=10) as http:
+        mine, other = _input(server, http), _input(server, http)
+
+        async def offer() -> str:
+            pc = peer.publisher([])
+            try:
+                return await peer.local_offer(pc)
+            finally:
+                await pc.close()
+
+        peer.restrict_host_addresses(["127.0.0.1"])
+        try:
+            text = asyncio.run(offer())
+        finally:
+            peer.restrict_host_addresses(None)
+        posted = http.post(mine["webRTC"]["url"], content=text, headers={"Content-Type": "application/sdp"})
+        sid = posted.headers["Location"].rsplit("/", 1)[1]
+        via_other_secret = http.delete(f"{other['webRTC']['url']}/{sid}")
+        via_play_url = http.delete(f"{mine['webRTCPlayback']['url']}/{sid}")
+        assert (via_other_secret.status_code, via_play_url.status_code) == (404, 404)
+        assert http.delete(f"{mine['webRTC']['url']}/{sid}").status_code == 200, "the session survived both attempts"
+        assert "Traceback" not in via_other_secret.text

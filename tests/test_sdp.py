@@ -79,3 +79,10 @@ def test_aiortc_offers_parse_and_pass_offer_checks():
     desc = sdp.SessionDescription.parse(offer)
     assert [m.kind for m in desc.media] == ["audio", "video"]
     assert all("127.0.0.1" in c for m in desc.media for c in m.candidates), "only the configured host address"
+
+
+def test_bundle_group_must_name_existing_mids():
+    broken = OFFER.replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 7")
+    assert any("names mids ['7']" in p for p in sdp.offer_problems(broken))
+    twice = OFFER.replace("a=mid:1", "a=mid:0")
+    assert any("share a mid" in p for p in sdp.offer_problems(twice))

@@ -179,6 +179,13 @@ def offer_problems(text: str, kinds: tuple[str, ...] = ("audio", "video")) -> li
     problems = []
     if not desc.media:
         problems.append("the offer has no m= section")
+    mids = [m.mid for m in desc.media]
+    for group in desc.bundle_groups:
+        missing = [mid for mid in group if mid not in mids]
+        if missing:
+            problems.append(f"a=group:BUNDLE names mids {missing} that no m-section has (RFC 9143 §7.2)")
+    if len([m for m in mids if m is not None]) != len({m for m in mids if m is not None}):
+        problems.append("two m-sections share a mid (RFC 9143 §7.1)")
     for index, m in enumerate(desc.media):
         where = f"m-section {index} ({m.kind})"
         if m.kind not in kinds:

@@ -6,6 +6,7 @@ Failures must show what was sent and received; reports become CI artifacts, so s
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -124,14 +125,18 @@ class WireClient:
 
     def __init__(self, log: WireLog, timeout_s: float, verify: bool | str = True) -> None:
         self.log = log
+        self.timeout_s = timeout_s
         self._client = httpx.AsyncClient(timeout=timeout_s, verify=verify, follow_redirects=False)
 
     async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
         request = self._client.build_request(method, url, **kwargs)
         started = time.monotonic()
         try:
-            response = await self._client.send(request)
-            await response.aread()
+            # httpx's timeouts bound each read; a server that drips a byte at a time needs a total.
+            response = await asyncio.wait_for(self._send(request), self.timeout_s)
+        except asyncio.TimeoutError as exc:
+            self.log.record(request, None, f"no complete response within {self.timeout_s:g} s", started)
+            raise TargetUnreachable(f"{method} {url}: no complete response within {self.timeout_s:g} s") from exc
         except httpx.TimeoutException as exc:
             self.log.record(request, None, f"timed out: {type(exc).__name__}", started)
             raise TargetUnreachable(f"{method} {url} timed out ({type(exc).__name__})") from exc
@@ -139,6 +144,11 @@ class WireClient:
             self.log.record(request, None, f"{type(exc).__name__}: {exc}", started)
             raise TargetUnreachable(f"{method} {url} failed: {type(exc).__name__}: {exc}") from exc
         self.log.record(request, response, "", started)
+        return response
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        response = await self._client.send(request)
+        await response.aread()
         return response
 
     async def aclose(self) -> None:
