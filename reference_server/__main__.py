@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                         help="the only addresses offered as host candidates (repeatable; default 127.0.0.1)")
     parser.add_argument("--ice-server", action="append", default=[], metavar="URL",
                         help="STUN/TURN URL advertised in Link rel=ice-server and used by the server (repeatable; none by default)")
+    parser.add_argument("--link-ice-server", action="append", default=[], metavar="URL",
+                        help="STUN/TURN URL advertised in Link rel=ice-server but not used by the server's own ICE agent (repeatable)")
     parser.add_argument("--api-token", help="Bearer token required by the live inputs API")
     parser.add_argument("--token", help="Bearer token required on WHIP/WHEP requests (none: the URL secret is the credential)")
     parser.add_argument("--whip-profile", default=profiles.DEFAULT_WHIP, choices=profiles.WHIP_PROFILES)
@@ -49,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         port=args.port,
         ice_hosts=args.ice_host or ["127.0.0.1"],
         ice_servers=args.ice_server,
+        link_ice_servers=args.link_ice_server,
         api_token=args.api_token,
         token=args.token,
         whip_profile=args.whip_profile,

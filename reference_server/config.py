@@ -15,6 +15,7 @@ class ServerConfig:
     port: int = 0
     ice_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1"])
     ice_servers: list[str] = field(default_factory=list)
+    link_ice_servers: list[str] = field(default_factory=list)  # advertised only, not used by the server
     api_token: str | None = None
     token: str | None = None
     whip_profile: str = profiles.DEFAULT_WHIP

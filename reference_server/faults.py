@@ -24,6 +24,17 @@ FAULTS: dict[str, str] = {
     "answer-unreachable-candidates": "advertise candidates on a port nobody listens on, and shut the ICE agent after answering",
     "accept-any-content-type": "accept a POST whatever its Content-Type",
     "malformed-sdp-500": "answer malformed SDP with 500 instead of a 4xx",
+    # methods, OPTIONS, CORS, Link
+    "get-405-everywhere": "answer GET/HEAD with 405 whatever the profile (RFC 9725 wants 2xx)",
+    "get-2xx-everywhere": "answer GET/HEAD with 2xx whatever the profile (the drafts want 405)",
+    "405-without-allow": "send 405 without an Allow header",
+    "head-differs": "answer HEAD with 404 while GET succeeds",
+    "preflight-needs-auth": "refuse CORS preflights without the Bearer token",
+    "no-accept-post": "leave Accept-Post out of OPTIONS responses",
+    "cors-no-expose": "expose no response headers to browsers (no Access-Control-Expose-Headers)",
+    "links-on-preflight": "send ice-server Links on CORS preflights too",
+    "broken-link-syntax": "send ice-server Links without <> and with name: value parameters",
+    "delete-checks-if-match": "refuse a DELETE whose If-Match does not match with 412",
     # teardown
     "delete-refused": "answer DELETE on a session with 405",
     "delete-keeps-session": "answer DELETE with 200 but keep the session (a second DELETE succeeds)",

@@ -173,10 +173,13 @@ async def stats(request: web.Request) -> web.Response:
     import os
 
     server = _server(request)
+    # aiohttp runs one task per open HTTP connection; those belong to clients' keep-alive pools.
+    tasks = [t for t in asyncio.all_tasks() if not t.get_coro().__qualname__.startswith("RequestHandler.")]
     return envelope({
         "live_inputs": sum(1 for _ in server.inputs),
         "sessions": len(server.sessions),
-        "tasks": len(asyncio.all_tasks()),
+        "tasks": len(tasks),
+        "task_kinds": sorted({t.get_coro().__qualname__ for t in tasks}),
         "open_fds": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None,
     })
 

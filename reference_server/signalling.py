@@ -60,10 +60,9 @@ def _server(request: web.Request) -> "ReferenceServer":
 
 
 def _base_headers(server: "ReferenceServer", protocol: Protocol) -> dict[str, str]:
-    result = {
-        "Access-Control-Allow-Origin": "*",
-        "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post, protocol-version",
-    }
+    result = {"Access-Control-Allow-Origin": "*"}
+    if not server.config.fault("cors-no-expose"):
+        result["Access-Control-Expose-Headers"] = "Location, ETag, Link, Accept-Post, protocol-version"
     if not server.config.fault("no-protocol-version"):
         result["protocol-version"] = protocol.profile(server)
     return result
@@ -83,7 +82,7 @@ def _check_token(server: "ReferenceServer", request: web.Request) -> None:
 
 def _ice_server_links(server: "ReferenceServer") -> list[str]:
     links = []
-    for url in server.config.ice_servers:
+    for url in server.config.ice_servers + server.config.link_ice_servers:
         scheme, _, rest = url.partition(":")
         params = {"rel": "ice-server"}
         if "@" in rest:
@@ -91,20 +90,32 @@ def _ice_server_links(server: "ReferenceServer") -> list[str]:
             username, _, credential = userinfo.partition(":")
             url = f"{scheme}:{host}"
             params.update(username=username, credential=credential)
-        links.append(format_link(Link(url, params)))
+        if server.config.fault("broken-link-syntax"):
+            links.append(f"{url}; rel: ice-server;")
+        else:
+            links.append(format_link(Link(url, params)))
     return links
 
 
-def _not_allowed(allowed: tuple[str, ...], base: dict[str, str], method: str) -> web.Response:
+def _not_allowed(server: "ReferenceServer", allowed: tuple[str, ...], base: dict[str, str], method: str, why: str = "") -> web.Response:
     if method not in KNOWN_METHODS:
         return _text(501, f"method {method} is not implemented", base)
-    return _text(405, f"method {method} is not allowed here", {**base, "Allow": ", ".join(allowed)})
+    extra = {} if server.config.fault("405-without-allow") else {"Allow": ", ".join(allowed)}
+    return _text(405, why or f"method {method} is not allowed here", {**base, **extra})
 
 
 def _get(server: "ReferenceServer", protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str], method: str) -> web.Response:
     """GET/HEAD: 2xx without content since RFC 9725 / whep-02; 405 in the older drafts."""
-    if protocol.profile(server) in GET_IS_405:
-        return _text(405, f"{method} is not allowed by {protocol.profile(server)}", {**base, "Allow": ", ".join(a for a in allowed if a not in ("GET", "HEAD"))})
+    if method == "HEAD" and server.config.fault("head-differs"):
+        return web.Response(status=404, headers=base)
+    is_405 = protocol.profile(server) in GET_IS_405
+    if server.config.fault("get-405-everywhere"):
+        is_405 = True
+    if server.config.fault("get-2xx-everywhere"):
+        is_405 = False
+    if is_405:
+        without_get = tuple(a for a in allowed if a not in ("GET", "HEAD"))
+        return _not_allowed(server, without_get, base, method, f"{method} is not allowed by {protocol.profile(server)}")
     return web.Response(status=204, headers=base)
 
 
@@ -116,11 +127,11 @@ def _options(server: "ReferenceServer", request: web.Request, allowed: tuple[str
         "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, Link",
         "Access-Control-Max-Age": "600",
     }
-    if endpoint:
+    if endpoint and not server.config.fault("no-accept-post"):
         result["Accept-Post"] = headers.SDP
     response = web.Response(status=200, headers=result)
     preflight = "Access-Control-Request-Method" in request.headers
-    if endpoint and not preflight:
+    if endpoint and (not preflight or server.config.fault("links-on-preflight")):
         for link in _ice_server_links(server):
             response.headers.add("Link", link)
     return response
@@ -133,6 +144,8 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     method = request.method
     try:
         if method == "OPTIONS":
+            if server.config.fault("preflight-needs-auth"):
+                _check_token(server, request)
             return _options(server, request, ENDPOINT_METHODS, base, endpoint=True)
         _check_token(server, request)
         live = protocol.find_input(server, request.match_info["key"])
@@ -141,7 +154,7 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
         if method in ("GET", "HEAD"):
             return _get(server, protocol, ENDPOINT_METHODS, base, method)
         if method != "POST":
-            return _not_allowed(ENDPOINT_METHODS, base, method)
+            return _not_allowed(server, ENDPOINT_METHODS, base, method)
         offer = await _read_offer(server, request)
         session, answer = await protocol.negotiate(server, live, offer, protocol.profile(server))
     except Refusal as refusal:
@@ -210,7 +223,9 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
             raise Refusal(404, "no such session (never created, or already ended)")
         if method == "DELETE":
             if server.config.fault("delete-refused"):
-                return _not_allowed(("PATCH", "OPTIONS"), base, "DELETE")
+                return _not_allowed(server, ("PATCH", "OPTIONS"), base, "DELETE")
+            if server.config.fault("delete-checks-if-match") and request.headers.get("If-Match", session.etag) != session.etag:
+                return _text(412, "If-Match does not match the session's entity-tag", base)
             if not server.config.fault("delete-keeps-session"):
                 await server.end_session(session)
             if server.config.fault("viewer-delete-ends-all") and session.kind == "whep":
@@ -222,7 +237,7 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
         if method == "PATCH":
             # Trickle ICE and ICE restart arrive with the protocol-coverage work.
             return _text(501, "PATCH (trickle ICE / ICE restart) is not implemented yet", base)
-        return _not_allowed(SESSION_METHODS, base, method)
+        return _not_allowed(server, SESSION_METHODS, base, method)
     except Refusal as refusal:
         return _refusal(server, refusal, base)
 

@@ -246,6 +246,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         notes = [c.message for c in record.checks if c.verdict is not Verdict.PASS and c.message]
         result.message = "\n".join(notes)
     if report.when == "teardown":
+        if record is not None and record.checks:
+            # the requirements the case actually graded, in order (parametrized cases grade subsets)
+            result.requirement_ids = list(dict.fromkeys(c.requirement_id for c in record.checks))
         if record is not None:
             result.checks = [c.to_json() for c in record.checks]
             result.figures = dict(record.figures)

@@ -17,11 +17,13 @@ import httpx
 
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
 _ICE_PWD = re.compile(r"^(a=ice-pwd:)\S+", re.MULTILINE)
+_LINK_CREDENTIAL = re.compile(r'(;\s*credential\s*=\s*)("(?:[^"\\]|\\.)*"|[^;,\s]+)', re.IGNORECASE)
 _MAX_BODY = 64 * 1024
 
 
 def redact_text(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
     text = _ICE_PWD.sub(r"\1[redacted]", text)
+    text = _LINK_CREDENTIAL.sub(r"\1[redacted]", text)
     for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "[redacted]")

@@ -1,0 +1,76 @@
+"""HTTP usage — RFC 9725 §4.1 (draft-06 §4), draft-ietf-wish-whep-03 §4.1, draft-murillo-whep-01 §4.3:
+GET, HEAD and methods a resource does not support. Where the revisions disagree on GET (2xx since
+RFC 9725 and whep-02, 405 before), the profile in force decides and the message names it."""
+
+import pytest
+
+from whip_whep import headers, profiles
+
+pytestmark = pytest.mark.asyncio
+
+PROTOCOLS = ["whip", "whep"]
+GET_IS_405 = {profiles.WHIP_06, profiles.MURILLO_01}
+
+
+async def _endpoint_and_session(case, protocol):
+    if protocol == "whip":
+        urls, _, posted = await case.publish()
+        return urls.whip_url, posted.location
+    urls = await case.live_input()
+    _, posted = await case.play(urls)
+    return case.whep_url(urls), posted.location
+
+
+@pytest.mark.requirement("WHIP-4.1-4", "WHEPL-4.1-4", "WHEP01-4.3-6")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_get_follows_the_revision(case, protocol):
+    """GET the endpoint (and the session): 2xx without content, or 405 where the revision says so."""
+    endpoint, session = await _endpoint_and_session(case, protocol)
+    profile = case.target.whip_profile if protocol == "whip" else case.target.whep_profile
+    ids = ("WHIP-4.1-4",) if protocol == "whip" else ("WHEPL-4.1-4", "WHEP01-4.3-6")
+    # draft-murillo-whep-01's 405 rule for sessions has no row here yet: only its endpoint is checked
+    urls = [endpoint] if profile == profiles.MURILLO_01 else [endpoint, session]
+    for url in urls:
+        response = await case.signalling.request("GET", url)
+        if profile in GET_IS_405:
+            case.expect(response.status_code == 405, *ids,
+                        message=f"{profile} requires 405 for GET; GET {url} answered {response.status_code}")
+        else:
+            ok = 200 <= response.status_code < 300 and not response.content
+            case.expect(ok, *ids, message=f"{profile} requires a 2xx without content for GET; GET {url} answered "
+                                          f"{response.status_code} with {len(response.content)} bytes")
+
+
+@pytest.mark.requirement("WHIP-D-1", "HTTP-2")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_unsupported_method_gets_405_with_allow(case, protocol):
+    """PUT the endpoint: 405 Method Not Allowed with an Allow header that names POST."""
+    endpoint, _ = await _endpoint_and_session(case, protocol)
+    response = await case.signalling.request("PUT", endpoint, content=b"")
+    allow = headers.split_list(response.headers.get("Allow"))
+    req = "WHIP-D-1" if protocol == "whip" else "HTTP-2"
+    case.expect(response.status_code == 405 and "post" in allow, req,
+                message=f"PUT answered {response.status_code}, Allow: {response.headers.get('Allow')!r}")
+
+
+@pytest.mark.requirement("WHIP-D-3", "HTTP-12")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_head_is_answered_like_get(case, protocol):
+    """HEAD and GET the endpoint: the same status, and no content for HEAD."""
+    endpoint, _ = await _endpoint_and_session(case, protocol)
+    get = await case.signalling.request("GET", endpoint)
+    head = await case.signalling.request("HEAD", endpoint)
+    req = "WHIP-D-3" if protocol == "whip" else "HTTP-12"
+    case.expect(head.status_code == get.status_code and not head.content, req,
+                message=f"GET answered {get.status_code}, HEAD answered {head.status_code} with {len(head.content)} bytes")
+
+
+@pytest.mark.requirement("WHIP-4.3.1-10", "WHEPL-4.4.1-9")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_delete_ignores_if_match(case, protocol):
+    """DELETE the session with If-Match naming a tag it never had: 2xx, and the session is gone."""
+    _, session = await _endpoint_and_session(case, protocol)
+    req = "WHIP-4.3.1-10" if protocol == "whip" else "WHEPL-4.4.1-9"
+    response = await case.signalling.request("DELETE", session, headers={"If-Match": '"not-the-current-tag"'})
+    case.expect(200 <= response.status_code < 300, req,
+                message=f"DELETE with a wrong If-Match answered {response.status_code}")
