@@ -9,6 +9,7 @@ from aiohttp import web
 from aiortc import RTCSessionDescription
 
 from whip_whep.peer import new_peer_connection
+from whip_whep.sdp import SessionDescription
 
 from . import live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
@@ -47,6 +48,8 @@ class ReferenceServer:
         """Answer `offer` with a new peer connection; the session is attached before any await,
         so a concurrent second publisher sees it."""
         session = Session(new_session_id(), kind, live.uid, new_peer_connection(self.config.ice_servers))
+        first = SessionDescription.parse(offer).media[0]
+        session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
         self.sessions[session.id] = session
         if kind == "whip":
             live.publisher = session

@@ -35,6 +35,15 @@ FAULTS: dict[str, str] = {
     "links-on-preflight": "send ice-server Links on CORS preflights too",
     "broken-link-syntax": "send ice-server Links without <> and with name: value parameters",
     "delete-checks-if-match": "refuse a DELETE whose If-Match does not match with 412",
+    # trickle ICE by PATCH
+    "trickle-ignores-if-match": "apply a trickle PATCH whatever its If-Match says",
+    "trickle-no-428": "apply a trickle PATCH that has no If-Match",
+    "trickle-204-with-etag": "send an ETag on the 204 to a trickle PATCH",
+    "trickle-status-200": "answer a trickle PATCH with 200 and a body",
+    "patch-any-content-type": "accept a PATCH whatever its Content-Type",
+    "patch-malformed-500": "answer a malformed sdpfrag with 500",
+    "trickle-rejects-odd-candidates": "refuse (400) a fragment holding a TCP or mDNS candidate",
+    "restart-as-trickle": "answer a PATCH with new ICE credentials 204, as if it were a trickle",
     # teardown
     "delete-refused": "answer DELETE on a session with 405",
     "delete-keeps-session": "answer DELETE with 200 but keep the session (a second DELETE succeeds)",

@@ -6,7 +6,9 @@ public uid (its playback URL) and a separate unguessable secret (its publish URL
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .config import SERVER_KEY
 from whip_whep.headers import bearer_token
+
+from .config import SERVER_KEY
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
@@ -169,9 +172,6 @@ async def stats(request: web.Request) -> web.Response:
     """What the server holds right now, for leak checks (`benchmarks/churn.py`)."""
     if (refused := _authorized(request)) is not None:
         return refused
-    import asyncio
-    import os
-
     server = _server(request)
     # aiohttp runs one task per open HTTP connection; those belong to clients' keep-alive pools.
     tasks = [t for t in asyncio.all_tasks() if not t.get_coro().__qualname__.startswith("RequestHandler.")]

@@ -26,6 +26,9 @@ class Session:
     input_uid: str
     pc: RTCPeerConnection
     etag: str = field(default_factory=new_etag)
+    remote_ufrag: str | None = None  # the client's ICE credentials, from its offer
+    remote_pwd: str | None = None
+    first_mid: str | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
     _tasks: set[asyncio.Task] = field(default_factory=set)

@@ -6,17 +6,20 @@ HTTP shape lives here once and `whip.py` / `whep.py` supply the peer connection.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
+from aiortc import RTCIceCandidate
+from aiortc.sdp import candidate_from_sdp
 
-from .config import SERVER_KEY
-from whip_whep import headers, profiles, sdp
+from whip_whep import headers, profiles, sdp, sdpfrag
 from whip_whep.link import Link, format_link
 
+from .config import SERVER_KEY
 from .faults import rewrite_answer
 from .sessions import Session
 
@@ -235,11 +238,71 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
         if method in ("GET", "HEAD"):
             return _get(server, protocol, SESSION_METHODS, base, method)
         if method == "PATCH":
-            # Trickle ICE and ICE restart arrive with the protocol-coverage work.
-            return _text(501, "PATCH (trickle ICE / ICE restart) is not implemented yet", base)
+            return await _patch(server, request, protocol, session, base)
         return _not_allowed(server, SESSION_METHODS, base, method)
     except Refusal as refusal:
         return _refusal(server, refusal, base)
+
+
+UNSUPPORTED_PATCH_KIND = {profiles.WHIP_06: 405, profiles.MURILLO_01: 405}  # "405 Not Implemented" (sic)
+
+
+async def _patch(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, base: dict[str, str]) -> web.Response:
+    """Trickle ICE (RFC 8840 fragments, WHIP §4.3.2 / WHEP §4.4.2); ICE restart is not supported yet."""
+    fault = server.config.fault
+    content_type = headers.media_type(request.headers.get("Content-Type"))
+    if content_type != headers.SDPFRAG and not fault("patch-any-content-type"):
+        return _text(415, f"a PATCH must be typed {headers.SDPFRAG}", {**base, "Accept-Patch": headers.SDPFRAG})
+    if_match = request.headers.get("If-Match")
+    if if_match is None and not fault("trickle-no-428"):
+        return _text(428, "a PATCH must carry If-Match with the session's entity-tag", base)
+    try:
+        frag = sdpfrag.parse((await request.read()).decode("utf-8"))
+    except (UnicodeDecodeError, sdpfrag.SdpFragError) as exc:
+        if fault("patch-malformed-500"):
+            return _text(500, "internal error", base)
+        return _text(400, f"not a trickle-ice-sdpfrag: {exc}", base)
+    ufrag, pwd = frag.credentials()
+    if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not fault("restart-as-trickle"):
+        status = UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
+        return _text(status, "ICE restart is not supported by this session; trickle ICE is", base)
+    if if_match is not None and not fault("trickle-ignores-if-match"):
+        try:
+            matches = headers.if_match_passes(if_match, session.etag)
+        except ValueError:
+            matches = False
+        if not matches:
+            return _text(412, "If-Match does not name the session's current entity-tag", base)
+    for media in frag.media:
+        for line in media.candidates:
+            candidate = _usable_candidate(line, media.mid or session.first_mid)
+            if candidate is None:
+                if fault("trickle-rejects-odd-candidates"):
+                    return _text(400, f"unsupported candidate {line!r}", base)
+                continue  # unsupported transport or unresolvable address: dropped silently (§4.3.2)
+            try:
+                await session.pc.addIceCandidate(candidate)
+            except Exception as exc:  # aiortc refuses some odd but well-formed candidates
+                log.info("session %s: candidate %r dropped: %s", session.id, line, exc)
+    if frag.end_of_candidates or any(m.end_of_candidates for m in frag.media):
+        await session.pc.addIceCandidate(None)
+    if fault("trickle-status-200"):
+        return _text(200, "candidates applied", base)
+    extra = {"ETag": session.etag} if fault("trickle-204-with-etag") else {}
+    return web.Response(status=204, headers={**base, **extra})
+
+
+def _usable_candidate(line: str, mid: str | None) -> RTCIceCandidate | None:
+    """An RTCIceCandidate for a UDP candidate on an IP literal, else None."""
+    try:
+        candidate = candidate_from_sdp(line)
+        ipaddress.ip_address(candidate.ip)
+    except (AssertionError, ValueError, IndexError):
+        return None
+    if candidate.protocol.lower() != "udp":
+        return None
+    candidate.sdpMid = mid
+    return candidate
 
 
 def new_session_id() -> str:

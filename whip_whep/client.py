@@ -81,6 +81,17 @@ class SignallingClient:
             self.created.remove(session_url)
         return response
 
+    async def patch(self, session_url: str, body: str | bytes, if_match: str | None,
+                    content_type: str | None = headers.SDPFRAG) -> httpx.Response:
+        """A trickle or restart PATCH (RFC 9725 §4.3.1); `if_match` None sends no If-Match."""
+        request_headers = self._auth(True)
+        if content_type is not None:
+            request_headers["Content-Type"] = content_type
+        if if_match is not None:
+            request_headers["If-Match"] = if_match
+        content = body.encode() if isinstance(body, str) else body
+        return await self.http.request("PATCH", session_url, content=content, headers=request_headers)
+
     async def request(self, method: str, url: str, with_token: bool = True, **kwargs) -> httpx.Response:
         request_headers = {**self._auth(with_token), **kwargs.pop("headers", {})}
         return await self.http.request(method, url, headers=request_headers, **kwargs)

@@ -8,7 +8,10 @@ and media level wins, as in RFC 8839.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
+
+from .sdp import SessionDescription
 
 _CANDIDATE = re.compile(
     r"^\S{1,32} \d{1,3} \S+ \d{1,10} \S+ \d{1,5} typ \S+( \S+ \S+)*$"
@@ -119,3 +122,23 @@ def build(frag: SdpFrag) -> str:
     if frag.end_of_candidates:
         lines.append("a=end-of-candidates")
     return "\r\n".join(lines) + "\r\n"
+
+
+def for_offer(offer_sdp: str, candidates: list[str] | None = None, end_of_candidates: bool = False,
+              restart: bool = False) -> SdpFrag:
+    """The fragment a client PATCHes for its offer: its ICE credentials (fresh ones for a restart),
+    the offerer-tagged m-line of the BUNDLE group and its mid (RFC 9725 §4.3.2), and candidates.
+
+    Without `candidates`, the offer's own candidates are sent (a client that trickled everything)."""
+    first = SessionDescription.parse(offer_sdp).media[0]
+    mline = next(ln for ln in re.split(r"\r?\n", offer_sdp) if ln.startswith("m="))
+    ufrag, pwd = first.ice_ufrag, first.ice_pwd
+    if restart:
+        ufrag, pwd = secrets.token_hex(4), secrets.token_hex(16)
+    return SdpFrag(
+        ice_ufrag=ufrag,
+        ice_pwd=pwd,
+        media=[FragMedia(mline=mline, mid=first.mid,
+                         candidates=first.candidates if candidates is None else candidates,
+                         end_of_candidates=end_of_candidates)],
+    )

@@ -1,0 +1,146 @@
+"""Trickle ICE by PATCH — RFC 9725 §4.3.1–§4.3.3, draft-ietf-wish-whep-03 §4.4.1–§4.4.3,
+draft-murillo-whep-01 §4.4: application/trickle-ice-sdpfrag bodies, entity-tags, error codes.
+
+Each case first sends one valid trickle PATCH; a session that answers it 405/501 does not support
+trickle at all, which is graded once (WHIP-4.3-1) and makes the other cases not applicable.
+"""
+
+import pytest
+
+from whip_whep import profiles, sdpfrag
+
+pytestmark = pytest.mark.asyncio
+
+PROTOCOLS = ["whip", "whep"]
+NO_TRICKLE = (405, 422, 501)
+
+
+async def _session(case, protocol):
+    """A session and the offer it was made from."""
+    if protocol == "whip":
+        _, pc, posted = await case.publish()
+    else:
+        pc, posted = await case.play(await case.live_input())
+    if posted.status != 201 or not posted.location:
+        raise RuntimeError(f"arranging a session failed: POST got {posted.describe()}")
+    return pc.localDescription.sdp, posted
+
+
+async def _trickle(case, protocol):
+    """Arrange a session that accepts trickle PATCHes, or make the case not applicable."""
+    offer, posted = await _session(case, protocol)
+    fragment = sdpfrag.for_offer(offer, end_of_candidates=False)
+    response = await case.signalling.patch(posted.location, str(fragment), if_match=posted.etag or "*")
+    if response.status_code in NO_TRICKLE:
+        case.not_applicable(f"the session does not support trickle ICE (PATCH answered {response.status_code})")
+    return offer, posted, response
+
+
+@pytest.mark.requirement("WHIP-4.3-1", "WHEPL-4.4-1", "WHEP01-4.4-5", "WHIP-4.3.2-11", "WHIP-4.3.2-12",
+                         "WHEPL-4.4.2-10", "WHEP01-4.4-16", "WHEPL-4.4.2-11")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_trickle_patch_is_answered_204(case, protocol):
+    """PATCH the offer's candidates with the current ETag: 204 No Content, no body, no ETag."""
+    offer, posted = await _session(case, protocol)
+    fragment = sdpfrag.for_offer(offer, end_of_candidates=True)
+    response = await case.signalling.patch(posted.location, str(fragment), if_match=posted.etag or "*")
+    supported = response.status_code not in NO_TRICKLE
+    if protocol == "whip":
+        case.expect(supported, "WHIP-4.3-1", message=f"trickle ICE is not supported: PATCH answered {response.status_code}")
+    else:
+        case.expect(supported, "WHEPL-4.4-1", message=f"trickle ICE is not supported: PATCH answered {response.status_code}")
+        if case.target.whep_profile == profiles.MURILLO_01:
+            case.capability(supported, "WHEP01-4.4-5", f"trickle PATCH answered {response.status_code}")
+    if not supported:
+        case.not_applicable("trickle ICE is not supported")
+    no_content = ("WHIP-4.3.2-11",) if protocol == "whip" else ("WHEPL-4.4.2-10", "WHEP01-4.4-16")
+    case.expect(response.status_code == 204 and not response.content, *no_content,
+                message=f"a trickle PATCH answered {response.status_code} with {len(response.content)} bytes")
+    no_etag = "WHIP-4.3.2-12" if protocol == "whip" else "WHEPL-4.4.2-11"
+    case.expect("ETag" not in response.headers, no_etag, message=f"the 204 carries ETag {response.headers.get('ETag')}")
+
+
+@pytest.mark.requirement("WHIP-4.3.1-3", "WHEPL-4.4.1-2")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("content_type", ["application/sdp", "text/plain", None])
+async def test_patch_of_another_media_type_is_refused(case, protocol, content_type):
+    """PATCH a valid fragment typed application/sdp, text/plain or untyped: a 4xx."""
+    offer, posted, _ = await _trickle(case, protocol)
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=posted.etag or "*",
+                                           content_type=content_type)
+    req = "WHIP-4.3.1-3" if protocol == "whip" else "WHEPL-4.4.1-2"
+    case.expect(400 <= response.status_code < 500, req,
+                message=f"a fragment typed {content_type or '(none)'} got {response.status_code}")
+
+
+MALFORMED = {
+    "garbage": "this is not SDP",
+    "short-candidate": "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp\r\n",
+    "non-numeric-port": "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 192.0.2.1 port typ host\r\n",
+    "ufrag-without-pwd": "a=ice-ufrag:abcd\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n",
+}
+
+
+@pytest.mark.requirement("WHIP-4.3.1-4", "WHEPL-4.4.1-2")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("kind", list(MALFORMED))
+async def test_malformed_fragment_is_refused(case, protocol, kind):
+    """PATCH a malformed trickle-ice-sdpfrag with the right type and If-Match: a 4xx."""
+    _, posted, _ = await _trickle(case, protocol)
+    response = await case.signalling.patch(posted.location, MALFORMED[kind], if_match=posted.etag or "*")
+    req = "WHIP-4.3.1-4" if protocol == "whip" else "WHEPL-4.4.1-2"
+    case.expect(400 <= response.status_code < 500, req, message=f"a {kind} fragment got {response.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.3.1-11", "WHEPL-4.4.1-10", "WHEP01-4.4-14")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_stale_entity_tag_gets_412(case, protocol):
+    """PATCH a fragment with If-Match naming a tag the session never had: 412 Precondition Failed."""
+    offer, posted, _ = await _trickle(case, protocol)
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match='"stale-tag"')
+    ids = ("WHIP-4.3.1-11",) if protocol == "whip" else ("WHEPL-4.4.1-10", "WHEP01-4.4-14")
+    case.expect(response.status_code == 412, *ids, message=f"a PATCH with a stale If-Match got {response.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.3.1-11", "WHEPL-4.4.1-10")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_missing_if_match_gets_428(case, protocol):
+    """PATCH a fragment without If-Match: 428 Precondition Required."""
+    offer, posted, _ = await _trickle(case, protocol)
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=None)
+    if protocol == "whip" and case.target.whip_profile == profiles.WHIP_06:
+        case.info("WHIP-4.3.1-11", f"draft-ietf-wish-whip-06 defines no 428; a PATCH without If-Match got {response.status_code}")
+        return
+    req = "WHIP-4.3.1-11" if protocol == "whip" else "WHEPL-4.4.1-10"
+    case.expect(response.status_code == 428, req, message=f"a PATCH without If-Match got {response.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.3.2-13", "WHEPL-4.4.2-12", "WHEP01-4.4-17")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_unusable_candidates_are_dropped_silently(case, protocol):
+    """PATCH TCP, mDNS and unresolvable-host candidates beside a usable one: 204."""
+    offer, posted, _ = await _trickle(case, protocol)
+    odd = [
+        "2 1 tcp 1518280447 192.0.2.10 9 typ host tcptype active",
+        "3 1 udp 2122260223 0b1e5d4c-7d0e-4a8f-9c3b-2f1d7a6e5c4b.local 54321 typ host",
+        "4 1 udp 2122260223 host.example.invalid 54322 typ host",
+        "5 1 udp 2122260223 192.0.2.11 54323 typ host",
+    ]
+    fragment = sdpfrag.for_offer(offer, candidates=odd)
+    response = await case.signalling.patch(posted.location, str(fragment), if_match=posted.etag or "*")
+    ids = ("WHIP-4.3.2-13",) if protocol == "whip" else ("WHEPL-4.4.2-12", "WHEP01-4.4-17")
+    case.expect(response.status_code == 204, *ids,
+                message=f"a fragment with TCP/mDNS/unresolvable candidates got {response.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.3.3-4", "WHEPL-4.4.3-4")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_new_credentials_are_a_restart_request(case, protocol):
+    """PATCH a fragment with fresh ice-ufrag/ice-pwd and If-Match: *: a restart (200) or a refusal, never 204."""
+    offer, posted, _ = await _trickle(case, protocol)
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, restart=True)), if_match="*")
+    req = "WHIP-4.3.3-4" if protocol == "whip" else "WHEPL-4.4.3-4"
+    case.expect(response.status_code != 204, req,
+                message="new ICE credentials were answered 204, as if they were a trickle (RFC 8840's discard rule)")
+    if response.status_code not in (200, 204):
+        case.info(req, f"ICE restart refused with {response.status_code}")
