@@ -126,3 +126,23 @@ def test_strict_conformance_fails_on_warnings(tmp_path):
     lenient = _cli(args, tmp_path)
     strict = _cli([*args, "--strict-conformance"], tmp_path)
     assert (lenient.returncode, strict.returncode) == (0, 1), (lenient.stdout[-1500:], strict.stdout[-1500:])
+
+
+def test_clean_and_faulty_runs_write_four_outputs_and_merge_into_a_matrix(tmp_path):
+    """The vendor workflow end to end: two runs, every output each, one matrix showing the difference."""
+    selection = [*STANDARD, "--requirement=WHIP-4.2-12", "--requirement=WHIP-4.2-4", "-q"]
+    clean = _cli([*selection, "--reports-dir=clean"], tmp_path)
+    faulty = _cli([*selection, "--reports-dir=faulty", "--server-fault=answer-wrong-direction"], tmp_path)
+    assert (clean.returncode, faulty.returncode) == (0, 1)
+    for run in ("clean", "faulty"):
+        outputs = {p.name for p in (tmp_path / run).iterdir()}
+        assert {"results.json", "junit.xml", "conformance.html", "allure-results"} <= outputs, outputs
+        assert any((tmp_path / run / "allure-results").glob("*-result.json"))
+    merged = _cli(["merge", "clean/results.json", "faulty/results.json", "-o", "matrix.html"], tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    from tests.test_report_matrix import Cells
+
+    cells = Cells()
+    cells.feed((tmp_path / "matrix.html").read_text())
+    by_verdicts = sorted(values for _, values in cells.rows)
+    assert by_verdicts == [["Pass", "Fail"], ["Pass", "Pass"]], cells.rows

@@ -59,7 +59,7 @@ def _case(case: dict) -> str:
         parts.append(f'<div class="req-text">{escape(r["text"])}</div>')
     if case.get("message"):
         parts.append(f'<pre class="message">{escape(case["message"])}</pre>')
-    checks = [c for c in case.get("checks", []) if c["verdict"] != "Pass"]
+    checks = [c for c in case.get("checks", []) if c["verdict"] != "Pass" and c["message"] not in case.get("message", "")]
     if checks:
         parts.append("<ul>" + "".join(f"<li>{_badge(c['verdict'])} {escape(c['id'])} {escape(c['message'])}</li>" for c in checks) + "</ul>")
     if case.get("figures"):
