@@ -100,7 +100,7 @@ def test_requirement_and_level_select_cases(tmp_path):
     should = _cli([*STANDARD, "--level=should", "-q"], tmp_path)
     doc = json.loads((tmp_path / "reports" / "results.json").read_text())
     assert should.returncode == 0 and doc["cases"]
-    assert all(r["grade"] == "warn" for c in doc["cases"] for r in c["requirements"])
+    assert all(any(r["grade"] == "warn" for r in c["requirements"]) for c in doc["cases"])
 
 
 def test_baseline_known_failure_does_not_fail_and_fixed_ones_are_named(tmp_path):
