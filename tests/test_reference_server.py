@@ -13,6 +13,7 @@ import pytest
 from fixtures.embedded import EmbeddedServer
 from whip_whep import peer, profiles
 
+from .offers import aiortc_publisher_offer
 from .suite_run import REPO
 
 
@@ -162,19 +163,7 @@ def test_session_that_never_connects_is_ended():
 def test_a_session_cannot_be_ended_through_another_input_or_protocol(server):
     with httpx.Client(timeout=10) as http:
         mine, other = _input(server, http), _input(server, http)
-
-        async def offer() -> str:
-            pc = peer.publisher([])
-            try:
-                return await peer.local_offer(pc)
-            finally:
-                await pc.close()
-
-        peer.restrict_host_addresses(["127.0.0.1"])
-        try:
-            text = asyncio.run(offer())
-        finally:
-            peer.restrict_host_addresses(None)
+        text = aiortc_publisher_offer()
         posted = http.post(mine["webRTC"]["url"], content=text, headers={"Content-Type": "application/sdp"})
         sid = posted.headers["Location"].rsplit("/", 1)[1]
         via_other_secret = http.delete(f"{other['webRTC']['url']}/{sid}")

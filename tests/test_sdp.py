@@ -1,10 +1,10 @@
 """The SDP model both the suite and the server judge offers and answers with."""
 
-import asyncio
-
 import pytest
 
-from whip_whep import peer, sdp
+from whip_whep import sdp
+
+from .offers import aiortc_publisher_offer
 
 OFFER = (
     "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\na=ice-options:trickle\r\n"
@@ -63,18 +63,7 @@ def test_with_direction_rewrites_every_section():
 
 
 def test_aiortc_offers_parse_and_pass_offer_checks():
-    async def make() -> str:
-        pc = peer.publisher([])
-        try:
-            return await peer.local_offer(pc)
-        finally:
-            await pc.close()
-
-    peer.restrict_host_addresses(["127.0.0.1"])
-    try:
-        offer = asyncio.run(make())
-    finally:
-        peer.restrict_host_addresses(None)
+    offer = aiortc_publisher_offer()
     assert sdp.offer_problems(offer) == []
     desc = sdp.SessionDescription.parse(offer)
     assert [m.kind for m in desc.media] == ["audio", "video"]
