@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                         help="inject a named defect (repeatable); --fault list prints them")
     parser.add_argument("--session-timeout", type=float, default=30.0, metavar="S",
                         help="end sessions whose ICE/DTLS has not connected after S seconds (default 30)")
+    parser.add_argument("--media-timeout", type=float, default=15.0, metavar="S",
+                        help="end a connected publisher (and its viewers) whose RTP stops for S seconds (default 15)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.fault == ["list"]:
@@ -58,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         whep_profile=args.whep_profile,
         faults=set(args.fault),
         session_timeout_s=args.session_timeout,
+        media_timeout_s=args.media_timeout,
     ), args.log_level
 
 

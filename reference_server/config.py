@@ -22,6 +22,7 @@ class ServerConfig:
     whep_profile: str = profiles.DEFAULT_WHEP
     faults: set[str] = field(default_factory=set)
     session_timeout_s: float = 30.0
+    media_timeout_s: float = 15.0
 
     def fault(self, name: str) -> bool:
         return name in self.faults

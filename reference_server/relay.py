@@ -147,6 +147,7 @@ class Relay:
         self.on_unservable = on_unservable
         self.ingress: dict[str, Ingress] = {}
         self.viewers: dict[Session, dict[str, Egress]] = {}
+        self.last_packet = time.monotonic()  # of the publisher's RTP, for reaping a vanished publisher
         self._last_keyframe_request = 0.0
         self._keyframe_pending: asyncio.TimerHandle | None = None
 
@@ -165,6 +166,19 @@ class Relay:
 
             receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]
 
+    async def reap_when_silent(self, session: Session, timeout_s: float, end: Callable[[Session], Awaitable[None]]) -> None:
+        """End a connected publisher whose RTP stops for `timeout_s` (it vanished without DELETE);
+        ending it ends its viewers. ICE consent would notice too, but only after about 30 s."""
+        await session.connected.wait()
+        self.last_packet = time.monotonic()
+        while not session.closed:
+            silent = time.monotonic() - self.last_packet
+            if silent > timeout_s:
+                log.info("publisher %s sent nothing for %.1f s; ending it", session.id, silent)
+                await end(session)
+                return
+            await asyncio.sleep(max(0.1, timeout_s - silent))  # a watchdog's period, not a synchronisation
+
     def detach_publisher(self) -> None:
         self.ingress.clear()
         if self._keyframe_pending is not None:
@@ -179,6 +193,7 @@ class Relay:
         return ingress.codec or next((c for c in ingress.codecs.values() if not is_rtx(c)), None)
 
     async def _forward(self, ingress: Ingress, packet: RtpPacket) -> None:
+        self.last_packet = time.monotonic()
         codec = ingress.codecs.get(packet.payload_type)
         if codec is None:
             return

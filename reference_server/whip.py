@@ -31,6 +31,7 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, p
         raise Refusal(409, "a publisher is already live on this input; DELETE its session first")
     session, answer = await server.open_session("whip", live, offer, prepare=None, refusal_status=unsupported)
     live.relay.attach_publisher(session)
+    session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
     return session, answer
 
 

@@ -12,7 +12,12 @@ from urllib.parse import urljoin
 import httpx
 
 from . import headers
+from .leftovers import LEFTOVERS
 from .wire import WireClient, url_secrets
+
+
+class CreationRefused(Exception):
+    """The run is read-only (--no-create): a case tried to create a session or live input."""
 
 
 @dataclass
@@ -50,9 +55,10 @@ class Posted:
 class SignallingClient:
     """Requests to WHIP/WHEP endpoints and sessions, with the configured Bearer token."""
 
-    def __init__(self, http: WireClient, token: str | None) -> None:
+    def __init__(self, http: WireClient, token: str | None, may_create: bool = True) -> None:
         self.http = http
         self.token = token
+        self.may_create = may_create
         self.created: list[str] = []  # session URLs to DELETE when the case ends
 
     def _auth(self, with_token: bool) -> dict[str, str]:
@@ -65,6 +71,8 @@ class SignallingClient:
         content_type: str | None = headers.SDP,
         with_token: bool = True,
     ) -> Posted:
+        if not self.may_create:
+            raise CreationRefused("this run is read-only (--no-create): the case would create a session")
         request_headers = self._auth(with_token)
         if content_type is not None:
             request_headers["Content-Type"] = content_type
@@ -73,12 +81,15 @@ class SignallingClient:
         posted = Posted(response, url)
         if 200 <= posted.status < 300 and posted.location:
             self.created.append(posted.location)
+            LEFTOVERS.add(posted.location, self._auth(True))
         return posted
 
     async def delete(self, session_url: str, with_token: bool = True) -> httpx.Response:
         response = await self.http.request("DELETE", session_url, headers=self._auth(with_token))
-        if 200 <= response.status_code < 300 and session_url in self.created:
-            self.created.remove(session_url)
+        if response.status_code < 300 or response.status_code in (404, 410):
+            if session_url in self.created:
+                self.created.remove(session_url)
+            LEFTOVERS.discard(session_url)
         return response
 
     async def patch(self, session_url: str, body: str | bytes, if_match: str | None,
@@ -117,21 +128,25 @@ class LiveInputUrls:
 class LiveInputsApi:
     """A Cloudflare-shaped live inputs collection that mints publish/play URL pairs."""
 
-    def __init__(self, http: WireClient, collection_url: str, api_token: str | None) -> None:
+    def __init__(self, http: WireClient, collection_url: str, api_token: str | None, may_create: bool = True) -> None:
         self.http = http
         self.collection_url = collection_url.rstrip("/")
         self.api_token = api_token
+        self.may_create = may_create
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_token}"} if self.api_token else {}
 
     async def create(self, meta: dict | None = None) -> httpx.Response:
+        if not self.may_create:
+            raise CreationRefused("this run is read-only (--no-create): the case would create a live input")
         response = await self.http.request(
             "POST", self.collection_url, json={"meta": meta or {"name": "whip-whep-conformance"}}, headers=self._auth()
         )
         try:  # the publish URL is a credential: keep it out of every report from now on
             urls = self.urls(response, self.collection_url)
             self.http.log.add_secrets(url_secrets(urls.whip_url, public=(urls.whep_url,)))
+            LEFTOVERS.add(urls.resource_url, self._auth())
         except ValueError:
             pass
         return response
@@ -143,7 +158,11 @@ class LiveInputsApi:
         return await self.http.request("GET", self.collection_url, headers=self._auth())
 
     async def delete(self, uid: str) -> httpx.Response:
-        return await self.http.request("DELETE", f"{self.collection_url}/{uid}", headers=self._auth())
+        url = f"{self.collection_url}/{uid}"
+        response = await self.http.request("DELETE", url, headers=self._auth())
+        if response.status_code < 300 or response.status_code == 404:
+            LEFTOVERS.discard(url)
+        return response
 
     @staticmethod
     def urls(response: httpx.Response, collection_url: str) -> LiveInputUrls:

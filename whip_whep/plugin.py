@@ -18,7 +18,10 @@ from .case import ConformanceFailure, NotApplicable
 from .peer import restrict_host_addresses
 from .report_html import write_html
 from .results import CaseResult, document, write_json, write_junit
+from .client import CreationRefused
+from .leftovers import LEFTOVERS
 from .target import is_loopback
+from .wire import RATE_LIMIT
 from .verdicts import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Verdict, worst
 
 pytest_plugins = ["fixtures.target", "fixtures.case"]
@@ -57,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--max-concurrency", type=int, default=1, help="cases run at once (concurrency arrives with the performance work; 1 today)")
     g.addoption("--reports-dir", default="reports", help="where results.json, junit.xml, conformance.html and allure-results/ go (default ./reports)")
     g.addoption("--server-fault", action="append", metavar="NAME", help="self-tests only: start the embedded server with this fault")
+    g.addoption("--no-create", action="store_true",
+                help="read-only: never create sessions or live inputs on the target; cases that would are Not applicable")
+    g.addoption("--max-rate", type=float, metavar="N", help="at most N requests per second to the target (no cap by default)")
     g.addoption("--strict-conformance", action="store_true",
                 help="Warnings (violated SHOULDs) fail the run too (exit 1)")
     g.addoption("--baseline", metavar="FILE",
@@ -103,6 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "allure_report_dir", None) is None and hasattr(config.option, "allure_report_dir"):
         config.option.allure_report_dir = str(reports_dir / "allure-results")
         config.option.clean_alluredir = True
+    RATE_LIMIT.rate = config.getoption("max_rate")
     target_url = config.getoption("live_inputs") or config.getoption("endpoint")
     ice_hosts = config.getoption("ice_host")
     if ice_hosts is None and (target_url is None or is_loopback(target_url)):
@@ -234,6 +241,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             result.verdict, result.message = Verdict.FAIL, str(exc)
         elif isinstance(exc, NotApplicable):
             result.verdict, result.message = Verdict.NOT_APPLICABLE, str(exc.msg)
+        elif isinstance(exc, CreationRefused):
+            result.verdict, result.message = Verdict.NOT_APPLICABLE, str(exc)
         elif call.excinfo.errisinstance(pytest.skip.Exception):
             result.verdict, result.message = Verdict.SKIPPED, str(getattr(exc, "msg", exc))
         else:
@@ -306,6 +315,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from fixtures.target import UNREACHABLE
 
+    # The last line of cleanup: whatever a case created and could not delete (Ctrl-C, timeouts).
+    left = len(LEFTOVERS)
+    not_deleted = LEFTOVERS.sweep(config.getoption("timeout_s"), verify=config.getoption("ca_bundle") or not config.getoption("insecure"))
     error = config.stash.get(UNREACHABLE, None)
     if error is not None:
         code = EXIT_UNREACHABLE
@@ -327,6 +339,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         targets=targets, exit_code=code, error=error,
     )
     doc["strict_conformance"] = bool(config.getoption("strict_conformance"))
+    doc["cleanup"] = {"deleted_at_end": left - len(not_deleted), "not_deleted": not_deleted}
     doc["baseline"] = baseline
     write_json(doc, state.reports_dir / "results.json")
     write_junit(doc, state.reports_dir / "junit.xml")

@@ -20,6 +20,7 @@ class Target:
     verify: bool | str = True
     embedded: bool = False
     label: str = ""
+    may_create: bool = True  # False with --no-create: read-only checks only
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -118,6 +118,27 @@ class WireLog:
         return self.exchanges[-1].summary() if self.exchanges else "no HTTP exchange"
 
 
+class RateLimit:
+    """At most `rate` requests per second from this process (--max-rate), to be gentle with a
+    production target; None means no cap."""
+
+    def __init__(self) -> None:
+        self.rate: float | None = None
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        if not self.rate:
+            return
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + 1.0 / self.rate
+        if slot > now:
+            await asyncio.sleep(slot - now)  # pacing requests, not synchronising with anything
+
+
+RATE_LIMIT = RateLimit()
+
+
 class TargetUnreachable(Exception):
     """The target did not answer at all (connection refused, DNS failure, timeout)."""
 
@@ -132,6 +153,7 @@ class WireClient:
 
     async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
         request = self._client.build_request(method, url, **kwargs)
+        await RATE_LIMIT.wait()
         started = time.monotonic()
         try:
             # httpx's timeouts bound each read; a server that drips a byte at a time needs a total.

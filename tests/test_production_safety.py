@@ -1,0 +1,116 @@
+"""Against a production target the suite leaves nothing behind (Ctrl-C included) and can run read-only;
+the server reaps a publisher that vanished without DELETE, and its viewers with it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from aiortc import RTCSessionDescription
+
+from fixtures.embedded import EmbeddedServer
+from whip_whep import peer, player, profiles
+
+from .suite_run import REPO
+
+
+@pytest.fixture
+def server():
+    s = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[], extra_args=["--media-timeout", "1"])
+    s.start()
+    yield s
+    s.stop()
+
+
+def _stats(s: EmbeddedServer) -> dict:
+    return httpx.get(f"{s.base_url}/client/v4/stats", headers={"Authorization": f"Bearer {s.api_token}"}).json()["result"]
+
+
+def _until(condition, timeout_s: float) -> bool:
+    """A bounded wait on another process's state (it offers no event to wait on)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def _suite(s: EmbeddedServer, tmp_path, *args: str) -> subprocess.Popen:
+    collection = f"{s.base_url}/client/v4/accounts/vendor/stream/live_inputs"
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--live-inputs={collection}",
+         f"--api-token={s.api_token}", f"--reports-dir={tmp_path}", *args, "suites"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def test_ctrl_c_leaves_no_session_or_live_input_behind(server, tmp_path):
+    run = _suite(server, tmp_path, "-k", "test_publication_is_decoded_by_several_viewers")
+    try:
+        assert _until(lambda: _stats(server)["sessions"] >= 2, 60), "the media case never got going"
+        run.send_signal(signal.SIGINT)
+        run.wait(60)
+    finally:
+        run.kill()
+    assert _until(lambda: _stats(server)["sessions"] == 0 and _stats(server)["live_inputs"] == 0, 30), _stats(server)
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert doc["cleanup"]["not_deleted"] == []
+
+
+def test_no_create_creates_nothing(server, tmp_path):
+    run = _suite(server, tmp_path, "--no-create", "-k", "session_setup or live_inputs")
+    out, _ = run.communicate(timeout=120)
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert run.returncode == 0, out[-2000:]
+    assert {c["verdict"] for c in doc["cases"]} == {"Not applicable"}
+    assert "read-only (--no-create)" in doc["cases"][0]["message"]
+    listing = httpx.get(f"{server.base_url}/client/v4/accounts/vendor/stream/live_inputs",
+                        headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+    assert listing == [] and _stats(server)["sessions"] == 0
+
+
+async def _watch_viewer(play_url: str, ended: asyncio.Event) -> player.Player:
+    viewer = player.Player([])
+    async with httpx.AsyncClient(timeout=10) as http:
+        posted = await http.post(play_url, content=await peer.local_offer(viewer.pc), headers={"Content-Type": "application/sdp"})
+    await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
+    viewer.pc.on("connectionstatechange", lambda: viewer.pc.connectionState in ("closed", "failed") and ended.set())
+    return viewer
+
+
+def test_vanished_publisher_is_reaped_with_its_viewers(server):
+    live = httpx.post(f"{server.base_url}/client/v4/accounts/a/stream/live_inputs",
+                      headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+    publisher = subprocess.Popen([sys.executable, str(REPO / "tests" / "publisher_process.py"), live["webRTC"]["url"]],
+                                 stdout=subprocess.PIPE, text=True)
+    try:
+        state, location = publisher.stdout.readline().split()
+        assert state == "connected"
+
+        async def scenario() -> str:
+            peer.restrict_host_addresses(["127.0.0.1"])
+            ended = asyncio.Event()
+            viewer = await _watch_viewer(live["webRTCPlayback"]["url"], ended)
+            assert await viewer.wait_frames("video", 5, 10), "the viewer never got media"
+            publisher.send_signal(signal.SIGKILL)  # gone: no DELETE, no DTLS close_notify
+            try:
+                await asyncio.wait_for(ended.wait(), 15)
+            finally:
+                state = viewer.pc.connectionState
+                await viewer.close()
+                peer.restrict_host_addresses(None)
+            return state
+
+        assert asyncio.run(scenario()) in ("closed", "failed")
+        gone = httpx.delete(str(httpx.URL(live["webRTC"]["url"]).join(location)))
+        assert gone.status_code == 404, "the vanished publisher's session was not reaped"
+    finally:
+        publisher.kill()
+        publisher.wait()
