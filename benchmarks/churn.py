@@ -99,6 +99,10 @@ async def churn(cycles: int, connect_every: int) -> tuple[dict, dict, float]:
             after = await settle(http, server, before)
     finally:
         server.stop()
+        server._stderr.seek(0)
+        errors = server._stderr.read()
+        if errors.strip():
+            print("server stderr:\n" + errors[-3000:])
     return before, after, elapsed
 
 

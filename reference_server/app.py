@@ -15,7 +15,7 @@ from . import live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
-from .sessions import Session
+from .sessions import Session, cancel_sweeps
 from .signalling import Refusal, new_session_id
 
 log = logging.getLogger("reference_server")
@@ -95,6 +95,7 @@ class ReferenceServer:
     async def close(self) -> None:
         for session in list(self.sessions.values()):
             await self.end_session(session)
+        cancel_sweeps()
 
 
 @web.middleware

@@ -72,3 +72,32 @@ class Session:
             await self.pc.close()
         except Exception:  # aiortc cannot close a half-negotiated connection cleanly; drop it anyway
             log.exception("%s session %s: closing its peer connection failed", self.kind, self.id)
+        _sweep_later(self.pc)
+
+
+_sweepers: set[asyncio.Task] = set()
+
+
+def _sweep_later(pc: RTCPeerConnection) -> None:
+    """aiortc race (1.16): a peer connection closed while its connect task is between two bundled
+    transceivers starts the second one's sender after close(), and its RTP/RTCP tasks run forever.
+    Stop any sender still running once that task has had time to finish."""
+
+    async def sweep() -> None:
+        for _ in range(2):
+            await asyncio.sleep(1.0)  # let aiortc's own connect task run to its end
+            for transceiver in pc.getTransceivers():
+                sender = transceiver.sender
+                exited = getattr(sender, "_RTCRtpSender__rtp_exited", None)
+                if getattr(sender, "_RTCRtpSender__started", False) and exited is not None and not exited.is_set():
+                    await sender.stop()
+
+    task = asyncio.ensure_future(sweep())
+    _sweepers.add(task)
+    task.add_done_callback(_sweepers.discard)
+
+
+def cancel_sweeps() -> None:
+    """At shutdown every peer connection is closed anyway."""
+    for task in list(_sweepers):
+        task.cancel()
