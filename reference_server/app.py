@@ -26,6 +26,7 @@ class ReferenceServer:
         self.config = config
         self.inputs = LiveInputs()
         self.sessions: dict[str, Session] = {}
+        self._counter = 0
 
     def create_input(self, account_id: str, meta: dict) -> LiveInput:
         live = self.inputs.create(account_id, meta, secret_is_uid=self.config.fault("secret-is-uid"))
@@ -47,7 +48,9 @@ class ReferenceServer:
     ) -> tuple[Session, str]:
         """Answer `offer` with a new peer connection; the session is attached before any await,
         so a concurrent second publisher sees it."""
-        session = Session(new_session_id(), kind, live.uid, new_peer_connection(self.config.ice_servers))
+        self._counter += 1
+        sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
+        session = Session(sid, kind, live.uid, new_peer_connection(self.config.ice_servers))
         first = SessionDescription.parse(offer).media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
         self.sessions[session.id] = session
@@ -64,6 +67,8 @@ class ReferenceServer:
             await self.end_session(session)
             raise Refusal(refusal_status, f"the offer cannot be negotiated: {exc}") from exc
         answer = session.pc.localDescription.sdp
+        if self.config.fault("active-answered-active") and "a=setup:active" in offer:
+            answer = answer.replace("a=setup:passive", "a=setup:active")
         if self.config.fault("answer-unreachable-candidates"):
             # A media server that is not where its answer says: no checks go out, none are answered.
             await session.pc.close()

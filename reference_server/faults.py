@@ -44,6 +44,11 @@ FAULTS: dict[str, str] = {
     "patch-malformed-500": "answer a malformed sdpfrag with 500",
     "trickle-rejects-odd-candidates": "refuse (400) a fragment holding a TCP or mDNS candidate",
     "restart-as-trickle": "answer a PATCH with new ICE credentials 204, as if it were a trickle",
+    # offers the endpoint must judge
+    "sendrecv-refused": "refuse WHIP offers that say a=sendrecv (400)",
+    "track-limit-403": "refuse offers with too many tracks with 403 instead of 422/400",
+    "active-answered-active": "answer an a=setup:active offer with a=setup:active",
+    "sequential-session-ids": "number sessions 1, 2, 3… instead of using random ids",
     # teardown
     "delete-refused": "answer DELETE on a session with 405",
     "delete-keeps-session": "answer DELETE with 200 but keep the session (a second DELETE succeeds)",

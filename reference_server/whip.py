@@ -23,10 +23,13 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, p
     unsupported = 406 if profile == profiles.WHIP_06 else 422
     counts = count_kinds(offer)
     if any(n > 1 for n in counts.values()):
-        raise Refusal(unsupported, f"one audio and one video track at most; the offer has {counts}")
+        status = 403 if server.config.fault("track-limit-403") else unsupported
+        raise Refusal(status, f"one audio and one video track at most; the offer has {counts}")
     for m in sdp.SessionDescription.parse(offer).media:
         if m.direction in ("recvonly", "inactive"):
             raise Refusal(400, f"a WHIP offer must not be {m.direction} (RFC 9725 §4.2)")
+        if m.direction == "sendrecv" and server.config.fault("sendrecv-refused"):
+            raise Refusal(400, "sendrecv offers are not accepted")
     if live.publisher is not None and not server.config.fault("second-publisher-accepted"):
         raise Refusal(409, "a publisher is already live on this input; DELETE its session first")
     session, answer = await server.open_session("whip", live, offer, prepare=None, refusal_status=unsupported)

@@ -1,0 +1,62 @@
+"""RFC 9725 §4.2 and §4.4 — offers a WHIP endpoint must take or refuse in a given way:
+a=sendrecv (§4.2), too many tracks (§4.4.2), a=setup:active (§4.4.4)."""
+
+import re
+
+import pytest
+
+from whip_whep import profiles, sdp
+from whip_whep.sdp import SessionDescription
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.mark.requirement("WHIP-4.2-10")
+async def test_sendrecv_offer_is_accepted_recvonly(case):
+    """POST an offer whose m-sections say a=sendrecv: 201, every m-section of the answer recvonly."""
+    urls = await case.live_input()
+    _, offer = await case.publisher_offer()
+    posted = await case.signalling.post_offer(urls.whip_url, sdp.with_direction(offer, "sendrecv"))
+    directions = [m.direction for m in SessionDescription.parse(posted.body).media] if posted.status == 201 else []
+    case.expect(posted.status == 201 and set(directions) == {"recvonly"}, "WHIP-4.2-10",
+                message=f"a sendrecv offer got {posted.describe()}, answer directions {directions}")
+
+
+def _two_videos(offer: str) -> str:
+    """The offer with its video m-section twice (second mid "2"), both in the BUNDLE group."""
+    head, video = offer.split("m=video", 1)
+    second = ("m=video" + video).replace("a=mid:1", "a=mid:2")
+    second = re.sub(r"a=msid:(\S+) (\S+)", r"a=msid:\1 \2-second", second)
+    return (head + "m=video" + video.rstrip("\r\n") + "\r\n" + second).replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2")
+
+
+@pytest.mark.requirement("WHIP-4.4.2-3")
+async def test_too_many_tracks_are_refused_whole(case):
+    """POST an offer with two video m-sections: refused with 422 or 400 (draft-06: 406), or accepted whole."""
+    urls = await case.live_input()
+    _, offer = await case.publisher_offer()
+    posted = await case.signalling.post_offer(urls.whip_url, _two_videos(offer))
+    expected = {406} if case.target.whip_profile == profiles.WHIP_06 else {422, 400}
+    if posted.status == 201:
+        rejected = [m.mid for m in SessionDescription.parse(posted.body).media if m.rejected]
+        case.expect(not rejected, "WHIP-4.4.2-3", message=f"a 201 that rejects m-sections {rejected} (port 0)")
+        case.info("WHIP-4.4.2-3", "the endpoint accepts two video tracks")
+        return
+    case.expect(posted.status in expected, "WHIP-4.4.2-3",
+                message=f"{case.target.whip_profile} wants {sorted(expected)}; two video tracks got {posted.describe()}")
+
+
+@pytest.mark.requirement("WHIP-4.4.4-2", "WHIP-D-11")
+async def test_active_offer_is_answered_passive(case):
+    """POST an offer with a=setup:active: 201 answered a=setup:passive and DTLS connects, or 422/400."""
+    urls = await case.live_input()
+    pc, offer = await case.publisher_offer()
+    posted = await case.signalling.post_offer(urls.whip_url, offer.replace("a=setup:actpass", "a=setup:active"))
+    if posted.status in (422, 400):
+        case.info("WHIP-4.4.4-2", f"setup:active offers are refused ({posted.status})")
+        return
+    roles = [m.setup for m in SessionDescription.parse(posted.body).media] if posted.status == 201 else []
+    case.expect(posted.status == 201 and set(roles) == {"passive"}, "WHIP-4.4.4-2",
+                message=f"an a=setup:active offer got {posted.describe()} with answer a=setup {roles}")
+    state = await case.connect(pc, posted)
+    case.expect(state == "connected", "WHIP-D-11", message=f"with the suite as DTLS client the connection ended {state!r}")
