@@ -71,3 +71,15 @@ JSON = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
+
+FRAG_LINE = st.one_of(
+    st.sampled_from(["a=ice-ufrag:Kw3x", "a=ice-pwd:o4Wj7dVq1zN2rYc8bLmP5sTe", "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+                     "a=mid:0", "a=end-of-candidates", "a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host",
+                     "a=ice-options:trickle", "a=group:BUNDLE 0 1"]),
+    st.builds(lambda v: f"a=candidate:{v}", st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=80)),
+    st.builds(lambda t, v: f"{t}={v}", st.sampled_from("amvoc"), st.text(max_size=40)),
+)
+SDPFRAG_BODIES = st.one_of(
+    st.lists(FRAG_LINE, max_size=12).map(lambda lines: ("\r\n".join(lines) + "\r\n").encode("utf-8", "surrogatepass")),
+    st.binary(max_size=500),
+)
