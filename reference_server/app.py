@@ -43,6 +43,7 @@ class ReferenceServer:
         kind: str,
         live: LiveInput,
         offer: str,
+        desc: SessionDescription,
         prepare: Callable[[Session], None] | None,
         refusal_status: int,
     ) -> tuple[Session, str]:
@@ -51,7 +52,7 @@ class ReferenceServer:
         self._counter += 1
         sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
         session = Session(sid, kind, live.uid, new_peer_connection(self.config.ice_servers))
-        first = SessionDescription.parse(offer).media[0]
+        first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
         self.sessions[session.id] = session
         if kind == "whip":

@@ -42,6 +42,11 @@ HISTORY = 1024  # packets kept per stream for NACKs; libsrtp refuses indices fur
 KEYFRAME_INTERVAL_S = 0.3  # at most one upstream keyframe request per interval
 
 
+def abs_send_time() -> int:
+    """Now, as the 24-bit 6.18 fixed-point seconds of the abs-send-time extension (NTP era)."""
+    return (int(time.time() * (1 << 18)) + (2208988800 << 18)) & 0x00FFFFFF
+
+
 class _NoFrames:
     """Stands in for aiortc's jitter buffer so the publisher's media is never decoded."""
 
@@ -115,7 +120,7 @@ class Egress:
         transport = self.sender.transport
         return transport is not None and transport.state == "connected"
 
-    def rewrite(self, packet: RtpPacket, payload_type: int) -> RtpPacket:
+    def rewrite(self, packet: RtpPacket, payload_type: int, abs_send_time: int) -> RtpPacket:
         if self.seq_offset is None:
             self.seq_offset = (random.randint(0, 0xFFFF) - packet.sequence_number) & 0xFFFF
         out = RtpPacket(
@@ -128,7 +133,7 @@ class Egress:
         )
         out.extensions = HeaderExtensions()
         out.extensions.mid = self.mid
-        out.extensions.abs_send_time = (int(time.time() * (1 << 18)) + (2208988800 << 18)) & 0x00FFFFFF
+        out.extensions.abs_send_time = abs_send_time
         out.extensions.audio_level = packet.extensions.audio_level
         return out
 
@@ -209,6 +214,7 @@ class Relay:
         ingress.history.add(packet)
         if "media-never-forwarded" in self.faults:
             return
+        sent_at = abs_send_time()
         for session, streams in list(self.viewers.items()):
             egress = streams.get(ingress.kind)
             if egress is None or not egress.ready:
@@ -218,7 +224,7 @@ class Relay:
                 self.viewers.pop(session, None)
                 session.spawn(self.on_unservable(session, f"the viewer's {ingress.kind} codecs cannot carry {codec.mimeType}"))
                 continue
-            await egress.send(egress.rewrite(packet, payload_type))
+            await egress.send(egress.rewrite(packet, payload_type, sent_at))
 
     # --- viewers -----------------------------------------------------------------------------
     def attach_viewer(self, session: Session) -> None:
@@ -269,7 +275,7 @@ class Relay:
             payload_type = egress.payload_type(codec)
             if payload_type is None:
                 continue
-            out = egress.rewrite(packet, payload_type)
+            out = egress.rewrite(packet, payload_type, abs_send_time())
             rtx_pt = egress.rtx.get(payload_type)
             if rtx_pt is not None:
                 egress.rtx_seq = (egress.rtx_seq + 1) & 0xFFFF

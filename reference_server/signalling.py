@@ -52,7 +52,7 @@ class Protocol:
     name: str  # "whip" | "whep"
     path: str  # "publish" | "play"
     find_input: Callable[["ReferenceServer", str], "LiveInput | None"]
-    negotiate: Callable[["ReferenceServer", "LiveInput", str, str], Awaitable[tuple[Session, str]]]
+    negotiate: Callable[["ReferenceServer", "LiveInput", str, sdp.SessionDescription, str], Awaitable[tuple[Session, str]]]
 
     def profile(self, server: "ReferenceServer") -> str:
         return server.config.whip_profile if self.name == "whip" else server.config.whep_profile
@@ -158,14 +158,14 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
             return _get(server, protocol, ENDPOINT_METHODS, base, method)
         if method != "POST":
             return _not_allowed(server, ENDPOINT_METHODS, base, method)
-        offer = await _read_offer(server, request)
-        session, answer = await protocol.negotiate(server, live, offer, protocol.profile(server))
+        offer, desc = await _read_offer(server, request)
+        session, answer = await protocol.negotiate(server, live, offer, desc, protocol.profile(server))
     except Refusal as refusal:
         return _refusal(server, refusal, base)
     return _created(server, request, protocol, session, answer, base)
 
 
-async def _read_offer(server: "ReferenceServer", request: web.Request) -> str:
+async def _read_offer(server: "ReferenceServer", request: web.Request) -> tuple[str, sdp.SessionDescription]:
     content_type = headers.media_type(request.headers.get("Content-Type"))
     if content_type != headers.SDP and not server.config.fault("accept-any-content-type"):
         raise Refusal(415, f"the offer must be typed {headers.SDP}, not {content_type or 'untyped'}")
@@ -174,12 +174,12 @@ async def _read_offer(server: "ReferenceServer", request: web.Request) -> str:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Refusal(400, "the offer is not UTF-8 text") from None
-    problems = sdp.offer_problems(text)
-    if problems:
+    try:
+        return text, sdp.parse_offer(text)
+    except sdp.OfferError as exc:
         if server.config.fault("malformed-sdp-500"):
-            raise Refusal(500, "internal error")
-        raise Refusal(400, "the offer cannot be used: " + "; ".join(problems))
-    return text
+            raise Refusal(500, "internal error") from None
+        raise Refusal(400, f"the offer cannot be used: {exc}") from None
 
 
 def _refusal(server: "ReferenceServer", refusal: Refusal, base: dict[str, str]) -> web.Response:
@@ -310,9 +310,9 @@ def new_session_id() -> str:
     return secrets.token_hex(16)
 
 
-def count_kinds(offer: str) -> dict[str, int]:
+def count_kinds(desc: sdp.SessionDescription) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for m in sdp.SessionDescription.parse(offer).media:
+    for m in desc.media:
         counts[m.kind] = counts.get(m.kind, 0) + 1
     return counts
 

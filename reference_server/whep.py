@@ -27,16 +27,16 @@ def _add_senders(session: "Session", desc: sdp.SessionDescription) -> None:
         session.pc.addTransceiver(SilentTrack(m.kind), direction="sendonly")
 
 
-async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, profile: str) -> tuple["Session", str]:
-    counts = count_kinds(offer)
+async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
+                     profile: str) -> tuple["Session", str]:
+    counts = count_kinds(desc)
     if any(n > 1 for n in counts.values()):
         raise Refusal(422, f"one audio and one video track at most; the offer has {counts}")
-    desc = sdp.SessionDescription.parse(offer)
     for m in desc.media:
         if m.direction in ("sendonly", "inactive"):
             raise Refusal(400, f"a WHEP offer must not be {m.direction}")
     session, answer = await server.open_session(
-        "whep", live, offer, prepare=lambda session: _add_senders(session, desc), refusal_status=422
+        "whep", live, offer, desc, prepare=lambda session: _add_senders(session, desc), refusal_status=422
     )
     unservable = _unservable(live, session)
     if unservable:

@@ -19,20 +19,21 @@ def _find(server: "ReferenceServer", secret: str) -> "LiveInput | None":
     return server.inputs.by_secret(secret)
 
 
-async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, profile: str) -> tuple["Session", str]:
+async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
+                     profile: str) -> tuple["Session", str]:
     unsupported = 406 if profile == profiles.WHIP_06 else 422
-    counts = count_kinds(offer)
+    counts = count_kinds(desc)
     if any(n > 1 for n in counts.values()):
         status = 403 if server.config.fault("track-limit-403") else unsupported
         raise Refusal(status, f"one audio and one video track at most; the offer has {counts}")
-    for m in sdp.SessionDescription.parse(offer).media:
+    for m in desc.media:
         if m.direction in ("recvonly", "inactive"):
             raise Refusal(400, f"a WHIP offer must not be {m.direction} (RFC 9725 §4.2)")
         if m.direction == "sendrecv" and server.config.fault("sendrecv-refused"):
             raise Refusal(400, "sendrecv offers are not accepted")
     if live.publisher is not None and not server.config.fault("second-publisher-accepted"):
         raise Refusal(409, "a publisher is already live on this input; DELETE its session first")
-    session, answer = await server.open_session("whip", live, offer, prepare=None, refusal_status=unsupported)
+    session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=unsupported)
     live.relay.attach_publisher(session)
     session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
     return session, answer

@@ -170,12 +170,36 @@ def syntax_problems(text: str) -> list[str]:
     return problems
 
 
-def offer_problems(text: str, kinds: tuple[str, ...] = ("audio", "video")) -> list[str]:
-    """Why a server cannot use `text` as a WebRTC offer (empty if it can)."""
+class OfferError(ValueError):
+    """An offer a server cannot use; `problems` says why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_offer(text: str, kinds: tuple[str, ...] = ("audio", "video")) -> SessionDescription:
+    """The offer, parsed once, or OfferError naming every reason a server cannot use it."""
     try:
         desc = SessionDescription.parse(text)
     except SdpSyntaxError as exc:
-        return [f"malformed SDP: {exc}"]
+        raise OfferError([f"malformed SDP: {exc}"]) from None
+    problems = _offer_problems(desc, kinds)
+    if problems:
+        raise OfferError(problems)
+    return desc
+
+
+def offer_problems(text: str, kinds: tuple[str, ...] = ("audio", "video")) -> list[str]:
+    """Why a server cannot use `text` as a WebRTC offer (empty if it can)."""
+    try:
+        parse_offer(text, kinds)
+    except OfferError as exc:
+        return exc.problems
+    return []
+
+
+def _offer_problems(desc: SessionDescription, kinds: tuple[str, ...]) -> list[str]:
     problems = []
     if not desc.media:
         problems.append("the offer has no m= section")
