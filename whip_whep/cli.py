@@ -33,18 +33,21 @@ def merge(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import suites
+    from importlib.util import find_spec
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["merge"]:
         return merge(args[1:])
-    suite_dir = Path(suites.__file__).resolve().parent
+    # located, not imported, so that pytest can still rewrite the suite's asserts
+    suite_dir = Path(next(iter(find_spec("suites").submodule_search_locations))).resolve()
     ini = Path(__file__).resolve().parent / "suite.ini"
     # Select cases by node id relative to the suite (`whip/test_4_2_...py::test_x`) or by -k.
     selected = [a for a in args if not a.startswith("-") and (suite_dir / a.split("::")[0]).exists()]
     options = [a for a in args if a not in selected]
     paths = [str(suite_dir / a) for a in selected] or [str(suite_dir)]
-    return int(pytest.main(["-c", str(ini), f"--rootdir={suite_dir.parent}", "-p", "no:cacheprovider", *options, *paths]))
+    # this module's own package is imported by the time pytest starts: its asserts need no rewriting
+    quiet = ["-W", "ignore:Module already imported so cannot be rewritten; whip_whep:pytest.PytestAssertRewriteWarning"]
+    return int(pytest.main(["-c", str(ini), f"--rootdir={suite_dir.parent}", "-p", "no:cacheprovider", *quiet, *options, *paths]))
 
 
 if __name__ == "__main__":
