@@ -29,18 +29,21 @@ def main() -> int:
     parser.add_argument("--faults", nargs="*", default=sorted(FAULTS))
     parser.add_argument("--pair", default="standard", choices=["standard", "cloudflare"])
     args = parser.parse_args()
-    mapped: dict[str, set[str]] = defaultdict(set)
+    mapped: dict[str, dict[str, str]] = defaultdict(dict)  # fault -> test -> the verdict it must reach
     for row in fault_map():
         if row.get("pair", "standard") == args.pair:
-            mapped[row["fault"]].add(row["test"])
+            mapped[row["fault"]][row["test"]] = row.get("verdict", "Fail")
     defects = 0
     for fault in args.faults:
         with tempfile.TemporaryDirectory() as tmp:
             run = run_suite([f"--server-fault={fault}", "--timeout-s=3", *pair_args(args.pair)], Path(tmp))
         cases = (run.doc or {}).get("cases", [])
-        reacted = {c["id"].split("[")[0] for c in cases if c["verdict"] in REACTED}
-        silent = sorted(mapped[fault] - reacted)
-        collateral = sorted(reacted - mapped[fault])
+        verdicts: dict[str, set[str]] = defaultdict(set)
+        for c in cases:
+            verdicts[c["id"].split("[")[0]].add(c["verdict"])
+        reacted = {test for test, seen in verdicts.items() if seen & REACTED}
+        silent = sorted(test for test, want in mapped[fault].items() if want not in verdicts.get(test, set()))
+        collateral = sorted(reacted - set(mapped[fault]))
         defects += len(silent)
         print(f"{fault}: {len(reacted)} tests reacted; mapped but silent: {silent or 'none'}")
         for test in collateral:
