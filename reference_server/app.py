@@ -9,6 +9,7 @@ from aiohttp import web
 from aiortc import RTCSessionDescription
 
 from whip_whep.peer import new_peer_connection
+from whip_whep import sdp
 from whip_whep.sdp import SessionDescription
 
 from . import live_inputs, signalling, whep, whip
@@ -62,6 +63,8 @@ class ReferenceServer:
         try:
             if prepare is not None:
                 prepare(session)
+            if self.config.fault("no-vp9"):
+                offer = sdp.without_format(offer, "VP9")
             await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             await session.pc.setLocalDescription(await session.pc.createAnswer())
         except Exception as exc:  # aiortc raises several types for offers it cannot use

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from whip_whep import sdp
+
 FAULTS: dict[str, str] = {
     # WHIP / WHEP POST
     "post-status-200": "answer a successful WHIP/WHEP POST with 200 instead of 201",
@@ -44,6 +46,13 @@ FAULTS: dict[str, str] = {
     "patch-malformed-500": "answer a malformed sdpfrag with 500",
     "trickle-rejects-odd-candidates": "refuse (400) a fragment holding a TCP or mDNS candidate",
     "restart-as-trickle": "answer a PATCH with new ICE credentials 204, as if it were a trickle",
+    # codecs
+    "answer-unoffered-codec": "add a video format the offer did not have (AV1, payload type 119) to the answer",
+    "answer-h264-profile-changed": "answer H.264 42e01f offers with profile-level-id 640c1f (High)",
+    "answer-renumbers-payload-types": "answer video formats under payload types 10 above the offer's",
+    "no-vp9": "treat VP9 as an unknown codec (drop it from offers before negotiating)",
+    "vp9-never-forwarded": "negotiate VP9 but forward none of its packets to viewers",
+    "media-delayed": "hold every forwarded packet back 700 ms (a relay with a deep buffer)",
     # offers the endpoint must judge
     "sendrecv-refused": "refuse WHIP offers that say a=sendrecv (400)",
     "track-limit-403": "refuse offers with too many tracks with 403 instead of 422/400",
@@ -80,27 +89,49 @@ def check(names: list[str]) -> list[str]:
     return names
 
 
-def rewrite_answer(sdp: str, active: set[str]) -> str:
+def rewrite_answer(answer: str, active: set[str]) -> str:
     """Apply the answer-shaping faults to an SDP answer the server built correctly."""
     if "answer-wrong-direction" in active:
-        sdp = re.sub(r"^a=(recvonly|sendonly)\r?$", "a=sendrecv\r", sdp, flags=re.MULTILINE)
+        answer = re.sub(r"^a=(recvonly|sendonly)\r?$", "a=sendrecv\r", answer, flags=re.MULTILINE)
     if "answer-drops-mline" in active:
-        parts = re.split(r"(?=^m=)", sdp, flags=re.MULTILINE)
+        parts = re.split(r"(?=^m=)", answer, flags=re.MULTILINE)
         if len(parts) > 2:
-            sdp = "".join(parts[:-1])
+            answer = "".join(parts[:-1])
     if "answer-no-bundle" in active:
-        sdp = re.sub(r"^a=group:BUNDLE[^\r\n]*\r?\n", "", sdp, flags=re.MULTILINE)
+        answer = re.sub(r"^a=group:BUNDLE[^\r\n]*\r?\n", "", answer, flags=re.MULTILINE)
     if "answer-no-rtcp-mux" in active:
-        sdp = re.sub(r"^a=rtcp-mux\r?\n", "", sdp, flags=re.MULTILINE)
+        answer = re.sub(r"^a=rtcp-mux\r?\n", "", answer, flags=re.MULTILINE)
     if "answer-setup-actpass" in active:
-        sdp = re.sub(r"^a=setup:\w+", "a=setup:actpass", sdp, flags=re.MULTILINE)
+        answer = re.sub(r"^a=setup:\w+", "a=setup:actpass", answer, flags=re.MULTILINE)
     if "answer-no-candidates" in active:
-        sdp = re.sub(r"^a=(candidate:|end-of-candidates)[^\r\n]*\r?\n", "", sdp, flags=re.MULTILINE)
+        answer = re.sub(r"^a=(candidate:|end-of-candidates)[^\r\n]*\r?\n", "", answer, flags=re.MULTILINE)
     if "answer-unreachable-candidates" in active:
-        sdp = re.sub(
+        answer = re.sub(
             r"^(a=candidate:\S+ \d+ \S+ \d+ \S+ )(\d+)",
             lambda m: m.group(1) + "9",
-            sdp,
+            answer,
             flags=re.MULTILINE,
         )
-    return sdp
+    if "answer-unoffered-codec" in active:
+        answer = re.sub(r"^(m=video \S+ \S+)([^\r\n]*)(\r?\n)", r"\1\2 119\3a=rtpmap:119 AV1/90000\3", answer, count=1, flags=re.MULTILINE)
+    if "answer-h264-profile-changed" in active:
+        answer = re.sub(r"profile-level-id=42e01f", "profile-level-id=640c1f", answer, flags=re.IGNORECASE)
+    if "answer-renumbers-payload-types" in active:
+        answer = _renumber_video(answer, 10)
+    return answer
+
+
+def _renumber_video(text: str, shift: int) -> str:
+    """The video m-section with every payload type number (m= line, a=rtpmap/fmtp/rtcp-fb, apt=) moved by `shift`."""
+
+    def move(section: str) -> str:
+        if not section.startswith("m=video"):
+            return section
+        first, _, rest = section.partition("\n")
+        fields = first.rstrip("\r").split(" ")
+        moved = " ".join(fields[:3] + [str(int(p) + shift) for p in fields[3:]])
+        rest = re.sub(r"^(a=(?:rtpmap|fmtp|rtcp-fb):)(\d+)", lambda m: m.group(1) + str(int(m.group(2)) + shift), rest, flags=re.MULTILINE)
+        rest = re.sub(r"apt=(\d+)", lambda m: f"apt={int(m.group(1)) + shift}", rest)
+        return moved + ("\r" if first.endswith("\r") else "") + "\n" + rest
+
+    return sdp.rewrite_sections(text, move)

@@ -34,11 +34,14 @@ from aiortc.rtp import (
     wrap_rtx,
 )
 
+from whip_whep import sdp
+
 from .sessions import Session
 
 log = logging.getLogger("reference_server.relay")
 
 HISTORY = 1024  # packets kept per stream for NACKs; libsrtp refuses indices further behind
+FAULT_DELAY_S = 0.7  # what the media-delayed fault holds every packet back
 KEYFRAME_INTERVAL_S = 0.3  # at most one upstream keyframe request per interval
 
 
@@ -55,14 +58,13 @@ class _NoFrames:
 
 
 def same_codec(a: RTCRtpCodecParameters, b: RTCRtpCodecParameters) -> bool:
-    """Whether `b` can carry packets of `a` unchanged (same format; H.264: same profile and mode)."""
-    if a.mimeType.lower() != b.mimeType.lower() or a.clockRate != b.clockRate:
-        return False
-    if a.mimeType.lower() == "video/h264":
-        mode = lambda c: str(c.parameters.get("packetization-mode", "0"))  # noqa: E731
-        profile = lambda c: str(c.parameters.get("profile-level-id", "42"))[:2].lower()  # noqa: E731
-        return mode(a) == mode(b) and profile(a) == profile(b)
-    return True
+    """Whether `b` can carry packets of `a` unchanged (sdp.decodable_as)."""
+    return sdp.decodable_as(_as_format(a), _as_format(b))
+
+
+def _as_format(codec: RTCRtpCodecParameters) -> sdp.Codec:
+    fmtp = ";".join(f"{name}={value}" for name, value in codec.parameters.items())
+    return sdp.Codec(payload=codec.payloadType or 0, name=codec.name, clock_rate=codec.clockRate, fmtp=fmtp)
 
 
 class PacketHistory:
@@ -155,6 +157,7 @@ class Relay:
         self.last_packet = time.monotonic()  # of the publisher's RTP, for reaping a vanished publisher
         self._last_keyframe_request = 0.0
         self._keyframe_pending: asyncio.TimerHandle | None = None
+        self._delayed: set[asyncio.Task] = set()  # sends held back by the media-delayed fault
 
     # --- publisher ---------------------------------------------------------------------------
     def attach_publisher(self, session: Session) -> None:
@@ -212,7 +215,7 @@ class Relay:
             ingress.media_ssrc = packet.ssrc
             ingress.codec = codec
         ingress.history.add(packet)
-        if "media-never-forwarded" in self.faults:
+        if "media-never-forwarded" in self.faults or ("vp9-never-forwarded" in self.faults and codec.name.lower() == "vp9"):
             return
         sent_at = abs_send_time()
         for session, streams in list(self.viewers.items()):
@@ -224,7 +227,20 @@ class Relay:
                 self.viewers.pop(session, None)
                 session.spawn(self.on_unservable(session, f"the viewer's {ingress.kind} codecs cannot carry {codec.mimeType}"))
                 continue
-            await egress.send(egress.rewrite(packet, payload_type, sent_at))
+            rewritten = egress.rewrite(packet, payload_type, sent_at)
+            if "media-delayed" in self.faults:
+                self._send_later(egress, rewritten)
+            else:
+                await egress.send(rewritten)
+
+    def _send_later(self, egress: "Egress", packet: RtpPacket) -> None:
+        """The media-delayed fault: a relay with a deep buffer (every packet held FAULT_DELAY_S)."""
+        def send() -> None:
+            task = asyncio.ensure_future(egress.send(packet))
+            self._delayed.add(task)
+            task.add_done_callback(self._delayed.discard)
+
+        asyncio.get_running_loop().call_later(FAULT_DELAY_S, send)
 
     # --- viewers -----------------------------------------------------------------------------
     def attach_viewer(self, session: Session) -> None:

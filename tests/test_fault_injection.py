@@ -15,9 +15,10 @@ from reference_server.faults import FAULTS
 from .suite_run import conformance_tests, fault_map, pair_args, run_suite
 
 ROWS = fault_map()
-GROUPS: dict[tuple[str, str], list[dict]] = defaultdict(list)
+# Rows run together when they share a fault, a pair and the extra suite options (`args`).
+GROUPS: dict[tuple[str, str, tuple[str, ...]], list[dict]] = defaultdict(list)
 for _row in ROWS:
-    GROUPS[(_row["fault"], _row.get("pair", "standard"))].append(_row)
+    GROUPS[(_row["fault"], _row.get("pair", "standard"), tuple(_row.get("args", ())))].append(_row)
 
 
 def test_every_conformance_test_has_a_fault():
@@ -38,11 +39,12 @@ def test_every_fault_is_used():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault,pair", sorted(GROUPS), ids=[f"{f}@{p}" for f, p in sorted(GROUPS)])
-def test_fault_is_caught(fault, pair, tmp_path):
-    rows = GROUPS[(fault, pair)]
+@pytest.mark.parametrize("fault,pair,args", sorted(GROUPS),
+                         ids=[f"{f}@{p}" + "".join(a) for f, p, a in sorted(GROUPS)])
+def test_fault_is_caught(fault, pair, args, tmp_path):
+    rows = GROUPS[(fault, pair, args)]
     tests = sorted({r["test"] for r in rows})
-    run = run_suite([f"--server-fault={fault}", "--timeout-s=3", *pair_args(pair), *tests], tmp_path)
+    run = run_suite([f"--server-fault={fault}", "--timeout-s=3", *pair_args(pair), *args, *tests], tmp_path)
     assert run.doc is not None, f"the suite wrote no results.json under --server-fault {fault}:\n{run.output}"
     for row in rows:
         expected = row.get("verdict", "Fail")

@@ -7,7 +7,7 @@ from whip_whep.case import CaseRecord, ConformanceFailure
 from whip_whep.verdicts import Verdict
 from whip_whep.wire import WireLog
 
-ID = re.compile(r"^(WHIP-(\d+(\.\d+)*|D)-\d+|WHEP01-[\d.]+-\d+|WHEPL-[\d.]+-\d+|WHEPE-[\d.]+-\d+|WHEPX-[\d.]+-\d+|WHEPP-\d+-\d+|HTTP-\d+|BRIEF-[A-Z]+-\d+)$")
+ID = re.compile(r"^(WHIP-(\d+(\.\d+)*|D)-\d+|WHEP01-[\d.]+-\d+|WHEPL-[\d.]+-\d+|WHEPE-[\d.]+-\d+|WHEPX-[\d.]+-\d+|WHEPP-\d+-\d+|HTTP-\d+|SDP-[A-Z0-9]+-\d+|BRIEF-[A-Z]+-\d+)$")
 
 
 def test_ids_follow_the_catalogue_scheme():

@@ -71,3 +71,12 @@ def test_unreachable_target_is_shown_first():
     doc = _doc() | {"error": "target http://x is unreachable", "cases": [], "counts": {}}
     assert "Target unreachable: target http://x is unreachable" in render(doc)
     json.dumps(doc)
+
+
+def test_media_figures_are_tabulated():
+    doc = {"cases": [{"id": "suites/brief/test_latency.py::t[vp9]", "requirements": [], "verdict": "Info", "level": "",
+                      "params": {"codec": "vp9"}, "target": "embedded", "checks": [], "wire_log": [],
+                      "figures": {"ttff_ms": 91, "latency_p95_ms": 38.0, "frames_lost": 0}}], "counts": {}}
+    html = render(doc)
+    table = html[html.index("Media measurements"):]
+    assert "codec=vp9" in table and "<td>91</td>" in table and "<td>38.0</td>" in table, table[:600]

@@ -75,3 +75,52 @@ def test_bundle_group_must_name_existing_mids():
     assert any("names mids ['7']" in p for p in sdp.offer_problems(broken))
     twice = OFFER.replace("a=mid:1", "a=mid:0")
     assert any("share a mid" in p for p in sdp.offer_problems(twice))
+
+
+# --- codecs in offers and answers -------------------------------------------------------------
+
+def _codec(payload: int, name: str, fmtp: str = "") -> sdp.Codec:
+    return sdp.Codec(payload=payload, name=name, clock_rate=90000, fmtp=fmtp)
+
+
+@pytest.mark.parametrize("plid,profile", [
+    ("42e01f", "constrained baseline"), ("42C01F", "constrained baseline"), ("4de01f", "constrained baseline"),
+    ("42001f", "baseline"), ("4d001f", "main"), ("640c1f", "high"), (None, "constrained baseline"),
+])
+def test_h264_profile_ignores_level_and_spelling(plid, profile):
+    assert sdp.h264_profile(plid) == profile
+
+
+def test_same_format_compares_what_names_the_codec():
+    cb = _codec(102, "H264", "packetization-mode=1;profile-level-id=42e01f")
+    assert sdp.same_format(cb, _codec(96, "h264", "profile-level-id=42e034;packetization-mode=1")), "level differs only"
+    assert not sdp.same_format(cb, _codec(102, "H264", "profile-level-id=42e01f")), "mode 0 is another format"
+    assert not sdp.same_format(cb, _codec(102, "H264", "packetization-mode=1;profile-level-id=640c1f"))
+    assert not sdp.same_format(_codec(98, "VP9", "profile-id=0"), _codec(98, "VP9", "profile-id=2"))
+    assert sdp.same_format(_codec(98, "VP9"), _codec(100, "vp9", "profile-id=0"))
+
+
+def _video(*codecs: sdp.Codec) -> sdp.Media:
+    return sdp.Media(kind="video", port=9, protocol="UDP/TLS/RTP/SAVPF", payloads=[c.payload for c in codecs], mid="1",
+                     direction="sendonly", setup=None, ice_ufrag=None, ice_pwd=None, fingerprints=[], candidates=[],
+                     end_of_candidates=False, rtcp_mux=True, rtcp_mux_only=False, bundle_only=False, codecs=list(codecs))
+
+
+def test_answer_codec_findings():
+    offered = _video(_codec(96, "VP8"), _codec(97, "rtx", "apt=96"),
+                     _codec(102, "H264", "packetization-mode=1;profile-level-id=42e01f"))
+    answered = _video(_codec(100, "VP8"), _codec(97, "rtx", "apt=100"), _codec(119, "AV1"),
+                      _codec(102, "H264", "packetization-mode=1;profile-level-id=640c1f"))
+    assert [c.name for c in sdp.unoffered_formats(offered, answered)] == ["AV1", "H264"]
+    assert sdp.renumbered_formats(offered, answered) == ["VP8/90000 offered as payload type 96, answered as 100"]
+    assert len(sdp.h264_changes(offered, answered)) == 1 and "high" in sdp.h264_changes(offered, answered)[0]
+
+
+def test_without_format_drops_the_codec_and_its_rtx():
+    text = OFFER.replace("m=video 0 UDP/TLS/RTP/SAVPF 96", "m=video 0 UDP/TLS/RTP/SAVPF 96 98 99").replace(
+        "a=rtpmap:96 VP8/90000", "a=rtpmap:96 VP8/90000\r\na=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0\r\n"
+        "a=rtpmap:99 rtx/90000\r\na=fmtp:99 apt=98")
+    arranged = sdp.SessionDescription.parse(text).media[1]
+    assert ([c.name for c in arranged.codecs], arranged.payloads) == (["VP8", "VP9", "rtx"], [96, 98, 99]), "arrange"
+    stripped = sdp.SessionDescription.parse(sdp.without_format(text, "vp9")).media[1]
+    assert ([c.name for c in stripped.codecs], stripped.payloads) == (["VP8"], [96])

@@ -30,6 +30,12 @@ class NotApplicable(pytest.skip.Exception):  # type: ignore[name-defined]
     """The case does not apply to this target (feature absent, option not given)."""
 
 
+class CaseEnded(pytest.skip.Exception):  # type: ignore[name-defined]
+    """The case has its verdict already (e.g. the target lacks an optional feature): stop here.
+
+    A skip to pytest (nothing crashed); the plugin reports the verdict of the checks made."""
+
+
 @dataclass
 class Check:
     requirement_id: str
@@ -86,6 +92,28 @@ class CaseRecord:
         verdict = Verdict.SUPPORTED if supported else Verdict.UNSUPPORTED
         self.checks.append(Check(req_id, verdict, self.log.redact(message)))
         return supported
+
+    def unsupported(self, req_id: str, message: str) -> NoReturn:
+        """The target lacks what this case is about: report Unsupported and end the case."""
+        self.capability(False, req_id, message)
+        raise CaseEnded(self.log.redact(message))
+
+    def within(self, value: float | None, limit: float | None, req_id: str, message: str) -> bool:
+        """A measured figure against a user's limit: Info when no limit was set, else Pass or Fail.
+
+        Figures depend on the machine and network the suite runs on, so only the user can say
+        what is too slow for them (e.g. `--max-latency-ms`).
+        """
+        req = registry.get(req_id)
+        if limit is None or value is None:
+            self.info(req_id, message if value is not None else f"not measured: {message}")
+            return True
+        if value <= limit:
+            self.checks.append(Check(req.id, Verdict.PASS, ""))
+            return True
+        text = self.log.redact(self.describe(req, f"{message} (limit {limit:g})"))
+        self.checks.append(Check(req.id, Verdict.FAIL, text))
+        raise ConformanceFailure(req, text)
 
     def info(self, req_id: str, message: str) -> None:
         registry.get(req_id)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import av
 from aiortc.mediastreams import VideoStreamTrack
 
+from . import stamp, vp9
+
 
 class PatternVideoTrack(VideoStreamTrack):
-    """A moving test pattern at `fps`, `width`×`height`."""
+    """A moving test pattern, 30 fps, `width`×`height`, each frame stamped with its number and capture time."""
 
     def __init__(self, width: int = 320, height: int = 240) -> None:
         super().__init__()
@@ -24,7 +26,8 @@ class PatternVideoTrack(VideoStreamTrack):
         # A ramp sliding two pixels per frame: real motion, but never a scene cut, so encoders
         # make keyframes only when asked (scene-cut keyframes would hide a missing request).
         stripe = bytes(((x + 2 * self.count) * 2) % 256 for x in range(self.width))
-        frame.planes[0].update(stripe * self.height)
+        band = stamp.stamped_rows(stamp.Stamp(self.count, stamp.clock_ms()), self.width)
+        frame.planes[0].update(stripe * (self.height - stamp.band_height(self.width)) + band)
         chroma = bytes([128]) * (self.width // 2 * self.height // 2)
         frame.planes[1].update(chroma)
         frame.planes[2].update(chroma)
@@ -34,10 +37,12 @@ class PatternVideoTrack(VideoStreamTrack):
 
 
 def is_keyframe(mime: str, payload: bytes) -> bool:
-    """Whether an RTP payload starts a keyframe (RFC 7741 for VP8, RFC 6184 for H.264)."""
+    """Whether an RTP payload starts a keyframe (RFC 7741 for VP8, RFC 9628 for VP9, RFC 6184 for H.264)."""
     mime = mime.lower()
     if not payload:
         return False
+    if mime == "video/vp9":
+        return vp9.is_keyframe(payload)
     if mime == "video/vp8":
         first = payload[0]
         offset = 1

@@ -14,6 +14,11 @@ import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 
+from . import aiortc_vp9
+
+# Every peer of the project, suite and server alike, can offer, answer and code VP9.
+aiortc_vp9.install()
+
 _host_addresses: list[str] | None = None
 _original_get_host_addresses = aioice.ice.get_host_addresses
 

@@ -9,34 +9,50 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket
 
 from . import sdp
+from . import stamp
 from .media import PatternVideoTrack, is_keyframe
+from .measurement import Measurement
 from .peer import new_peer_connection
 
-VIDEO_CODECS = {"vp8": "video/VP8", "h264": "video/H264"}
+VIDEO_CODECS = {"vp8": "video/VP8", "vp9": "video/VP9", "h264": "video/H264"}
 
 
-def publisher(codec: str, ice_server_urls: list[str] | None = None) -> RTCPeerConnection:
-    """A WHIP publisher that offers only `codec` for video (H.264: constrained baseline 42e01f, mode 1), plus Opus."""
+def publisher(codecs: str | Sequence[str], ice_server_urls: list[str] | None = None) -> RTCPeerConnection:
+    """A WHIP publisher offering Opus and only `codecs` for video, in that preference order
+    (H.264: Constrained Baseline 42e01f, packetization-mode 1), each with RTX."""
     pc = new_peer_connection(ice_server_urls)
-    pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    audio = pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    audio.setCodecPreferences(opus_only())
     video = pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
-    mime = VIDEO_CODECS[codec].lower()
-    chosen = [
-        c for c in RTCRtpSender.getCapabilities("video").codecs
-        if c.mimeType.lower() == mime and c.parameters.get("profile-level-id", "42e01f") == "42e01f"
-    ]
-    rtx = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType.lower() == "video/rtx"]
-    video.setCodecPreferences(chosen + rtx)
+    video.setCodecPreferences(video_codecs(codecs))
     for sender in pc.getSenders():
         _ignore_bandwidth_estimates(sender)
     return pc
+
+
+def opus_only() -> list[RTCRtpCodecCapability]:
+    return [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.lower() == "audio/opus"]
+
+
+def video_codecs(codecs: str | Sequence[str]) -> list[RTCRtpCodecCapability]:
+    """Codec preferences for `codecs` (suite names, in order) plus RTX; H.264 is 42e01f mode 1 only."""
+    names = [codecs] if isinstance(codecs, str) else list(codecs)
+    available = RTCRtpSender.getCapabilities("video").codecs
+    chosen = []
+    for name in names:
+        mime = VIDEO_CODECS[name].lower()
+        chosen += [c for c in available
+                   if c.mimeType.lower() == mime and c.parameters.get("profile-level-id", "42e01f") == "42e01f"]
+    return chosen + [c for c in available if c.mimeType.lower() == "video/rtx"]
 
 
 def _ignore_bandwidth_estimates(sender: RTCRtpSender) -> None:
@@ -65,19 +81,23 @@ class Stream:
     retransmissions: int = 0  # RTX packets (RFC 4588) received
     last_sequence_number: int | None = None
     progress: asyncio.Event = field(default_factory=asyncio.Event)
+    measurement: Measurement = field(default_factory=Measurement)  # video: from the frame stamps
 
 
 class Player:
     """A WHEP player: recvonly audio+video, decoding every frame it receives."""
 
-    def __init__(self, ice_server_urls: list[str] | None = None) -> None:
+    def __init__(self, ice_server_urls: list[str] | None = None, codecs: Sequence[str] | None = None) -> None:
+        """`codecs`: offer only these video codecs (suite names), and only Opus; default: all aiortc has."""
         self.pc = new_peer_connection(ice_server_urls)
         self.streams = {"audio": Stream(), "video": Stream()}
-        self.started = time.monotonic()
+        self.started = time.monotonic()  # reset by whoever POSTs the offer: time to first frame counts from there
         self._tasks: list[asyncio.Task] = []
         self._codec_names: dict[int, str] | None = None
         for kind in ("audio", "video"):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            if codecs is not None:
+                transceiver.setCodecPreferences(video_codecs(codecs) if kind == "video" else opus_only())
             self._watch_wire(transceiver.receiver, self.streams[kind], kind)
         self.pc.on("track", self._on_track)
 
@@ -106,9 +126,12 @@ class Player:
         async def consume() -> None:
             try:
                 while True:
-                    await track.recv()
+                    frame = await track.recv()
+                    now = time.monotonic()
                     if stream.first_frame_s is None:
-                        stream.first_frame_s = time.monotonic() - self.started
+                        stream.first_frame_s = now - self.started
+                    if track.kind == "video":
+                        stream.measurement.add(now, stamp.read(frame))
                     stream.frames += 1
                     stream.progress.set()
             except MediaStreamError:
@@ -141,6 +164,15 @@ class Player:
                 for codec in media.codecs
             }
         return self._codec_names.get(payload_type)
+
+    def figures(self, prefix: str = "") -> dict[str, float | int]:
+        """Time to first decoded frame (from the POST) and the video measurement, for a report."""
+        video = self.streams["video"]
+        figures: dict[str, float | int] = {}
+        if video.first_frame_s is not None:
+            figures[f"{prefix}ttff_ms"] = round(video.first_frame_s * 1000)
+        figures.update(video.measurement.figures(prefix))
+        return figures
 
     async def wait_for(self, kind: str, condition, timeout_s: float) -> bool:
         """Wait until `condition(stream)` holds for `kind`, at most `timeout_s`."""

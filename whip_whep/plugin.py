@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from . import profiles, registry
-from .case import ConformanceFailure, NotApplicable
+from .case import CaseEnded, ConformanceFailure, NotApplicable
 from .peer import restrict_host_addresses
 from .report_html import write_html
 from .results import CaseResult, document, write_json, write_junit
@@ -57,6 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--ca-bundle", help="CA bundle to verify an HTTPS target with")
     g.addoption("--insecure", action="store_true", help="do not verify the HTTPS target's certificate")
     g.addoption("--timeout-s", type=float, default=10.0, help="deadline of each network wait, in seconds (default 10)")
+    g.addoption("--max-latency-ms", type=float, metavar="MS",
+                help="glass-to-glass latency p95 above MS fails the media cases (default: reported as Info)")
+    g.addoption("--max-ttff-ms", type=float, metavar="MS",
+                help="time from a viewer's POST to its first decoded frame above MS fails (default: reported as Info)")
     g.addoption("--max-concurrency", type=int, default=1, help="cases run at once (concurrency arrives with the performance work; 1 today)")
     g.addoption("--reports-dir", default="reports", help="where results.json, junit.xml, conformance.html and allure-results/ go (default ./reports)")
     g.addoption("--server-fault", action="append", metavar="NAME", help="self-tests only: start the embedded server with this fault")
@@ -241,6 +245,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             result.verdict, result.message = Verdict.FAIL, str(exc)
         elif isinstance(exc, NotApplicable):
             result.verdict, result.message = Verdict.NOT_APPLICABLE, str(exc.msg)
+        elif isinstance(exc, CaseEnded) and record is not None:
+            result.verdict = worst([c.verdict for c in record.checks], default=Verdict.PASS)
+            result.message = "\n".join(c.message for c in record.checks if c.verdict is not Verdict.PASS and c.message)
         elif isinstance(exc, CreationRefused):
             result.verdict, result.message = Verdict.NOT_APPLICABLE, str(exc)
         elif call.excinfo.errisinstance(pytest.skip.Exception):

@@ -28,6 +28,9 @@ SPEC_URLS = {
     "rfc9110": "https://www.rfc-editor.org/rfc/rfc9110.html",
     "rfc6750": "https://www.rfc-editor.org/rfc/rfc6750.html",
     "rfc8842": "https://www.rfc-editor.org/rfc/rfc8842.html",
+    "rfc3264": "https://www.rfc-editor.org/rfc/rfc3264.html",
+    "rfc9429": "https://www.rfc-editor.org/rfc/rfc9429.html",
+    "rfc6184": "https://www.rfc-editor.org/rfc/rfc6184.html",
     "fetch": "https://fetch.spec.whatwg.org/",
     "brief": "https://developers.cloudflare.com/stream/webrtc-beta/",
 }

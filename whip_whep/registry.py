@@ -1,7 +1,7 @@
 """The requirement registry: every statement the suite grades, with where it comes from.
 
 Rows live in `registry/*.toml` (one file per protocol). IDs follow the catalogues' scheme
-(`WHIP-4.2-4`, `WHEP01-…`, `WHEPL-…`, `HTTP-…`, `BRIEF-…`). A row names the profiles it holds
+(`WHIP-4.2-4`, `WHEP01-…`, `WHEPL-…`, `HTTP-…`, `SDP-…`, `BRIEF-…`). A row names the profiles it holds
 in; graded against another profile, a violation is reported as Info and says so.
 """
 
@@ -16,7 +16,7 @@ from . import profiles
 from .verdicts import Verdict
 
 GRADES = {"fail": Verdict.FAIL, "warn": Verdict.WARNING, "capability": Verdict.UNSUPPORTED, "info": Verdict.INFO}
-PROTOCOLS = ("whip", "whep", "http", "brief")
+PROTOCOLS = ("whip", "whep", "http", "sdp", "brief")
 TESTABILITY = {"T", "M", "P", "C", "N", "I"}
 
 

@@ -71,6 +71,25 @@ def _case(case: dict) -> str:
     return "".join(parts)
 
 
+MEDIA_COLUMNS = (("ttff_ms", "first frame (ms)"), ("latency_p50_ms", "latency p50 (ms)"),
+                 ("latency_p95_ms", "p95 (ms)"), ("latency_max_ms", "max (ms)"), ("frames_decoded", "frames"),
+                 ("frames_lost", "lost"), ("freezes", "freezes"))
+
+
+def _media_table(cases: list[dict]) -> str:
+    """The media measurements side by side (cases whose figures carry unprefixed latency keys)."""
+    rows = [c for c in cases if "latency_p95_ms" in c.get("figures", {}) or "ttff_ms" in c.get("figures", {})]
+    if not rows:
+        return ""
+    head = "".join(f"<th>{escape(label)}</th>" for _, label in MEDIA_COLUMNS)
+    body = "".join(
+        f"<tr><td>{escape(c.get('target', ''))}</td><td>{escape(' '.join(f'{k}={v}' for k, v in c.get('params', {}).items()))}</td>"
+        + "".join(f"<td>{escape(str(c['figures'].get(key, '–')))}</td>" for key, _ in MEDIA_COLUMNS) + "</tr>"
+        for c in rows
+    )
+    return f'<h2>Media measurements</h2><table class="figures"><tr><th>target</th><th>case</th>{head}</tr>{body}</table>'
+
+
 def render(doc: dict) -> str:
     cases = doc.get("cases", [])
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -107,6 +126,7 @@ body{{font:14px system-ui,sans-serif;margin:1.5em;max-width:80em}} h2{{border-bo
 .case{{border:1px solid #ddd;border-radius:4px;margin:.5em 0;padding:.5em}} .target,.id{{color:#777;display:block}}
 .req-text{{color:#333;margin:.2em 0}} pre{{background:#f6f6f6;padding:.4em;overflow-x:auto;margin:.2em 0}}
 pre.message{{background:#fff3f3}} .error{{background:#c62828;color:#fff;padding:.5em}} table td{{padding:2px 8px}}
+table.figures td,table.figures th{{border-bottom:1px solid #eee;text-align:right}} table.figures td:first-child{{text-align:left}}
 .exchange{{border-left:3px solid #1565c0;padding-left:.5em;margin:.5em 0}} pre.res{{background:#eef4ff}}
 </style></head><body>
 <h1>WHIP/WHEP conformance report</h1>
@@ -116,6 +136,7 @@ pre.message{{background:#fff3f3}} .error{{background:#c62828;color:#fff;padding:
 · exit code {doc.get("exit_code")} · {len(cases)} cases</p>
 <p id="filters">{filters}</p>
 <table>{summary_rows}</table>
+{_media_table(cases)}
 {sections}
 <script>
 document.querySelectorAll('#filters input').forEach(box => box.addEventListener('change', () => {{

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import sdp_transform
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+REPAIR_FORMATS = ("rtx", "red", "ulpfec", "flexfec-03")
 _LINE = re.compile(r"^[a-z]=[^\r\n]*$")
 _ICE_CHARS = re.compile(r"^[A-Za-z0-9+/]+$")
 
@@ -32,6 +34,21 @@ class Codec:
     @property
     def mime(self) -> str:
         return self.name.upper()
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """The a=fmtp parameters, names lower-cased (RFC 8866 §6.15 leaves their syntax to the format)."""
+        found = {}
+        for item in self.fmtp.split(";"):
+            name, _, value = item.strip().partition("=")
+            if name:
+                found[name.lower()] = value.strip()
+        return found
+
+    @property
+    def is_repair(self) -> bool:
+        """RTX, RED and FEC formats: they carry another format's packets, not a codec of their own."""
+        return self.name.lower() in REPAIR_FORMATS
 
 
 @dataclass
@@ -255,3 +272,124 @@ def without_attribute(text: str, name: str) -> str:
     return "\r\n".join(
         ln for ln in re.split(r"\r?\n", text) if not re.match(rf"^a={re.escape(name)}(:|$)", ln)
     )
+
+
+# --- codecs in offers and answers ----------------------------------------------------------
+
+def h264_profile(profile_level_id: str | None) -> str:
+    """The H.264 profile a profile-level-id names (RFC 6184 §8.1), ignoring the level.
+
+    Constrained Baseline is spelled several ways (42e0, 42c0, 4de0, 58c0…); they are one profile.
+    Absent means 42e01f-era Constrained Baseline, as WebRTC stacks read it.
+    """
+    value = (profile_level_id or "42e01f").lower()
+    try:
+        idc, iop = int(value[0:2], 16), int(value[2:4], 16)
+    except ValueError:
+        return f"unknown ({value})"
+    if (idc == 0x42 and iop & 0x40) or (idc == 0x4D and iop & 0x80) or (idc == 0x58 and iop & 0xC0 == 0xC0):
+        return "constrained baseline"
+    return {0x42: "baseline", 0x4D: "main", 0x58: "extended", 0x64: "high"}.get(idc, f"profile_idc {idc:#x}")
+
+
+def same_format(a: Codec, b: Codec) -> bool:
+    """Whether two rtpmap/fmtp pairs describe the same codec configuration.
+
+    Encoding names compare case-insensitively (RFC 4855 §3); H.264 also needs the same
+    packetization-mode and profile (RFC 6184 §8.2.2), VP9 the same profile-id (RFC 9628 §6).
+    """
+    if a.name.lower() != b.name.lower() or a.clock_rate != b.clock_rate:
+        return False
+    if a.name.lower() == "h264":
+        pa, pb = a.parameters, b.parameters
+        return (pa.get("packetization-mode", "0") == pb.get("packetization-mode", "0")
+                and h264_profile(pa.get("profile-level-id")) == h264_profile(pb.get("profile-level-id")))
+    if a.name.lower() == "vp9":
+        return a.parameters.get("profile-id", "0") == b.parameters.get("profile-id", "0")
+    return True
+
+
+def decodable_as(sent: Codec, accepted: Codec) -> bool:
+    """Whether packets of format `sent` can be forwarded unchanged to a receiver that accepted `accepted`.
+
+    The same format, or H.264 Constrained Baseline into Baseline (a subset of it, RFC 6184 §8.1) with
+    the same packetization-mode.
+    """
+    if same_format(sent, accepted):
+        return True
+    if sent.name.lower() != "h264" or accepted.name.lower() != "h264" or sent.clock_rate != accepted.clock_rate:
+        return False
+    ps, pa = sent.parameters, accepted.parameters
+    return (ps.get("packetization-mode", "0") == pa.get("packetization-mode", "0")
+            and h264_profile(ps.get("profile-level-id")) == "constrained baseline"
+            and h264_profile(pa.get("profile-level-id")) == "baseline")
+
+
+def describe_format(codec: Codec) -> str:
+    text = f"{codec.payload} {codec.name}/{codec.clock_rate}"
+    return f"{text} ({codec.fmtp})" if codec.fmtp else text
+
+
+def unoffered_formats(offered: Media, answered: Media) -> list[Codec]:
+    """Formats of an answer m-section that its offer m-section did not offer (JSEP §5.3.1)."""
+    offered_names = {c.name.lower() for c in offered.codecs}
+    return [
+        c for c in answered.codecs
+        if (c.name.lower() not in offered_names if c.is_repair else not any(same_format(o, c) for o in offered.codecs))
+    ]
+
+
+def h264_changes(offered: Media, answered: Media) -> list[str]:
+    """H.264 formats answered on an offered H.264 payload type but with another mode or profile."""
+    by_payload = {c.payload: c for c in offered.codecs}
+    changes = []
+    for c in answered.codecs:
+        o = by_payload.get(c.payload)
+        if o is None or o.name.lower() != "h264" or c.name.lower() != "h264" or same_format(o, c):
+            continue
+        changes.append(
+            f"payload type {c.payload}: offered packetization-mode={o.parameters.get('packetization-mode', '0')} "
+            f"{h264_profile(o.parameters.get('profile-level-id'))} ({o.fmtp or 'no fmtp'}), answered "
+            f"packetization-mode={c.parameters.get('packetization-mode', '0')} "
+            f"{h264_profile(c.parameters.get('profile-level-id'))} ({c.fmtp or 'no fmtp'})"
+        )
+    return changes
+
+
+def renumbered_formats(offered: Media, answered: Media) -> list[str]:
+    """Answered codecs the offer had under another payload type number (RFC 3264 §6.1 SHOULD)."""
+    found = []
+    for c in answered.codecs:
+        if c.is_repair:
+            continue
+        same = [o for o in offered.codecs if same_format(o, c)]
+        if same and c.payload not in {o.payload for o in same}:
+            found.append(f"{c.name}/{c.clock_rate} offered as payload type {same[0].payload}, answered as {c.payload}")
+    return found
+
+
+def rewrite_sections(text: str, rewrite: Callable[[str], str]) -> str:
+    """An SDP whose m-sections (each from its m= line to the next) are replaced by `rewrite(section)`."""
+    parts = re.split(r"(?=^m=)", text, flags=re.MULTILINE)
+    return "".join(rewrite(part) if part.startswith("m=") else part for part in parts)
+
+
+def without_format(text: str, name: str) -> str:
+    """An SDP with every format named `name` (and the RTX formats repairing it) removed from its m-sections."""
+
+    def strip(section: str) -> str:
+        gone = {int(pt) for pt, codec in re.findall(r"^a=rtpmap:(\d+) ([^/\s]+)", section, re.MULTILINE)
+                if codec.lower() == name.lower()}
+        gone |= {int(pt) for pt, apt in re.findall(r"^a=fmtp:(\d+) apt=(\d+)", section, re.MULTILINE) if int(apt) in gone}
+        if not gone:
+            return section
+        lines = re.split(r"(\r?\n)", section)  # [line, newline, line, newline, …, last]
+        fields = lines[0].split(" ")
+        kept = [" ".join(fields[:3] + [p for p in fields[3:] if not (p.isdigit() and int(p) in gone)])]
+        for newline, line in zip(lines[1::2], lines[2::2]):
+            match = re.match(r"^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)", line)
+            if not (match and int(match.group(1)) in gone):
+                kept += [newline, line]
+        return "".join(kept)
+
+    return rewrite_sections(text, strip)

@@ -1,0 +1,103 @@
+"""Glass-to-glass latency and time to first frame through the reference server, per codec
+(run on purpose; prints figures, asserts nothing).
+
+Method: start the reference server as its own process; for each codec, publish stamped video
+(320x240 at 30 fps, whip_whep/stamp.py) + Opus over WHIP from this process; then, one trial at a
+time, a WHEP viewer POSTs, decodes `--frames` pictures and reads each one's stamp. Time to first
+frame is from the viewer's POST to its first decoded picture; latency is decode time minus the
+stamped capture time (CLOCK_MONOTONIC, the same clock for both). Prints per codec the median and
+p95 of the trials' TTFF, and the p50/p95/max of every frame's latency over all trials.
+
+    .venv/bin/python benchmarks/latency.py --trials 10 --frames 90
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from aiortc import RTCSessionDescription
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fixtures.embedded import EmbeddedServer  # noqa: E402
+from whip_whep import peer, player, profiles  # noqa: E402
+
+SDP = {"Content-Type": "application/sdp"}
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+async def trial(http: httpx.AsyncClient, play_url: str, frames: int, timeout_s: float) -> tuple[float, list[int]]:
+    viewer = player.Player([])
+    posted: httpx.Response | None = None
+    try:
+        offer = await peer.local_offer(viewer.pc)
+        viewer.started = time.monotonic()
+        posted = await http.post(play_url, content=offer, headers=SDP)
+        await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
+        ok = await viewer.wait_for("video", lambda s: len(s.measurement.latencies_ms) >= frames, timeout_s)
+        video = viewer.streams["video"]
+        if not ok or video.first_frame_s is None:
+            raise RuntimeError(f"the viewer read {len(video.measurement.latencies_ms)} stamps in {timeout_s} s")
+        return video.first_frame_s * 1000, list(video.measurement.latencies_ms)
+    finally:
+        await viewer.close()
+        if posted is not None and posted.headers.get("Location"):
+            await http.delete(str(httpx.URL(play_url).join(posted.headers["Location"])))
+
+
+async def run(codecs: list[str], trials: int, frames: int) -> dict[str, tuple[list[float], list[int]]]:
+    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=[], ice_servers=[])
+    server.start()
+    peer.restrict_host_addresses(["127.0.0.1"])
+    results: dict[str, tuple[list[float], list[int]]] = {}
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            for codec in codecs:
+                created = await http.post(f"{server.base_url}/client/v4/accounts/bench/stream/live_inputs",
+                                          headers={"Authorization": f"Bearer {server.api_token}"})
+                urls = created.json()["result"]
+                pub = player.publisher(codec)
+                answer = await http.post(urls["webRTC"]["url"], content=await peer.local_offer(pub), headers=SDP)
+                await pub.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+                if await peer.wait_connected(pub, 20) != "connected":
+                    raise RuntimeError(f"the {codec} publisher did not connect")
+                ttffs, latencies = [], []
+                for index in range(trials):
+                    ttff, frame_latencies = await trial(http, urls["webRTCPlayback"]["url"], frames, 30)
+                    ttffs.append(ttff)
+                    latencies += frame_latencies
+                    print(f"{codec} trial {index + 1}: first frame {ttff:.0f} ms, latency p95 "
+                          f"{quantile(frame_latencies, 0.95):.0f} ms over {len(frame_latencies)} frames", flush=True)
+                results[codec] = (ttffs, latencies)
+                await pub.close()
+    finally:
+        server.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--codecs", nargs="+", default=["vp9", "vp8", "h264"], choices=sorted(player.VIDEO_CODECS))
+    parser.add_argument("--trials", type=int, default=10, help="viewers per codec, one after another")
+    parser.add_argument("--frames", type=int, default=90, help="stamped pictures each viewer decodes")
+    args = parser.parse_args()
+    results = asyncio.run(run(args.codecs, args.trials, args.frames))
+    print(f"\n{'codec':6} {'TTFF median':>12} {'TTFF p95':>9} {'latency p50':>12} {'p95':>5} {'max':>5}  (ms; "
+          f"{args.trials} viewers x {args.frames} frames)")
+    for codec, (ttffs, latencies) in results.items():
+        print(f"{codec:6} {statistics.median(ttffs):12.0f} {quantile(ttffs, 0.95):9.0f} "
+              f"{quantile(latencies, 0.5):12.0f} {quantile(latencies, 0.95):5.0f} {max(latencies):5.0f}")
+
+
+if __name__ == "__main__":
+    main()

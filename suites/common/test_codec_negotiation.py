@@ -1,0 +1,87 @@
+"""Codec negotiation — JSEP (RFC 9429 §5.3.1), RFC 3264 §6.1, RFC 6184 §8.2.2, and the brief's
+supported codecs: VP9, VP8, H.264 Constrained Baseline 42e01f, each with Opus.
+
+The suite offers one video codec, or all three in a preference order, to the WHIP endpoint (a
+publisher's offer) and to the WHEP endpoint (a player's offer), and judges the answer's formats
+against the offer's. Whether media of each codec really flows is judged in brief/test_media_relay.
+"""
+
+import pytest
+
+from whip_whep import peer, sdp
+from whip_whep.player import VIDEO_CODECS
+from fixtures.case import CODEC_REQUIREMENT
+
+pytestmark = pytest.mark.asyncio
+
+PROTOCOLS = ["whip", "whep"]
+SINGLE = ["vp9", "vp8", "h264"]
+OFFERS = [*SINGLE, "vp9+vp8+h264"]
+
+
+async def _negotiate(case, protocol: str, codecs: str):
+    """POST an offer of Opus + `codecs` video: (offer, answer or None if refused, the POST response)."""
+    urls = await case.live_input()
+    url = urls.whip_url if protocol == "whip" else case.whep_url(urls)
+    offer = await peer.local_offer(case.codec_peer(protocol, codecs.split("+")))
+    posted = await case.signalling.post_offer(url, offer)
+    answer = sdp.SessionDescription.parse(posted.body) if posted.status == 201 else None
+    return sdp.SessionDescription.parse(offer), answer, posted
+
+
+async def _answered(case, protocol: str, codecs: str):
+    """As _negotiate, for cases that judge an answer: a refused offer makes them not applicable."""
+    offer, answer, posted = await _negotiate(case, protocol, codecs)
+    if answer is None:
+        case.not_applicable(f"the offer was not answered: {posted.describe()}")
+    return offer, answer
+
+
+def _pairs(offer: sdp.SessionDescription, answer: sdp.SessionDescription):
+    """Offer and answer m-sections side by side (answers keep the offer's order, RFC 3264 §6)."""
+    return [(o, a) for o, a in zip(offer.media, answer.media) if not a.rejected]
+
+
+@pytest.mark.requirement("BRIEF-CODEC-1", "BRIEF-CODEC-2", "BRIEF-CODEC-3")
+@pytest.mark.parametrize("codec", SINGLE)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_offered_codec_is_accepted(case, protocol, codec):
+    """Offer Opus and one video codec: the answer accepts the video m-section with that codec."""
+    offer, answer, posted = await _negotiate(case, protocol, codec)
+    video = [a for o, a in _pairs(offer, answer) if a.kind == "video"] if answer else []
+    accepted = bool(video) and any(c.name.lower() == codec for a in video for c in a.codecs)
+    case.capability(accepted, CODEC_REQUIREMENT[codec],
+                    f"an offer of {VIDEO_CODECS[codec]} + Opus got {posted.describe()}" + (
+                        f"; answered video formats: {[sdp.describe_format(c) for a in video for c in a.codecs]}"
+                        if answer else ""))
+
+
+@pytest.mark.requirement("SDP-CODEC-1")
+@pytest.mark.parametrize("codecs", OFFERS)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_answer_formats_were_offered(case, protocol, codecs):
+    """Every format in each answered m-section appears in the matching offer m-section."""
+    offer, answer = await _answered(case, protocol, codecs)
+    unoffered = [(a.kind, sdp.describe_format(c)) for o, a in _pairs(offer, answer) for c in sdp.unoffered_formats(o, a)]
+    case.expect(not unoffered, "SDP-CODEC-1",
+                message=f"offered {codecs} + Opus; the answer lists formats the offer did not have: {unoffered}")
+
+
+@pytest.mark.requirement("SDP-H264-1")
+@pytest.mark.parametrize("codecs", ["h264", "vp9+vp8+h264"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_h264_profile_and_mode_are_kept(case, protocol, codecs):
+    """An answered H.264 format keeps the offered packetization-mode=1 and Constrained Baseline profile."""
+    offer, answer = await _answered(case, protocol, codecs)
+    changes = [change for o, a in _pairs(offer, answer) for change in sdp.h264_changes(o, a)]
+    case.expect(not changes, "SDP-H264-1", message=f"the answer changed offered H.264 formats: {changes}")
+
+
+@pytest.mark.requirement("SDP-PT-1")
+@pytest.mark.parametrize("codecs", OFFERS)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_answer_keeps_offered_payload_types(case, protocol, codecs):
+    """Codecs the answer keeps carry the payload type numbers the offer gave them."""
+    offer, answer = await _answered(case, protocol, codecs)
+    renumbered = [r for o, a in _pairs(offer, answer) for r in sdp.renumbered_formats(o, a)]
+    case.expect(not renumbered, "SDP-PT-1", message=f"offered {codecs} + Opus; renumbered: {renumbered}")
