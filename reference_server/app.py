@@ -80,6 +80,37 @@ class ReferenceServer:
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
 
+    async def open_offering_session(self, kind: str, live: LiveInput, prepare: Callable[[Session], None]) -> tuple[Session, str]:
+        """A session whose peer connection makes the offer (WHEP server offer or counter-offer).
+
+        Its answer arrives later by PATCH (`apply_answer`); unanswered or unconnected after
+        offer_timeout_s, the session ends and its URL answers 404."""
+        self._counter += 1
+        sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
+        session = Session(sid, kind, live.uid, new_peer_connection(self.config.ice_servers), awaiting_answer=True)
+        self.sessions[session.id] = session
+        live.viewers.add(session)
+        try:
+            prepare(session)
+            await session.pc.setLocalDescription(await session.pc.createOffer())
+        except Exception:
+            await self.end_session(session)
+            raise
+        timeout = 3600.0 if self.config.fault("server-offer-never-expires") else self.config.offer_timeout_s
+        session.watch(timeout, self.end_session)
+        log.info("%s session %s offered on input %s", kind, session.id, live.uid)
+        return session, session.pc.localDescription.sdp
+
+    async def apply_answer(self, session: Session, answer: str, desc: SessionDescription) -> None:
+        """The player's answer to the server's offer; Refusal(400) when it cannot be applied."""
+        try:
+            await session.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        except Exception as exc:  # aiortc raises several types for answers it cannot use
+            raise Refusal(400, f"the answer cannot be applied: {exc}") from exc
+        first = desc.media[0]
+        session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
+        session.awaiting_answer = False
+
     async def end_session(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
         live = self.inputs.by_uid(session.input_uid)

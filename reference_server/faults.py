@@ -53,6 +53,16 @@ FAULTS: dict[str, str] = {
     "no-vp9": "treat VP9 as an unknown codec (drop it from offers before negotiating)",
     "vp9-never-forwarded": "negotiate VP9 but forward none of its packets to viewers",
     "media-delayed": "hold every forwarded packet back 700 ms (a relay with a deep buffer)",
+    # WHEP server offer (draft-murillo-whep-01 §4.2) and counter-offer (draft-ietf-wish-whep-03 §4.2.2)
+    "no-server-offer": "treat an empty POST as an untyped offer (415) instead of answering it with a server offer",
+    "server-offer-no-expires": "leave Expires out of the 201 that carries a server offer",
+    "counter-offer-no-location": "leave Location out of the 406 that carries a counter-offer",
+    "server-offer-recvonly": "make the server's offers (201 or 406) say a=recvonly",
+    "answer-patch-200": "answer the PATCH that carries the player's SDP answer with 200 instead of 204",
+    "answer-patch-no-etag": "send no ETag with the reply to the PATCH that carries the player's SDP answer",
+    "malformed-answer-accepted": "answer a PATCH of malformed SDP to a server offer with 204",
+    "server-offer-never-expires": "keep an unanswered server offer's session past its Expires time",
+    "server-offered-media-never-forwarded": "after the answer to a server offer, forward no media to that viewer",
     # offers the endpoint must judge
     "sendrecv-refused": "refuse WHIP offers that say a=sendrecv (400)",
     "track-limit-403": "refuse offers with too many tracks with 403 instead of 422/400",

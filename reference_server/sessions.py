@@ -29,6 +29,7 @@ class Session:
     remote_ufrag: str | None = None  # the client's ICE credentials, from its offer
     remote_pwd: str | None = None
     first_mid: str | None = None
+    awaiting_answer: bool = False  # the server offered (WHEP server-offer / counter-offer); the answer comes by PATCH
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
     _tasks: set[asyncio.Task] = field(default_factory=set)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import secrets
+import time
+from email.utils import formatdate
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -45,6 +47,14 @@ class Refusal(Exception):
         self.reason = reason
 
 
+class CounterOffer(Exception):
+    """The endpoint refuses the player's offer and offers instead (draft-ietf-wish-whep-03 §4.2.2: 406)."""
+
+    def __init__(self, session: Session, offer: str, reason: str) -> None:
+        super().__init__(reason)
+        self.session, self.offer, self.reason = session, offer, reason
+
+
 @dataclass
 class Protocol:
     """What distinguishes WHIP from WHEP for the shared handlers."""
@@ -53,6 +63,9 @@ class Protocol:
     path: str  # "publish" | "play"
     find_input: Callable[["ReferenceServer", str], "LiveInput | None"]
     negotiate: Callable[["ReferenceServer", "LiveInput", str, sdp.SessionDescription, str], Awaitable[tuple[Session, str]]]
+    # WHEP only: the server offers (empty POST, draft-murillo-whep-01 §4.2) and takes the answer by PATCH.
+    server_offer: Callable[["ReferenceServer", "LiveInput"], Awaitable[tuple[Session, str]]] | None = None
+    answered: Callable[["ReferenceServer", "LiveInput", Session, str], Awaitable[None]] | None = None
 
     def profile(self, server: "ReferenceServer") -> str:
         return server.config.whip_profile if self.name == "whip" else server.config.whep_profile
@@ -158,11 +171,45 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
             return _get(server, protocol, ENDPOINT_METHODS, base, method)
         if method != "POST":
             return _not_allowed(server, ENDPOINT_METHODS, base, method)
+        if _asks_for_server_offer(server, request, protocol):
+            assert protocol.server_offer is not None
+            session, offer = await protocol.server_offer(server, live)
+            return _server_offered(server, request, protocol, session, offer, base, status=201)
         offer, desc = await _read_offer(server, request)
         session, answer = await protocol.negotiate(server, live, offer, desc, protocol.profile(server))
     except Refusal as refusal:
         return _refusal(server, refusal, base)
+    except CounterOffer as counter:
+        return _server_offered(server, request, protocol, counter.session, counter.offer, base, status=406)
     return _created(server, request, protocol, session, answer, base)
+
+
+def _asks_for_server_offer(server: "ReferenceServer", request: web.Request, protocol: Protocol) -> bool:
+    """draft-murillo-whep-01 §4.2: a POST with no body (and no Content-Type) asks the server to offer."""
+    return (protocol.server_offer is not None and protocol.profile(server) == profiles.MURILLO_01
+            and not request.can_read_body and "Content-Type" not in request.headers
+            and not server.config.fault("no-server-offer"))
+
+
+def _server_offered(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, offer: str,
+                    base: dict[str, str], status: int) -> web.Response:
+    """201 (server offer, with Expires) or 406 (counter-offer, valid-until) carrying the server's SDP offer."""
+    deadline = formatdate(time.time() + server.config.offer_timeout_s, usegmt=True)
+    result = {**base, "Location": f"/{request.match_info['key']}/webRTC/{protocol.path}/{session.id}"}
+    if status == 406:
+        result["Content-Type"] = f'{headers.SDP}; valid-until="{deadline}"'
+        if server.config.fault("counter-offer-no-location"):
+            del result["Location"]
+    else:
+        result["Content-Type"] = headers.SDP
+        if not server.config.fault("server-offer-no-expires"):
+            result["Expires"] = deadline
+    if server.config.fault("server-offer-recvonly"):
+        offer = sdp.with_direction(offer, "recvonly")
+    response = web.Response(status=status, body=offer.encode(), headers=result)
+    for link in _ice_server_links(server):
+        response.headers.add("Link", link)
+    return response
 
 
 async def _read_offer(server: "ReferenceServer", request: web.Request) -> tuple[str, sdp.SessionDescription]:
@@ -251,6 +298,8 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     """Trickle ICE (RFC 8840 fragments, WHIP §4.3.2 / WHEP §4.4.2); ICE restart is not supported yet."""
     fault = server.config.fault
     content_type = headers.media_type(request.headers.get("Content-Type"))
+    if session.awaiting_answer:
+        return await _patch_answer(server, request, protocol, session, base, content_type)
     if content_type != headers.SDPFRAG and not fault("patch-any-content-type"):
         return _text(415, f"a PATCH must be typed {headers.SDPFRAG}", {**base, "Accept-Patch": headers.SDPFRAG})
     if_match = request.headers.get("If-Match")
@@ -290,6 +339,32 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
         return _text(200, "candidates applied", base)
     extra = {"ETag": session.etag} if fault("trickle-204-with-etag") else {}
     return web.Response(status=204, headers={**base, **extra})
+
+
+async def _patch_answer(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session,
+                        base: dict[str, str], content_type: str | None) -> web.Response:
+    """The player's SDP answer to a server offer: 204 with the session's first ETag, 4xx if unusable."""
+    if content_type != headers.SDP:
+        return _text(409 if content_type == headers.SDPFRAG else 415,
+                     f"this session waits for an SDP answer ({headers.SDP}) to the server's offer", base)
+    assert protocol.answered is not None
+    live = protocol.find_input(server, request.match_info["key"])
+    try:
+        body = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError:
+        return _text(400, "the answer is not UTF-8 text", base)
+    try:
+        await protocol.answered(server, live, session, body)  # type: ignore[arg-type]
+    except Refusal as refusal:
+        if refusal.status == 400 and server.config.fault("malformed-answer-accepted"):
+            return web.Response(status=204, headers={**base, "ETag": session.etag})
+        if refusal.status == 400:
+            return _text(400, refusal.reason, base)  # a malformed answer leaves the offer waiting
+        return _refusal(server, refusal, base)
+    etag = {} if server.config.fault("answer-patch-no-etag") else {"ETag": session.etag}
+    if server.config.fault("answer-patch-200"):
+        return _text(200, "answer applied", {**base, **etag})
+    return web.Response(status=204, headers={**base, **etag})
 
 
 def _usable_candidate(line: str, mid: str | None) -> RTCIceCandidate | None:

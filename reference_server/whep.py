@@ -1,15 +1,23 @@
-"""WHEP playback (draft-ietf-wish-whep-03 / draft-murillo-whep-01), client-offer mode: many viewers per input."""
+"""WHEP playback (draft-ietf-wish-whep-03 / draft-murillo-whep-01): many viewers per input.
+
+Client offer (all revisions): the player offers, the server answers 201. Server offer
+(draft-murillo-whep-01 §4.2): an empty POST gets 201 with the server's offer, the answer comes by
+PATCH. Counter-offer (draft-ietf-wish-whep-03 §4.2.2): an offer whose codecs cannot carry the live
+stream gets 406 with a server offer in the live codec, answered by PATCH.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 
-from whip_whep import sdp
+from aiortc import RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpSender
+
+from whip_whep import profiles, sdp
 from whip_whep.peer import SilentTrack
 
 from .relay import same_codec
-from .signalling import Protocol, Refusal, count_kinds
+from .signalling import CounterOffer, Protocol, Refusal, count_kinds
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
@@ -41,9 +49,52 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
     unservable = _unservable(live, session)
     if unservable:
         await server.end_session(session)
+        if profile == profiles.WHEP_03:
+            offering, counter = await server_offer(server, live)
+            raise CounterOffer(offering, counter, unservable)
         raise Refusal(422, unservable)
     live.relay.attach_viewer(session)
     return session, answer
+
+
+async def server_offer(server: "ReferenceServer", live: "LiveInput") -> tuple["Session", str]:
+    """A viewer session where the server offers sendonly audio and video (in the live codecs, if live)."""
+
+    def prepare(session: "Session") -> None:
+        for kind in ("audio", "video"):
+            transceiver = session.pc.addTransceiver(SilentTrack(kind), direction="sendonly")
+            live_codec = live.relay.live_codec(kind)
+            if live_codec is not None:
+                carriers = [c for c in RTCRtpSender.getCapabilities(kind).codecs
+                            if c.mimeType.lower() == "video/rtx" or _carries(live_codec, c)]
+                transceiver.setCodecPreferences(carriers)
+
+    return await server.open_offering_session("whep", live, prepare)
+
+
+async def answered(server: "ReferenceServer", live: "LiveInput", session: "Session", answer: str) -> None:
+    """The player's answer to a server offer arrived (PATCH application/sdp): start its media."""
+    try:
+        desc = sdp.SessionDescription.parse(answer)
+    except sdp.SdpSyntaxError as exc:
+        raise Refusal(400, f"the answer is not SDP: {exc}") from None
+    for m in desc.media:
+        if not m.rejected and m.direction not in ("recvonly", "inactive"):
+            raise Refusal(400, f"a WHEP answer must be recvonly, not {m.direction}")
+    await server.apply_answer(session, answer, desc)
+    unservable = _unservable(live, session)
+    if unservable:
+        await server.end_session(session)
+        raise Refusal(422, unservable)
+    if not server.config.fault("server-offered-media-never-forwarded"):
+        live.relay.attach_viewer(session)
+
+
+def _carries(live_codec: RTCRtpCodecParameters, capability: RTCRtpCodecCapability) -> bool:
+    """Whether a codec the server can offer carries the live stream's packets unchanged."""
+    offered = RTCRtpCodecParameters(mimeType=capability.mimeType, clockRate=capability.clockRate,
+                                    parameters=dict(capability.parameters))
+    return same_codec(live_codec, offered)
 
 
 def _unservable(live: "LiveInput", session: "Session") -> str | None:
@@ -55,5 +106,6 @@ def _unservable(live: "LiveInput", session: "Session") -> str | None:
     return None
 
 
-PROTOCOL = Protocol(name="whep", path="play", find_input=_find, negotiate=_negotiate)
+PROTOCOL = Protocol(name="whep", path="play", find_input=_find, negotiate=_negotiate,
+                    server_offer=server_offer, answered=answered)
 

@@ -56,7 +56,8 @@ async def _scenario(server: EmbeddedServer) -> dict:
         answer = await http.post(urls["webRTC"]["url"], content=await peer.local_offer(pub), headers={"Content-Type": "application/sdp"})
         await pub.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
         assert await peer.wait_connected(pub, 10) == "connected"
-        # A viewer that offers VP8 only cannot carry an H.264 publication: a clear 422, not silence.
+        # A viewer that offers VP8 only cannot carry an H.264 publication: never silence. Under
+        # draft-ietf-wish-whep-03 the refusal is a 406 counter-offer in the live codec (422 under -01).
         vp8_only = peer.new_peer_connection([])
         video = vp8_only.addTransceiver("video", direction="recvonly")
         video.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"])
@@ -98,7 +99,7 @@ def server():
 def test_codec_rule_and_publisher_end(server):
     seen = asyncio.run(_scenario(server))
     status, body = seen["refused"]
-    assert status == 422 and "H264" in body, seen
+    assert status == 406 and "H264/90000" in body and "VP8" not in body, seen
     assert seen["viewer_session_after"] == 404, "the viewer's session ends with the publisher"
     assert seen["viewer_after_publisher_left"] in ("closed", "failed"), seen
 

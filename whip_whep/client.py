@@ -78,8 +78,19 @@ class SignallingClient:
             request_headers["Content-Type"] = content_type
         body = offer.encode() if isinstance(offer, str) else offer
         response = await self.http.request("POST", url, content=body, headers=request_headers)
+        return self._posted(response, url)
+
+    async def post_for_offer(self, url: str) -> Posted:
+        """An empty POST asking the endpoint for its offer (draft-murillo-whep-01 §4.2 server-offer mode)."""
+        if not self.may_create:
+            raise CreationRefused("this run is read-only (--no-create): the case would create a session")
+        response = await self.http.request("POST", url, content=b"", headers={**self._auth(True), "Accept": headers.SDP})
+        return self._posted(response, url)
+
+    def _posted(self, response: httpx.Response, url: str) -> Posted:
         posted = Posted(response, url)
-        if 200 <= posted.status < 300 and posted.location:
+        # A 406 counter-offer's Location names a session that exists until it expires: ours to DELETE too.
+        if (200 <= posted.status < 300 or posted.status == 406) and posted.location:
             self.created.append(posted.location)
             LEFTOVERS.add(posted.location, self._auth(True))
         return posted

@@ -6,7 +6,9 @@ parameters; an entity-tag is a quoted opaque-tag, optionally weak (`W/`).
 
 from __future__ import annotations
 
+import email.utils
 import re
+from datetime import datetime, timezone
 
 SDP = "application/sdp"
 SDPFRAG = "application/trickle-ice-sdpfrag"
@@ -69,3 +71,31 @@ def split_list(value: str | None) -> list[str]:
     if not value:
         return []
     return [item.strip().lower() for item in value.split(",") if item.strip()]
+
+
+def media_type_parameter(content_type: str | None, name: str) -> str | None:
+    """A parameter of a Content-Type value (RFC 9110 §8.3.1), quotes and escapes removed; None if absent."""
+    if not content_type:
+        return None
+    for match in re.finditer(r';\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)', content_type):
+        if match.group(1).lower() == name.lower():
+            value = match.group(2)
+            return re.sub(r"\\(.)", r"\1", value[1:-1]) if value.startswith('"') else value
+    return None
+
+
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, or the obsolete RFC 850 / asctime forms), else None."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def is_imf_fixdate(value: str) -> bool:
+    """The preferred HTTP-date form, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`."""
+    return bool(re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                             r"\d{4} \d{2}:\d{2}:\d{2} GMT", value.strip()))
