@@ -39,6 +39,7 @@ FAULTS: dict[str, str] = {
     "delete-checks-if-match": "refuse a DELETE whose If-Match does not match with 412",
     # trickle ICE by PATCH
     "trickle-ignores-if-match": "apply a trickle PATCH whatever its If-Match says",
+    "trickle-candidates-discarded": "answer a valid trickle PATCH 204 but throw its candidates away",
     "trickle-no-428": "apply a trickle PATCH that has no If-Match",
     "trickle-204-with-etag": "send an ETag on the 204 to a trickle PATCH",
     "trickle-status-200": "answer a trickle PATCH with 200 and a body",

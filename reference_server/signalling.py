@@ -322,7 +322,7 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
             matches = False
         if not matches:
             return _text(412, "If-Match does not name the session's current entity-tag", base)
-    for media in frag.media:
+    for media in [] if fault("trickle-candidates-discarded") else frag.media:
         for line in media.candidates:
             candidate = _usable_candidate(line, media.mid or session.first_mid)
             if candidate is None:
@@ -333,7 +333,7 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
                 await session.pc.addIceCandidate(candidate)
             except Exception as exc:  # aiortc refuses some odd but well-formed candidates
                 log.info("session %s: candidate %r dropped: %s", session.id, line, exc)
-    if frag.end_of_candidates or any(m.end_of_candidates for m in frag.media):
+    if (frag.end_of_candidates or any(m.end_of_candidates for m in frag.media)) and not fault("trickle-candidates-discarded"):
         await session.pc.addIceCandidate(None)
     if fault("trickle-status-200"):
         return _text(200, "candidates applied", base)

@@ -109,6 +109,29 @@ def viewer(ice_server_urls: list[str] | None = None, kinds: tuple[str, ...] = ("
     return pc
 
 
+def answer_only_ice(pc: RTCPeerConnection) -> int:
+    """Make `pc` start no ICE connectivity checks of its own: it only answers the remote agent's
+    checks (and sends the triggered checks RFC 8445 §7.3.1.4 asks for, nominating through them).
+
+    A peer that sends checks lets the server learn its address as a peer-reflexive candidate, so
+    the server connects even when it threw the trickled candidates away. Without our checks, only
+    candidates the server really applied can connect. aioice has no such mode: this replaces the
+    pacing step of its check list (`Connection._check_periodic`, aioice 0.13) with one that starts
+    nothing. Returns how many ICE connections were changed (call it after setLocalDescription)."""
+    changed = 0
+    for transceiver in pc.getTransceivers():
+        transport = transceiver.sender.transport
+        connection = getattr(getattr(transport, "transport", None), "_connection", None)
+        if connection is None or getattr(connection, "_answer_only", False):
+            continue
+        if not callable(getattr(connection, "_check_periodic", None)):
+            raise RuntimeError("aioice has no Connection._check_periodic: answer_only_ice needs updating")
+        connection._check_periodic = lambda connection=connection: not connection._check_list_done
+        connection._answer_only = True
+        changed += 1
+    return changed
+
+
 async def local_offer(pc: RTCPeerConnection) -> str:
     """Create and apply an offer; aiortc gathers every candidate before it returns."""
     await pc.setLocalDescription(await pc.createOffer())

@@ -7,7 +7,9 @@ trickle at all, which is graded once (WHIP-4.3-1) and makes the other cases not 
 
 import pytest
 
-from whip_whep import profiles, sdpfrag
+from aiortc import RTCSessionDescription
+
+from whip_whep import peer, profiles, sdp, sdpfrag
 
 pytestmark = pytest.mark.asyncio
 
@@ -144,3 +146,43 @@ async def test_new_credentials_are_a_restart_request(case, protocol):
                 message="new ICE credentials were answered 204, as if they were a trickle (RFC 8840's discard rule)")
     if response.status_code not in (200, 204):
         case.info(req, f"ICE restart refused with {response.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.3.2-8", "WHEPL-4.4.2-7")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_trickled_candidates_carry_media(case, protocol):
+    """Offer no candidates, PATCH them all, start no ICE checks of our own: the session connects and media is decoded.
+
+    Only the server's checks toward the trickled candidates can connect this peer (it answers
+    checks but sends none unprompted), so a server that answers 204 and drops the candidates fails.
+    """
+    if protocol == "whip":
+        urls = await case.live_input()
+        pc = case.codec_peer("whip", ["vp8"])
+        url = urls.whip_url
+    else:
+        urls, _ = await case.start_publisher("vp8")
+        the_player = case.new_player()
+        pc, url = the_player.pc, case.whep_url(urls)
+    offer = await peer.local_offer(pc)
+    peer.answer_only_ice(pc)
+    posted = await case.signalling.post_offer(url, sdp.without_candidates(offer))
+    if posted.status != 201:
+        raise RuntimeError(f"arranging a zero-candidate session failed: POST got {posted.describe()}")
+    if sdp.SessionDescription.parse(posted.body).ice_lite:
+        case.not_applicable("the media server is ICE-lite: it sends no checks, so trickled candidates cannot be told apart")
+    await pc.setRemoteDescription(RTCSessionDescription(posted.body, "answer"))
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, end_of_candidates=True)),
+                                           if_match=posted.etag or "*")
+    if response.status_code in NO_TRICKLE:
+        case.not_applicable(f"the session does not support trickle ICE (PATCH answered {response.status_code})")
+    state = await peer.wait_connected(pc, case.target.timeout_s)
+    req = "WHIP-4.3.2-8" if protocol == "whip" else "WHEPL-4.4.2-7"
+    case.expect(state == "connected", req,
+                message=f"with its candidates sent only by PATCH ({response.status_code}), the session's ICE ended "
+                        f"{state!r}: the server did not check the trickled candidates")
+    if protocol == "whip":
+        the_player, _ = await case.start_player(urls)
+    decoded = await the_player.wait_frames("video", 15, case.target.timeout_s)
+    case.expect(decoded, req, message=f"connected by trickled candidates, the viewer decoded "
+                                      f"{the_player.streams['video'].frames} video frames in {case.target.timeout_s:g} s")
