@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                         help="end sessions whose ICE/DTLS has not connected after S seconds (default 30)")
     parser.add_argument("--media-timeout", type=float, default=15.0, metavar="S",
                         help="end a connected publisher (and its viewers) whose RTP stops for S seconds (default 15)")
+    parser.add_argument("--no-ice-restart", action="store_true",
+                        help="refuse ICE restarts (422, or 405 under the drafts) while taking trickle PATCHes")
     parser.add_argument("--offer-timeout", type=float, default=30.0, metavar="S",
                         help="a WHEP server offer or counter-offer waits S seconds for its answer and connection (default 30)")
     parser.add_argument("--log-level", default="WARNING")
@@ -64,6 +66,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         session_timeout_s=args.session_timeout,
         media_timeout_s=args.media_timeout,
         offer_timeout_s=args.offer_timeout,
+        ice_restart=not args.no_ice_restart,
     ), args.log_level
 
 

@@ -23,6 +23,7 @@ class ServerConfig:
     faults: set[str] = field(default_factory=set)
     session_timeout_s: float = 30.0
     media_timeout_s: float = 15.0
+    ice_restart: bool = True  # False: a restart PATCH gets the profile's "unsupported" answer
     offer_timeout_s: float = 30.0  # how long a server offer (WHEP) waits for its answer and connection
 
     def fault(self, name: str) -> bool:

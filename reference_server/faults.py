@@ -47,6 +47,12 @@ FAULTS: dict[str, str] = {
     "patch-malformed-500": "answer a malformed sdpfrag with 500",
     "trickle-rejects-odd-candidates": "refuse (400) a fragment holding a TCP or mDNS candidate",
     "restart-as-trickle": "answer a PATCH with new ICE credentials 204, as if it were a trickle",
+    "restart-faked": "answer an ICE restart 200 with new credentials and candidates, but keep the old ICE agent",
+    "restart-unsupported": "refuse ICE restarts as a trickle-only session does (422, or 405 under the drafts)",
+    "restart-answer-old-credentials": "answer an ICE restart 200 with the answer's old ice-ufrag/ice-pwd",
+    "restart-keeps-etag": "answer an ICE restart 200 with the session's old ETag, which stays current",
+    "restart-answer-claims-ice-lite": "put a=ice-lite in the restart's 200 although the answer had none",
+    "malformed-patch-ends-session": "end the session when a PATCH body is malformed (a failed restart must not)",
     # codecs
     "answer-unoffered-codec": "add a video format the offer did not have (AV1, payload type 119) to the answer",
     "answer-h264-profile-changed": "answer H.264 42e01f offers with profile-level-id 640c1f (High)",

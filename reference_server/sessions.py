@@ -10,6 +10,8 @@ from typing import Awaitable, Callable
 
 from aiortc import RTCPeerConnection
 
+from whip_whep.ice_restart import IceRestart
+
 log = logging.getLogger("reference_server.sessions")
 
 
@@ -29,6 +31,7 @@ class Session:
     remote_ufrag: str | None = None  # the client's ICE credentials, from its offer
     remote_pwd: str | None = None
     first_mid: str | None = None
+    ice_restart: "IceRestart | None" = None  # the latest restart: its trickled candidates go to the new agent
     awaiting_answer: bool = False  # the server offered (WHEP server-offer / counter-offer); the answer comes by PATCH
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False

@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
 from aiortc import RTCIceCandidate
+from aiortc.rtcicetransport import candidate_to_aioice
 from aiortc.sdp import candidate_from_sdp
 
 from whip_whep import headers, profiles, sdp, sdpfrag
+from whip_whep.ice_restart import IceRestart, IceRestartError
 from whip_whep.link import Link, format_link
 
 from .config import SERVER_KEY
 from .faults import rewrite_answer
-from .sessions import Session
+from .sessions import Session, new_etag
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
@@ -310,11 +312,15 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     except (UnicodeDecodeError, sdpfrag.SdpFragError) as exc:
         if fault("patch-malformed-500"):
             return _text(500, "internal error", base)
+        if fault("malformed-patch-ends-session"):
+            await server.end_session(session)
         return _text(400, f"not a trickle-ice-sdpfrag: {exc}", base)
     ufrag, pwd = frag.credentials()
     if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not fault("restart-as-trickle"):
-        status = UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
-        return _text(status, "ICE restart is not supported by this session; trickle ICE is", base)
+        if not server.config.ice_restart or fault("restart-unsupported"):
+            status = UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
+            return _text(status, "ICE restart is not supported by this session; trickle ICE is", base)
+        return await _restart(server, session, frag, if_match, base)
     if if_match is not None and not fault("trickle-ignores-if-match"):
         try:
             matches = headers.if_match_passes(if_match, session.etag)
@@ -330,15 +336,73 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
                     return _text(400, f"unsupported candidate {line!r}", base)
                 continue  # unsupported transport or unresolvable address: dropped silently (§4.3.2)
             try:
-                await session.pc.addIceCandidate(candidate)
+                if session.ice_restart is not None:  # the restarted ICE session takes it, not aiortc's first one
+                    await session.ice_restart.add_remote_candidate(candidate_to_aioice(candidate))
+                else:
+                    await session.pc.addIceCandidate(candidate)
             except Exception as exc:  # aiortc refuses some odd but well-formed candidates
                 log.info("session %s: candidate %r dropped: %s", session.id, line, exc)
     if (frag.end_of_candidates or any(m.end_of_candidates for m in frag.media)) and not fault("trickle-candidates-discarded"):
-        await session.pc.addIceCandidate(None)
+        if session.ice_restart is not None:
+            await session.ice_restart.add_remote_candidate(None)
+        else:
+            await session.pc.addIceCandidate(None)
     if fault("trickle-status-200"):
         return _text(200, "candidates applied", base)
     extra = {"ETag": session.etag} if fault("trickle-204-with-etag") else {}
     return web.Response(status=204, headers={**base, **extra})
+
+
+async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.SdpFrag, if_match: str | None,
+                   base: dict[str, str]) -> web.Response:
+    """An ICE restart (RFC 9725 §4.3.3): a new ICE agent with new credentials and candidates, answered
+    200 with them and a new ETag; the current ICE session carries media until the new one is nominated."""
+    fault = server.config.fault
+    if if_match is not None and not fault("trickle-ignores-if-match"):
+        try:
+            matches = if_match.strip() in ("*", '"*"') or headers.if_match_passes(if_match, session.etag)
+        except ValueError:
+            matches = False
+        if not matches:
+            return _text(412, 'a restart PATCH carries If-Match: "*" (or the current entity-tag)', base)
+    ufrag, pwd = frag.credentials()
+    try:
+        restart = await IceRestart.begin(session.pc)
+    except IceRestartError as exc:
+        return _text(503, f"ICE restart cannot start now: {exc}", base)  # the current ICE session stays
+    restart.set_remote(ufrag, pwd, ice_lite=frag.ice_lite)  # type: ignore[arg-type]
+    for media in frag.media:
+        for line in media.candidates:
+            candidate = _usable_candidate(line, media.mid or session.first_mid)
+            if candidate is not None:
+                await restart.add_remote_candidate(candidate_to_aioice(candidate))
+    if frag.end_of_candidates or any(m.end_of_candidates for m in frag.media):
+        await restart.add_remote_candidate(None)
+    previous = session.ice_restart
+    if previous is not None and not previous.done:
+        session.spawn(previous.abandon())
+    session.ice_restart, session.remote_ufrag, session.remote_pwd = restart, ufrag, pwd
+    if not fault("restart-keeps-etag"):
+        session.etag = new_etag()
+    if fault("restart-faked"):
+        session.spawn(restart.abandon())  # new credentials on paper; the old agent carries on
+    else:
+        session.spawn(_finish_restart(session, restart, server.config.session_timeout_s))
+    answer = sdpfrag.for_description(session.pc.localDescription.sdp, restart.local_username, restart.local_password,
+                                     [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
+    if fault("restart-answer-old-credentials"):
+        old = sdp.SessionDescription.parse(session.pc.localDescription.sdp).media[0]
+        answer.ice_ufrag, answer.ice_pwd = old.ice_ufrag, old.ice_pwd
+    answer.ice_lite = answer.ice_lite or fault("restart-answer-claims-ice-lite")
+    return web.Response(status=200, text=str(answer),
+                        headers={**base, "Content-Type": headers.SDPFRAG, "ETag": session.etag})
+
+
+async def _finish_restart(session: Session, restart: IceRestart, timeout_s: float) -> None:
+    if await restart.complete(timeout_s):
+        log.info("session %s: ICE restarted", session.id)
+    else:
+        log.info("session %s: ICE restart did not connect; the previous ICE session carries on", session.id)
 
 
 async def _patch_answer(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session,

@@ -51,3 +51,28 @@ def test_the_revision_in_force_picks_the_id():
     record = _record(whep=profiles.MURILLO_01)
     record.expect(True, "WHEPL-4.2.5-4", "WHEP01-4.1-5", message="")
     assert record.checks[0].requirement_id == "WHEP01-4.1-5"
+
+
+def _named_by_tests() -> set[str]:
+    """Requirement IDs the conformance tests' markers name."""
+    import importlib
+    import inspect
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    named: set[str] = set()
+    for path in sorted((root / "suites").rglob("test_*.py")):
+        module = importlib.import_module(".".join(path.relative_to(root).with_suffix("").parts))
+        for _, func in inspect.getmembers(module, inspect.isfunction):
+            for mark in getattr(func, "pytestmark", []):
+                if mark.name == "requirement":
+                    named.update(mark.args)
+    return named
+
+
+def test_every_row_is_tested_or_says_why_not():
+    rows, named = registry.load(), _named_by_tests()
+    silent = sorted(i for i, r in rows.items() if not r.untested_reason and i not in named)
+    stale = sorted(i for i, r in rows.items() if r.untested_reason and i in named)
+    assert not silent, f"rows no test checks and no untested_reason explains: {silent}"
+    assert not stale, f"rows a test checks that still carry an untested_reason (drop it): {stale}"

@@ -132,8 +132,17 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     for req in rows:
         where = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
         profiles_note = f" [{', '.join(req.profiles)}]" if req.profiles else ""
-        print(f"{req.id:16} {req.level:8} {req.grade:10} {req.testability}  {where}{profiles_note}: {req.text}")
-    print(f"{len(rows)} requirements")
+        untested = f"\n{'':16} untested: {req.untested_reason}" if req.untested_reason else ""
+        print(f"{req.id:16} {req.level:8} {req.grade:10} {req.testability}  {where}{profiles_note}: {req.text}{untested}")
+    print(f"{len(rows)} requirements, {sum(1 for r in rows if not r.untested_reason)} checked by the suite")
+    print("\nchecked / catalogued, by spec and grade (fail = MUST, warn = SHOULD, capability = MAY):")
+    for spec in sorted({r.spec for r in rows}, key=profiles.spec_rank):
+        counts = []
+        for grade in registry.GRADES:
+            of_grade = [r for r in rows if r.spec == spec and r.grade == grade]
+            if of_grade:
+                counts.append(f"{grade} {sum(1 for r in of_grade if not r.untested_reason)}/{len(of_grade)}")
+        print(f"  {spec:36} {', '.join(counts)}")
     return 0
 
 

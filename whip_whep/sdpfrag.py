@@ -124,21 +124,30 @@ def build(frag: SdpFrag) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
+def for_description(description_sdp: str, ufrag: str | None = None, pwd: str | None = None,
+                    candidates: list[str] | None = None, end_of_candidates: bool = False) -> SdpFrag:
+    """A fragment that speaks for a description's ICE session: its first (BUNDLE-tagged) m-line and
+    mid, its ice-lite and ice-options (RFC 9725 §4.3.3 has restart bodies repeat them), the given
+    credentials (default: the description's own) and candidates (default: its own)."""
+    desc = SessionDescription.parse(description_sdp)
+    first = desc.media[0]
+    mline = next(ln for ln in re.split(r"\r?\n", description_sdp) if ln.startswith("m="))
+    return SdpFrag(
+        ice_ufrag=ufrag or first.ice_ufrag,
+        ice_pwd=pwd or first.ice_pwd,
+        ice_lite=desc.ice_lite,
+        ice_options=list(desc.ice_options),
+        media=[FragMedia(mline=mline, mid=first.mid,
+                         candidates=first.candidates if candidates is None else candidates,
+                         end_of_candidates=end_of_candidates)],
+    )
+
+
 def for_offer(offer_sdp: str, candidates: list[str] | None = None, end_of_candidates: bool = False,
               restart: bool = False) -> SdpFrag:
     """The fragment a client PATCHes for its offer: its ICE credentials (fresh ones for a restart),
     the offerer-tagged m-line of the BUNDLE group and its mid (RFC 9725 §4.3.2), and candidates.
 
     Without `candidates`, the offer's own candidates are sent (a client that trickled everything)."""
-    first = SessionDescription.parse(offer_sdp).media[0]
-    mline = next(ln for ln in re.split(r"\r?\n", offer_sdp) if ln.startswith("m="))
-    ufrag, pwd = first.ice_ufrag, first.ice_pwd
-    if restart:
-        ufrag, pwd = secrets.token_hex(4), secrets.token_hex(16)
-    return SdpFrag(
-        ice_ufrag=ufrag,
-        ice_pwd=pwd,
-        media=[FragMedia(mline=mline, mid=first.mid,
-                         candidates=first.candidates if candidates is None else candidates,
-                         end_of_candidates=end_of_candidates)],
-    )
+    ufrag, pwd = (secrets.token_hex(4), secrets.token_hex(16)) if restart else (None, None)
+    return for_description(offer_sdp, ufrag, pwd, candidates, end_of_candidates)

@@ -1,0 +1,182 @@
+"""ICE restart by PATCH — RFC 9725 §4.3.3, draft-ietf-wish-whep-03 §4.4.3, draft-murillo-whep-01 §4.4.
+
+The suite's peer really restarts: a new ICE agent with new credentials and newly gathered candidates
+(whip_whep/ice_restart.py) whose checks must succeed against the candidates of the server's 200. A
+server that answers 200 with fresh credentials but keeps its old agent therefore fails: the new
+agent's checks go unanswered. Media is watched at a WHEP player throughout.
+
+A session that answers a restart 405/422/501 does not support restarts: graded once
+(WHIP-4.3-1 / WHEPL-4.4-1, a SHOULD) and the other cases are not applicable.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from whip_whep import headers, sdp, sdpfrag
+from whip_whep.ice_restart import ice_connection
+
+pytestmark = pytest.mark.asyncio
+
+PROTOCOLS = ["whip", "whep"]
+NO_RESTART = (405, 422, 501)
+FRAMES = 30  # a second of video after the restart
+
+
+async def _live_session(case, protocol: str):
+    """A session to restart and a player watching the media it carries: (peer, POST response, player)."""
+    urls, pc, posted = await case.publish_media("vp8")
+    the_player, played = await case.start_player(urls)
+    await the_player.wait_frames("video", 5, case.target.timeout_s)
+    if protocol == "whip":
+        return pc, posted, the_player
+    return the_player.pc, played, the_player
+
+
+async def _restart(case, protocol: str):
+    """Restart the session's ICE; restarts not supported make the case not applicable.
+    Returns (peer, POST response, player, restart exchange)."""
+    pc, posted, the_player = await _live_session(case, protocol)
+    exchange = await case.restart_ice(pc, posted.location)
+    if exchange.status in NO_RESTART:
+        case.not_applicable(f"the session does not support ICE restart (PATCH answered {exchange.status})")
+    return pc, posted, the_player, exchange
+
+
+def _ids(protocol: str, whip: str, whep: tuple[str, ...]) -> tuple[str, ...]:
+    return (whip,) if protocol == "whip" else whep
+
+
+@pytest.mark.requirement("WHIP-4.3-1", "WHEPL-4.4-1")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_restart_is_supported(case, protocol):
+    """A PATCH with new credentials and If-Match: * is taken as a restart (200), not refused."""
+    pc, posted, _ = await _live_session(case, protocol)
+    exchange = await case.restart_ice(pc, posted.location)
+    case.expect(exchange.status not in NO_RESTART, *_ids(protocol, "WHIP-4.3-1", ("WHEPL-4.4-1",)),
+                message=f"ICE restart is not supported: the restart PATCH got {exchange.status}")
+
+
+@pytest.mark.requirement("WHIP-4.3.3-5", "WHEPL-4.4.3-5", "WHEP01-4.4-19")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_restart_answer_holds_new_credentials(case, protocol):
+    """The restart's 200 is typed trickle-ice-sdpfrag and holds ice-ufrag/ice-pwd unlike the answer's, and candidates."""
+    _, posted, _, exchange = await _restart(case, protocol)
+    first = sdp.SessionDescription.parse(posted.body).media[0]
+    ufrag, pwd = exchange.answer.credentials() if exchange.answer else (None, None)
+    candidates = [c for m in exchange.answer.media for c in m.candidates] if exchange.answer else []
+    problems = ([] if exchange.status == 200 else [f"status {exchange.status}"]) + \
+        ([] if headers.media_type(exchange.response.headers.get("Content-Type")) == headers.SDPFRAG
+         else [f"Content-Type {exchange.response.headers.get('Content-Type')}"]) + \
+        ([] if exchange.answer else ["the body is not a trickle-ice-sdpfrag"]) + \
+        ([] if ufrag and pwd and (ufrag, pwd) != (first.ice_ufrag, first.ice_pwd)
+         else [f"credentials {ufrag!r}/{'…' if pwd else None} are missing or the answer's"]) + \
+        ([] if candidates else ["no candidate"])
+    case.expect(not problems, *_ids(protocol, "WHIP-4.3.3-5", ("WHEPL-4.4.3-5", "WHEP01-4.4-19")),
+                message="the restart's 200: " + "; ".join(problems))
+
+
+@pytest.mark.requirement("WHIP-4.3.3-6", "WHEPL-4.4.3-6", "WHEP01-4.4-11")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_restart_gives_a_new_entity_tag(case, protocol):
+    """The 200 carries a new strong ETag; afterwards a trickle PATCH with the old one gets 412, with the new one 204."""
+    pc, posted, _, exchange = await _restart(case, protocol)
+    new_tag = exchange.response.headers.get("ETag")
+    ids = _ids(protocol, "WHIP-4.3.3-6", ("WHEPL-4.4.3-6", "WHEP01-4.4-11"))
+    case.expect(bool(new_tag) and headers.is_strong_entity_tag(new_tag) and new_tag != posted.etag, *ids,
+                message=f"the restart's 200 has ETag {new_tag!r} (before: {posted.etag!r})")
+    fragment = str(sdpfrag.for_description(pc.localDescription.sdp, exchange.sent_ufrag, exchange.sent_pwd, []))
+    old = await case.signalling.patch(posted.location, fragment, if_match=posted.etag or '"none"')
+    new = await case.signalling.patch(posted.location, fragment, if_match=new_tag)
+    case.expect((old.status_code, new.status_code) == (412, 204), *ids,
+                message=f"after the restart a trickle PATCH with the old ETag got {old.status_code} (412 expected), "
+                        f"with the new one {new.status_code} (204 expected)")
+
+
+@pytest.mark.requirement("WHIP-4.3.3-9", "WHEPL-4.4.3-9")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_restart_answer_repeats_ice_lite_and_options(case, protocol):
+    """The restart's 200 says a=ice-lite exactly when the answer did, with the answer's a=ice-options."""
+    _, posted, _, exchange = await _restart(case, protocol)
+    if exchange.answer is None:
+        case.not_applicable(f"no restart answer to judge ({exchange.status})")
+    answer = sdp.SessionDescription.parse(posted.body)
+    seen = (exchange.answer.ice_lite, sorted(exchange.answer.ice_options))
+    wanted = (answer.ice_lite, sorted(answer.ice_options))
+    case.expect(seen == wanted, *_ids(protocol, "WHIP-4.3.3-9", ("WHEPL-4.4.3-9",)),
+                message=f"the restart's 200 has ice-lite={seen[0]}, ice-options={seen[1]}; the answer had "
+                        f"ice-lite={wanted[0]}, ice-options={wanted[1]}")
+
+
+@pytest.mark.requirement("WHIP-4.3.3-5", "WHEPL-4.4.3-5", "WHEP01-4.4-19", "WHIP-4.3.3-1", "WHEPL-4.4.3-1")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_media_continues_across_restart(case, protocol):
+    """Restart ICE mid-stream: checks on the new credentials succeed, and the player keeps decoding, same codec and SSRC."""
+    _, _, the_player, exchange = await _restart(case, protocol)
+    video = the_player.streams["video"]
+    before = (set(video.payload_types), set(video.ssrcs))
+    connected_ids = _ids(protocol, "WHIP-4.3.3-5", ("WHEPL-4.4.3-5", "WHEP01-4.4-19"))
+    case.expect(exchange.connected, *connected_ids,
+                message=f"the restart was answered {exchange.status}, but no connectivity check on its new "
+                        f"credentials and candidates succeeded in {case.target.timeout_s:g} s: the session did not restart ICE")
+    decoded = await the_player.wait_frames("video", FRAMES, case.target.timeout_s)
+    case.record.figures["media_gap_ms"] = _longest_gap_ms(video.measurement.arrivals_s)
+    case.expect(decoded and (set(video.payload_types), set(video.ssrcs)) == before,
+                *_ids(protocol, "WHIP-4.3.3-1", ("WHEPL-4.4.3-1",)),
+                message=f"after the restart the player decoded {video.frames} frames in all; payload types/SSRCs "
+                        f"{before} before, {(set(video.payload_types), set(video.ssrcs))} after")
+
+
+def _longest_gap_ms(arrivals: list[float]) -> int:
+    """The longest time without a decoded frame (ms), over the whole watch, restart included."""
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    return round(max(gaps, default=0) * 1000)
+
+
+@pytest.mark.requirement("WHIP-4.3.3-5", "WHEPL-4.4.3-5", "WHEP01-4.4-19")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_restart_recovers_a_broken_path(case, protocol):
+    """Cut the peer's current network path (its socket goes silent), restart ICE: media resumes at the player."""
+    pc, posted, the_player = await _live_session(case, protocol)
+    cut_at = _cut_current_path(pc)
+    exchange = await case.restart_ice(pc, posted.location)
+    if exchange.status in NO_RESTART:
+        case.not_applicable(f"the session does not support ICE restart (PATCH answered {exchange.status})")
+    video = the_player.streams["video"]
+    frames_at_cut = video.frames
+    resumed = exchange.connected and await the_player.wait_for(
+        "video", lambda s: s.frames >= frames_at_cut + FRAMES, case.target.timeout_s)
+    arrivals = [t for t in video.measurement.arrivals_s if t >= cut_at]
+    case.record.figures["recovery_ms"] = round((arrivals[0] - cut_at) * 1000) if arrivals else -1
+    case.expect(bool(resumed), *_ids(protocol, "WHIP-4.3.3-5", ("WHEPL-4.4.3-5", "WHEP01-4.4-19")),
+                message=f"with the old path cut, the restart (answered {exchange.status}, new ICE session "
+                        f"{'up' if exchange.connected else 'never up'}) brought {video.frames - frames_at_cut} frames "
+                        f"in {case.target.timeout_s:g} s")
+
+
+def _cut_current_path(pc) -> float:
+    """Make the nominated pair's local socket drop everything, both ways, as a lost network would."""
+    for pair in ice_connection(pc)._nominated.values():
+        protocol = pair.protocol
+        protocol.datagram_received = lambda data, addr: None
+        protocol.transport.sendto = lambda data, addr=None: None
+    return time.monotonic()
+
+
+@pytest.mark.requirement("WHIP-4.3.3-10", "WHEPL-4.4.3-10", "WHEPL-4.4.3-11")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_failed_restart_keeps_the_session(case, protocol):
+    """A restart PATCH with an illegal 2-character ufrag gets a 4xx/5xx; the old ETag still trickles (204), media goes on."""
+    pc, posted, the_player = await _live_session(case, protocol)
+    bad = sdpfrag.for_description(pc.localDescription.sdp, "ab", "0123456789abcdef0123456789", [], end_of_candidates=True)
+    refused = await case.signalling.patch(posted.location, str(bad), if_match="*")
+    ids = _ids(protocol, "WHIP-4.3.3-10", ("WHEPL-4.4.3-10", "WHEPL-4.4.3-11"))
+    case.expect(refused.status_code >= 400, *ids, message=f"a restart with ice-ufrag 'ab' got {refused.status_code}")
+    trickle = await case.signalling.patch(posted.location, str(sdpfrag.for_description(pc.localDescription.sdp)),
+                                          if_match=posted.etag or "*")
+    decoded = await the_player.wait_frames("video", FRAMES, case.target.timeout_s)
+    case.expect(trickle.status_code == 204 and decoded, *(ids[-1:] if protocol == "whep" else ids),
+                message=f"after the refused restart a trickle PATCH with the old ETag got {trickle.status_code}; "
+                        f"the player decoded {'on' if decoded else 'nothing more'}")

@@ -1,0 +1,98 @@
+"""whip_whep.ice_restart with two real aiortc peers on loopback: a restart on both sides keeps
+DTLS/SRTP and media, a failed one keeps the old ICE session, and other aiortc/aioice versions are refused."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiortc import RTCSessionDescription
+
+from whip_whep import ice_restart, peer
+from whip_whep.player import Player, publisher
+
+
+async def _pair():
+    sender, receiver = publisher("vp8"), Player()
+    await receiver.pc.setRemoteDescription(RTCSessionDescription(await peer.local_offer(sender), "offer"))
+    await receiver.pc.setLocalDescription(await receiver.pc.createAnswer())
+    await sender.setRemoteDescription(receiver.pc.localDescription)
+    assert await receiver.wait_frames("video", 10, 10), "arrange: media flows before the restart"
+    return sender, receiver
+
+
+async def _restart(a, b, answer_checks: bool = True) -> tuple[bool, bool]:
+    """Restart both sides' ICE, exchanging credentials and candidates in-process."""
+    ra, rb = await ice_restart.IceRestart.begin(a), await ice_restart.IceRestart.begin(b)
+    for mine, theirs in ((ra, rb), (rb, ra)):
+        mine.set_remote(theirs.local_username, theirs.local_password)
+        for candidate in theirs.local_candidates if answer_checks or mine is rb else []:
+            await mine.add_remote_candidate(candidate)
+        await mine.add_remote_candidate(None)
+    if not answer_checks:  # the far side never runs its new agent: a faked restart
+        await rb.abandon()
+        return await ra.complete(2), False
+    done = await asyncio.gather(ra.complete(10), rb.complete(10))
+    return done[0], done[1]
+
+
+def _run(scenario):
+    peer.restrict_host_addresses(["127.0.0.1"])
+    try:
+        return asyncio.run(scenario())
+    finally:
+        peer.restrict_host_addresses(None)
+
+
+def test_restart_keeps_media_flowing_on_new_sockets():
+    async def scenario():
+        sender, receiver = await _pair()
+        try:
+            before = {p.protocol for p in ice_restart.ice_connection(sender)._nominated.values()}
+            completed = await _restart(sender, receiver.pc)
+            after = {p.protocol for p in ice_restart.ice_connection(sender)._nominated.values()}
+            count = receiver.streams["video"].frames
+            flowing = await receiver.wait_frames("video", 30, 10)
+            return completed, before.isdisjoint(after), flowing, receiver.streams["video"].frames - count
+        finally:
+            await receiver.close()
+            await sender.close()
+
+    completed, new_sockets, flowing, frames = _run(scenario)
+    assert completed == (True, True) and new_sockets and flowing, (completed, new_sockets, frames)
+
+
+def test_unanswered_restart_keeps_the_old_ice_session():
+    async def scenario():
+        sender, receiver = await _pair()
+        try:
+            before = dict(ice_restart.ice_connection(sender)._nominated)
+            completed, _ = await _restart(sender, receiver.pc, answer_checks=False)
+            kept = ice_restart.ice_connection(sender)._nominated == before
+            return completed, kept, await receiver.wait_frames("video", 15, 10)
+        finally:
+            await receiver.close()
+            await sender.close()
+
+    assert _run(scenario) == (False, True, True)
+
+
+def test_other_aioice_versions_are_refused(monkeypatch):
+    versions = {"aiortc": "1.16.0", "aioice": "0.99.0"}
+    monkeypatch.setattr(ice_restart.importlib.metadata, "version", lambda name: versions[name])
+    with pytest.raises(ice_restart.IceRestartError, match="aioice 0.13.0, found 0.99.0"):
+        ice_restart.check_versions()
+
+
+def test_restart_before_connecting_is_refused():
+    async def scenario():
+        pc = peer.new_peer_connection()
+        pc.addTransceiver("audio", direction="sendonly")
+        await peer.local_offer(pc)
+        try:
+            await ice_restart.IceRestart.begin(pc)
+        finally:
+            await pc.close()
+
+    with pytest.raises(ice_restart.IceRestartError, match="nothing to restart"):
+        _run(scenario)
