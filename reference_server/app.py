@@ -12,7 +12,7 @@ from whip_whep.peer import new_peer_connection
 from whip_whep import sdp
 from whip_whep.sdp import SessionDescription
 
-from . import live_inputs, signalling, whep, whip
+from . import demo, live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
@@ -151,12 +151,13 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
 
 
 def make_app(config: ServerConfig) -> web.Application:
-    app = web.Application(middlewares=[_errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[_errors, live_inputs.allow_any_origin], client_max_size=1024 * 1024)
     server = ReferenceServer(config)
     app[SERVER_KEY] = server
     live_inputs.add_routes(app)
     signalling.add_routes(app, whip.PROTOCOL)
     signalling.add_routes(app, whep.PROTOCOL)
+    demo.add_routes(app)
 
     async def _close(_: web.Application) -> None:
         await server.close()

@@ -184,6 +184,24 @@ async def stats(request: web.Request) -> web.Response:
     })
 
 
+async def preflight(request: web.Request) -> web.Response:
+    """CORS preflight: browser pages from other origins (the demo page) may use the API with a token."""
+    return web.Response(status=204, headers={
+        "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        "Access-Control-Max-Age": "600",
+    })
+
+
+@web.middleware
+async def allow_any_origin(request: web.Request, handler) -> web.StreamResponse:
+    """The API answers every origin: the token, not the origin, is the credential (no cookies)."""
+    response = await handler(request)
+    if request.path.startswith("/client/v4/"):
+        response.headers.setdefault("Access-Control-Allow-Origin", "*")
+    return response
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/client/v4/stats", stats)
     base = "/client/v4/accounts/{account_id}/stream/live_inputs"
@@ -191,3 +209,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(base, list_inputs)
     app.router.add_get(base + "/{uid}", get)
     app.router.add_delete(base + "/{uid}", delete)
+    app.router.add_route("OPTIONS", base, preflight)
+    app.router.add_route("OPTIONS", base + "/{uid}", preflight)

@@ -13,7 +13,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 
 from fixtures.embedded import EmbeddedServer
 from reference_server.relay import same_codec
-from whip_whep import peer, player, profiles
+from whip_whep import peer, player
 
 
 def test_aiortc_is_the_version_the_relay_hooks():
@@ -87,13 +87,8 @@ async def _scenario(server: EmbeddedServer) -> dict:
 
 
 @pytest.fixture
-def server():
-    s = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
-    s.start()
-    peer.restrict_host_addresses(["127.0.0.1"])
-    yield s
-    peer.restrict_host_addresses(None)
-    s.stop()
+def server(make_server):
+    return make_server(token=False)
 
 
 def test_codec_rule_and_publisher_end(server):

@@ -1,0 +1,117 @@
+"""A real browser against the reference server: headless Chromium (the Debian package, driven by
+Playwright) runs the demo page, publishes its fake camera over WHIP with a preferred codec, and a
+second page and an aiortc player decode it over WHEP.
+
+The page is served from another origin (its own port) than the API and the WHIP/WHEP endpoints,
+so every CORS preflight and exposed header is exercised as browsers enforce them. A missing
+Chromium fails these tests: `./run tests` installs it with apt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from aiortc import RTCSessionDescription
+from playwright.async_api import async_playwright
+
+from fixtures.embedded import EmbeddedServer
+from whip_whep import peer
+from whip_whep.player import Player
+
+STATIC = Path(__file__).resolve().parent.parent / "reference_server" / "static"
+CHROMIUM_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
+                  "--disable-gpu", "--disable-dev-shm-usage", "--allow-loopback-in-peer-connection"]
+FRAMES = 30
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is not installed: `./run tests` installs it (apt-get install chromium) when run as root")
+    return path
+
+
+@pytest.fixture
+def server(make_server):
+    return make_server(token=True)
+
+
+@pytest.fixture
+def page_origin():
+    """The demo page's files on another origin than the server (a different port)."""
+    process = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(STATIC), "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    match = re.search(r"port (\d+)", process.stdout.readline())
+    assert match, "the static file server did not say its port"
+    yield f"http://127.0.0.1:{match.group(1)}"
+    process.terminate()
+    process.wait(10)
+
+
+async def _scenario(server: EmbeddedServer, origin: str, codec: str) -> dict:
+    seen: dict = {"errors": []}
+    query = {"server": server.base_url, "apiToken": server.api_token, "token": server.token, "codec": codec}
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            publisher = await browser.new_page()
+            publisher.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            await publisher.goto(f"{origin}/demo.html?{urlencode(query)}")
+            live = await publisher.evaluate("() => window.demo.createInput()")
+            await publisher.evaluate("() => window.demo.publish()")
+            query.update(whepUrl=live["webRTCPlayback"]["url"])
+            watcher = await browser.new_page()
+            watcher.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            await watcher.goto(f"{origin}/demo.html?{urlencode(query)}")
+            await watcher.evaluate("() => window.demo.play()")
+            await watcher.wait_for_function(f"() => window.demo.decodedFrames() >= {FRAMES}", timeout=15_000)
+            seen["browser_size"] = await watcher.evaluate("() => window.demo.videoSize()")
+            seen["sent_codec"] = await publisher.evaluate(
+                """async () => { const stats = await window.demo.sessions.publish.pc.getStats(); let codec = null;
+                   stats.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video')
+                     codec = stats.get(s.codecId).mimeType; }); return codec; }""")
+            seen["aiortc"] = await _aiortc_viewer(live["webRTCPlayback"]["url"], server.token)
+            await publisher.evaluate("() => window.demo.stop('publish')")
+            seen["player_state_after"] = await watcher.wait_for_function(
+                "() => ['closed', 'failed', 'disconnected'].includes(document.getElementById('playState').textContent)",
+                timeout=15_000) and await watcher.text_content("#playState")
+            seen["page_errors"] = [await p.text_content("#error") for p in (publisher, watcher)]
+        finally:
+            await browser.close()
+    async with httpx.AsyncClient(timeout=10) as http:
+        stats = await http.get(f"{server.base_url}/client/v4/stats", headers={"Authorization": f"Bearer {server.api_token}"})
+        seen["sessions_left"] = stats.json()["result"]["sessions"]
+    return seen
+
+
+async def _aiortc_viewer(url: str, token: str | None) -> dict:
+    viewer = Player([])
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            posted = await http.post(url, content=await peer.local_offer(viewer.pc),
+                                     headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"})
+        await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
+        decoded = await viewer.wait_frames("video", FRAMES, 15)
+        return {"decoded": decoded, "codecs": sorted(str(viewer.codec_name(pt)) for pt in viewer.streams["video"].payload_types),
+                "audio": viewer.streams["audio"].frames > 0}
+    finally:
+        await viewer.close()
+
+
+@pytest.mark.parametrize("codec", ["VP8", "VP9", "H264"])
+def test_browser_publishes_and_browser_and_aiortc_play(server, page_origin, codec):
+    seen = asyncio.run(_scenario(server, page_origin, codec))
+    assert not seen["errors"] and seen["page_errors"] == ["", ""], f"errors on the pages: {seen}"
+    assert seen["sent_codec"] == f"video/{codec}", f"the browser sent {seen['sent_codec']}, preferred {codec}"
+    assert seen["browser_size"] == [320, 240], f"the browser player decoded {seen['browser_size']}: {seen}"
+    assert seen["aiortc"] == {"decoded": True, "codecs": [f"video/{codec}"], "audio": True}, seen["aiortc"]
+    assert seen["sessions_left"] == 0, f"stopping the publisher (DELETE) left sessions: {seen}"
