@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -90,7 +91,9 @@ STANDARD = ["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03"]
 
 def test_list_requirements_prints_the_registry(tmp_path):
     run = _cli(["--list-requirements"], tmp_path)
-    assert run.returncode == 0 and "WHIP-4.2-4" in run.stdout and "requirements" in run.stdout.splitlines()[-1]
+    assert run.returncode == 0 and "WHIP-4.2-4" in run.stdout, run.stdout[-2000:]
+    assert re.search(r"^\d+ requirements, \d+ checked by the suite$", run.stdout, re.MULTILINE), run.stdout[-2000:]
+    assert re.search(r"^  rfc9725 +fail \d+/\d+", run.stdout, re.MULTILINE), "no per-spec coverage counts"
 
 
 def test_requirement_and_level_select_cases(tmp_path):

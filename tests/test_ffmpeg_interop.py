@@ -92,12 +92,13 @@ def test_ffmpeg_publishes_h264_and_opus_to_a_whep_viewer(server, tmp_path):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "FFmpeg 8 in PyAV 18.1 does DTLS with GnuTLS, and that backend's tls_open loads a certificate only "
-    "from cert_file/key_file, never the one the WHIP muxer generates in memory (cert_buf) and names in "
-    "its offer's fingerprint; the handshake then fails, and a server that let it pass would have dropped "
-    "the fingerprint check that authenticates DTLS (RFC 8827). With any EC or Ed25519 certificate passed "
-    "by file it works (an RSA one does not: aiortc offers ECDHE-ECDSA suites only). Strict: an FFmpeg "
-    "that fixes this makes the test pass, and it must then become a plain one."))
+    "FFmpeg 8 with GnuTLS (PyAV 18.1's build) makes its DTLS certificate on secp224r1 (GnuTLS's "
+    "'medium' ECDSA size; seen in its Certificate message). A DTLS 1.2 client accepts an ECDSA "
+    "certificate only on a curve it offered (RFC 8422 §5.1), and the OpenSSL 4.0 in the cryptography "
+    "wheel that aiortc uses cannot offer P-224 at all (SSL_CTX_set1_groups_list refuses it), so aiortc "
+    "aborts the handshake. With a P-256/P-384/P-521/Ed25519 certificate passed by cert_file/key_file "
+    "it works (RSA does not: aiortc offers ECDHE-ECDSA suites only). Strict: when either side changes, "
+    "this passes and must become a plain test."))
 def test_ffmpeg_with_its_default_certificate(server):
     seen = asyncio.run(_publish_and_watch(server, None))
     assert seen["ffmpeg"][0] == 0 and seen["video"], seen
