@@ -21,6 +21,7 @@ FAULTS: dict[str, str] = {
     "answer-drops-mline": "leave the last m-section out of the answer",
     "answer-no-bundle": "leave a=group:BUNDLE out of the answer",
     "answer-no-rtcp-mux": "leave a=rtcp-mux out of the answer",
+    "answer-msid-split": "give each m-section of the answer its own msid stream id",
     "answer-setup-actpass": "answer with a=setup:actpass",
     "answer-no-candidates": "leave every a=candidate out of the answer",
     "answer-unreachable-candidates": "advertise candidates on a port nobody listens on, and shut the ICE agent after answering",
@@ -129,6 +130,9 @@ def rewrite_answer(answer: str, active: set[str]) -> str:
             answer,
             flags=re.MULTILINE,
         )
+    if "answer-msid-split" in active:
+        count = iter(range(1000))
+        answer = re.sub(r"^a=msid:(\S+)", lambda m: f"a=msid:{m.group(1)}-{next(count)}", answer, flags=re.MULTILINE)
     if "answer-unoffered-codec" in active:
         answer = re.sub(r"^(m=video \S+ \S+)([^\r\n]*)(\r?\n)", r"\1\2 119\3a=rtpmap:119 AV1/90000\3", answer, count=1, flags=re.MULTILINE)
     if "answer-h264-profile-changed" in active:

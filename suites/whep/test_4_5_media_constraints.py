@@ -1,0 +1,50 @@
+"""WHEP media constraints — draft-ietf-wish-whep-03 §4.5.1/§4.5.2, draft-murillo-whep-01 §4.5:
+one BUNDLE group, RTP/RTCP multiplexing, and one MediaStream with at most one track per kind.
+
+(a=rtcp-mux-only, WHEPL-4.5.1-4, is left out: RFC 8858 §4.2 forbids it in answers, and the suite
+sees the server's SDP mostly as answers.)
+"""
+
+import pytest
+
+from whip_whep.sdp import SessionDescription
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _answer(case) -> SessionDescription:
+    urls = await case.live_input()
+    _, posted = await case.play(urls)
+    if posted.status != 201:
+        raise RuntimeError(f"arranging a viewer failed: POST got {posted.describe()}")
+    return SessionDescription.parse(posted.body)
+
+
+@pytest.mark.requirement("WHEP01-4.5-2")
+async def test_answer_has_one_bundle_group_over_every_mid(case):
+    """The answer has exactly one a=group:BUNDLE, and it names every accepted m-section's mid."""
+    answer = await _answer(case)
+    accepted = {m.mid for m in answer.media if not m.rejected}
+    case.expect(len(answer.bundle_groups) == 1 and accepted <= set(answer.bundle_groups[0]), "WHEP01-4.5-2",
+                message=f"BUNDLE groups {answer.bundle_groups}, accepted mids {sorted(accepted)}")
+
+
+@pytest.mark.requirement("WHEPL-4.5.1-3", "WHEP01-4.5-5")
+async def test_answer_multiplexes_rtp_and_rtcp(case):
+    """Every accepted m-section of the answer has a=rtcp-mux."""
+    answer = await _answer(case)
+    missing = [m.mid for m in answer.media if not m.rejected and not m.rtcp_mux]
+    case.expect(not missing, "WHEPL-4.5.1-3", "WHEP01-4.5-5", message=f"no a=rtcp-mux in m-sections with mid {missing}")
+
+
+@pytest.mark.requirement("WHEPL-4.5.2-1", "WHEPL-4.5.2-2", "WHEPL-4.5.2-3")
+async def test_answer_media_form_one_stream(case):
+    """The answer's tracks belong to one MediaStream (one msid stream id), at least one track, at most one per kind."""
+    answer = await _answer(case)
+    accepted = [m for m in answer.media if not m.rejected]
+    streams = {m.msid for m in accepted if m.msid}
+    case.expect(len(streams) <= 1, "WHEPL-4.5.2-1", message=f"the answer's a=msid name several streams: {sorted(streams)}")
+    case.expect(bool(accepted), "WHEPL-4.5.2-2", message="the answer accepts no m-section: the stream has no track")
+    kinds = [m.kind for m in accepted]
+    case.expect(all(kinds.count(k) <= 1 for k in ("audio", "video")), "WHEPL-4.5.2-3",
+                message=f"the answer accepts m-sections {kinds}: two tracks of one kind")
