@@ -8,11 +8,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def _post_without_token(case):
-    if not case.target.token:
-        case.not_applicable("no --token configured: the target authorises by URL (as Cloudflare does)")
-    urls = await case.live_input()
-    _, offer = await case.viewer_offer()
-    return await case.signalling.post_offer(case.whep_url(urls), offer, with_token=False)
+    return await case.post_without_token("whep")
 
 
 @pytest.mark.requirement("WHEPL-4.8.1-1", "WHEP01-4.8-1")

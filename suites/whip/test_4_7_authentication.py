@@ -7,11 +7,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def _post_without_token(case):
-    if not case.target.token:
-        case.not_applicable("no --token configured: the target authorises by URL (as Cloudflare does)")
-    urls = await case.live_input()
-    _, offer = await case.publisher_offer()
-    return await case.signalling.post_offer(urls.whip_url, offer, with_token=False)
+    return await case.post_without_token("whip")
 
 
 @pytest.mark.requirement("WHIP-4.7.1-1")
