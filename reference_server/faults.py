@@ -42,6 +42,7 @@ FAULTS: dict[str, str] = {
     "trickle-ignores-if-match": "apply a trickle PATCH whatever its If-Match says",
     "trickle-candidates-discarded": "answer a valid trickle PATCH 204 but throw its candidates away",
     "trickle-no-428": "apply a trickle PATCH that has no If-Match",
+    "wildcard-if-match-refused": "answer a trickle PATCH with If-Match: * with 412",
     "trickle-204-with-etag": "send an ETag on the 204 to a trickle PATCH",
     "trickle-status-200": "answer a trickle PATCH with 200 and a body",
     "patch-any-content-type": "accept a PATCH whatever its Content-Type",

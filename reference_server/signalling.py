@@ -326,7 +326,7 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
             matches = headers.if_match_passes(if_match, session.etag)
         except ValueError:
             matches = False
-        if not matches:
+        if not matches or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
             return _text(412, "If-Match does not name the session's current entity-tag", base)
     for media in [] if fault("trickle-candidates-discarded") else frag.media:
         for line in media.candidates:

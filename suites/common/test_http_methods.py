@@ -53,6 +53,15 @@ async def test_unsupported_method_gets_405_with_allow(case, protocol):
                 message=f"PUT answered {response.status_code}, Allow: {response.headers.get('Allow')!r}")
 
 
+@pytest.mark.requirement("WHEP01-4.3-9")
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT"])
+async def test_whep_session_turns_away_other_methods(case, method):
+    """draft-murillo-whep-01: GET, HEAD, POST and PUT on a WHEP session URL get 405."""
+    _, session = await _endpoint_and_session(case, "whep")
+    response = await case.signalling.request(method, session, content=b"")
+    case.expect(response.status_code == 405, "WHEP01-4.3-9", message=f"{method} on the session got {response.status_code}")
+
+
 @pytest.mark.requirement("WHIP-D-3", "HTTP-12")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_head_is_answered_like_get(case, protocol):

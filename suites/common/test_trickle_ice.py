@@ -104,6 +104,15 @@ async def test_stale_entity_tag_gets_412(case, protocol):
     case.expect(response.status_code == 412, *ids, message=f"a PATCH with a stale If-Match got {response.status_code}")
 
 
+@pytest.mark.requirement("HTTP-3")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_wildcard_if_match_passes(case, protocol):
+    """PATCH a fragment with If-Match: * (the session exists): the condition holds, 204."""
+    offer, posted, _ = await _trickle(case, protocol)
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match="*")
+    case.expect(response.status_code == 204, "HTTP-3", message=f"a trickle PATCH with If-Match: * got {response.status_code}")
+
+
 @pytest.mark.requirement("WHIP-4.3.1-11", "WHEPL-4.4.1-10")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_missing_if_match_gets_428(case, protocol):
