@@ -95,14 +95,15 @@ async def test_restart_gives_a_new_entity_tag(case, protocol):
                         f"with the new one {new.status_code} (204 expected)")
 
 
-@pytest.mark.requirement("WHEPL-4.4.1-5", "WHEPL-4.4.1-7", "WHEP01-4.4-9", "WHEP01-4.4-12")
-async def test_each_ice_session_has_its_own_strong_entity_tag(case):
-    """A restart-capable WHEP session: its 201 had a strong ETag, and the restart's tag is strong and new."""
-    _, posted, _, exchange = await _restart(case, "whep")
+@pytest.mark.requirement("WHIP-4.3.1-8", "WHIP-D-6", "WHEPL-4.4.1-5", "WHEPL-4.4.1-7", "WHEP01-4.4-9", "WHEP01-4.4-12")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_each_ice_session_has_its_own_strong_entity_tag(case, protocol):
+    """A restart-capable session: its 201 had a strong ETag, and the restart's tag is strong and new."""
+    _, posted, _, exchange = await _restart(case, protocol)
     first, after = posted.etag or "", exchange.response.headers.get("ETag") or ""
-    case.expect(headers.is_strong_entity_tag(first), "WHEPL-4.4.1-7", "WHEP01-4.4-12",
+    case.expect(headers.is_strong_entity_tag(first), *_ids(protocol, "WHIP-4.3.1-8", ("WHEPL-4.4.1-7", "WHEP01-4.4-12")),
                 message=f"a session that restarts ICE sent ETag {posted.etag!r} on its 201")
-    case.expect(headers.is_strong_entity_tag(after) and after != first, "WHEPL-4.4.1-5", "WHEP01-4.4-9",
+    case.expect(headers.is_strong_entity_tag(after) and after != first, *_ids(protocol, "WHIP-D-6", ("WHEPL-4.4.1-5", "WHEP01-4.4-9")),
                 message=f"entity-tags {first!r} (first ICE session) and {after!r} (after the restart)")
 
 
