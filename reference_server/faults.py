@@ -21,6 +21,7 @@ FAULTS: dict[str, str] = {
     "answer-drops-mline": "leave the last m-section out of the answer",
     "answer-no-bundle": "leave a=group:BUNDLE out of the answer",
     "answer-no-rtcp-mux": "leave a=rtcp-mux out of the answer",
+    "answer-rtcp-mux-only": "add a=rtcp-mux-only to the answer's m-sections (RFC 8858 keeps it to offers)",
     "answer-msid-split": "give each m-section of the answer its own msid stream id",
     "answer-setup-actpass": "answer with a=setup:actpass",
     "answer-no-candidates": "leave every a=candidate out of the answer",
@@ -79,6 +80,7 @@ FAULTS: dict[str, str] = {
     "sequential-session-ids": "number sessions 1, 2, 3… instead of using random ids",
     # teardown
     "delete-refused": "answer DELETE on a session with 405",
+    "session-redirects": "answer DELETE on a session with a 307 to the same URL",
     "delete-keeps-session": "answer DELETE with 200 but keep the session (a second DELETE succeeds)",
     "unknown-session-200": "answer DELETE on a never-issued session with 200",
     # media relay
@@ -131,6 +133,8 @@ def rewrite_answer(answer: str, active: set[str]) -> str:
             answer,
             flags=re.MULTILINE,
         )
+    if "answer-rtcp-mux-only" in active:
+        answer = re.sub(r"^a=rtcp-mux\r?$", "a=rtcp-mux\r\na=rtcp-mux-only\r", answer, flags=re.MULTILINE)
     if "answer-msid-split" in active:
         count = iter(range(1000))
         answer = re.sub(r"^a=msid:(\S+)", lambda m: f"a=msid:{m.group(1)}-{next(count)}", answer, flags=re.MULTILINE)

@@ -274,6 +274,8 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
                 return web.Response(status=200, headers=base)
             raise Refusal(404, "no such session (never created, or already ended)")
         if method == "DELETE":
+            if server.config.fault("session-redirects"):
+                return web.Response(status=307, headers={**base, "Location": str(request.url)})
             if server.config.fault("delete-refused"):
                 return _not_allowed(server, ("PATCH", "OPTIONS"), base, "DELETE")
             if server.config.fault("delete-checks-if-match") and request.headers.get("If-Match", session.etag) != session.etag:

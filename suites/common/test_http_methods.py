@@ -83,3 +83,15 @@ async def test_delete_ignores_if_match(case, protocol):
     response = await case.signalling.request("DELETE", session, headers={"If-Match": '"not-the-current-tag"'})
     case.expect(200 <= response.status_code < 300, req,
                 message=f"DELETE with a wrong If-Match answered {response.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.5-4", "WHEP01-4.6-2")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_session_url_does_not_redirect(case, protocol):
+    """PATCH and DELETE on the session URL are answered there: never a 3xx (clients need not follow them)."""
+    _, session = await _endpoint_and_session(case, protocol)
+    patched = await case.signalling.patch(session, "a=end-of-candidates\r\n", if_match="*")
+    deleted = await case.signalling.delete(session)
+    redirected = [(m, r.status_code) for m, r in (("PATCH", patched), ("DELETE", deleted)) if 300 <= r.status_code < 400]
+    req = "WHIP-4.5-4" if protocol == "whip" else "WHEP01-4.6-2"
+    case.expect(not redirected, req, message=f"the session URL redirected: {redirected}")

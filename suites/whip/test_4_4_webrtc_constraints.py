@@ -26,6 +26,16 @@ async def test_answer_multiplexes_rtp_and_rtcp(case):
     case.expect(not missing, "WHIP-4.4.1-3", message=f"no a=rtcp-mux in m-sections with mid {missing}")
 
 
+@pytest.mark.requirement("WHIP-D-12")
+async def test_answer_says_rtcp_mux_not_rtcp_mux_only(case):
+    """POST an offer with a=rtcp-mux-only: the answer accepts with a=rtcp-mux and no a=rtcp-mux-only (RFC 8858 §3)."""
+    _, _, posted = await case.publish()
+    answer = SessionDescription.parse(posted.body)
+    wrong = [m.mid for m in answer.media if not m.rejected and (m.rtcp_mux_only or not m.rtcp_mux)]
+    case.expect(not wrong, "WHIP-D-12",
+                message=f"m-sections {wrong} of the answer lack a=rtcp-mux or carry a=rtcp-mux-only")
+
+
 @pytest.mark.requirement("WHIP-D-11")
 async def test_answer_takes_a_dtls_role(case):
     """POST an a=setup:actpass offer: the answer is a=setup:active or passive, never actpass."""
