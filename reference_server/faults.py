@@ -76,6 +76,7 @@ FAULTS: dict[str, str] = {
     # offers the endpoint must judge
     "sendrecv-refused": "refuse WHIP offers that say a=sendrecv (400)",
     "track-limit-403": "refuse offers with too many tracks with 403 instead of 422/400",
+    "unusable-offer-403": "refuse a WHIP offer it cannot negotiate (e.g. an unknown codec) with 403 instead of 422/400",
     "active-answered-active": "answer an a=setup:active offer with a=setup:active",
     "sequential-session-ids": "number sessions 1, 2, 3… instead of using random ids",
     # teardown

@@ -33,7 +33,8 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
             raise Refusal(400, "sendrecv offers are not accepted")
     if live.publisher is not None and not server.config.fault("second-publisher-accepted"):
         raise Refusal(409, "a publisher is already live on this input; DELETE its session first")
-    session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=unsupported)
+    refusal_status = 403 if server.config.fault("unusable-offer-403") else unsupported
+    session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=refusal_status)
     live.relay.attach_publisher(session)
     session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
     return session, answer

@@ -393,3 +393,8 @@ def without_format(text: str, name: str) -> str:
         return "".join(kept)
 
     return rewrite_sections(text, strip)
+
+
+def with_format_renamed(text: str, name: str, new_name: str) -> str:
+    """An SDP whose rtpmap lines for encoding `name` say `new_name` (e.g. a codec nobody knows)."""
+    return re.sub(rf"^(a=rtpmap:\d+ ){re.escape(name)}/", rf"\g<1>{new_name}/", text, flags=re.MULTILINE | re.IGNORECASE)

@@ -1,11 +1,11 @@
 """RFC 9725 §4.2 and §4.4 — offers a WHIP endpoint must take or refuse in a given way:
-a=sendrecv (§4.2), too many tracks (§4.4.2), a=setup:active (§4.4.4)."""
+a=sendrecv (§4.2), too many tracks (§4.4.2), an m-section it cannot use (§4.4.3), a=setup:active (§4.4.4)."""
 
 import re
 
 import pytest
 
-from whip_whep import profiles, sdp
+from whip_whep import peer, profiles, sdp
 from whip_whep.sdp import SessionDescription
 
 pytestmark = pytest.mark.asyncio
@@ -60,3 +60,14 @@ async def test_active_offer_is_answered_passive(case):
                 message=f"an a=setup:active offer got {posted.describe()} with answer a=setup {roles}")
     state = await case.connect(pc, posted)
     case.expect(state == "connected", "WHIP-D-11", message=f"with the suite as DTLS client the connection ended {state!r}")
+
+
+@pytest.mark.requirement("WHIP-4.4.3-2")
+async def test_offer_with_an_unusable_section_is_refused_whole(case):
+    """POST Opus plus a video m-section whose only codec is unknown (FOO/90000): the whole POST gets 422 or 400."""
+    urls = await case.live_input()
+    offer = await peer.local_offer(case.codec_peer("whip", ["vp8"]))
+    posted = await case.signalling.post_offer(urls.whip_url, sdp.with_format_renamed(offer, "VP8", "FOO"))
+    case.expect(posted.status in (422, 400), "WHIP-4.4.3-2",
+                message=f"an offer whose video codec is unknown got {posted.describe()}"
+                        + (" (part of the offer accepted)" if posted.status == 201 else ""))
