@@ -255,8 +255,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         elif isinstance(exc, NotApplicable):
             result.verdict, result.message = Verdict.NOT_APPLICABLE, str(exc.msg)
         elif isinstance(exc, CaseEnded) and record is not None:
-            result.verdict = worst([c.verdict for c in record.checks], default=Verdict.PASS)
-            result.message = "\n".join(c.message for c in record.checks if c.verdict is not Verdict.PASS and c.message)
+            _grade_from_checks(result, record)
         elif isinstance(exc, CreationRefused):
             result.verdict, result.message = Verdict.NOT_APPLICABLE, str(exc)
         elif call.excinfo.errisinstance(pytest.skip.Exception):
@@ -267,9 +266,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if record is not None:
             result.message = record.log.redact(result.message)
     elif report.when == "call" and record is not None:
-        result.verdict = worst([c.verdict for c in record.checks], default=Verdict.PASS)
-        notes = [c.message for c in record.checks if c.verdict is not Verdict.PASS and c.message]
-        result.message = "\n".join(notes)
+        _grade_from_checks(result, record)
     if report.when == "teardown":
         if record is not None and record.checks:
             # the requirements the case actually graded, in order (parametrized cases grade subsets)
@@ -280,6 +277,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             result.wire_log = [e.to_json() for e in record.log.exchanges]
         state.cases.append(result)
         report.user_properties.append(("verdict", result.verdict.value))
+
+
+def _grade_from_checks(result: CaseResult, record) -> None:
+    """A case that ended normally (or with its verdict already made) is the worst of its checks."""
+    result.verdict = worst([c.verdict for c in record.checks], default=Verdict.PASS)
+    result.message = "\n".join(c.message for c in record.checks if c.verdict is not Verdict.PASS and c.message)
 
 
 def _in_force(ids: list[str], target) -> list[str]:
