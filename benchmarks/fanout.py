@@ -2,7 +2,8 @@
 asserts nothing).
 
 Method: the reference server runs in its own process. One publisher (this process) sends VP8 video
-only, 640x480 at 30 fps and ~1 Mbit/s. Viewers are cheap aiortc peers (count RTP after SRTP, never
+only, 640x480 at 30 fps and ~1 Mbit/s, encoded once beforehand (10 s, looped), so the rate holds
+however busy the viewers make the machine. Viewers are cheap aiortc peers (count RTP after SRTP, never
 decode) spread over `--viewer-processes` processes of their own, so the figures are the server's.
 For each step N the viewers are topped up to N, all connected, then measured over `--window`
 seconds: packets each viewer got against what the publisher sent (loss), and the relay-added delay
@@ -20,13 +21,17 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import time
+from fractions import Fraction
 from multiprocessing import get_context
 from pathlib import Path
 
+import av
 import httpx
+from aiortc.mediastreams import MediaStreamTrack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,6 +46,39 @@ def cpu_seconds(pid: int) -> float:
 
 def abs_now() -> int:
     return (int(time.time() * (1 << 18)) + (2208988800 << 18)) & 0x00FFFFFF
+
+
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+
+def abs_send_time_of(packet: bytes, ext_id: int) -> int | None:
+    """The abs-send-time in an RTP packet's one-byte header extensions (RFC 8285), read in place."""
+    if not packet[0] & 0x10:
+        return None
+    offset = 12 + 4 * (packet[0] & 0x0F)
+    if packet[offset:offset + 2] != b"\xbe\xde":
+        return None
+    end = offset + 4 + 4 * int.from_bytes(packet[offset + 2:offset + 4], "big")
+    offset += 4
+    while offset < end:
+        if packet[offset] == 0:  # padding
+            offset += 1
+            continue
+        element, size = packet[offset] >> 4, (packet[offset] & 0x0F) + 1
+        if element == ext_id and size == 3:
+            return int.from_bytes(packet[offset + 1:offset + 4], "big")
+        offset += 1 + size
+    return None
+
+
+def _counter(state: dict, ext_id: int):
+    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
+        state["packets"] += 1
+        sent = abs_send_time_of(data, ext_id)
+        if sent is not None:
+            state["delays"].append(((abs_now() - sent) & 0x00FFFFFF) / (1 << 18) * 1000)
+
+    return handle_rtp_data
 
 
 # --- viewer processes ---------------------------------------------------------------------------
@@ -67,16 +105,11 @@ async def _viewer_loop(url: str, commands, results) -> None:
                     pc = peer.new_peer_connection([])
                     pc.addTransceiver("video", direction="recvonly")
                     state = {"pc": pc, "packets": 0, "delays": []}
-
-                    async def count(packet, arrival_time_ms, state=state) -> None:
-                        state["packets"] += 1
-                        sent = packet.extensions.abs_send_time
-                        if sent is not None:
-                            state["delays"].append(((abs_now() - sent) & 0x00FFFFFF) / (1 << 18) * 1000)
-
-                    pc.getTransceivers()[0].receiver._handle_rtp_packet = count
                     posted = await http.post(url, content=await peer.local_offer(pc), headers=SDP)
                     await pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
+                    ext_id = int(posted.text.split(f" {ABS_SEND_TIME}")[0].rsplit("a=extmap:", 1)[1].split("/")[0])
+                    # counted right after SRTP, before aiortc parses or routes the packet: cheap viewers
+                    pc.getTransceivers()[0].receiver.transport._handle_rtp_data = _counter(state, ext_id)
                     fresh.append(state)
                 states = await asyncio.gather(*(peer.wait_connected(v["pc"], 60) for v in fresh))
                 viewers += fresh
@@ -97,24 +130,71 @@ async def _viewer_loop(url: str, commands, results) -> None:
 
 # --- the run ---------------------------------------------------------------------------------------
 
-async def publish(server) -> tuple[object, object]:
-    import aiortc.codecs.vpx as vpx
+FPS = 30
+LOOP_S = 10  # seconds of video encoded once and sent in a loop
+GRAIN_SHIFT = 2  # grain amplitude 64: libvpx then lands near 1 Mbit/s at 640x480
+GOP = FPS  # a keyframe every second: a joining viewer's relay needs one, and the loop restarts on one
+
+
+def encode_loop(seconds: float, bitrate: int, width: int = 640, height: int = 480) -> list[bytes]:
+    """VP8 frames encoded once, before any viewer, at ~`bitrate` (libvpx, realtime): sending them
+    costs the publisher no encoding, so its rate holds however busy the machine gets."""
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.bit_rate, codec.gop_size, codec.time_base = bitrate, GOP, Fraction(1, FPS)
+    codec.options = {"deadline": "realtime", "cpu-used": "4", "lag-in-frames": "0",
+                     "minrate": str(bitrate), "maxrate": str(bitrate)}
+    frames = int(seconds * FPS)
+    # grain sliding two pixels a frame: motion, and detail enough for libvpx to spend the bitrate
+    texture = bytes(96 + (b >> GRAIN_SHIFT) for b in random.Random(1).randbytes(width * height + 2 * frames))
+    chroma = bytes([128]) * (width // 2 * height // 2)
+    encoded = []
+    for index in range(frames):
+        frame = av.VideoFrame(width, height, "yuv420p")
+        frame.planes[0].update(texture[2 * index:2 * index + width * height])
+        frame.planes[1].update(chroma)
+        frame.planes[2].update(chroma)
+        frame.pts, frame.time_base = index, Fraction(1, FPS)
+        encoded += [bytes(packet) for packet in codec.encode(frame)]
+    return encoded + [bytes(packet) for packet in codec.encode(None)]
+
+
+class PreEncodedVideoTrack(MediaStreamTrack):
+    """Hands aiortc's sender encoded VP8 frames (av.Packet) at 30 fps, looping; aiortc packs them
+    into RTP without encoding (RTCRtpSender takes packets as well as frames)."""
+
+    kind = "video"
+
+    def __init__(self, frames: list[bytes]) -> None:
+        super().__init__()
+        self.frames = frames
+        self.index = 0
+        self.started: float | None = None
+
+    async def recv(self) -> av.Packet:
+        if self.started is None:
+            self.started = time.monotonic()
+        due = self.started + self.index / FPS
+        await asyncio.sleep(max(0.0, due - time.monotonic()))  # a source's pacing, not synchronisation
+        packet = av.Packet(self.frames[self.index % len(self.frames)])
+        packet.pts, packet.time_base = self.index * (90000 // FPS), Fraction(1, 90000)
+        self.index += 1
+        return packet
+
+
+async def publish(server, frames: list[bytes]) -> tuple[object, object]:
     from aiortc import RTCSessionDescription
     from aiortc.rtcrtpsender import RTCRtpSender
 
     from whip_whep import peer
-    from whip_whep.media import PatternVideoTrack
 
-    vpx.DEFAULT_BITRATE = 1_000_000  # ~1 Mbit/s (REMB is ignored below, so it stays there)
     http = httpx.AsyncClient(timeout=30)
     created = await http.post(f"{server.base_url}/client/v4/accounts/bench/stream/live_inputs",
                               headers={"Authorization": f"Bearer {server.api_token}"})
     urls = created.json()["result"]
     pc = peer.new_peer_connection([])
-    video = pc.addTransceiver(PatternVideoTrack(640, 480), direction="sendonly")
+    video = pc.addTransceiver(PreEncodedVideoTrack(frames), direction="sendonly")
     video.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"])
-    from whip_whep.player import _ignore_bandwidth_estimates
-    _ignore_bandwidth_estimates(video.sender)
     answer = await http.post(urls["webRTC"]["url"], content=await peer.local_offer(pc), headers=SDP)
     await pc.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
     if await peer.wait_connected(pc, 20) != "connected":
@@ -129,17 +209,20 @@ async def sent_packets(pc) -> tuple[int, int]:
     return sum(s.packetsSent for s in stats), sum(s.bytesSent for s in stats)
 
 
-async def run(steps: list[int], window: float, processes: int) -> None:
+async def run(steps: list[int], window: float, processes: int, bitrate: int) -> None:
     from fixtures.embedded import EmbeddedServer
     from whip_whep import peer, profiles
 
+    frames = encode_loop(LOOP_S, bitrate)
+    print(f"publisher: {len(frames)} VP8 640x480 frames encoded beforehand, "
+          f"{sum(map(len, frames)) * 8 / LOOP_S / 1e6:.2f} Mbit/s, sent in a loop at {FPS} fps", flush=True)
     server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=[], ice_servers=[])
     server.start()
     peer.restrict_host_addresses(["127.0.0.1"])
     context = get_context("spawn")
     workers = []
     try:
-        pc, urls = await publish(server)
+        pc, urls = await publish(server, frames)
         loop = asyncio.get_running_loop()
         for _ in range(processes):
             commands, results = context.Queue(), context.Queue()
@@ -192,8 +275,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[25, 50, 100, 150, 200, 300])
     parser.add_argument("--window", type=float, default=8.0)
     parser.add_argument("--viewer-processes", type=int, default=2)
+    parser.add_argument("--bitrate", type=int, default=1_000_000, help="the publisher's VP8 bitrate, bit/s")
     args = parser.parse_args()
-    asyncio.run(run(sorted(args.steps), args.window, args.viewer_processes))
+    asyncio.run(run(sorted(args.steps), args.window, args.viewer_processes, args.bitrate))
 
 
 if __name__ == "__main__":

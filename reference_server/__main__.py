@@ -42,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                         help="refuse ICE restarts (422, or 405 under the drafts) while taking trickle PATCHes")
     parser.add_argument("--offer-timeout", type=float, default=30.0, metavar="S",
                         help="a WHEP server offer or counter-offer waits S seconds for its answer and connection (default 30)")
+    parser.add_argument("--redirect", action="store_true",
+                        help="answer WHIP/WHEP endpoint POSTs with 307 Temporary Redirect to the same endpoint under "
+                             "/via/, as a load balancer sending clients on would (RFC 9725 §4.5)")
+    parser.add_argument("--require-publisher", action="store_true",
+                        help="refuse WHEP playback of an input nobody is publishing: 409 Conflict with Retry-After "
+                             "(draft-ietf-wish-whep-03 §4.2.8); by default viewers may wait for the publisher")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.fault == ["list"]:
@@ -67,6 +73,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         media_timeout_s=args.media_timeout,
         offer_timeout_s=args.offer_timeout,
         ice_restart=not args.no_ice_restart,
+        redirect=args.redirect,
+        require_publisher=args.require_publisher,
     ), args.log_level
 
 

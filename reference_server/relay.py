@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
@@ -93,6 +94,13 @@ class Ingress:
     codec: RTCRtpCodecParameters | None = None  # what the publisher actually sends
 
 
+_SEQUENCE = struct.Struct("!H")  # RTP header bytes 2-3 (RFC 3550 §5.1)
+_SSRC = struct.Struct("!I")  # bytes 8-11
+
+# Serialised packets shared by the viewers of one incoming packet, by (payload type, extension layout).
+Templates = dict[tuple, bytes]
+
+
 class Egress:
     """One viewer-facing sender: the per-viewer rewrite of one stream."""
 
@@ -105,6 +113,8 @@ class Egress:
         self.mid = transceiver.mid
         self.extensions = HeaderExtensionsMap()
         self.extensions.configure(RTCRtpParameters(headerExtensions=transceiver._headerExtensions))
+        # viewers with the same MID and extension IDs receive byte-identical packets but for seq and SSRC
+        self.layout = (self.mid, tuple(sorted((e.uri, e.id) for e in transceiver._headerExtensions)))
         self.keep_ssrc = keep_ssrc
         self.wrong_codec = wrong_codec
         self.seq_offset: int | None = None
@@ -122,15 +132,22 @@ class Egress:
         transport = self.sender.transport
         return transport is not None and transport.state == "connected"
 
-    def rewrite(self, packet: RtpPacket, payload_type: int, abs_send_time: int) -> RtpPacket:
+    def _sequence_number(self, packet: RtpPacket) -> int:
         if self.seq_offset is None:
             self.seq_offset = (random.randint(0, 0xFFFF) - packet.sequence_number) & 0xFFFF
+        return (packet.sequence_number + self.seq_offset) & 0xFFFF
+
+    def _ssrc(self, packet: RtpPacket) -> int:
+        return packet.ssrc if self.keep_ssrc else self.sender._ssrc
+
+    def rewrite(self, packet: RtpPacket, payload_type: int, abs_send_time: int) -> RtpPacket:
+        """The packet as this viewer receives it, as an object (retransmissions wrap it in RTX)."""
         out = RtpPacket(
             payload_type=payload_type,
             marker=packet.marker,
-            sequence_number=(packet.sequence_number + self.seq_offset) & 0xFFFF,
+            sequence_number=self._sequence_number(packet),
             timestamp=packet.timestamp,
-            ssrc=packet.ssrc if self.keep_ssrc else self.sender._ssrc,
+            ssrc=self._ssrc(packet),
             payload=packet.payload,
         )
         out.extensions = HeaderExtensions()
@@ -139,9 +156,21 @@ class Egress:
         out.extensions.audio_level = packet.extensions.audio_level
         return out
 
-    async def send(self, packet: RtpPacket) -> None:
+    def wire(self, packet: RtpPacket, payload_type: int, abs_send_time: int, templates: Templates) -> bytes:
+        """The packet as this viewer receives it, as bytes: serialised once for every viewer with the
+        same layout, then patched (sequence number, SSRC). The hot loop: see benchmarks/RESULTS.md."""
+        key = (payload_type, self.layout)
+        template = templates.get(key)
+        if template is None:
+            template = templates[key] = self.rewrite(packet, payload_type, abs_send_time).serialize(self.extensions)
+        data = bytearray(template)
+        _SEQUENCE.pack_into(data, 2, self._sequence_number(packet))
+        _SSRC.pack_into(data, 8, self._ssrc(packet))
+        return bytes(data)  # pylibsrtp protects bytes only
+
+    async def send(self, data: bytes) -> None:
         try:
-            await self.sender.transport._send_rtp(packet.serialize(self.extensions))
+            await self.sender.transport._send_rtp(data)
         except ConnectionError:
             pass
 
@@ -218,6 +247,7 @@ class Relay:
         if "media-never-forwarded" in self.faults or ("vp9-never-forwarded" in self.faults and codec.name.lower() == "vp9"):
             return
         sent_at = abs_send_time()
+        templates: Templates = {}
         for session, streams in list(self.viewers.items()):
             egress = streams.get(ingress.kind)
             if egress is None or not egress.ready:
@@ -227,13 +257,13 @@ class Relay:
                 self.viewers.pop(session, None)
                 session.spawn(self.on_unservable(session, f"the viewer's {ingress.kind} codecs cannot carry {codec.mimeType}"))
                 continue
-            rewritten = egress.rewrite(packet, payload_type, sent_at)
+            data = egress.wire(packet, payload_type, sent_at, templates)
             if "media-delayed" in self.faults:
-                self._send_later(egress, rewritten)
+                self._send_later(egress, data)
             else:
-                await egress.send(rewritten)
+                await egress.send(data)
 
-    def _send_later(self, egress: "Egress", packet: RtpPacket) -> None:
+    def _send_later(self, egress: "Egress", packet: bytes) -> None:
         """The media-delayed fault: a relay with a deep buffer (every packet held FAULT_DELAY_S)."""
         def send() -> None:
             task = asyncio.ensure_future(egress.send(packet))
@@ -296,7 +326,7 @@ class Relay:
             if rtx_pt is not None:
                 egress.rtx_seq = (egress.rtx_seq + 1) & 0xFFFF
                 out = wrap_rtx(out, payload_type=rtx_pt, sequence_number=egress.rtx_seq, ssrc=egress.sender._rtx_ssrc)
-            await egress.send(out)
+            await egress.send(out.serialize(egress.extensions))
 
     # --- keyframes ---------------------------------------------------------------------------
     def request_keyframe(self) -> None:

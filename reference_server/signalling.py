@@ -7,6 +7,7 @@ HTTP shape lives here once and `whip.py` / `whep.py` supply the peer connection.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import secrets
 import time
@@ -19,7 +20,7 @@ from aiortc import RTCIceCandidate
 from aiortc.rtcicetransport import candidate_to_aioice
 from aiortc.sdp import candidate_from_sdp
 
-from whip_whep import headers, profiles, sdp, sdpfrag
+from whip_whep import headers, problem, profiles, sdp, sdpfrag
 from whip_whep.ice_restart import IceRestart, IceRestartError
 from whip_whep.link import Link, format_link
 
@@ -41,12 +42,13 @@ GET_IS_405 = {profiles.WHIP_06, profiles.MURILLO_01}
 
 
 class Refusal(Exception):
-    """A request the server answers with a 4xx and a plain-text reason."""
+    """A request the server answers with a 4xx and the reason (problem details), maybe with headers."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.headers = headers or {}
 
 
 class CounterOffer(Exception):
@@ -90,6 +92,16 @@ def _text(status: int, reason: str, extra: dict[str, str]) -> web.Response:
     return web.Response(status=status, text=reason + "\n", headers=extra)
 
 
+def _error(server: "ReferenceServer", status: int, reason: str, extra: dict[str, str]) -> web.Response:
+    """A 4xx/5xx that explains itself: RFC 9457 problem details (RFC 9725 §4.1, WHEP §4.1)."""
+    if server.config.fault("errors-plain-text"):
+        return _text(status, reason, extra)
+    document = problem.build(status, reason)
+    if server.config.fault("problem-status-mismatch"):
+        document["status"] = 200 if status != 200 else 500
+    return web.Response(status=status, text=json.dumps(document) + "\n", headers={**extra, "Content-Type": problem.MEDIA_TYPE})
+
+
 def _check_token(server: "ReferenceServer", request: web.Request) -> None:
     token = server.config.token
     if not token or server.config.fault("auth-ignored"):
@@ -117,9 +129,9 @@ def _ice_server_links(server: "ReferenceServer") -> list[str]:
 
 def _not_allowed(server: "ReferenceServer", allowed: tuple[str, ...], base: dict[str, str], method: str, why: str = "") -> web.Response:
     if method not in KNOWN_METHODS:
-        return _text(501, f"method {method} is not implemented", base)
+        return _error(server, 501, f"method {method} is not implemented", base)
     extra = {} if server.config.fault("405-without-allow") else {"Allow": ", ".join(allowed)}
-    return _text(405, why or f"method {method} is not allowed here", {**base, **extra})
+    return _error(server, 405, why or f"method {method} is not allowed here", {**base, **extra})
 
 
 def _get(server: "ReferenceServer", protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str], method: str) -> web.Response:
@@ -165,6 +177,8 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
             if server.config.fault("preflight-needs-auth"):
                 _check_token(server, request)
             return _options(server, request, ENDPOINT_METHODS, base, endpoint=True)
+        if method == "POST" and server.config.redirect and not request.path.startswith(REDIRECTED_PREFIX):
+            return _redirect(server, request, base)
         _check_token(server, request)
         live = protocol.find_input(server, request.match_info["key"])
         if live is None:
@@ -184,6 +198,16 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     except CounterOffer as counter:
         return _server_offered(server, request, protocol, counter.session, counter.offer, base, status=406)
     return _created(server, request, protocol, session, answer, base)
+
+
+# Where --redirect sends endpoint POSTs: the same endpoint behind a second front door.
+REDIRECTED_PREFIX = "/via"
+
+
+def _redirect(server: "ReferenceServer", request: web.Request, base: dict[str, str]) -> web.Response:
+    """307 keeps the method and body (RFC 9725 §4.5; 301/302 may turn the POST into a GET)."""
+    status = 302 if server.config.fault("redirect-302") else 307
+    return web.Response(status=status, headers={**base, "Location": REDIRECTED_PREFIX + request.path_qs})
 
 
 def _asks_for_server_offer(server: "ReferenceServer", request: web.Request, protocol: Protocol) -> bool:
@@ -232,10 +256,10 @@ async def _read_offer(server: "ReferenceServer", request: web.Request) -> tuple[
 
 
 def _refusal(server: "ReferenceServer", refusal: Refusal, base: dict[str, str]) -> web.Response:
-    extra = dict(base)
+    extra = {**base, **refusal.headers}
     if refusal.status == 401 and not server.config.fault("no-www-authenticate"):
         extra["WWW-Authenticate"] = 'Bearer realm="whip-whep", error="invalid_token"'
-    return _text(refusal.status, refusal.reason, extra)
+    return _error(server, refusal.status, refusal.reason, extra)
 
 
 def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, answer: str, base: dict[str, str]) -> web.Response:
@@ -279,7 +303,7 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
             if server.config.fault("delete-refused"):
                 return _not_allowed(server, ("PATCH", "OPTIONS"), base, "DELETE")
             if server.config.fault("delete-checks-if-match") and request.headers.get("If-Match", session.etag) != session.etag:
-                return _text(412, "If-Match does not match the session's entity-tag", base)
+                return _error(server, 412, "If-Match does not match the session's entity-tag", base)
             if not server.config.fault("delete-keeps-session"):
                 await server.end_session(session)
             if server.config.fault("viewer-delete-ends-all") and session.kind == "whep":
@@ -305,23 +329,23 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     if session.awaiting_answer:
         return await _patch_answer(server, request, protocol, session, base, content_type)
     if content_type != headers.SDPFRAG and not fault("patch-any-content-type"):
-        return _text(415, f"a PATCH must be typed {headers.SDPFRAG}", {**base, "Accept-Patch": headers.SDPFRAG})
+        return _error(server, 415, f"a PATCH must be typed {headers.SDPFRAG}", {**base, "Accept-Patch": headers.SDPFRAG})
     if_match = request.headers.get("If-Match")
     if if_match is None and not fault("trickle-no-428"):
-        return _text(428, "a PATCH must carry If-Match with the session's entity-tag", base)
+        return _error(server, 428, "a PATCH must carry If-Match with the session's entity-tag", base)
     try:
         frag = sdpfrag.parse((await request.read()).decode("utf-8"))
     except (UnicodeDecodeError, sdpfrag.SdpFragError) as exc:
         if fault("patch-malformed-500"):
-            return _text(500, "internal error", base)
+            return _error(server, 500, "internal error", base)
         if fault("malformed-patch-ends-session"):
             await server.end_session(session)
-        return _text(400, f"not a trickle-ice-sdpfrag: {exc}", base)
+        return _error(server, 400, f"not a trickle-ice-sdpfrag: {exc}", base)
     ufrag, pwd = frag.credentials()
     if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not fault("restart-as-trickle"):
-        if not server.config.ice_restart or fault("restart-unsupported"):
-            status = UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
-            return _text(status, "ICE restart is not supported by this session; trickle ICE is", base)
+        if not server.config.ice_restart or fault("restart-unsupported") or fault("restart-refused-501"):
+            status = 501 if fault("restart-refused-501") else UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
+            return _error(server, status, "ICE restart is not supported by this session; trickle ICE is", base)
         return await _restart(server, session, frag, if_match, base)
     if if_match is not None and not fault("trickle-ignores-if-match"):
         try:
@@ -329,13 +353,13 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
         except ValueError:
             matches = False
         if not matches or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
-            return _text(412, "If-Match does not name the session's current entity-tag", base)
+            return _error(server, 412, "If-Match does not name the session's current entity-tag", base)
     for media in [] if fault("trickle-candidates-discarded") else frag.media:
         for line in media.candidates:
             candidate = _usable_candidate(line, media.mid or session.first_mid)
             if candidate is None:
                 if fault("trickle-rejects-odd-candidates"):
-                    return _text(400, f"unsupported candidate {line!r}", base)
+                    return _error(server, 400, f"unsupported candidate {line!r}", base)
                 continue  # unsupported transport or unresolvable address: dropped silently (§4.3.2)
             try:
                 if session.ice_restart is not None:  # the restarted ICE session takes it, not aiortc's first one
@@ -366,12 +390,12 @@ async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.Sd
         except ValueError:
             matches = False
         if not matches:
-            return _text(412, 'a restart PATCH carries If-Match: "*" (or the current entity-tag)', base)
+            return _error(server, 412, 'a restart PATCH carries If-Match: "*" (or the current entity-tag)', base)
     ufrag, pwd = frag.credentials()
     try:
         restart = await IceRestart.begin(session.pc)
     except IceRestartError as exc:
-        return _text(503, f"ICE restart cannot start now: {exc}", base)  # the current ICE session stays
+        return _error(server, 503, f"ICE restart cannot start now: {exc}", base)  # the current ICE session stays
     restart.set_remote(ufrag, pwd, ice_lite=frag.ice_lite)  # type: ignore[arg-type]
     for media in frag.media:
         for line in media.candidates:
@@ -411,21 +435,21 @@ async def _patch_answer(server: "ReferenceServer", request: web.Request, protoco
                         base: dict[str, str], content_type: str | None) -> web.Response:
     """The player's SDP answer to a server offer: 204 with the session's first ETag, 4xx if unusable."""
     if content_type != headers.SDP:
-        return _text(409 if content_type == headers.SDPFRAG else 415,
+        return _error(server, 409 if content_type == headers.SDPFRAG else 415,
                      f"this session waits for an SDP answer ({headers.SDP}) to the server's offer", base)
     assert protocol.answered is not None
     live = protocol.find_input(server, request.match_info["key"])
     try:
         body = (await request.read()).decode("utf-8")
     except UnicodeDecodeError:
-        return _text(400, "the answer is not UTF-8 text", base)
+        return _error(server, 400, "the answer is not UTF-8 text", base)
     try:
         await protocol.answered(server, live, session, body)  # type: ignore[arg-type]
     except Refusal as refusal:
         if refusal.status == 400 and server.config.fault("malformed-answer-accepted"):
             return web.Response(status=204, headers={**base, "ETag": session.etag})
         if refusal.status == 400:
-            return _text(400, refusal.reason, base)  # a malformed answer leaves the offer waiting
+            return _error(server, 400, refusal.reason, base)  # a malformed answer leaves the offer waiting
         return _refusal(server, refusal, base)
     etag = {} if server.config.fault("answer-patch-no-etag") else {"ETag": session.etag}
     if server.config.fault("answer-patch-200"):
@@ -468,4 +492,5 @@ def add_routes(app: web.Application, protocol: Protocol) -> None:
         return await session_resource(request, protocol)
 
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}", handle_endpoint)
+    app.router.add_route("*", f"{REDIRECTED_PREFIX}/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)

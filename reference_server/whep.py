@@ -8,6 +8,8 @@ stream gets 406 with a server offer in the live codec, answered by PATCH.
 
 from __future__ import annotations
 
+import time
+from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 
@@ -35,8 +37,26 @@ def _add_senders(session: "Session", desc: sdp.SessionDescription) -> None:
         session.pc.addTransceiver(SilentTrack(m.kind), direction="sendonly")
 
 
+# What a 409 for an input nobody publishes suggests a player waits before trying again.
+RETRY_AFTER_S = 5
+
+
+def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
+    """--require-publisher: no playback before publication (draft-ietf-wish-whep-03 §4.2.8)."""
+    if not server.config.require_publisher or live.publisher is not None:
+        return
+    if server.config.fault("conflict-without-retry-after"):
+        retry = {}
+    elif server.config.fault("retry-after-http-date"):
+        retry = {"Retry-After": formatdate(time.time() + RETRY_AFTER_S, usegmt=True)}
+    else:
+        retry = {"Retry-After": str(RETRY_AFTER_S)}
+    raise Refusal(409, "nobody is publishing to this live input yet", retry)
+
+
 async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
                      profile: str) -> tuple["Session", str]:
+    _require_publisher(server, live)
     counts = count_kinds(desc)
     if any(n > 1 for n in counts.values()):
         raise Refusal(422, f"one audio and one video track at most; the offer has {counts}")
@@ -58,6 +78,7 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
 
 
 async def server_offer(server: "ReferenceServer", live: "LiveInput") -> tuple["Session", str]:
+    _require_publisher(server, live)
     """A viewer session where the server offers sendonly audio and video (in the live codecs, if live)."""
 
     def prepare(session: "Session") -> None:

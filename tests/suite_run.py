@@ -32,6 +32,8 @@ def run_suite(args: list[str], reports_dir: Path, timeout_s: float = 600) -> Run
     # `--opt=value`: pytest takes an existing path after a bare option for a test path (rootdir).
     paths = [a for a in args if a.startswith("suites")] or ["suites"]
     options = [a for a in args if not a.startswith("suites")]
+    if not any(a.startswith("--max-concurrency") for a in options):
+        options.append("--max-concurrency=1")  # a handful of cases: worker start-up would cost more than it saves
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--reports-dir={reports_dir}", *options, *paths]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
     results = reports_dir / "results.json"

@@ -149,3 +149,22 @@ def test_clean_and_faulty_runs_write_four_outputs_and_merge_into_a_matrix(tmp_pa
     cells.feed((tmp_path / "matrix.html").read_text())
     by_verdicts = sorted(values for _, values in cells.rows)
     assert by_verdicts == [["Pass", "Fail"], ["Pass", "Pass"]], cells.rows
+
+
+def test_concurrent_run_reports_what_a_sequential_run_does(tmp_path):
+    """Cases in worker processes: same cases, verdicts and checks, in collection order, one set of reports."""
+    args = [*STANDARD, "-k", "session_setup or test_http_methods", "-q"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    sequential = _cli([*args, "--max-concurrency=1"], one)
+    concurrent = _cli([*args, "--max-concurrency=3"], two)
+    assert (sequential.returncode, concurrent.returncode) == (0, 0), concurrent.stdout[-2000:]
+    first, second = (json.loads((d / "reports" / "results.json").read_text()) for d in (one, two))
+    assert [(c["id"], c["verdict"], [k["id"] for k in c["checks"]]) for c in second["cases"]] == \
+        [(c["id"], c["verdict"], [k["id"] for k in c["checks"]]) for c in first["cases"]]
+    assert (two / "reports" / "conformance.html").stat().st_size > 0 and list((two / "reports" / "allure-results").iterdir())
+
+
+def test_max_concurrency_below_one_is_a_usage_error(tmp_path):
+    run = _cli(["--max-concurrency=0"], tmp_path)
+    assert run.returncode == 4 and "--max-concurrency" in run.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -48,14 +49,16 @@ def _suite(s: EmbeddedServer, tmp_path, *args: str) -> subprocess.Popen:
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--live-inputs={collection}",
          f"--api-token={s.api_token}", f"--reports-dir={tmp_path}", *args, "suites"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
     )
 
 
-def test_ctrl_c_leaves_no_session_or_live_input_behind(server, tmp_path):
-    run = _suite(server, tmp_path, "-k", "test_publication_is_decoded_by_several_viewers")
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_ctrl_c_leaves_no_session_or_live_input_behind(server, tmp_path, concurrency):
+    run = _suite(server, tmp_path, f"--max-concurrency={concurrency}", "-k", "test_publication_is_decoded_by_several_viewers")
     try:
         assert _until(lambda: _stats(server)["sessions"] >= 2, 60), "the media case never got going"
-        run.send_signal(signal.SIGINT)
+        os.killpg(run.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole job, workers included
         run.wait(60)
     finally:
         run.kill()

@@ -6,8 +6,9 @@ HTTP plumbing (auth header, Location resolution, content types) lives here once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import urljoin
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -20,12 +21,24 @@ class CreationRefused(Exception):
     """The run is read-only (--no-create): a case tried to create a session or live input."""
 
 
+# Redirects a client follows with the same POST (RFC 9110 §15.4.8-9); 301/302/303 may become a GET
+# (RFC 9725 §4.5 forbids them for WHIP), so the suite stops there and the case sees them.
+FOLLOWED_REDIRECTS = (307, 308)
+MAX_REDIRECTS = 5
+
+
+def _same_origin(a: str, b: str) -> bool:
+    x, y = urlsplit(a), urlsplit(b)
+    return (x.scheme, x.hostname, x.port) == (y.scheme, y.hostname, y.port)
+
+
 @dataclass
 class Posted:
     """The response to an offer POST, with its Location resolved against the request URL."""
 
     response: httpx.Response
-    request_url: str
+    request_url: str  # the URL that answered: after redirects, what a relative Location resolves against
+    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, URL redirected from)
 
     @property
     def status(self) -> int:
@@ -60,6 +73,10 @@ class SignallingClient:
         self.token = token
         self.may_create = may_create
         self.created: list[str] = []  # session URLs to DELETE when the case ends
+        # Called with a URL whose POST got 409 (a WHEP endpoint that plays only what is being
+        # published, WHEP §4.2.8) and the offer sent (empty: a server offer was asked for); True
+        # when it made the stream live, so the POST is sent again.
+        self.on_conflict: Callable[[str, bytes], Awaitable[bool]] | None = None
 
     def _auth(self, with_token: bool) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token and with_token else {}
@@ -70,25 +87,47 @@ class SignallingClient:
         offer: str | bytes,
         content_type: str | None = headers.SDP,
         with_token: bool = True,
+        extra_headers: dict[str, str] | None = None,
+        arrange_publisher: bool = True,
     ) -> Posted:
+        """POST an offer; `arrange_publisher` False shows the case a 409 rather than publishing and retrying."""
         if not self.may_create:
             raise CreationRefused("this run is read-only (--no-create): the case would create a session")
         request_headers = self._auth(with_token)
         if content_type is not None:
             request_headers["Content-Type"] = content_type
         body = offer.encode() if isinstance(offer, str) else offer
-        response = await self.http.request("POST", url, content=body, headers=request_headers)
-        return self._posted(response, url)
+        return await self._post_or_publish(url, body, {**request_headers, **(extra_headers or {})}, arrange_publisher)
 
     async def post_for_offer(self, url: str) -> Posted:
         """An empty POST asking the endpoint for its offer (draft-murillo-whep-01 §4.2 server-offer mode)."""
         if not self.may_create:
             raise CreationRefused("this run is read-only (--no-create): the case would create a session")
-        response = await self.http.request("POST", url, content=b"", headers={**self._auth(True), "Accept": headers.SDP})
-        return self._posted(response, url)
+        return await self._post_or_publish(url, b"", {**self._auth(True), "Accept": headers.SDP}, True)
 
-    def _posted(self, response: httpx.Response, url: str) -> Posted:
-        posted = Posted(response, url)
+    async def _post_or_publish(self, url: str, body: bytes, request_headers: dict[str, str], arrange_publisher: bool) -> Posted:
+        posted = await self._post(url, body, request_headers)
+        if posted.status == 409 and arrange_publisher and self.on_conflict is not None and await self.on_conflict(url, body):
+            posted = await self._post(url, body, request_headers)
+        return posted
+
+    async def _post(self, url: str, body: bytes, request_headers: dict[str, str]) -> Posted:
+        """POST, following 307/308 with the same request as a WHIP/WHEP client must (RFC 9725 §4.5);
+        the Bearer token goes only to the origin it was given for."""
+        redirects: list[tuple[int, str]] = []
+        while True:
+            response = await self.http.request("POST", url, content=body, headers=request_headers)
+            location = response.headers.get("Location")
+            if response.status_code not in FOLLOWED_REDIRECTS or not location or len(redirects) == MAX_REDIRECTS:
+                return self._posted(response, url, redirects)
+            redirects.append((response.status_code, url))
+            following = urljoin(url, location)
+            if not _same_origin(url, following):
+                request_headers = {k: v for k, v in request_headers.items() if k.lower() != "authorization"}
+            url = following
+
+    def _posted(self, response: httpx.Response, url: str, redirects: list[tuple[int, str]] | None = None) -> Posted:
+        posted = Posted(response, url, redirects or [])
         # A 406 counter-offer's Location names a session that exists until it expires: ours to DELETE too.
         if (200 <= posted.status < 300 or posted.status == 406) and posted.location:
             self.created.append(posted.location)

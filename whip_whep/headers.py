@@ -99,3 +99,9 @@ def is_imf_fixdate(value: str) -> bool:
     """The preferred HTTP-date form, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`."""
     return bool(re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
                              r"\d{4} \d{2}:\d{2}:\d{2} GMT", value.strip()))
+
+
+def delay_seconds(value: str | None) -> int | None:
+    """Retry-After as delay-seconds (RFC 9110 §10.2.3: 1*DIGIT); None for an HTTP-date or junk."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None

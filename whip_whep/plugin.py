@@ -31,6 +31,8 @@ STATE = pytest.StashKey["RunState"]()
 
 
 class RunState:
+    """What the reporting process gathers: every case's result, and what workers could not clean up."""
+
     def __init__(self, reports_dir: Path, baseline: dict[str, str]) -> None:
         self.baseline = baseline
         self.reports_dir = reports_dir
@@ -38,6 +40,16 @@ class RunState:
         self.started = datetime.now(timezone.utc)
         self.t0 = time.monotonic()
         self.doc: dict | None = None
+        self.order: dict[str, int] = {}  # collection order, so concurrent runs report in spec order
+        self.left = 0  # sessions/live inputs still open at the end of a worker, and those it could not delete
+        self.not_deleted: list[str] = []
+        self.unreachable: str | None = None
+
+
+# How many cases run at once (worker processes) when --max-concurrency is not given.
+EMBEDDED_CONCURRENCY = 4
+# The attribute of a test report that carries a case's result from the process that ran it.
+CASE_ATTR = "whip_whep_case"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,9 +73,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="glass-to-glass latency p95 above MS fails the media cases (default: reported as Info)")
     g.addoption("--max-ttff-ms", type=float, metavar="MS",
                 help="time from a viewer's POST to its first decoded frame above MS fails (default: reported as Info)")
-    g.addoption("--max-concurrency", type=int, default=1, help="cases run at once (concurrency arrives with the performance work; 1 today)")
+    g.addoption("--max-concurrency", type=int, metavar="N",
+                help=f"cases run at once, in N worker processes (default: {EMBEDDED_CONCURRENCY} against the embedded server, "
+                     "1 against your target: fixed URLs are shared by every case)")
     g.addoption("--reports-dir", default="reports", help="where results.json, junit.xml, conformance.html and allure-results/ go (default ./reports)")
     g.addoption("--server-fault", action="append", metavar="NAME", help="self-tests only: start the embedded server with this fault")
+    g.addoption("--server-option", action="append", metavar="ARG",
+                help="self-tests only: start the embedded server with this option too (e.g. --server-option=--require-publisher)")
     g.addoption("--no-create", action="store_true",
                 help="read-only: never create sessions or live inputs on the target; cases that would are Not applicable")
     g.addoption("--max-rate", type=float, metavar="N", help="at most N requests per second to the target (no cap by default)")
@@ -107,13 +123,22 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if not _is_suite_run(config):
         return
+    unknown_faults = sorted(set(config.getoption("server_fault") or []) - set(_server_faults()))
+    if unknown_faults:
+        raise pytest.UsageError(f"--server-fault: unknown {unknown_faults} (python -m reference_server --fault list)")
+    worker = _worker_count(config)  # None: this process is the one that writes the reports
     reports_dir.mkdir(parents=True, exist_ok=True)
     state = RunState(reports_dir, _load_baseline(config))
     config.stash[STATE] = state
+    if worker is None:
+        _REPORTING["state"] = state
     if getattr(config.option, "allure_report_dir", None) is None and hasattr(config.option, "allure_report_dir"):
         config.option.allure_report_dir = str(reports_dir / "allure-results")
-        config.option.clean_alluredir = True
-    RATE_LIMIT.rate = config.getoption("max_rate")
+        config.option.clean_alluredir = worker is None  # emptied once, before any worker writes to it
+    if worker is None:
+        _distribute(config)
+    rate = config.getoption("max_rate")
+    RATE_LIMIT.rate = rate / worker if rate and worker else rate  # the cap holds for the whole run
     target_url = config.getoption("live_inputs") or config.getoption("endpoint")
     ice_hosts = config.getoption("ice_host")
     if ice_hosts is None and (target_url is None or is_loopback(target_url)):
@@ -122,6 +147,43 @@ def pytest_configure(config: pytest.Config) -> None:
         restrict_host_addresses(ice_hosts)
     except ValueError as exc:
         raise pytest.UsageError(f"--ice-host: {exc}") from None
+
+
+def _server_faults() -> list[str]:
+    from reference_server.faults import FAULTS
+
+    return list(FAULTS)
+
+
+def _worker_count(config: pytest.Config) -> int | None:
+    """In a worker process of a concurrent run: how many workers there are; otherwise None."""
+    workerinput = getattr(config, "workerinput", None)
+    return int(workerinput["workercount"]) if workerinput else None
+
+
+def _distribute(config: pytest.Config) -> None:
+    """Run cases in worker processes (pytest-xdist) when more than one may run at once.
+
+    Worker processes rather than asyncio tasks: aioice's host addresses, aiortc's codec hooks and
+    the rate limit are process-wide, and cases stay the plain pytest functions they are. Each
+    worker starts its own embedded servers; cases never share sessions, so none depends on another.
+    """
+    wanted = config.getoption("max_concurrency")
+    if wanted is not None and wanted < 1:
+        raise pytest.UsageError(f"--max-concurrency={wanted}: give 1 or more")
+    if wanted is None:
+        wanted = EMBEDDED_CONCURRENCY if _embedded(config) else 1
+    chosen_by_user = config.getoption("numprocesses", None) is not None
+    if wanted <= 1 or chosen_by_user or config.getoption("collectonly") or not config.pluginmanager.has_plugin("xdist"):
+        return
+    if not _embedded(config):
+        from fixtures.target import probed_target
+
+        if isinstance(probed_target(config), str):
+            return  # reported once, by this process, with exit code 6: no worker is started
+    config.option.numprocesses = wanted
+    config.option.dist = "load"
+    config.option.tx = ["popen"] * wanted
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
@@ -275,8 +337,42 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             result.checks = [c.to_json() for c in record.checks]
             result.figures = dict(record.figures)
             result.wire_log = [e.to_json() for e in record.log.exchanges]
-        state.cases.append(result)
+        # Carried on the report, which pytest-xdist sends from a worker to the reporting process.
+        setattr(report, CASE_ATTR, result.to_transport())
         report.user_properties.append(("verdict", result.verdict.value))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Gather each case's result where the reports are written (this process, or xdist's controller)."""
+    data = getattr(report, CASE_ATTR, None)
+    if data is None or report.when != "teardown":
+        return
+    state = _REPORTING.get("state")
+    if state is not None:
+        state.cases.append(CaseResult.from_transport(data))
+
+
+# The RunState of the process that writes the reports (pytest_runtest_logreport gets no config).
+_REPORTING: dict[str, RunState] = {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    state = _REPORTING.get("state")
+    if state is not None and not state.order:
+        state.order = {nodeid: i for i, nodeid in enumerate(ids)}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """A worker is done: what it could not clean up, and an unreachable target, reach the reports."""
+    state = _REPORTING.get("state")
+    out = getattr(node, "workeroutput", {}).get(CASE_ATTR)
+    if state is None or not out:
+        return
+    state.left += out["left"]
+    state.not_deleted += out["not_deleted"]
+    state.unreachable = state.unreachable or out["unreachable"]
 
 
 def _grade_from_checks(result: CaseResult, record) -> None:
@@ -338,6 +434,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     left = len(LEFTOVERS)
     not_deleted = LEFTOVERS.sweep(config.getoption("timeout_s"), verify=config.getoption("ca_bundle") or not config.getoption("insecure"))
     error = config.stash.get(UNREACHABLE, None)
+    if _worker_count(config) is not None:
+        # a worker's results went with its test reports; the reporting process writes the files
+        config.workeroutput[CASE_ATTR] = {"left": left, "not_deleted": not_deleted, "unreachable": error}
+        return
+    _REPORTING.pop("state", None)
+    left += state.left
+    not_deleted = not_deleted + state.not_deleted
+    error = error or state.unreachable
+    if state.order:
+        state.cases.sort(key=lambda c: state.order.get(c.nodeid, len(state.order)))
     if error is not None:
         code = EXIT_UNREACHABLE
     elif int(exitstatus) not in (0, 1):

@@ -7,6 +7,7 @@ level, profile, verdict, message, checks, figures and redacted wire log.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -34,6 +35,14 @@ class CaseResult:
     figures: dict = field(default_factory=dict)
     wire_log: list[dict] = field(default_factory=list)
     duration_s: float = 0.0
+
+    def to_transport(self) -> dict:
+        """Plain data, so a worker process can hand the result to the process writing reports."""
+        return {**dataclasses.asdict(self), "verdict": self.verdict.value}
+
+    @classmethod
+    def from_transport(cls, data: dict) -> "CaseResult":
+        return cls(**{**data, "verdict": Verdict(data["verdict"])})
 
     def to_json(self) -> dict:
         reqs = [registry.get(i) for i in self.requirement_ids]

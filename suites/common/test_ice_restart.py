@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from whip_whep import headers, sdp, sdpfrag
+from whip_whep import headers, profiles, sdp, sdpfrag
 from whip_whep.ice_restart import ice_connection
 
 pytestmark = pytest.mark.asyncio
@@ -47,6 +47,25 @@ async def _restart(case, protocol: str):
 
 def _ids(protocol: str, whip: str, whep: tuple[str, ...]) -> tuple[str, ...]:
     return (whip,) if protocol == "whip" else whep
+
+
+@pytest.mark.requirement("WHIP-4.3.1-5", "WHEPL-4.4.1-3", "WHEP01-4.4-7")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_trickle_only_session_refuses_restart_with_422(case, protocol):
+    """A session that takes trickle PATCHes (204) but not restarts refuses the restart PATCH with 422 (draft-murillo-whep-01: 405)."""
+    pc, posted, _ = await _live_session(case, protocol)
+    trickle = await case.signalling.patch(posted.location, str(sdpfrag.for_description(pc.localDescription.sdp)),
+                                          if_match=posted.etag or "*")
+    if not 200 <= trickle.status_code < 300:
+        case.not_applicable(f"the session does not take trickle PATCHes either ({trickle.status_code}): no kind to tell apart")
+    exchange = await case.restart_ice(pc, posted.location)
+    if 200 <= exchange.status < 300:
+        case.not_applicable(f"the session supports ICE restart ({exchange.status}): nothing to refuse")
+    profile = case.target.whip_profile if protocol == "whip" else case.target.whep_profile
+    wanted = 405 if profile in (profiles.MURILLO_01, profiles.WHIP_06) else 422  # the drafts: "405 Not Implemented"
+    case.expect(exchange.status == wanted, *_ids(protocol, "WHIP-4.3.1-5", ("WHEPL-4.4.1-3", "WHEP01-4.4-7")),
+                message=f"trickle is taken ({trickle.status_code}) but the restart PATCH got {exchange.status}, "
+                        f"not the {wanted} {profile} wants")
 
 
 @pytest.mark.requirement("WHIP-4.3-1", "WHEPL-4.4-1")

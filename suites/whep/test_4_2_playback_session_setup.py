@@ -122,3 +122,19 @@ async def test_deleted_session_is_gone(case):
     again = await case.signalling.delete(posted.location)
     case.expect(again.status_code in (404, 410), "HTTP-16",
                 message=f"a second DELETE answered {again.status_code}, so the session looks alive")
+
+
+NO_PUBLISHER = ("WHEPL-4.2.8-1", "WHEP01-4.3-1")
+
+
+@pytest.mark.requirement(*NO_PUBLISHER)
+async def test_playback_before_publication_is_409_with_retry_after(case):
+    """POST a viewer offer for an input nobody publishes: played (not applicable), or 409 with Retry-After in seconds."""
+    urls = await case.live_input()
+    _, offer = await case.viewer_offer()
+    posted = await case.signalling.post_offer(case.whep_url(urls), offer, arrange_publisher=False)
+    if posted.status != 409:
+        case.not_applicable(f"the endpoint does not refuse playback before publication (it answered {posted.status})")
+    retry_after = posted.response.headers.get("Retry-After")
+    case.expect(headers.delay_seconds(retry_after) is not None, *NO_PUBLISHER,
+                message=f"the 409 has Retry-After {retry_after!r}, not a whole number of seconds")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from whip_whep import peer, profiles, sdp
+from whip_whep import peer, problem, profiles, sdp
 from whip_whep.sdp import SessionDescription
 
 pytestmark = pytest.mark.asyncio
@@ -71,3 +71,30 @@ async def test_offer_with_an_unusable_section_is_refused_whole(case):
     case.expect(posted.status in (422, 400), "WHIP-4.4.3-2",
                 message=f"an offer whose video codec is unknown got {posted.describe()}"
                         + (" (part of the offer accepted)" if posted.status == 201 else ""))
+
+
+async def _refusal_explains_itself(case, req: str, offer: str, what: str) -> None:
+    """A MAY of RFC 9725: the refusal of `offer` carries RFC 9457 problem details."""
+    if case.target.whip_profile != profiles.RFC9725:
+        case.not_applicable(f"problem details for refused offers are RFC 9725's ({case.target.whip_profile} is graded)")
+    urls = await case.live_input()
+    posted = await case.signalling.post_offer(urls.whip_url, offer)
+    if not 400 <= posted.status < 500:
+        case.not_applicable(f"{what} was not refused ({posted.status}): nothing to explain")
+    explained, observed = problem.judge(posted.media_type, posted.response.content, posted.status)
+    case.capability(explained, req, f"{what}: {observed}")
+
+
+@pytest.mark.requirement("WHIP-4.4.2-4")
+async def test_refusal_of_too_many_tracks_explains_itself(case):
+    """POST an offer with two video m-sections; if refused, the refusal is RFC 9457 problem details (MAY)."""
+    _, offer = await case.publisher_offer()
+    await _refusal_explains_itself(case, "WHIP-4.4.2-4", _two_videos(offer), "an offer with two video tracks")
+
+
+@pytest.mark.requirement("WHIP-4.4.3-3")
+async def test_refusal_of_an_unusable_section_explains_itself(case):
+    """POST Opus plus a video m-section with an unknown codec; the refusal is RFC 9457 problem details (MAY)."""
+    offer = await peer.local_offer(case.codec_peer("whip", ["vp8"]))
+    await _refusal_explains_itself(case, "WHIP-4.4.3-3", sdp.with_format_renamed(offer, "VP8", "FOO"),
+                                   "an offer whose video codec is unknown")
