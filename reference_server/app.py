@@ -12,7 +12,7 @@ from whip_whep.peer import new_peer_connection
 from whip_whep import sdp
 from whip_whep.sdp import SessionDescription
 
-from . import demo, live_inputs, signalling, whep, whip
+from . import demo, events, live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
@@ -59,7 +59,7 @@ class ReferenceServer:
         if kind == "whip":
             live.publisher = session
         else:
-            live.viewers.add(session)
+            self._add_viewer(live, session)
         try:
             if prepare is not None:
                 prepare(session)
@@ -80,6 +80,11 @@ class ReferenceServer:
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
 
+    def _add_viewer(self, live: LiveInput, session: Session) -> None:
+        session.events = events.SessionEvents(self.config.faults)
+        live.viewers.add(session)
+        events.viewers_changed(live)
+
     async def open_offering_session(self, kind: str, live: LiveInput, prepare: Callable[[Session], None]) -> tuple[Session, str]:
         """A session whose peer connection makes the offer (WHEP server offer or counter-offer).
 
@@ -89,7 +94,7 @@ class ReferenceServer:
         sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
         session = Session(sid, kind, live.uid, new_peer_connection(self.config.ice_servers), awaiting_answer=True)
         self.sessions[session.id] = session
-        live.viewers.add(session)
+        self._add_viewer(live, session)
         try:
             prepare(session)
             await session.pc.setLocalDescription(await session.pc.createOffer())
@@ -118,11 +123,17 @@ class ReferenceServer:
             if live.publisher is session:
                 live.publisher = None
                 live.relay.detach_publisher()
+                if session.connected.is_set():
+                    events.publication_changed(live, active=False)
                 # Viewers of an ended publication are ended too: visibly, not left silent.
                 for viewer in list(live.viewers):
                     await self.end_session(viewer)
-            live.viewers.discard(session)
+            if session in live.viewers:
+                live.viewers.discard(session)
+                events.viewers_changed(live)
             live.relay.detach_viewer(session)
+        if session.events is not None:
+            session.events.close()
         await session.close()
         log.info("%s session %s ended", session.kind, session.id)
 

@@ -92,6 +92,8 @@ class Ingress:
     history: PacketHistory = field(default_factory=PacketHistory)
     media_ssrc: int | None = None
     codec: RTCRtpCodecParameters | None = None  # what the publisher actually sends
+    payload_bytes: int = 0  # since first_packet_at, for the bitrate the WHEP layers event reports
+    first_packet_at: float | None = None
 
 
 _SEQUENCE = struct.Struct("!H")  # RTP header bytes 2-3 (RFC 3550 §5.1)
@@ -175,6 +177,11 @@ class Egress:
             pass
 
 
+def _has_event_stream(session: Session) -> bool:
+    """The playback-needs-sse fault: a viewer gets media only once it listens to its events."""
+    return session.events is not None and any(s.opened.is_set() for s in session.events.streams.values())
+
+
 class Relay:
     """The forwarding state of one live input."""
 
@@ -222,6 +229,14 @@ class Relay:
             self._keyframe_pending.cancel()
             self._keyframe_pending = None
 
+    def video_bitrate(self) -> int | None:
+        """The publisher's average video bitrate (bit/s) so far; None before a second of video."""
+        ingress = self.ingress.get("video")
+        if ingress is None or ingress.first_packet_at is None:
+            return None
+        elapsed = time.monotonic() - ingress.first_packet_at
+        return int(ingress.payload_bytes * 8 / elapsed) if elapsed >= 1.0 else None
+
     def live_codec(self, kind: str) -> RTCRtpCodecParameters | None:
         """The codec the publisher sends (seen on the wire), else the one it negotiated first."""
         ingress = self.ingress.get(kind)
@@ -243,6 +258,9 @@ class Relay:
         else:
             ingress.media_ssrc = packet.ssrc
             ingress.codec = codec
+            ingress.payload_bytes += len(packet.payload)
+            if ingress.first_packet_at is None:
+                ingress.first_packet_at = time.monotonic()
         ingress.history.add(packet)
         if "media-never-forwarded" in self.faults or ("vp9-never-forwarded" in self.faults and codec.name.lower() == "vp9"):
             return
@@ -250,7 +268,7 @@ class Relay:
         templates: Templates = {}
         for session, streams in list(self.viewers.items()):
             egress = streams.get(ingress.kind)
-            if egress is None or not egress.ready:
+            if egress is None or not egress.ready or ("playback-needs-sse" in self.faults and not _has_event_stream(session)):
                 continue
             payload_type = egress.payload_type(codec)
             if payload_type is None:

@@ -6,11 +6,14 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiortc import RTCPeerConnection
 
 from whip_whep.ice_restart import IceRestart
+
+if TYPE_CHECKING:
+    from .events import SessionEvents
 
 log = logging.getLogger("reference_server.sessions")
 
@@ -33,6 +36,7 @@ class Session:
     first_mid: str | None = None
     ice_restart: "IceRestart | None" = None  # the latest restart: its trickled candidates go to the new agent
     awaiting_answer: bool = False  # the server offered (WHEP server-offer / counter-offer); the answer comes by PATCH
+    events: "SessionEvents | None" = None  # WHEP: its server-sent event streams (§4.9.1)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
     _tasks: set[asyncio.Task] = field(default_factory=set)

@@ -24,7 +24,9 @@ from whip_whep import headers, problem, profiles, sdp, sdpfrag
 from whip_whep.ice_restart import IceRestart, IceRestartError
 from whip_whep.link import Link, format_link
 
+from . import events
 from .config import SERVER_KEY
+from .refusal import Refusal
 from .faults import rewrite_answer
 from .sessions import Session, new_etag
 
@@ -41,14 +43,6 @@ KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "
 GET_IS_405 = {profiles.WHIP_06, profiles.MURILLO_01}
 
 
-class Refusal(Exception):
-    """A request the server answers with a 4xx and the reason (problem details), maybe with headers."""
-
-    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.headers = headers or {}
 
 
 class CounterOffer(Exception):
@@ -235,6 +229,9 @@ def _server_offered(server: "ReferenceServer", request: web.Request, protocol: P
     response = web.Response(status=status, body=offer.encode(), headers=result)
     for link in _ice_server_links(server):
         response.headers.add("Link", link)
+    if status == 201:
+        for link in events.links(result["Location"], server.config.faults):
+            response.headers.add("Link", link)
     return response
 
 
@@ -279,7 +276,40 @@ def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol
     )
     for link in _ice_server_links(server):
         response.headers.add("Link", link)
+    if protocol.name == "whep":  # the extensions it offers (WHEP §4.9)
+        for link in events.links(f"/{key}/webRTC/{protocol.path}/{session.id}", server.config.faults):
+            response.headers.add("Link", link)
     return response
+
+
+async def extension_resource(request: web.Request, protocol: Protocol, what: str) -> web.StreamResponse:
+    """A WHEP session's extension URLs: `sse` (POST opens a stream), `stream` (GET long-polls it,
+    DELETE ends it) and `layer` (POST selects a layer). A stream's URL is its own credential: a
+    browser's EventSource cannot send an Authorization header."""
+    server = _server(request)
+    base = _base_headers(server, protocol)
+    method = request.method
+    allowed = {"sse": ("POST", "OPTIONS"), "stream": ("GET", "DELETE", "OPTIONS"), "layer": ("POST", "OPTIONS")}[what]
+    try:
+        if method == "OPTIONS":
+            return _options(server, request, allowed, base, endpoint=False)
+        if what != "stream":
+            _check_token(server, request)
+        session = server.sessions.get(request.match_info["sid"])
+        live = protocol.find_input(server, request.match_info["key"])
+        if session is None or live is None or session.events is None or session.input_uid != live.uid:
+            raise Refusal(404, "no such session (never created, or already ended)")
+        if method not in allowed:
+            return _not_allowed(server, allowed, base, method)
+        if what == "sse":
+            return await events.open_stream(request, live, session, base)
+        if what == "layer":
+            return await events.select_layer(request, live, session, base)
+        if method == "GET":
+            return await events.serve_stream(request, session, request.match_info["stream"], base)
+        return await events.delete_stream(session, request.match_info["stream"], base)
+    except Refusal as refusal:
+        return _refusal(server, refusal, base)
 
 
 async def session_resource(request: web.Request, protocol: Protocol) -> web.Response:
@@ -494,3 +524,9 @@ def add_routes(app: web.Application, protocol: Protocol) -> None:
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"{REDIRECTED_PREFIX}/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)
+    if protocol.name == "whep":
+        for what, suffix in (("sse", "/sse"), ("stream", "/sse/{stream}"), ("layer", "/layer")):
+            async def handle_extension(request: web.Request, what: str = what) -> web.StreamResponse:
+                return await extension_resource(request, protocol, what)
+
+            app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}{suffix}", handle_extension)

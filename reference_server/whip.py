@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from whip_whep import profiles, sdp
 
+from . import events
 from .signalling import Protocol, Refusal, count_kinds
 
 if TYPE_CHECKING:
@@ -37,7 +38,15 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
     session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=refusal_status)
     live.relay.attach_publisher(session)
     session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
+    session.spawn(_announce_when_live(live, session))
     return session, answer
+
+
+async def _announce_when_live(live: "LiveInput", session: "Session") -> None:
+    """Viewers' event streams hear `active` once the publisher is connected (WHEP §4.9.1.1)."""
+    await session.connected.wait()
+    if live.publisher is session:
+        events.publication_changed(live, active=True)
 
 
 PROTOCOL = Protocol(name="whip", path="publish", find_input=_find, negotiate=_negotiate)

@@ -97,7 +97,9 @@ class WireLog:
             for k, v in headers.multi_items()
         ]
 
-    def record(self, request: httpx.Request, response: httpx.Response | None, error: str, started: float) -> Exchange:
+    def record(self, request: httpx.Request, response: httpx.Response | None, error: str, started: float,
+               body: str | None = None) -> Exchange:
+        """`body`: what a streamed response delivered (its content was never read whole)."""
         exchange = Exchange(
             method=request.method,
             url=redact_text(str(request.url), self.secrets),
@@ -110,7 +112,8 @@ class WireLog:
             exchange.status = response.status_code
             exchange.reason = response.reason_phrase
             exchange.response_headers = self._headers(response.headers)
-            exchange.response_body = redact_text(_body(response.content), self.secrets)
+            text = _body(response.content) if body is None else _body(body.encode())
+            exchange.response_body = redact_text(text, self.secrets)
         self.exchanges.append(exchange)
         return exchange
 
@@ -170,6 +173,19 @@ class WireClient:
         self.log.record(request, response, "", started)
         return response
 
+    async def open_stream(self, url: str, **kwargs) -> "StreamedResponse":
+        """GET a response that arrives over time (text/event-stream); its lines are read with
+        deadlines and logged when it is closed."""
+        request = self._client.build_request("GET", url, **kwargs)
+        await RATE_LIMIT.wait()
+        started = time.monotonic()
+        try:
+            response = await asyncio.wait_for(self._client.send(request, stream=True), self.timeout_s)
+        except (asyncio.TimeoutError, httpx.TransportError) as exc:
+            self.log.record(request, None, f"{type(exc).__name__}: {exc}", started)
+            raise TargetUnreachable(f"GET {url}: no response head within {self.timeout_s:g} s ({type(exc).__name__})") from exc
+        return StreamedResponse(self.log, request, response, started)
+
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._client.send(request)
         await response.aread()
@@ -177,3 +193,30 @@ class WireClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class StreamedResponse:
+    """An open response read line by line (server-sent events), logged on close with what came."""
+
+    def __init__(self, log: WireLog, request: httpx.Request, response: httpx.Response, started: float) -> None:
+        self.log, self.request, self.response, self.started = log, request, response, started
+        self.lines: list[str] = []
+        self._iter = response.aiter_lines()
+        self.ended = False
+
+    async def next_line(self, timeout_s: float) -> str | None:
+        """The next line; None once the server has ended the response. asyncio.TimeoutError when
+        none comes within `timeout_s`."""
+        if self.ended:
+            return None
+        try:
+            line = await asyncio.wait_for(self._iter.__anext__(), timeout_s)
+        except (StopAsyncIteration, httpx.TransportError):
+            self.ended = True
+            return None
+        self.lines.append(line)
+        return line
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+        self.log.record(self.request, self.response, "", self.started, body="\n".join(self.lines))
