@@ -49,6 +49,16 @@ FAULTS: dict[str, str] = {
     "layers-without-ids": "send layer objects with none of rid, spatialLayerId, temporalLayerId",
     "layer-selection-accepts-anything": "answer 200 to a request for a layer that does not exist",
     "playback-needs-sse": "send a viewer no media until it has an event stream open",
+    "bearer-refused": "refuse every request with 401, the right Bearer token included",
+    "turn-link-no-credential": "advertise the TURN server in Link without its credential",
+    "no-ice-server-links": "send no ice-server Links on the 201",
+    "no-links-on-options": "send no ice-server Links on plain OPTIONS either",
+    "no-accept-patch": "leave Accept-Patch out of the 201",
+    "counter-offer-no-valid-until": "type the 406 counter-offer application/sdp without valid-until",
+    "patch-after-delete-204": "answer 204 to a PATCH on a session that does not exist (any more)",
+    "answer-ice-lite": "mark the answer a=ice-lite (a lite ICE implementation)",
+    "active-offer-refused-403": "refuse WHIP offers with a=setup:active with 403 instead of 422/400",
+    "retry-after-junk": "with --require-publisher, give the 409 a Retry-After that is neither seconds nor a date",
     "redirect-302": "with --redirect, send endpoint POSTs on with 302 Found instead of 307",
     "errors-plain-text": "explain 4xx/5xx in plain text instead of RFC 9457 problem details",
     "problem-status-mismatch": "give problem details a 'status' member other than the response's status",
@@ -159,6 +169,8 @@ def rewrite_answer(answer: str, active: set[str]) -> str:
             answer,
             flags=re.MULTILINE,
         )
+    if "answer-ice-lite" in active:
+        answer = re.sub(r"^(t=[^\r\n]*\r?\n)", r"\1a=ice-lite\r\n", answer, count=1, flags=re.MULTILINE)
     if "answer-rtcp-mux-only" in active:
         answer = re.sub(r"^a=rtcp-mux\r?$", "a=rtcp-mux\r\na=rtcp-mux-only\r", answer, flags=re.MULTILINE)
     if "answer-msid-split" in active:

@@ -100,7 +100,7 @@ def _check_token(server: "ReferenceServer", request: web.Request) -> None:
     token = server.config.token
     if not token or server.config.fault("auth-ignored"):
         return
-    if headers.bearer_token(request.headers.get("Authorization")) != token:
+    if headers.bearer_token(request.headers.get("Authorization")) != token or server.config.fault("bearer-refused"):
         raise Refusal(401, "a valid Bearer token is required")
 
 
@@ -114,6 +114,8 @@ def _ice_server_links(server: "ReferenceServer") -> list[str]:
             username, _, credential = userinfo.partition(":")
             url = f"{scheme}:{host}"
             params.update(username=username, credential=credential)
+            if server.config.fault("turn-link-no-credential"):
+                del params["credential"]
         if server.config.fault("broken-link-syntax"):
             links.append(f"{url}; rel: ice-server;")
         else:
@@ -155,7 +157,7 @@ def _options(server: "ReferenceServer", request: web.Request, allowed: tuple[str
         result["Accept-Post"] = headers.SDP
     response = web.Response(status=200, headers=result)
     preflight = "Access-Control-Request-Method" in request.headers
-    if endpoint and (not preflight or server.config.fault("links-on-preflight")):
+    if endpoint and (not preflight or server.config.fault("links-on-preflight")) and not server.config.fault("no-links-on-options"):
         for link in _ice_server_links(server):
             response.headers.add("Link", link)
     return response
@@ -217,7 +219,7 @@ def _server_offered(server: "ReferenceServer", request: web.Request, protocol: P
     deadline = formatdate(time.time() + server.config.offer_timeout_s, usegmt=True)
     result = {**base, "Location": f"/{request.match_info['key']}/webRTC/{protocol.path}/{session.id}"}
     if status == 406:
-        result["Content-Type"] = f'{headers.SDP}; valid-until="{deadline}"'
+        result["Content-Type"] = headers.SDP if server.config.fault("counter-offer-no-valid-until") else f'{headers.SDP}; valid-until="{deadline}"'
         if server.config.fault("counter-offer-no-location"):
             del result["Location"]
     else:
@@ -269,12 +271,14 @@ def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol
     result["ETag"] = "W/" + session.etag if server.config.fault("etag-weak") else session.etag
     if not server.config.fault("no-location"):
         result["Location"] = location
+    if not server.config.fault("no-accept-patch"):
+        result["Accept-Patch"] = headers.SDPFRAG  # trickle ICE and ICE restart by PATCH (RFC 5789 §3.1)
     response = web.Response(
         status=200 if server.config.fault("post-status-200") else 201,
         body=rewrite_answer(answer, server.config.faults).encode(),
         headers=result,
     )
-    for link in _ice_server_links(server):
+    for link in [] if server.config.fault("no-ice-server-links") else _ice_server_links(server):
         response.headers.add("Link", link)
     if protocol.name == "whep":  # the extensions it offers (WHEP §4.9)
         for link in events.links(f"/{key}/webRTC/{protocol.path}/{session.id}", server.config.faults):
@@ -326,6 +330,8 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
         if session is None or live is None or session.kind != protocol.name or session.input_uid != live.uid:
             if method == "DELETE" and server.config.fault("unknown-session-200"):
                 return web.Response(status=200, headers=base)
+            if method == "PATCH" and server.config.fault("patch-after-delete-204"):
+                return web.Response(status=204, headers=base)
             raise Refusal(404, "no such session (never created, or already ended)")
         if method == "DELETE":
             if server.config.fault("session-redirects"):

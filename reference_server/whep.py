@@ -47,6 +47,8 @@ def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
         return
     if server.config.fault("conflict-without-retry-after"):
         retry = {}
+    elif server.config.fault("retry-after-junk"):
+        retry = {"Retry-After": "soon"}
     elif server.config.fault("retry-after-http-date"):
         retry = {"Retry-After": formatdate(time.time() + RETRY_AFTER_S, usegmt=True)}
     else:

@@ -34,6 +34,8 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
             raise Refusal(400, "sendrecv offers are not accepted")
     if live.publisher is not None and not server.config.fault("second-publisher-accepted"):
         raise Refusal(409, "a publisher is already live on this input; DELETE its session first")
+    if server.config.fault("active-offer-refused-403") and any(m.setup == "active" for m in desc.media):
+        raise Refusal(403, "a=setup:active offers are not taken")
     refusal_status = 403 if server.config.fault("unusable-offer-403") else unsupported
     session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=refusal_status)
     live.relay.attach_publisher(session)

@@ -53,7 +53,7 @@ def test_runs_from_anywhere_against_the_embedded_server(tmp_path):
     run = _cli(["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03", "-k", "created", "-q"], tmp_path)
     assert run.returncode == 0, run.stdout[-3000:]
     doc = json.loads((tmp_path / "reports" / "results.json").read_text())
-    assert doc["cases"] and {c["verdict"] for c in doc["cases"]} == {"Pass"}
+    assert doc["cases"] and {c["verdict"] for c in doc["cases"]} <= {"Pass", "Supported"}
     assert all(c["profile"] == {"whip": "rfc9725", "whep": "draft-ietf-wish-whep-03"} for c in doc["cases"])
 
 

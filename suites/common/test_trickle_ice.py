@@ -9,7 +9,7 @@ import pytest
 
 from aiortc import RTCSessionDescription
 
-from whip_whep import peer, profiles, sdp, sdpfrag
+from whip_whep import headers, peer, profiles, sdp, sdpfrag
 
 pytestmark = pytest.mark.asyncio
 
@@ -195,3 +195,34 @@ async def test_trickled_candidates_carry_media(case, protocol):
     decoded = await the_player.wait_frames("video", 15, case.target.timeout_s)
     case.expect(decoded, req, message=f"connected by trickled candidates, the viewer decoded "
                                       f"{the_player.streams['video'].frames} video frames in {case.target.timeout_s:g} s")
+
+
+@pytest.mark.requirement("WHEP01-4.4-6")
+async def test_trickle_session_advertises_accept_patch(case):
+    """A WHEP session that takes a trickle PATCH announced it on its 201: Accept-Patch: application/trickle-ice-sdpfrag."""
+    _, posted, _ = await _trickle(case, "whep")
+    accepted = headers.split_list(posted.response.headers.get("Accept-Patch"))
+    case.expect(headers.SDPFRAG in accepted, "WHEP01-4.4-6",
+                message=f"the 201 of a session that takes trickle PATCHes has Accept-Patch {posted.response.headers.get('Accept-Patch')!r}")
+
+
+@pytest.mark.requirement("WHIP-D-7")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_patch_on_an_ended_session_fails(case, protocol):
+    """DELETE the session, then PATCH it with If-Match: *: no 2xx (there is nothing left to match)."""
+    offer, posted = await _session(case, protocol)
+    await case.signalling.delete(posted.location)
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match="*")
+    case.expect(not 200 <= response.status_code < 300, "WHIP-D-7",
+                message=f"a PATCH with If-Match: * on the deleted session answered {response.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.3.2-10", "WHEPL-4.4.2-9")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_trickle_sessions_use_entity_tags(case, protocol):
+    """A session that takes trickle PATCHes has an ETag on its 201 and refuses a PATCH whose If-Match names another tag."""
+    offer, posted, _ = await _trickle(case, protocol)
+    stale = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match='"not-this-session"')
+    ids = ("WHIP-4.3.2-10",) if protocol == "whip" else ("WHEPL-4.4.2-9",)
+    case.expect(bool(posted.etag) and stale.status_code == 412, *ids,
+                message=f"the 201's ETag is {posted.etag!r}; a PATCH with another tag answered {stale.status_code}")

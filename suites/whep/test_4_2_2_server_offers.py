@@ -84,6 +84,16 @@ async def test_server_offer_is_sendonly(case):
     case.expect(set(directions) == {"sendonly"}, "WHEPL-4.2.5-5", message=f"the counter-offer's directions: {directions}")
 
 
+@pytest.mark.requirement("WHEPL-4.2.2-2")
+async def test_counter_offer_says_how_long_it_holds(case):
+    """The 406's Content-Type may carry valid-until (else the counter-offer holds 30 s) (MAY)."""
+    _only_in(case, profiles.WHEP_03, "the counter-offer arrived in draft-ietf-wish-whep-03")
+    _, posted = await _server_offer(case)
+    valid_until = headers.media_type_parameter(posted.response.headers.get("Content-Type"), "valid-until")
+    case.capability(valid_until is not None, "WHEPL-4.2.2-2",
+                    f"the 406 is typed {posted.response.headers.get('Content-Type')!r}")
+
+
 @pytest.mark.requirement("WHEPL-4.2.2-1", "WHEPL-4.2.2-3")
 async def test_refused_offer_gets_a_counter_offer(case):
     """A refused offer gets 406 typed application/sdp with an SDP offer and a Location; a valid-until is an HTTP-date."""

@@ -48,3 +48,14 @@ async def test_answer_media_form_one_stream(case):
     kinds = [m.kind for m in accepted]
     case.expect(all(kinds.count(k) <= 1 for k in ("audio", "video")), "WHEPL-4.5.2-3",
                 message=f"the answer accepts m-sections {kinds}: two tracks of one kind")
+
+
+@pytest.mark.requirement("WHEPL-4.5.3-1")
+async def test_media_server_is_full_ice(case):
+    """The answer is not a=ice-lite: the media server runs full ICE (SHOULD)."""
+    urls = await case.live_input()
+    _, posted = await case.play(urls)
+    if posted.status != 201:
+        case.not_applicable(f"no answer to look at: the POST got {posted.describe()}")
+    lite = SessionDescription.parse(posted.body).ice_lite
+    case.expect(not lite, "WHEPL-4.5.3-1", message="the answer says a=ice-lite: the media server is a lite ICE implementation")

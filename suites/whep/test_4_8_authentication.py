@@ -27,3 +27,13 @@ async def test_401_carries_a_challenge(case):
         case.not_applicable(f"the POST without a token got {posted.describe()}, not 401")
     case.expect(bool(posted.response.headers.get("WWW-Authenticate")), "WHEPL-4.8-1",
                 message="the 401 has no WWW-Authenticate header")
+
+
+@pytest.mark.requirement("WHEPL-4.8-2")
+async def test_bearer_token_is_accepted(case):
+    """With the configured token in Authorization: Bearer, a viewer's POST is answered 201."""
+    if not case.target.token:
+        case.not_applicable("no --token configured: the target authorises by URL (as Cloudflare does)")
+    urls = await case.live_input()
+    _, posted = await case.play(urls)
+    case.expect(posted.status == 201, "WHEPL-4.8-2", message=f"a POST with the Bearer token got {posted.describe()}")

@@ -24,7 +24,7 @@ async def _viewer_session(case, live: bool = True):
     _, posted = await case.play(urls)
     if posted.status != 201:
         case.not_applicable(f"no WHEP session to look at: the POST got {posted.describe()}")
-    return urls, posted, case.links(posted)
+    return urls, posted, case.links(posted.response)
 
 
 def _sse_link(case, links):
@@ -185,7 +185,7 @@ async def test_inactive_when_the_publication_stops(case):
     _, posted = await case.play(urls)
     if posted.status != 201:
         case.not_applicable(f"no WHEP session: the POST got {posted.describe()}")
-    sse = _sse_link(case, case.links(posted))
+    sse = _sse_link(case, case.links(posted.response))
     _, reader = await _open(case, sse, _subscribable(case, sse, ["active", "inactive"]))
     await reader.until(lambda e: e.type == "active", case.target.timeout_s)
     await case.signalling.delete(published.location)

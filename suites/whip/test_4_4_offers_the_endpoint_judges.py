@@ -62,6 +62,19 @@ async def test_active_offer_is_answered_passive(case):
     case.expect(state == "connected", "WHIP-D-11", message=f"with the suite as DTLS client the connection ended {state!r}")
 
 
+@pytest.mark.requirement("WHIP-4.4.4-3")
+async def test_refused_active_offer_gets_422_or_400(case):
+    """POST an offer with a=setup:active: accepted, or refused with 422 or 400 (SHOULD)."""
+    if case.target.whip_profile != profiles.RFC9725:
+        case.not_applicable(f"the refusal status for a=setup:active is RFC 9725's ({case.target.whip_profile} is graded)")
+    urls = await case.live_input()
+    _, offer = await case.publisher_offer()
+    posted = await case.signalling.post_offer(urls.whip_url, offer.replace("a=setup:actpass", "a=setup:active"))
+    if posted.status == 201:
+        case.not_applicable("the endpoint takes a=setup:active offers: nothing refused")
+    case.expect(posted.status in (422, 400), "WHIP-4.4.4-3", message=f"an a=setup:active offer was refused with {posted.describe()}")
+
+
 @pytest.mark.requirement("WHIP-4.4.3-2")
 async def test_offer_with_an_unusable_section_is_refused_whole(case):
     """POST Opus plus a video m-section whose only codec is unknown (FOO/90000): the whole POST gets 422 or 400."""

@@ -27,3 +27,12 @@ async def test_401_carries_a_bearer_challenge(case):
     case.expect(bool(challenge), "WHIP-D-5", message="the 401 has no WWW-Authenticate header")
     case.expect(challenge.lower().startswith("bearer"), "WHIP-D-5",
                 message=f"WWW-Authenticate {challenge!r} is not a Bearer challenge")
+
+
+@pytest.mark.requirement("WHIP-4.7-2")
+async def test_bearer_token_is_accepted(case):
+    """With the configured token in Authorization: Bearer, a POST is answered 201."""
+    if not case.target.token:
+        case.not_applicable("no --token configured: the target authorises by URL (as Cloudflare does)")
+    _, _, posted = await case.publish()
+    case.expect(posted.status == 201, "WHIP-4.7-2", message=f"a POST with the Bearer token got {posted.describe()}")
