@@ -35,6 +35,8 @@ from aiortc.mediastreams import MediaStreamTrack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from reference_server.relay import abs_send_time  # noqa: E402  the relay's own clock for the stamp
+
 SDP = {"Content-Type": "application/sdp"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -42,10 +44,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def abs_now() -> int:
-    return (int(time.time() * (1 << 18)) + (2208988800 << 18)) & 0x00FFFFFF
 
 
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -76,7 +74,7 @@ def _counter(state: dict, ext_id: int):
         state["packets"] += 1
         sent = abs_send_time_of(data, ext_id)
         if sent is not None:
-            state["delays"].append(((abs_now() - sent) & 0x00FFFFFF) / (1 << 18) * 1000)
+            state["delays"].append(((abs_send_time() - sent) & 0x00FFFFFF) / (1 << 18) * 1000)
 
     return handle_rtp_data
 

@@ -30,13 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fixtures.embedded import EmbeddedServer  # noqa: E402
 from whip_whep import peer, player, profiles  # noqa: E402
+from whip_whep.measurement import quantile  # noqa: E402
 
 SDP = {"Content-Type": "application/sdp"}
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
 async def create_session(http: httpx.AsyncClient, url: str, offer: str) -> tuple[float, str]:

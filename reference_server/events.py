@@ -36,12 +36,10 @@ class EventStream:
         self.id = secrets.token_hex(8)
         self.types = types
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()  # None: the stream is gone
-        self.gone = False
         self.opened = asyncio.Event()  # a player has its long poll open
 
     def end(self) -> None:
         """Deleted by the player: what is pending is dropped."""
-        self.gone = True
         while not self.queue.empty():  # pending events are dropped (§4.9.1)
             self.queue.get_nowait()
         self.queue.put_nowait(None)
@@ -81,7 +79,6 @@ class SessionEvents:
             self.streams.clear()  # forgotten, but their long polls are left hanging
             return
         for stream in self.streams.values():
-            stream.gone = True
             stream.queue.put_nowait(None)
         self.streams.clear()
 

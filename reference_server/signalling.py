@@ -43,8 +43,6 @@ KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "
 GET_IS_405 = {profiles.WHIP_06, profiles.MURILLO_01}
 
 
-
-
 class CounterOffer(Exception):
     """The endpoint refuses the player's offer and offers instead (draft-ietf-wish-whep-03 §4.2.2: 406)."""
 
@@ -213,11 +211,16 @@ def _asks_for_server_offer(server: "ReferenceServer", request: web.Request, prot
             and not server.config.fault("no-server-offer"))
 
 
+def _session_path(request: web.Request, protocol: Protocol, session: Session) -> str:
+    """The session URL (absolute path) that a 201's Location names."""
+    return f"/{request.match_info['key']}/webRTC/{protocol.path}/{session.id}"
+
+
 def _server_offered(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, offer: str,
                     base: dict[str, str], status: int) -> web.Response:
     """201 (server offer, with Expires) or 406 (counter-offer, valid-until) carrying the server's SDP offer."""
     deadline = formatdate(time.time() + server.config.offer_timeout_s, usegmt=True)
-    result = {**base, "Location": f"/{request.match_info['key']}/webRTC/{protocol.path}/{session.id}"}
+    result = {**base, "Location": _session_path(request, protocol, session)}
     if status == 406:
         result["Content-Type"] = headers.SDP if server.config.fault("counter-offer-no-valid-until") else f'{headers.SDP}; valid-until="{deadline}"'
         if server.config.fault("counter-offer-no-location"):
@@ -262,8 +265,7 @@ def _refusal(server: "ReferenceServer", refusal: Refusal, base: dict[str, str]) 
 
 
 def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, answer: str, base: dict[str, str]) -> web.Response:
-    key = request.match_info["key"]
-    location = f"/{key}/webRTC/{protocol.path}/{session.id}"
+    location = _session_path(request, protocol, session)
     if server.config.fault("broken-relative-location"):
         location = session.id  # resolves to /{key}/webRTC/{session.id}: no such session
     result = dict(base)
@@ -281,7 +283,7 @@ def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol
     for link in [] if server.config.fault("no-ice-server-links") else _ice_server_links(server):
         response.headers.add("Link", link)
     if protocol.name == "whep":  # the extensions it offers (WHEP §4.9)
-        for link in events.links(f"/{key}/webRTC/{protocol.path}/{session.id}", server.config.faults):
+        for link in events.links(_session_path(request, protocol, session), server.config.faults):
             response.headers.add("Link", link)
     return response
 

@@ -14,6 +14,12 @@ from . import stamp
 FREEZE_MIN_MS = 150.0  # a gap counts as a freeze above max(3 frame intervals, interval + 150 ms) (WebRTC's freeze rule)
 
 
+def quantile(values: list[float], q: float) -> float:
+    """The nearest-rank quantile of a non-empty list (q=0.95 for p95)."""
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
 @dataclass
 class Measurement:
     latencies_ms: list[int] = field(default_factory=list)
@@ -49,11 +55,8 @@ class Measurement:
         limit = max(3 * typical, typical + FREEZE_MIN_MS)
         return [g for g in gaps if g > limit]
 
-    def latency(self, quantile: float) -> float | None:
-        if not self.latencies_ms:
-            return None
-        ordered = sorted(self.latencies_ms)
-        return float(ordered[min(int(quantile * len(ordered)), len(ordered) - 1)])
+    def latency(self, q: float) -> float | None:
+        return float(quantile(self.latencies_ms, q)) if self.latencies_ms else None
 
     def figures(self, prefix: str = "") -> dict[str, float | int]:
         """Figures for a report: glass-to-glass p50/p95/max, lost frames, freezes."""

@@ -8,7 +8,9 @@ events here and the suite parses and judges them here.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +63,14 @@ class Event:
     def json(self) -> Any:
         """The data as JSON; ValueError when it is not."""
         return json.loads(self.data)
+
+    def json_object(self) -> dict:
+        """The data as a JSON object; empty when it is not one."""
+        try:
+            data = self.json()
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
 
 
 class EventStreamParser:
@@ -117,32 +127,29 @@ class EventReader:
         self.stream = stream
         self.parser = EventStreamParser()
         self.events: list[Event] = []
-        self.ended = False
+
+    @property
+    def ended(self) -> bool:
+        """The server has ended the stream."""
+        return self.stream.ended
 
     async def next(self, timeout_s: float) -> Event | None:
         """The next event; None when the stream ends or none comes within `timeout_s`."""
-        import asyncio
-        import time
-
         deadline = time.monotonic() + timeout_s
-        while not self.ended:
+        while True:
             try:
                 line = await self.stream.next_line(max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 return None
             if line is None:
-                self.ended = True
                 return None
             event = self.parser.feed(line)
             if event is not None:
                 self.events.append(event)
                 return event
-        return None
 
     async def until(self, wanted, timeout_s: float) -> Event | None:
         """Read until an event for which `wanted(event)` holds; None at the deadline or the end."""
-        import time
-
         deadline = time.monotonic() + timeout_s
         while True:
             event = await self.next(max(0.0, deadline - time.monotonic()))

@@ -121,17 +121,9 @@ async def test_events_are_typed_json_on_one_line(case):
                     message=f"with the publication live: active event {active.data if active else 'never came'!r}")
     if "viewercount" in types:
         count = seen.get("viewercount")
-        value = _json(count).get("viewercount") if count else None
+        value = count.json_object().get("viewercount") if count else None
         case.expect(isinstance(value, int) and not isinstance(value, bool), "WHEPX-4.9.1.5-1",
                     message=f"viewercount event {count.data if count else 'never came'!r}")
-
-
-def _json(event) -> dict:
-    try:
-        data = event.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 @pytest.mark.requirement("WHEPX-4.9.1-8")
@@ -141,7 +133,7 @@ async def test_stream_carries_only_its_types(case):
     sse = _sse_link(case, links)
     _, reader = await _open(case, sse, _subscribable(case, sse, ["viewercount"]))
     await case.play(urls)  # a second viewer: the count changes
-    counted = await reader.until(lambda e: e.type == "viewercount" and _json(e).get("viewercount", 0) >= 2,
+    counted = await reader.until(lambda e: e.type == "viewercount" and e.json_object().get("viewercount", 0) >= 2,
                                  case.target.timeout_s)
     others = [e.type for e in reader.events if e.type != "viewercount"]
     if counted is None and not others:
@@ -203,7 +195,7 @@ async def test_no_inactive_before_any_publication(case):
     sse = _sse_link(case, links)
     _, reader = await _open(case, sse, _subscribable(case, sse, ["inactive", "viewercount"]))
     await case.play(urls)  # a second viewer: an event that must come, after anything sent at the start
-    await reader.until(lambda e: e.type == "viewercount" and _json(e).get("viewercount", 0) >= 2, case.target.timeout_s)
+    await reader.until(lambda e: e.type == "viewercount" and e.json_object().get("viewercount", 0) >= 2, case.target.timeout_s)
     inactive = [e for e in reader.events if e.type == "inactive"]
     case.expect(not inactive, "WHEPX-4.9.1.2-2",
                 message=f"nothing was ever published, yet the stream got {len(inactive)} inactive event(s)")
@@ -256,7 +248,7 @@ async def test_layer_request_is_answered(case):
     layer_link = ext.find(links, ext.LAYER_REL)
     if layer_link is None:
         case.not_applicable("the 201 announces no layer selection extension")
-    data = _json(await _layers(case, links))
+    data = (await _layers(case, links)).json_object()
     media_id, layers = next(((k, v) for k, v in data.items() if isinstance(v, list) and v), (None, None))
     if media_id is None:
         case.not_applicable(f"the layers event lists no layer: {data}")
