@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Callable
 
 from aiohttp import web
@@ -101,7 +103,11 @@ class ReferenceServer:
         except Exception:
             await self.end_session(session)
             raise
-        timeout = 3600.0 if self.config.fault("server-offer-never-expires") else self.config.offer_timeout_s
+        session.offer_expires = math.floor(time.time() + self.config.offer_timeout_s)
+        if self.config.fault("server-offer-never-expires"):
+            session.offer_expires, timeout = None, 3600.0
+        else:
+            timeout = session.offer_expires - time.time()
         session.watch(timeout, self.end_session)
         log.info("%s session %s offered on input %s", kind, session.id, live.uid)
         return session, session.pc.localDescription.sdp
@@ -115,6 +121,14 @@ class ReferenceServer:
         first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
         session.awaiting_answer = False
+
+    async def find_session(self, sid: str) -> Session | None:
+        """The live session `sid`; one past its Expires is ended here and reported gone."""
+        session = self.sessions.get(sid)
+        if session is not None and session.expired(time.time()):
+            await self.end_session(session)
+            return None
+        return session
 
     async def end_session(self, session: Session) -> None:
         self.sessions.pop(session.id, None)

@@ -37,6 +37,7 @@ class Session:
     ice_restart: "IceRestart | None" = None  # the latest restart: its trickled candidates go to the new agent
     awaiting_answer: bool = False  # the server offered (WHEP server-offer / counter-offer); the answer comes by PATCH
     events: "SessionEvents | None" = None  # WHEP: its server-sent event streams (§4.9.1)
+    offer_expires: float | None = None  # a server offer's Expires (epoch seconds, whole: what an HTTP-date can say)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
     _tasks: set[asyncio.Task] = field(default_factory=set)
@@ -62,6 +63,11 @@ class Session:
                     await on_end(self)
 
         self.spawn(_deadline())
+
+    def expired(self, now: float) -> bool:
+        """Past its offer's Expires and still not connected: gone, whether or not the timer has run yet
+        (under load the event loop can reach a request before the timer)."""
+        return self.offer_expires is not None and not self.connected.is_set() and now >= self.offer_expires
 
     def spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -219,7 +219,7 @@ def _session_path(request: web.Request, protocol: Protocol, session: Session) ->
 def _server_offered(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, offer: str,
                     base: dict[str, str], status: int) -> web.Response:
     """201 (server offer, with Expires) or 406 (counter-offer, valid-until) carrying the server's SDP offer."""
-    deadline = formatdate(time.time() + server.config.offer_timeout_s, usegmt=True)
+    deadline = formatdate(session.offer_expires or time.time() + server.config.offer_timeout_s, usegmt=True)
     result = {**base, "Location": _session_path(request, protocol, session)}
     if status == 406:
         result["Content-Type"] = headers.SDP if server.config.fault("counter-offer-no-valid-until") else f'{headers.SDP}; valid-until="{deadline}"'
@@ -301,7 +301,7 @@ async def extension_resource(request: web.Request, protocol: Protocol, what: str
             return _options(server, request, allowed, base, endpoint=False)
         if what != "stream":
             _check_token(server, request)
-        session = server.sessions.get(request.match_info["sid"])
+        session = await server.find_session(request.match_info["sid"])
         live = protocol.find_input(server, request.match_info["key"])
         if session is None or live is None or session.events is None or session.input_uid != live.uid:
             raise Refusal(404, "no such session (never created, or already ended)")
@@ -327,7 +327,7 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
         if method == "OPTIONS":
             return _options(server, request, SESSION_METHODS, base, endpoint=False)
         _check_token(server, request)
-        session = server.sessions.get(request.match_info["sid"])
+        session = await server.find_session(request.match_info["sid"])
         live = protocol.find_input(server, request.match_info["key"])
         if session is None or live is None or session.kind != protocol.name or session.input_uid != live.uid:
             if method == "DELETE" and server.config.fault("unknown-session-200"):
