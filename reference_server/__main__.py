@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                         help="end a connected publisher (and its viewers) whose RTP stops for S seconds (default 15)")
     parser.add_argument("--no-ice-restart", action="store_true",
                         help="refuse ICE restarts (422, or 405 under the drafts) while taking trickle PATCHes")
+    parser.add_argument("--no-patch", action="store_true",
+                        help="support no PATCH at all (neither trickle ICE nor ICE restart): PATCH gets 501 under "
+                             "draft-ietf-wish-whip-06 / draft-murillo-whep-01, 405 otherwise; no Accept-Patch")
     parser.add_argument("--offer-timeout", type=float, default=30.0, metavar="S",
                         help="a WHEP server offer or counter-offer waits S seconds for its answer and connection (default 30)")
     parser.add_argument("--redirect", action="store_true",
@@ -73,6 +76,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         media_timeout_s=args.media_timeout,
         offer_timeout_s=args.offer_timeout,
         ice_restart=not args.no_ice_restart,
+        patch=not args.no_patch,
         redirect=args.redirect,
         require_publisher=args.require_publisher,
     ), args.log_level

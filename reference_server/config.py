@@ -23,6 +23,7 @@ class ServerConfig:
     faults: set[str] = field(default_factory=set)
     session_timeout_s: float = 30.0
     media_timeout_s: float = 15.0
+    patch: bool = True  # False: no PATCH at all (no trickle, no restart): the profile's 501 or 405
     ice_restart: bool = True  # False: a restart PATCH gets the profile's "unsupported" answer
     offer_timeout_s: float = 30.0  # how long a server offer (WHEP) waits for its answer and connection
     require_publisher: bool = False  # WHEP POSTs for an input nobody publishes get 409 + Retry-After

@@ -28,6 +28,9 @@ FAULTS: dict[str, str] = {
     "answer-unreachable-candidates": "advertise candidates on a port nobody listens on, and shut the ICE agent after answering",
     "accept-any-content-type": "accept a POST whatever its Content-Type",
     "malformed-sdp-500": "answer malformed SDP with 500 instead of a 4xx",
+    "answer-unspecified-candidate": "add a candidate on 0.0.0.0 port 0 to the answer's first m-section",
+    "answer-single-codec": "cut each answer's video section down to its first codec (and that codec's RTX)",
+    "offer-without-candidates-refused": "refuse (400) an offer that carries no candidates",
     "conflict-without-retry-after": "with --require-publisher, refuse playback before publication with 409 but no Retry-After",
     "retry-after-http-date": "with --require-publisher, give the 409's Retry-After as an HTTP-date, not seconds",
     # WHEP extensions (server-sent events, layer selection)
@@ -89,7 +92,14 @@ FAULTS: dict[str, str] = {
     "restart-refused-501": "refuse ICE restarts with 501 whatever the profile (RFC 9725 and whep-03 want 422)",
     "restart-answer-old-credentials": "answer an ICE restart 200 with the answer's old ice-ufrag/ice-pwd",
     "restart-keeps-etag": "answer an ICE restart 200 with the session's old ETag, which stays current",
+    "restart-answer-malformed": "answer an ICE restart 200 with a body whose candidate lines break the sdpfrag grammar",
     "restart-answer-claims-ice-lite": "put a=ice-lite in the restart's 200 although the answer had none",
+    "patch-after-delete-500": "answer a PATCH of a deleted (or never-issued) session with 500",
+    "patch-wrong-type-400": "answer a PATCH of another media type with 400 (no Accept-Patch) instead of 415",
+    "patch-malformed-422": "answer a malformed trickle-ice-sdpfrag with 422 instead of 400",
+    "concurrent-patch-409": "hold each trickle PATCH 300 ms and refuse (409) another one for the session meanwhile",
+    "trickle-repeat-400": "refuse (400) a trickle PATCH that repeats a candidate the session already has",
+    "no-patch-400": "with PATCH switched off (--no-patch), answer PATCH with 400 instead of the profile's 501/405",
     "malformed-patch-ends-session": "end the session when a PATCH body is malformed (a failed restart must not)",
     # codecs
     "answer-unoffered-codec": "add a video format the offer did not have (AV1, payload type 119) to the answer",
@@ -103,6 +113,8 @@ FAULTS: dict[str, str] = {
     "server-offer-no-expires": "leave Expires out of the 201 that carries a server offer",
     "counter-offer-no-location": "leave Location out of the 406 that carries a counter-offer",
     "server-offer-recvonly": "make the server's offers (201 or 406) say a=recvonly",
+    "server-offer-no-bundle-only": "leave a=bundle-only out of the server's offers",
+    "server-offer-no-rtcp-mux-only": "leave a=rtcp-mux-only out of the server's offers",
     "answer-patch-200": "answer the PATCH that carries the player's SDP answer with 200 instead of 204",
     "answer-patch-no-etag": "send no ETag with the reply to the PATCH that carries the player's SDP answer",
     "malformed-answer-accepted": "answer a PATCH of malformed SDP to a server offer with 204",
@@ -129,6 +141,7 @@ FAULTS: dict[str, str] = {
     # auth
     "auth-ignored": "accept WHIP/WHEP requests without the Bearer token",
     "no-www-authenticate": "send 401 without WWW-Authenticate",
+    "basic-challenge": "challenge with WWW-Authenticate: Basic instead of Bearer",
     # product brief
     "second-publisher-accepted": "accept a second publisher while one is live",
     "no-protocol-version": "send no protocol-version header",
@@ -182,6 +195,15 @@ def rewrite_answer(answer: str, active: set[str]) -> str:
         answer = re.sub(r"profile-level-id=42e01f", "profile-level-id=640c1f", answer, flags=re.IGNORECASE)
     if "answer-renumbers-payload-types" in active:
         answer = _renumber_video(answer, 10)
+    if "answer-unspecified-candidate" in active:
+        answer = re.sub(r"^(a=candidate:[^\r\n]*)(\r?\n)", r"\1\2a=candidate:99 1 udp 1 0.0.0.0 0 typ host\2", answer,
+                        count=1, flags=re.MULTILINE)
+    if "answer-single-codec" in active:
+        video = next((m for m in sdp.SessionDescription.parse(answer).media if m.kind == "video"), None)
+        names = [c.name for c in video.codecs if not c.is_repair] if video else []
+        for name in dict.fromkeys(names[1:]):
+            if name.lower() != names[0].lower():
+                answer = sdp.without_format(answer, name)
     return answer
 
 

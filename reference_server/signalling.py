@@ -6,6 +6,7 @@ HTTP shape lives here once and `whip.py` / `whep.py` supply the peer connection.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
@@ -98,8 +99,18 @@ def _check_token(server: "ReferenceServer", request: web.Request) -> None:
     token = server.config.token
     if not token or server.config.fault("auth-ignored"):
         return
-    if headers.bearer_token(request.headers.get("Authorization")) != token or server.config.fault("bearer-refused"):
-        raise Refusal(401, "a valid Bearer token is required")
+    presented = headers.bearer_token(request.headers.get("Authorization"))
+    if presented != token or server.config.fault("bearer-refused"):
+        raise Refusal(401, "a valid Bearer token is required", {"WWW-Authenticate": _challenge(server, presented)})
+
+
+def _challenge(server: "ReferenceServer", presented: str | None) -> str:
+    """RFC 6750 §3: a request without credentials gets the bare challenge; a bad token gets error="invalid_token"."""
+    if server.config.fault("basic-challenge"):
+        return 'Basic realm="whip-whep"'
+    if presented is None:
+        return 'Bearer realm="whip-whep"'
+    return 'Bearer realm="whip-whep", error="invalid_token"'
 
 
 def _ice_server_links(server: "ReferenceServer") -> list[str]:
@@ -208,7 +219,7 @@ def _asks_for_server_offer(server: "ReferenceServer", request: web.Request, prot
     """draft-murillo-whep-01 §4.2: a POST with no body (and no Content-Type) asks the server to offer."""
     return (protocol.server_offer is not None and protocol.profile(server) == profiles.MURILLO_01
             and not request.can_read_body and "Content-Type" not in request.headers
-            and not server.config.fault("no-server-offer"))
+            and server.config.patch and not server.config.fault("no-server-offer"))
 
 
 def _session_path(request: web.Request, protocol: Protocol, session: Session) -> str:
@@ -231,6 +242,12 @@ def _server_offered(server: "ReferenceServer", request: web.Request, protocol: P
             result["Expires"] = deadline
     if server.config.fault("server-offer-recvonly"):
         offer = sdp.with_direction(offer, "recvonly")
+    # draft-murillo-whep-01 §4.5: an offering endpoint marks bundled sections bundle-only (all but the
+    # first, which carries the transport, as JSEP's max-bundle does) and rtcp-mux-only (RFC 8858).
+    if not server.config.fault("server-offer-no-bundle-only"):
+        offer = sdp.with_media_attribute(offer, "bundle-only", from_section=1)
+    if not server.config.fault("server-offer-no-rtcp-mux-only"):
+        offer = sdp.with_media_attribute(offer, "rtcp-mux-only")
     response = web.Response(status=status, body=offer.encode(), headers=result)
     for link in _ice_server_links(server):
         response.headers.add("Link", link)
@@ -250,17 +267,20 @@ async def _read_offer(server: "ReferenceServer", request: web.Request) -> tuple[
     except UnicodeDecodeError:
         raise Refusal(400, "the offer is not UTF-8 text") from None
     try:
-        return text, sdp.parse_offer(text)
+        desc = sdp.parse_offer(text)
     except sdp.OfferError as exc:
         if server.config.fault("malformed-sdp-500"):
             raise Refusal(500, "internal error") from None
         raise Refusal(400, f"the offer cannot be used: {exc}") from None
+    if server.config.fault("offer-without-candidates-refused") and not any(m.candidates for m in desc.media):
+        raise Refusal(400, "the offer carries no candidates")
+    return text, desc
 
 
 def _refusal(server: "ReferenceServer", refusal: Refusal, base: dict[str, str]) -> web.Response:
     extra = {**base, **refusal.headers}
-    if refusal.status == 401 and not server.config.fault("no-www-authenticate"):
-        extra["WWW-Authenticate"] = 'Bearer realm="whip-whep", error="invalid_token"'
+    if server.config.fault("no-www-authenticate"):
+        extra.pop("WWW-Authenticate", None)
     return _error(server, refusal.status, refusal.reason, extra)
 
 
@@ -273,7 +293,7 @@ def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol
     result["ETag"] = "W/" + session.etag if server.config.fault("etag-weak") else session.etag
     if not server.config.fault("no-location"):
         result["Location"] = location
-    if not server.config.fault("no-accept-patch"):
+    if server.config.patch and not server.config.fault("no-accept-patch"):
         result["Accept-Patch"] = headers.SDPFRAG  # trickle ICE and ICE restart by PATCH (RFC 5789 §3.1)
     response = web.Response(
         status=200 if server.config.fault("post-status-200") else 201,
@@ -324,8 +344,9 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
     base = _base_headers(server, protocol)
     method = request.method
     try:
+        allowed = SESSION_METHODS if server.config.patch else tuple(m for m in SESSION_METHODS if m != "PATCH")
         if method == "OPTIONS":
-            return _options(server, request, SESSION_METHODS, base, endpoint=False)
+            return _options(server, request, allowed, base, endpoint=False)
         _check_token(server, request)
         session = await server.find_session(request.match_info["sid"])
         live = protocol.find_input(server, request.match_info["key"])
@@ -334,6 +355,8 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
                 return web.Response(status=200, headers=base)
             if method == "PATCH" and server.config.fault("patch-after-delete-204"):
                 return web.Response(status=204, headers=base)
+            if method == "PATCH" and server.config.fault("patch-after-delete-500"):
+                return _error(server, 500, "internal error", base)
             raise Refusal(404, "no such session (never created, or already ended)")
         if method == "DELETE":
             if server.config.fault("session-redirects"):
@@ -349,12 +372,26 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
                     await server.end_session(viewer)
             return web.Response(status=200, headers=base)
         if method in ("GET", "HEAD"):
-            return _get(server, protocol, SESSION_METHODS, base, method)
+            return _get(server, protocol, allowed, base, method)
+        if method == "PATCH" and not server.config.patch:
+            return _no_patch(server, protocol, allowed, base)
         if method == "PATCH":
             return await _patch(server, request, protocol, session, base)
-        return _not_allowed(server, SESSION_METHODS, base, method)
+        return _not_allowed(server, allowed, base, method)
     except Refusal as refusal:
         return _refusal(server, refusal, base)
+
+
+NO_PATCH_501 = (profiles.WHIP_06, profiles.MURILLO_01)  # "does not support the PATCH method for any purpose": 501
+
+
+def _no_patch(server: "ReferenceServer", protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str]) -> web.Response:
+    """A server with PATCH switched off: 501 where the revision names it, else 405 (RFC 9110: not allowed here)."""
+    if server.config.fault("no-patch-400"):
+        return _error(server, 400, "PATCH is not supported", base)
+    if protocol.profile(server) in NO_PATCH_501:
+        return _error(server, 501, f"this server supports PATCH for no purpose ({protocol.profile(server)})", base)
+    return _not_allowed(server, allowed, base, "PATCH", "this server supports neither trickle ICE nor ICE restart")
 
 
 UNSUPPORTED_PATCH_KIND = {profiles.WHIP_06: 405, profiles.MURILLO_01: 405}  # "405 Not Implemented" (sic)
@@ -366,6 +403,8 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     content_type = headers.media_type(request.headers.get("Content-Type"))
     if session.awaiting_answer:
         return await _patch_answer(server, request, protocol, session, base, content_type)
+    if content_type != headers.SDPFRAG and fault("patch-wrong-type-400"):
+        return _error(server, 400, f"a PATCH must be typed {headers.SDPFRAG}", base)
     if content_type != headers.SDPFRAG and not fault("patch-any-content-type"):
         return _error(server, 415, f"a PATCH must be typed {headers.SDPFRAG}", {**base, "Accept-Patch": headers.SDPFRAG})
     if_match = request.headers.get("If-Match")
@@ -378,7 +417,7 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
             return _error(server, 500, "internal error", base)
         if fault("malformed-patch-ends-session"):
             await server.end_session(session)
-        return _error(server, 400, f"not a trickle-ice-sdpfrag: {exc}", base)
+        return _error(server, 422 if fault("patch-malformed-422") else 400, f"not a trickle-ice-sdpfrag: {exc}", base)
     ufrag, pwd = frag.credentials()
     if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not fault("restart-as-trickle"):
         if not server.config.ice_restart or fault("restart-unsupported") or fault("restart-refused-501"):
@@ -392,6 +431,10 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
             matches = False
         if not matches or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
             return _error(server, 412, "If-Match does not name the session's current entity-tag", base)
+    if fault("concurrent-patch-409") or fault("trickle-repeat-400"):
+        refused = await _fault_refuses_trickle(server, session, frag)
+        if refused is not None:
+            return _error(server, refused[0], refused[1], base)
     for media in [] if fault("trickle-candidates-discarded") else frag.media:
         for line in media.candidates:
             candidate = _usable_candidate(line, media.mid or session.first_mid)
@@ -415,6 +458,29 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
         return _text(200, "candidates applied", base)
     extra = {"ETag": session.etag} if fault("trickle-204-with-etag") else {}
     return web.Response(status=204, headers={**base, **extra})
+
+
+_PATCHING: set[str] = set()  # sessions with a trickle PATCH in flight (fault concurrent-patch-409)
+_TRICKLED: dict[str, set[str]] = {}  # candidates each session was sent (fault trickle-repeat-400)
+
+
+async def _fault_refuses_trickle(server: "ReferenceServer", session: Session, frag: sdpfrag.SdpFrag) -> tuple[int, str] | None:
+    """The two trickle faults a client's PATCH pattern can trip: one PATCH at a time, no repeated candidate."""
+    if server.config.fault("concurrent-patch-409"):
+        if session.id in _PATCHING:
+            return 409, "another PATCH for this session is in progress"
+        _PATCHING.add(session.id)
+        try:
+            await asyncio.sleep(0.3)  # the fault: a slow, exclusive PATCH handler
+        finally:
+            _PATCHING.discard(session.id)
+    if server.config.fault("trickle-repeat-400"):
+        seen = _TRICKLED.setdefault(session.id, set())
+        lines = {line for m in frag.media for line in m.candidates}
+        if lines & seen:
+            return 400, "a candidate this session already has was sent again"
+        seen |= lines
+    return None
 
 
 async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.SdpFrag, if_match: str | None,
@@ -458,7 +524,8 @@ async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.Sd
         old = sdp.SessionDescription.parse(session.pc.localDescription.sdp).media[0]
         answer.ice_ufrag, answer.ice_pwd = old.ice_ufrag, old.ice_pwd
     answer.ice_lite = answer.ice_lite or fault("restart-answer-claims-ice-lite")
-    return web.Response(status=200, text=str(answer),
+    body = str(answer).replace("a=candidate:", "a=candidate:x ") if fault("restart-answer-malformed") else str(answer)
+    return web.Response(status=200, text=body,
                         headers={**base, "Content-Type": headers.SDPFRAG, "ETag": session.etag})
 
 

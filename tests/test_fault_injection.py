@@ -85,3 +85,18 @@ def test_server_requiring_a_publisher_passes_everything(tmp_path):
     assert not bad, f"findings against a server that requires a publisher: {bad}"
     conflict = run.cases("suites/whep/test_4_2_playback_session_setup.py::test_playback_before_publication_is_409_with_retry_after")
     assert conflict and {c["verdict"] for c in conflict} == {"Pass"}, conflict
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair", ["standard", "cloudflare"])
+def test_server_without_patch_fails_nothing(pair, tmp_path):
+    """A server that supports no PATCH at all (--no-patch) is allowed: the PATCH cases warn where trickle
+    and restart are RECOMMENDED and are otherwise not applicable; under draft-murillo-whep-01 its 501 passes."""
+    patch_cases = ["suites/common/test_trickle_ice.py", "suites/common/test_ice_restart.py"]
+    run = run_suite([*pair_args(pair), "--server-option=--no-patch", *patch_cases], tmp_path)
+    assert run.doc is not None, run.output
+    bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error")]
+    assert not bad, f"findings against a server without PATCH: {bad}"
+    if pair == "cloudflare":
+        no_patch = run.cases("suites/common/test_trickle_ice.py::test_resource_without_patch_answers_501")
+        assert no_patch and {c["verdict"] for c in no_patch} == {"Pass"}, no_patch

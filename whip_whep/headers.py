@@ -66,6 +66,20 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+_AUTH_PARAM = re.compile(r'([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
+
+
+def bearer_challenge(www_authenticate: str | None) -> dict[str, str] | None:
+    """The auth-params of a `Bearer` challenge in WWW-Authenticate (RFC 6750 §3), names lower-cased;
+    None when there is no Bearer challenge. Assumes Bearer is the only or the first challenge."""
+    if not www_authenticate:
+        return None
+    scheme, _, rest = www_authenticate.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return {name.lower(): value[1:-1] if value.startswith('"') else value for name, value in _AUTH_PARAM.findall(rest)}
+
+
 def split_list(value: str | None) -> list[str]:
     """A comma-separated field value (Allow, Access-Control-*), lower-cased tokens."""
     if not value:

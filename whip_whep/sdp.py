@@ -247,15 +247,31 @@ def _offer_problems(desc: SessionDescription, kinds: tuple[str, ...]) -> list[st
     return problems
 
 
+CANDIDATE = re.compile(r"^\S{1,32} \d{1,3} \S+ \d{1,10} \S+ \d{1,5} typ \S+( \S+ \S+)*$")  # RFC 8839 §5.1, loosely
+
+
+def candidate_problem(value: str) -> str | None:
+    """Why an a=candidate value cannot be used to reach its agent (None: it can be tried): bad
+    grammar, or an unspecified address or port 0, which name no transport address."""
+    if not CANDIDATE.match(value):
+        return f"{value[:60]!r} is not candidate grammar"
+    address, port = value.split(" ")[4:6]
+    if address in ("0.0.0.0", "::") or int(port) == 0:
+        return f"{value[:60]!r} names no reachable address ({address} port {port})"
+    return None
+
+
 def direction_answering(offered: str) -> str:
     """The direction an answerer mirrors (RFC 3264 §6.1)."""
     return {"sendonly": "recvonly", "recvonly": "sendonly"}.get(offered, offered)
 
 
-def without_candidates(text: str) -> str:
-    """An offer with its candidates removed, as a trickling client sends it (RFC 8838 §4)."""
+def without_candidates(text: str, keep: int = 0) -> str:
+    """An offer with its candidates removed but the first `keep`, and no a=end-of-candidates, as a
+    trickling client sends it (RFC 8838 §4: the rest follow)."""
     lines = re.split(r"\r?\n", text)
-    kept = [ln for ln in lines if not ln.startswith(("a=candidate:", "a=end-of-candidates"))]
+    candidates = [ln for ln in lines if ln.startswith("a=candidate:")][:keep]
+    kept = [ln for ln in lines if not ln.startswith(("a=candidate:", "a=end-of-candidates")) or ln in candidates]
     return "\r\n".join(kept)
 
 
@@ -372,6 +388,21 @@ def rewrite_sections(text: str, rewrite: Callable[[str], str]) -> str:
     """An SDP whose m-sections (each from its m= line to the next) are replaced by `rewrite(section)`."""
     parts = re.split(r"(?=^m=)", text, flags=re.MULTILINE)
     return "".join(rewrite(part) if part.startswith("m=") else part for part in parts)
+
+
+def with_media_attribute(text: str, attribute: str, *, from_section: int = 0) -> str:
+    """An SDP with `a=<attribute>` added to each m-section from the `from_section`-th (0-based) on,
+    where the section lacks it (e.g. bundle-only on all but a BUNDLE group's tagged first section)."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    index = iter(range(len(text)))
+
+    def add(section: str) -> str:
+        if next(index) < from_section or re.search(rf"^a={re.escape(attribute)}\r?$", section, re.MULTILINE):
+            return section
+        body = section.rstrip("\r\n")
+        return body + newline + f"a={attribute}" + (section[len(body):] or newline)
+
+    return rewrite_sections(text, add)
 
 
 def without_format(text: str, name: str) -> str:

@@ -11,11 +11,8 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from .sdp import SessionDescription
+from .sdp import CANDIDATE, SessionDescription
 
-_CANDIDATE = re.compile(
-    r"^\S{1,32} \d{1,3} \S+ \d{1,10} \S+ \d{1,5} typ \S+( \S+ \S+)*$"
-)
 _ICE_CHARS = re.compile(r"^[A-Za-z0-9+/]+$")
 
 
@@ -89,7 +86,7 @@ def parse(text: str) -> SdpFrag:
         elif name == "candidate":
             if current is None:
                 raise SdpFragError("a=candidate outside a media section")
-            if not _CANDIDATE.match(value):
+            if not CANDIDATE.match(value):
                 raise SdpFragError(f"malformed candidate {value[:60]!r}")
             current.candidates.append(value)
         elif name == "ice-options" and current is None:

@@ -68,12 +68,14 @@ async def test_trickle_only_session_refuses_restart_with_422(case, protocol):
                         f"not the {wanted} {profile} wants")
 
 
-@pytest.mark.requirement("WHIP-4.3-1", "WHEPL-4.4-1")
+@pytest.mark.requirement("WHIP-4.3-1", "WHEPL-4.4-1", "WHEP01-4.5-8")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_restart_is_supported(case, protocol):
     """A PATCH with new credentials and If-Match: * is taken as a restart (200), not refused."""
     pc, posted, _ = await _live_session(case, protocol)
     exchange = await case.restart_ice(pc, posted.location)
+    if protocol == "whep" and case.target.whep_profile == profiles.MURILLO_01:
+        case.capability(exchange.status not in NO_RESTART, "WHEP01-4.5-8", f"a restart PATCH got {exchange.status}")
     case.expect(exchange.status not in NO_RESTART, *_ids(protocol, "WHIP-4.3-1", ("WHEPL-4.4-1",)),
                 message=f"ICE restart is not supported: the restart PATCH got {exchange.status}")
 
@@ -95,6 +97,20 @@ async def test_restart_answer_holds_new_credentials(case, protocol):
         ([] if candidates else ["no candidate"])
     case.expect(not problems, *_ids(protocol, "WHIP-4.3.3-5", ("WHEPL-4.4.3-5", "WHEP01-4.4-19")),
                 message="the restart's 200: " + "; ".join(problems))
+
+
+@pytest.mark.requirement("WHIP-D-13")
+async def test_restart_answer_is_a_well_formed_sdpfrag(case):
+    """The body of a WHIP restart's 200 parses as a trickle-ice-sdpfrag (RFC 8840 with RFC 8839's grammar)."""
+    _, _, _, exchange = await _restart(case, "whip")
+    if exchange.status != 200:
+        case.not_applicable(f"the restart PATCH got {exchange.status}, not 200: no answer fragment to read")
+    try:
+        sdpfrag.parse(exchange.response.text)
+        problem = None
+    except sdpfrag.SdpFragError as exc:
+        problem = str(exc)
+    case.expect(problem is None, "WHIP-D-13", message=f"the restart's 200 body is not a trickle-ice-sdpfrag: {problem}")
 
 
 @pytest.mark.requirement("WHIP-4.3.3-6", "WHEPL-4.4.3-6", "WHEP01-4.4-11")
@@ -201,6 +217,10 @@ def _cut_current_path(pc) -> float:
 async def test_failed_restart_keeps_the_session(case, protocol):
     """A restart PATCH with an illegal 2-character ufrag gets a 4xx/5xx; the old ETag still trickles (204), media goes on."""
     pc, posted, the_player = await _live_session(case, protocol)
+    before = await case.signalling.patch(posted.location, str(sdpfrag.for_description(pc.localDescription.sdp)),
+                                         if_match=posted.etag or "*")
+    if before.status_code in NO_RESTART:
+        case.not_applicable(f"the session takes no trickle PATCH ({before.status_code}): the entity-tag cannot be shown to survive")
     bad = sdpfrag.for_description(pc.localDescription.sdp, "ab", "0123456789abcdef0123456789", [], end_of_candidates=True)
     refused = await case.signalling.patch(posted.location, str(bad), if_match="*")
     ids = _ids(protocol, "WHIP-4.3.3-10", ("WHEPL-4.4.3-10", "WHEPL-4.4.3-11"))

@@ -5,6 +5,8 @@ Each case first sends one valid trickle PATCH; a session that answers it 405/501
 trickle at all, which is graded once (WHIP-4.3-1) and makes the other cases not applicable.
 """
 
+import asyncio
+
 import pytest
 
 from aiortc import RTCSessionDescription
@@ -62,7 +64,7 @@ async def test_trickle_patch_is_answered_204(case, protocol):
     case.expect("ETag" not in response.headers, no_etag, message=f"the 204 carries ETag {response.headers.get('ETag')}")
 
 
-@pytest.mark.requirement("WHIP-4.3.1-3", "WHEPL-4.4.1-2")
+@pytest.mark.requirement("WHIP-4.3.1-3", "WHEPL-4.4.1-2", "HTTP-6")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("content_type", ["application/sdp", "text/plain", None])
 async def test_patch_of_another_media_type_is_refused(case, protocol, content_type):
@@ -73,6 +75,17 @@ async def test_patch_of_another_media_type_is_refused(case, protocol, content_ty
     req = "WHIP-4.3.1-3" if protocol == "whip" else "WHEPL-4.4.1-2"
     case.expect(400 <= response.status_code < 500, req,
                 message=f"a fragment typed {content_type or '(none)'} got {response.status_code}")
+    _grade_patch_error(case, response, 415, f"a fragment typed {content_type or '(none)'}")
+    accepted = headers.split_list(response.headers.get("Accept-Patch"))
+    case.expect(headers.SDPFRAG in accepted, "HTTP-6",
+                message=f"the {response.status_code} to a PATCH of another type has Accept-Patch "
+                        f"{response.headers.get('Accept-Patch')!r}, which does not name {headers.SDPFRAG}")
+
+
+def _grade_patch_error(case, response, preferred: int, what: str) -> None:
+    """RFC 5789 §2.2 names the code for each refused patch document; WHIP/WHEP ask only for a 4xx."""
+    case.expect(response.status_code == preferred, "HTTP-6",
+                message=f"{what} got {response.status_code}, not the {preferred} RFC 5789 §2.2 names")
 
 
 MALFORMED = {
@@ -83,7 +96,7 @@ MALFORMED = {
 }
 
 
-@pytest.mark.requirement("WHIP-4.3.1-4", "WHEPL-4.4.1-2")
+@pytest.mark.requirement("WHIP-4.3.1-4", "WHEPL-4.4.1-2", "HTTP-6")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("kind", list(MALFORMED))
 async def test_malformed_fragment_is_refused(case, protocol, kind):
@@ -92,6 +105,7 @@ async def test_malformed_fragment_is_refused(case, protocol, kind):
     response = await case.signalling.patch(posted.location, MALFORMED[kind], if_match=posted.etag or "*")
     req = "WHIP-4.3.1-4" if protocol == "whip" else "WHEPL-4.4.1-2"
     case.expect(400 <= response.status_code < 500, req, message=f"a {kind} fragment got {response.status_code}")
+    _grade_patch_error(case, response, 400, f"a {kind} fragment")
 
 
 @pytest.mark.requirement("WHIP-4.3.1-11", "WHEPL-4.4.1-10", "WHEP01-4.4-14")
@@ -206,15 +220,19 @@ async def test_trickle_session_advertises_accept_patch(case):
                 message=f"the 201 of a session that takes trickle PATCHes has Accept-Patch {posted.response.headers.get('Accept-Patch')!r}")
 
 
-@pytest.mark.requirement("WHIP-D-7")
+@pytest.mark.requirement("WHIP-D-7", "WHIP-D-8")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_patch_on_an_ended_session_fails(case, protocol):
-    """DELETE the session, then PATCH it with If-Match: *: no 2xx (there is nothing left to match)."""
+    """DELETE the session, then PATCH it with If-Match: *: no 2xx (nothing is left to match), and a 4xx
+    (RFC 5789 §2.2 names 404 for a missing resource)."""
     offer, posted = await _session(case, protocol)
     await case.signalling.delete(posted.location)
     response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match="*")
-    case.expect(not 200 <= response.status_code < 300, "WHIP-D-7",
-                message=f"a PATCH with If-Match: * on the deleted session answered {response.status_code}")
+    status = response.status_code
+    case.expect(not 200 <= status < 300, "WHIP-D-7", message=f"a PATCH with If-Match: * on the deleted session answered {status}")
+    case.expect(400 <= status < 500, "WHIP-D-8", message=f"a PATCH of the deleted session answered {status}, not a 4xx")
+    if status not in (404, 410, 412):
+        case.info("WHIP-D-8", f"a PATCH of the deleted session got {status}; RFC 5789 §2.2 names 404")
 
 
 @pytest.mark.requirement("WHIP-4.3.2-10", "WHEPL-4.4.2-9")
@@ -226,3 +244,48 @@ async def test_trickle_sessions_use_entity_tags(case, protocol):
     ids = ("WHIP-4.3.2-10",) if protocol == "whip" else ("WHEPL-4.4.2-9",)
     case.expect(bool(posted.etag) and stale.status_code == 412, *ids,
                 message=f"the 201's ETag is {posted.etag!r}; a PATCH with another tag answered {stale.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.3.1-6")
+async def test_concurrent_patches_are_each_answered(case):
+    """Send two trickle PATCHes for one session at once (a client may): both are answered 204."""
+    offer, posted, _ = await _trickle(case, "whip")
+    candidates = sdpfrag.for_offer(offer).media[0].candidates
+    halves = [candidates[::2] or candidates, candidates[1::2] or candidates]
+    first, second = await asyncio.gather(*(
+        case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, candidates=half)), if_match=posted.etag or "*")
+        for half in halves))
+    case.capability(first.status_code == second.status_code == 204, "WHIP-4.3.1-6",
+                    f"two concurrent trickle PATCHes got {first.status_code} and {second.status_code}")
+
+
+@pytest.mark.requirement("WHIP-4.3.2-9")
+async def test_candidates_may_be_repeated_or_left_out(case):
+    """PATCH the same candidates twice, then a fragment with only a new one: each is answered 204."""
+    offer, posted, first = await _trickle(case, "whip")
+    again = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=posted.etag or "*")
+    fresh = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, candidates=[NEW_CANDIDATE])),
+                                        if_match=posted.etag or "*")
+    statuses = (first.status_code, again.status_code, fresh.status_code)
+    case.capability(statuses == (204, 204, 204), "WHIP-4.3.2-9",
+                    f"the candidates, the same again, then only a new one: {', '.join(map(str, statuses))}")
+
+
+NEW_CANDIDATE = "9 1 udp 2122260223 192.0.2.20 54330 typ host"  # TEST-NET-1: never reachable, never sent before
+
+
+@pytest.mark.requirement("WHEP01-4.4-8")
+async def test_resource_without_patch_answers_501(case):
+    """A WHEP session whose 201 has no Accept-Patch supports no PATCH at all: a trickle PATCH gets 501."""
+    if case.target.whep_profile != profiles.MURILLO_01:
+        case.not_applicable(f"501 for a resource without PATCH is draft-murillo-whep-01's ({case.target.whep_profile} is graded)")
+    offer, posted = await _session(case, "whep")
+    if posted.response.headers.get("Accept-Patch"):
+        case.not_applicable(f"the 201 announces Accept-Patch: {posted.response.headers['Accept-Patch']}: PATCH is supported")
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=posted.etag or "*")
+    if response.status_code == 204:
+        case.not_applicable("the session takes trickle PATCHes although its 201 has no Accept-Patch")
+    case.expect(response.status_code in (501, 405), "WHEP01-4.4-8",
+                message=f"a PATCH to a resource that announces no PATCH support got {response.status_code}")
+    if response.status_code == 405:
+        case.info("WHEP01-4.4-8", "405 Method Not Allowed, where draft-murillo-whep-01 §4.4 names 501 Not Implemented")

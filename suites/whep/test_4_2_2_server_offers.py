@@ -167,3 +167,31 @@ async def test_unanswered_server_offer_expires(case):
     late = await case.signalling.patch(posted.location, "v=0\r\n", if_match=None, content_type=headers.SDP)
     case.expect(late.status_code == 404, "WHEP01-4.2-7",
                 message=f"a PATCH {remaining:.1f} s + 1 s after the offer (past Expires) got {late.status_code}")
+
+
+async def _murillo_offer(case, rule: str) -> sdp.SessionDescription:
+    """The server's offer to an empty POST, for a rule of draft-murillo-whep-01 §4.5 on offering endpoints."""
+    _only_in(case, profiles.MURILLO_01, f"{rule} in the endpoint's offers is draft-murillo-whep-01's rule")
+    _, posted = await _server_offer(case)
+    if posted.status != 201:
+        case.not_applicable(f"the empty POST got {posted.describe()}: no server offer to read")
+    return sdp.SessionDescription.parse(posted.body)
+
+
+@pytest.mark.requirement("WHEP01-4.5-3")
+async def test_server_offer_marks_sections_bundle_only(case):
+    """The server's offer marks each bundled m-section a=bundle-only (all but the first, which carries the transport)."""
+    desc = await _murillo_offer(case, "bundle-only")
+    missing = [f"{i} ({m.kind}, mid {m.mid})" for i, m in enumerate(desc.media)
+               if i > 0 and m.mid in desc.bundled_mids and not m.bundle_only]
+    case.expect(not missing, "WHEP01-4.5-3",
+                message=f"bundled m-sections without a=bundle-only in the server's offer: {', '.join(missing)}")
+
+
+@pytest.mark.requirement("WHEP01-4.5-6")
+async def test_server_offer_marks_sections_rtcp_mux_only(case):
+    """The server's offer puts a=rtcp-mux-only on each bundled m-section (RFC 8858: the offerer may; the answer may not)."""
+    desc = await _murillo_offer(case, "rtcp-mux-only")
+    missing = [f"{i} ({m.kind})" for i, m in enumerate(desc.media) if m.mid in desc.bundled_mids and not m.rtcp_mux_only]
+    case.expect(not missing, "WHEP01-4.5-6",
+                message=f"bundled m-sections without a=rtcp-mux-only in the server's offer: {', '.join(missing)}")

@@ -7,6 +7,8 @@ sees the server's SDP mostly as answers.)
 
 import pytest
 
+from whip_whep import peer, profiles
+from whip_whep.player import VIDEO_CODECS
 from whip_whep.sdp import SessionDescription
 
 pytestmark = pytest.mark.asyncio
@@ -59,3 +61,33 @@ async def test_media_server_is_full_ice(case):
         case.not_applicable(f"no answer to look at: the POST got {posted.describe()}")
     lite = SessionDescription.parse(posted.body).ice_lite
     case.expect(not lite, "WHEPL-4.5.3-1", message="the answer says a=ice-lite: the media server is a lite ICE implementation")
+
+
+def _video_codecs(desc: SessionDescription) -> set[str]:
+    """The video codecs (by name, not repair formats) of a description, as the player names them."""
+    names = {c.name.lower() for m in desc.media if m.kind == "video" and not m.rejected for c in m.codecs if not c.is_repair}
+    return names & set(VIDEO_CODECS)
+
+
+@pytest.mark.requirement("WHEP01-4.5-7")
+async def test_answer_keeps_every_offered_codec_the_server_has(case):
+    """Offer every video codec the server's own offer listed: the answer keeps them all, not just the one it will send."""
+    if case.target.whep_profile != profiles.MURILLO_01:
+        case.not_applicable(f"the keep-every-codec rule is draft-murillo-whep-01's ({case.target.whep_profile} is graded)")
+    urls = await case.live_input()
+    probe = await case.signalling.post_for_offer(case.whep_url(urls))
+    if probe.status != 201:
+        case.not_applicable(f"the empty POST got {probe.describe()}: no server offer lists the server's codecs")
+    theirs = _video_codecs(SessionDescription.parse(probe.body))
+    if probe.location:
+        await case.signalling.delete(probe.location)
+    common = sorted(theirs)
+    if len(common) < 2:
+        case.not_applicable(f"the server's offer lists {common or 'no'} video codec the suite can offer: nothing to narrow")
+    pc = case.codec_peer("whep", common)
+    posted = await case.signalling.post_offer(case.whep_url(urls), await peer.local_offer(pc))
+    if posted.status != 201:
+        raise RuntimeError(f"a viewer offering {', '.join(common)} was refused: {posted.describe()}")
+    kept = _video_codecs(SessionDescription.parse(posted.body))
+    case.expect(set(common) <= kept, "WHEP01-4.5-7",
+                message=f"offered {', '.join(common)} (all in the server's own offer); the answer kept {', '.join(sorted(kept))}")

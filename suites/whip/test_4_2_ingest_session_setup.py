@@ -3,7 +3,7 @@
 import pytest
 
 from whip_whep import headers
-from whip_whep.sdp import SdpSyntaxError, SessionDescription, without_attribute
+from whip_whep.sdp import SdpSyntaxError, SessionDescription, candidate_problem, without_attribute, without_candidates
 
 pytestmark = pytest.mark.asyncio
 
@@ -81,6 +81,33 @@ async def test_answer_lists_the_server_candidates(case):
     answer = SessionDescription.parse(posted.body)
     candidates = [c for m in answer.media for c in m.candidates]
     case.expect(bool(candidates), "WHIP-4.3.2-3", message="the answer has no a=candidate line")
+
+
+@pytest.mark.requirement("WHIP-4.3.2-4")
+async def test_answer_candidates_are_usable(case):
+    """Every candidate of the answer is well formed and names a real address and port: the server cannot add more later."""
+    _, _, posted = await case.publish()
+    answer = SessionDescription.parse(posted.body)
+    problems = [p for m in answer.media for c in m.candidates if (p := candidate_problem(c))]
+    if not any(m.candidates for m in answer.media):
+        case.not_applicable("the answer has no candidates at all (graded under WHIP-4.3.2-3)")
+    case.expect(not problems, "WHIP-4.3.2-4", message="; ".join(problems))
+
+
+OFFERED_CANDIDATES = ["all", "some", "none"]
+
+
+@pytest.mark.requirement("WHIP-4.3.2-1")
+@pytest.mark.parametrize("candidates", OFFERED_CANDIDATES)
+async def test_offer_may_carry_all_some_or_no_candidates(case, candidates):
+    """POST an offer with all its candidates, only the first and no end-of-candidates (more to be
+    trickled), or none: 201 each time."""
+    urls = await case.live_input()
+    _, offer = await case.publisher_offer()
+    if candidates != "all":
+        offer = without_candidates(offer, keep=1 if candidates == "some" else 0)
+    posted = await case.signalling.post_offer(urls.whip_url, offer)
+    case.capability(posted.status == 201, "WHIP-4.3.2-1", f"an offer with {candidates} of its candidates got {posted.describe()}")
 
 
 @pytest.mark.requirement("WHIP-4.3.2-3", "WHIP-D-11")

@@ -17,14 +17,14 @@ async def test_post_without_token_is_refused_401(case):
     case.expect(posted.status == 401, "WHIP-4.7.1-1", message=f"a POST without a token got {posted.describe()}")
 
 
-@pytest.mark.requirement("WHIP-D-5")
+@pytest.mark.requirement("WHIP-4.7-1", "WHIP-D-5")
 async def test_401_carries_a_bearer_challenge(case):
-    """POST without the token: the 401 carries a WWW-Authenticate Bearer challenge."""
+    """POST without the token: the 401 carries a WWW-Authenticate challenge (HTTP authentication), and it is Bearer."""
     posted = await _post_without_token(case)
     if posted.status != 401:
         case.not_applicable(f"the POST without a token got {posted.describe()}, not 401")
     challenge = posted.response.headers.get("WWW-Authenticate", "")
-    case.expect(bool(challenge), "WHIP-D-5", message="the 401 has no WWW-Authenticate header")
+    case.expect(bool(challenge), "WHIP-4.7-1", message="the 401 has no WWW-Authenticate header: no HTTP authentication scheme is offered")
     case.expect(challenge.lower().startswith("bearer"), "WHIP-D-5",
                 message=f"WWW-Authenticate {challenge!r} is not a Bearer challenge")
 
