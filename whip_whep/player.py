@@ -80,6 +80,7 @@ class Stream:
     keyframes: int = 0
     retransmissions: int = 0  # RTX packets (RFC 4588) received
     last_sequence_number: int | None = None
+    last_packet_s: float | None = None  # time.monotonic() of the latest RTP packet (any payload type)
     progress: asyncio.Event = field(default_factory=asyncio.Event)
     measurement: Measurement = field(default_factory=Measurement)  # video: from the frame stamps
 
@@ -105,6 +106,7 @@ class Player:
         original = receiver._handle_rtp_packet
 
         async def observe(packet, arrival_time_ms: int) -> None:
+            stream.last_packet_s = time.monotonic()
             codec = self.codec_name(packet.payload_type) or ""
             if codec.lower().endswith("/rtx"):
                 stream.retransmissions += 1
@@ -189,6 +191,25 @@ class Player:
                 await asyncio.wait_for(stream.progress.wait(), remaining)
             except asyncio.TimeoutError:
                 return condition(stream)
+
+    async def wait_silence(self, kind: str, quiet_s: float, timeout_s: float) -> float | None:
+        """Wait until no RTP of `kind` has arrived for `quiet_s`: the seconds from now to the last packet
+        (0 if it came before), or None if packets still flowed at `timeout_s`."""
+        stream = self.streams[kind]
+        started = time.monotonic()
+        deadline = started + timeout_s
+        while True:
+            stream.progress.clear()
+            now = time.monotonic()
+            last = stream.last_packet_s if stream.last_packet_s is not None else float("-inf")
+            if now - last >= quiet_s:
+                return max(0.0, last - started)
+            if now >= deadline:
+                return None
+            try:
+                await asyncio.wait_for(stream.progress.wait(), min(deadline, last + quiet_s) - now)
+            except asyncio.TimeoutError:
+                pass
 
     async def wait_frames(self, kind: str, count: int, timeout_s: float) -> bool:
         target = self.streams[kind].frames + count
