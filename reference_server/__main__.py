@@ -16,6 +16,7 @@ from whip_whep.peer import restrict_host_addresses
 from . import faults
 from .app import make_app
 from .config import ServerConfig
+from .tls import self_signed_context
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
@@ -45,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                              "draft-ietf-wish-whip-06 / draft-murillo-whep-01, 405 otherwise; no Accept-Patch")
     parser.add_argument("--offer-timeout", type=float, default=30.0, metavar="S",
                         help="a WHEP server offer or counter-offer waits S seconds for its answer and connection (default 30)")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS with a self-signed certificate made at start-up (the suite then needs --insecure)")
     parser.add_argument("--redirect", action="store_true",
                         help="answer WHIP/WHEP endpoint POSTs with 307 Temporary Redirect to the same endpoint under "
                              "/via/, as a load balancer sending clients on would (RFC 9725 §4.5)")
@@ -78,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         ice_restart=not args.no_ice_restart,
         patch=not args.no_patch,
         redirect=args.redirect,
+        tls=args.tls,
         require_publisher=args.require_publisher,
     ), args.log_level
 
@@ -86,7 +90,8 @@ async def serve(config: ServerConfig) -> None:
     restrict_host_addresses(config.ice_hosts)
     runner = web.AppRunner(make_app(config), handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    ssl_context = self_signed_context([config.host, "localhost"]) if config.tls else None
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     await site.start()
     host, port = runner.addresses[0][:2]
     shown = f"[{host}]" if ":" in host else host
@@ -95,7 +100,7 @@ async def serve(config: ServerConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # Announced only once requests are accepted and a signal would stop us cleanly.
-    print(f"reference_server listening on http://{shown}:{port}", flush=True)
+    print(f"reference_server listening on {'https' if config.tls else 'http'}://{shown}:{port}", flush=True)
     await stop.wait()
     await runner.cleanup()  # runs on_shutdown: every peer connection is closed
 

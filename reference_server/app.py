@@ -7,7 +7,7 @@ import math
 import time
 from typing import Callable
 
-from aiohttp import web
+from aiohttp import http_parser, web, web_protocol
 from aiortc import RTCSessionDescription
 
 from whip_whep.peer import new_peer_connection
@@ -78,7 +78,7 @@ class ReferenceServer:
         if self.config.fault("answer-unreachable-candidates"):
             # A media server that is not where its answer says: no checks go out, none are answered.
             await session.pc.close()
-        session.watch(self.config.session_timeout_s, self.end_session)
+        session.watch(self.config.session_timeout_s, self.end_session, not self.config.fault("dtls-close-ignored"))
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
 
@@ -108,7 +108,7 @@ class ReferenceServer:
             session.offer_expires, timeout = None, 3600.0
         else:
             timeout = session.offer_expires - time.time()
-        session.watch(timeout, self.end_session)
+        session.watch(timeout, self.end_session, not self.config.fault("dtls-close-ignored"))
         log.info("%s session %s offered on input %s", kind, session.id, live.uid)
         return session, session.pc.localDescription.sdp
 
@@ -176,6 +176,10 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
 
 
 def make_app(config: ServerConfig) -> web.Application:
+    # aiohttp's C parser (llhttp) answers a method it does not know with 400 before any handler runs;
+    # RFC 9110 §9.1 wants 501 for an unrecognised method, so requests go through aiohttp's own Python
+    # parser, which takes any token and leaves the method to the handlers.
+    web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy  # type: ignore[misc]
     app = web.Application(middlewares=[_errors, live_inputs.allow_any_origin], client_max_size=1024 * 1024)
     server = ReferenceServer(config)
     app[SERVER_KEY] = server

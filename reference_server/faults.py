@@ -14,6 +14,7 @@ FAULTS: dict[str, str] = {
     # WHIP / WHEP POST
     "post-status-200": "answer a successful WHIP/WHEP POST with 200 instead of 201",
     "no-location": "leave the Location header out of the 201",
+    "location-plain-http": "send an absolute http:// Location (under --tls: a downgrade from the https POST)",
     "broken-relative-location": "send a relative Location that resolves to no session",
     "answer-content-type": "type the SDP answer text/plain",
     "etag-weak": "send a weak entity-tag (W/\"...\") in ETag",
@@ -125,10 +126,12 @@ FAULTS: dict[str, str] = {
     "track-limit-403": "refuse offers with too many tracks with 403 instead of 422/400",
     "unusable-offer-403": "refuse a WHIP offer it cannot negotiate (e.g. an unknown codec) with 403 instead of 422/400",
     "active-answered-active": "answer an a=setup:active offer with a=setup:active",
+    "unknown-method-400": "answer a request with a method nobody defined (e.g. WHIPCHECK) 400 instead of 501",
     "sequential-session-ids": "number sessions 1, 2, 3… instead of using random ids",
     # teardown
     "delete-refused": "answer DELETE on a session with 405",
     "session-redirects": "answer DELETE on a session with a 307 to the same URL",
+    "dtls-close-ignored": "keep a session whose client closed DTLS (close_notify) or whose ICE failed, instead of ending it",
     "delete-keeps-session": "answer DELETE with 200 but keep the session (a second DELETE succeeds)",
     "unknown-session-200": "answer DELETE on a never-issued session with 200",
     # media relay

@@ -42,15 +42,16 @@ class Session:
     closed: bool = False
     _tasks: set[asyncio.Task] = field(default_factory=set)
 
-    def watch(self, timeout_s: float, on_end: Callable[["Session"], Awaitable[None]]) -> None:
-        """End the session when ICE/DTLS fails, closes, or never connects within `timeout_s`."""
+    def watch(self, timeout_s: float, on_end: Callable[["Session"], Awaitable[None]], end_when_closed: bool = True) -> None:
+        """End the session when ICE/DTLS fails, closes (a DTLS close_notify from the client: RFC 9725 §4.2),
+        or never connects within `timeout_s`. `end_when_closed` False is a fault: the session outlives its transport."""
 
         @self.pc.on("connectionstatechange")
         async def _changed() -> None:
             state = self.pc.connectionState
             if state == "connected":
                 self.connected.set()
-            elif state in ("failed", "closed") and not self.closed:
+            elif state in ("failed", "closed") and not self.closed and end_when_closed:
                 log.info("%s session %s: connection %s", self.kind, self.id, state)
                 await on_end(self)
 

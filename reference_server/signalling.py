@@ -134,6 +134,8 @@ def _ice_server_links(server: "ReferenceServer") -> list[str]:
 
 def _not_allowed(server: "ReferenceServer", allowed: tuple[str, ...], base: dict[str, str], method: str, why: str = "") -> web.Response:
     if method not in KNOWN_METHODS:
+        if server.config.fault("unknown-method-400"):
+            return _error(server, 400, f"bad method {method}", base)
         return _error(server, 501, f"method {method} is not implemented", base)
     extra = {} if server.config.fault("405-without-allow") else {"Allow": ", ".join(allowed)}
     return _error(server, 405, why or f"method {method} is not allowed here", {**base, **extra})
@@ -288,6 +290,8 @@ def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol
     location = _session_path(request, protocol, session)
     if server.config.fault("broken-relative-location"):
         location = session.id  # resolves to /{key}/webRTC/{session.id}: no such session
+    if server.config.fault("location-plain-http"):
+        location = f"http://{request.host}{location}"  # an absolute URL that drops TLS
     result = dict(base)
     result["Content-Type"] = "text/plain" if server.config.fault("answer-content-type") else headers.SDP
     result["ETag"] = "W/" + session.etag if server.config.fault("etag-weak") else session.etag

@@ -100,3 +100,15 @@ def test_server_without_patch_fails_nothing(pair, tmp_path):
     if pair == "cloudflare":
         no_patch = run.cases("suites/common/test_trickle_ice.py::test_resource_without_patch_answers_501")
         assert no_patch and {c["verdict"] for c in no_patch} == {"Pass"}, no_patch
+
+
+@pytest.mark.slow
+def test_server_over_https_passes_everything(tmp_path):
+    """The suite drives an HTTPS target as it drives plain http (vendors' targets are HTTPS): the reference
+    server with --tls (self-signed, so --insecure) passes everything, and the HTTPS cases apply."""
+    run = run_suite(["--server-option=--tls", "--insecure", "--max-concurrency=4"], tmp_path)
+    assert run.doc is not None, run.output
+    bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
+    assert not bad, f"findings against the reference server over HTTPS: {bad}"
+    https = run.cases("suites/common/test_security.py::test_https_is_used")
+    assert https and {c["verdict"] for c in https} <= {"Pass", "Info"}, https

@@ -53,6 +53,23 @@ async def test_unsupported_method_gets_405_with_allow(case, protocol):
                 message=f"PUT answered {response.status_code}, Allow: {response.headers.get('Allow')!r}")
 
 
+INVENTED_METHOD = "WHIPCHECK"  # a valid method token no specification defines
+
+
+@pytest.mark.requirement("WHIP-D-2")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_unrecognised_method_gets_501(case, protocol):
+    """Send a method nobody defined to the endpoint and the session URL: 501 Not Implemented (405 is noted)."""
+    endpoint, session = await _endpoint_and_session(case, protocol)
+    for url in (endpoint, session):
+        response = await case.signalling.request(INVENTED_METHOD, url)
+        if response.status_code == 405:
+            case.info("WHIP-D-2", f"{INVENTED_METHOD} {url} got 405: the method is treated as known but not allowed")
+            continue
+        case.expect(response.status_code == 501, "WHIP-D-2",
+                    message=f"{INVENTED_METHOD} {url} got {response.status_code}, not 501 Not Implemented")
+
+
 @pytest.mark.requirement("WHEP01-4.3-9")
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT"])
 async def test_whep_session_turns_away_other_methods(case, method):

@@ -1,6 +1,10 @@
 """Security considerations observable from outside — RFC 9725 §5, draft-ietf-wish-whep-03 §5."""
 
+from urllib.parse import urljoin, urlsplit
+
 import pytest
+
+from whip_whep.target import is_loopback
 
 pytestmark = pytest.mark.asyncio
 
@@ -26,3 +30,21 @@ async def test_session_urls_are_unguessable(case, protocol):
     short = [i for i in ids if len(i) < 16]
     case.expect(not sequential and not short, "WHIP-5-3" if protocol == "whip" else "WHEPL-5-3",
                 message=f"session ids {ids} are {'sequential' if sequential else 'shorter than 16 characters'}")
+
+
+@pytest.mark.requirement("WHIP-5-1", "WHEPL-5-1", "WHEP01-5-1")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_https_is_used(case, protocol):
+    """The endpoint is an https URL, and neither a redirect nor the session's Location leads to plain http."""
+    ids = ("WHIP-5-1",) if protocol == "whip" else ("WHEPL-5-1", "WHEP01-5-1")
+    url, offer = await case.endpoint_and_offer(protocol, await case.live_input())
+    if urlsplit(url).scheme == "http":
+        if is_loopback(url):
+            case.not_applicable(f"{url} is a loopback test set-up over plain http: HTTPS binds deployments")
+        case.expect(False, *ids, message=f"the {protocol.upper()} endpoint {url} is plain http")
+    posted = await case.signalling.post_offer(url, offer)
+    if not posted.location:
+        case.not_applicable(f"the POST got {posted.describe()}: no session URL to look at")
+    visited = [u for _, u in posted.redirects] + [posted.request_url, urljoin(posted.request_url, posted.location)]
+    plain = [u for u in visited if urlsplit(u).scheme != "https"]
+    case.expect(not plain, *ids, message=f"the https POST led to plain http: {', '.join(plain)}")
