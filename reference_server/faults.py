@@ -96,6 +96,7 @@ FAULTS: dict[str, str] = {
     "restart-answer-malformed": "answer an ICE restart 200 with a body whose candidate lines break the sdpfrag grammar",
     "restart-answer-claims-ice-lite": "put a=ice-lite in the restart's 200 although the answer had none",
     "patch-after-delete-500": "answer a PATCH of a deleted (or never-issued) session with 500",
+    "204-with-content": "write bytes after the header section of a trickle PATCH's 204 No Content",
     "patch-wrong-type-400": "answer a PATCH of another media type with 400 (no Accept-Patch) instead of 415",
     "patch-malformed-422": "answer a malformed trickle-ice-sdpfrag with 422 instead of 400",
     "concurrent-patch-409": "hold each trickle PATCH 300 ms and refuse (409) another one for the session meanwhile",

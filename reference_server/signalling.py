@@ -461,7 +461,18 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     if fault("trickle-status-200"):
         return _text(200, "candidates applied", base)
     extra = {"ETag": session.etag} if fault("trickle-204-with-etag") else {}
+    if fault("204-with-content"):
+        return await _no_content_with_content(request, {**base, **extra})
     return web.Response(status=204, headers={**base, **extra})
+
+
+async def _no_content_with_content(request: web.Request, response_headers: dict[str, str]) -> web.StreamResponse:
+    """The 204-with-content fault: aiohttp never writes a 204's body, so the stray bytes go to the socket."""
+    response = web.StreamResponse(status=204, headers=response_headers)
+    await response.prepare(request)
+    assert request.transport is not None
+    request.transport.write(b"candidates applied\r\n")
+    return response
 
 
 _PATCHING: set[str] = set()  # sessions with a trickle PATCH in flight (fault concurrent-patch-409)

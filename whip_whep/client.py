@@ -14,7 +14,7 @@ import httpx
 
 from . import headers
 from .leftovers import LEFTOVERS
-from .wire import WireClient, url_secrets
+from .wire import PipelinedReply, WireClient, url_secrets
 
 
 class CreationRefused(Exception):
@@ -152,6 +152,13 @@ class SignallingClient:
             request_headers["If-Match"] = if_match
         content = body.encode() if isinstance(body, str) else body
         return await self.http.request("PATCH", session_url, content=content, headers=request_headers)
+
+    async def patch_pipelined(self, session_url: str, body: str, if_match: str | None) -> PipelinedReply:
+        """A trickle PATCH read off the wire, with an OPTIONS pipelined behind it (see WireClient.pipelined)."""
+        request_headers = {**self._auth(True), "Content-Type": headers.SDPFRAG}
+        if if_match is not None:
+            request_headers["If-Match"] = if_match
+        return await self.http.pipelined("PATCH", session_url, content=body.encode(), headers=request_headers)
 
     async def request(self, method: str, url: str, with_token: bool = True, **kwargs) -> httpx.Response:
         request_headers = {**self._auth(with_token), **kwargs.pop("headers", {})}

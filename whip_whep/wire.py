@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -146,13 +147,65 @@ class TargetUnreachable(Exception):
     """The target did not answer at all (connection refused, DNS failure, timeout)."""
 
 
+@dataclass
+class PipelinedReply:
+    """The first response of a pipelined pair, read off the wire: its status, and the bytes that came
+    between its header section and the second response's status line (content, if any)."""
+
+    status: int
+    between: bytes
+
+
 class WireClient:
     """httpx.AsyncClient with a wire log, deadlines on every request and precise errors."""
 
     def __init__(self, log: WireLog, timeout_s: float, verify: bool | str = True) -> None:
         self.log = log
         self.timeout_s = timeout_s
+        self.verify = verify
         self._client = httpx.AsyncClient(timeout=timeout_s, verify=verify, follow_redirects=False)
+
+    async def pipelined(self, method: str, url: str, **kwargs) -> PipelinedReply:
+        """Send a request and, on the same connection before any answer, an OPTIONS with Connection:
+        close; read both answers raw. httpx hides what a response carries beyond its framing (a 204's
+        stray bytes), which RFC 9110 §15.3.5 checks need to see."""
+        request = self._client.build_request(method, url, **kwargs)
+        split = urlsplit(url)
+        target = (split.path or "/") + (f"?{split.query}" if split.query else "")
+        head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+        follow = f"OPTIONS {target} HTTP/1.1\r\nHost: {request.headers['Host']}\r\nConnection: close\r\n\r\n"
+        await RATE_LIMIT.wait()
+        started = time.monotonic()
+        try:
+            data = await asyncio.wait_for(self._raw(split, head.encode() + b"\r\n" + request.content + follow.encode()),
+                                          self.timeout_s)
+        except (asyncio.TimeoutError, OSError) as exc:
+            self.log.record(request, None, f"pipelined: {type(exc).__name__}: {exc}", started)
+            raise TargetUnreachable(f"{method} {url} (pipelined): {type(exc).__name__}: {exc}") from exc
+        first, _, rest = data.partition(b"\r\n\r\n")
+        status_line = first.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = status_line.split(" ", 2)
+        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        between = rest.split(b"HTTP/1.", 1)[0] if b"HTTP/1." in rest else rest
+        exchange = self.log.record(request, None, "", started)
+        exchange.status, exchange.reason = status, parts[2] if len(parts) > 2 else ""
+        exchange.response_body = redact_text(_body(between), self.log.secrets)
+        return PipelinedReply(status, between)
+
+    async def _raw(self, split, payload: bytes) -> bytes:
+        context: ssl.SSLContext | None = None
+        if split.scheme == "https":
+            context = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
+            if self.verify is False:
+                context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        port = split.port or (443 if split.scheme == "https" else 80)
+        reader, writer = await asyncio.open_connection(split.hostname, port, ssl=context)
+        try:
+            writer.write(payload)
+            await writer.drain()
+            return await reader.read(-1)  # until the server closes, after the OPTIONS (Connection: close)
+        finally:
+            writer.close()
 
     async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
         request = self._client.build_request(method, url, **kwargs)

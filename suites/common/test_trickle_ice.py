@@ -64,6 +64,19 @@ async def test_trickle_patch_is_answered_204(case, protocol):
     case.expect("ETag" not in response.headers, no_etag, message=f"the 204 carries ETag {response.headers.get('ETag')}")
 
 
+@pytest.mark.requirement("HTTP-10")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_204_ends_with_its_header_section(case, protocol):
+    """Pipeline a trickle PATCH and an OPTIONS on one connection: the 204's header section is followed
+    directly by the OPTIONS' status line, with no content between."""
+    offer, posted, _ = await _trickle(case, protocol)
+    reply = await case.signalling.patch_pipelined(posted.location, str(sdpfrag.for_offer(offer)), posted.etag or "*")
+    if reply.status != 204:
+        case.not_applicable(f"the pipelined trickle PATCH got {reply.status}, not 204")
+    case.expect(not reply.between, "HTTP-10",
+                message=f"{len(reply.between)} bytes followed the 204's header section: {reply.between[:60]!r}")
+
+
 @pytest.mark.requirement("WHIP-4.3.1-3", "WHEPL-4.4.1-2", "HTTP-6")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("content_type", ["application/sdp", "text/plain", None])
