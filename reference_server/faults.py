@@ -126,6 +126,7 @@ FAULTS: dict[str, str] = {
     "sendrecv-refused": "refuse WHIP offers that say a=sendrecv (400)",
     "track-limit-403": "refuse offers with too many tracks with 403 instead of 422/400",
     "unusable-offer-403": "refuse a WHIP offer it cannot negotiate (e.g. an unknown codec) with 403 instead of 422/400",
+    "unusable-section-rejected": "answer a WHIP offer whose video codec is unknown 201, with the video m-section rejected (port 0)",
     "active-answered-active": "answer an a=setup:active offer with a=setup:active",
     "unknown-method-400": "answer a request with a method nobody defined (e.g. WHIPCHECK) 400 instead of 501",
     "sequential-session-ids": "number sessions 1, 2, 3… instead of using random ids",

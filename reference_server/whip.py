@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from aiortc import RTCRtpSender
 
 from whip_whep import profiles, sdp
 
@@ -14,6 +16,12 @@ if TYPE_CHECKING:
     from .app import ReferenceServer
     from .live_inputs import LiveInput
     from .sessions import Session
+
+
+def _unknown_video_formats(desc: sdp.SessionDescription) -> list[str]:
+    """Video format names of the offer that aiortc cannot negotiate (fault unusable-section-rejected)."""
+    known = {c.mimeType.split("/")[1].lower() for c in RTCRtpSender.getCapabilities("video").codecs}
+    return sorted({c.name for m in desc.media if m.kind == "video" for c in m.codecs if c.name.lower() not in known})
 
 
 def _find(server: "ReferenceServer", secret: str) -> "LiveInput | None":
@@ -37,7 +45,12 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
     if server.config.fault("active-offer-refused-403") and any(m.setup == "active" for m in desc.media):
         raise Refusal(403, "a=setup:active offers are not taken")
     refusal_status = 403 if server.config.fault("unusable-offer-403") else unsupported
+    unknown = _unknown_video_formats(desc) if server.config.fault("unusable-section-rejected") else []
+    for name in unknown:  # the fault: negotiate the section as VP8, then answer it rejected (port 0)
+        offer = sdp.with_format_renamed(offer, name, "VP8")
     session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=refusal_status)
+    if unknown:
+        answer = re.sub(r"^m=video \d+", "m=video 0", answer, flags=re.MULTILINE)
     live.relay.attach_publisher(session)
     session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
     session.spawn(_announce_when_live(live, session))

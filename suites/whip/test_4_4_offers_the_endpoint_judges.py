@@ -75,12 +75,16 @@ async def test_refused_active_offer_gets_422_or_400(case):
     case.expect(posted.status in (422, 400), "WHIP-4.4.4-3", message=f"an a=setup:active offer was refused with {posted.describe()}")
 
 
-@pytest.mark.requirement("WHIP-4.4.3-2")
+@pytest.mark.requirement("WHIP-4.4.3-1", "WHIP-4.4.3-2")
 async def test_offer_with_an_unusable_section_is_refused_whole(case):
-    """POST Opus plus a video m-section whose only codec is unknown (FOO/90000): the whole POST gets 422 or 400."""
+    """POST Opus plus a video m-section whose only codec is unknown (FOO/90000): not a 201 that rejects
+    the video section alone, but a refusal of the whole POST with 422 or 400."""
     urls = await case.live_input()
     offer = await peer.local_offer(case.codec_peer("whip", ["vp8"]))
     posted = await case.signalling.post_offer(urls.whip_url, sdp.with_format_renamed(offer, "VP8", "FOO"))
+    rejected = [m.kind for m in sdp.SessionDescription.parse(posted.body).media if m.rejected] if posted.status == 201 else []
+    case.expect(not rejected, "WHIP-4.4.3-1",
+                message=f"the offer was answered {posted.status} with its {', '.join(rejected)} m-section rejected (port 0)")
     case.expect(posted.status in (422, 400), "WHIP-4.4.3-2",
                 message=f"an offer whose video codec is unknown got {posted.describe()}"
                         + (" (part of the offer accepted)" if posted.status == 201 else ""))
