@@ -138,6 +138,7 @@ FAULTS: dict[str, str] = {
     "unknown-session-200": "answer DELETE on a never-issued session with 200",
     # media relay
     "media-never-forwarded": "negotiate viewers but forward no RTP to them",
+    "audio-never-forwarded": "forward the publisher's video to viewers but none of its audio",
     "no-keyframe-on-join": "neither request a keyframe for a joining viewer nor pass viewers' PLI/FIR upstream",
     "wrong-ssrc-rewrite": "forward RTP with the publisher's SSRC instead of the one signalled to the viewer",
     "wrong-payload-type": "forward video under the payload type of another codec the viewer offered",

@@ -262,7 +262,8 @@ class Relay:
             if ingress.first_packet_at is None:
                 ingress.first_packet_at = time.monotonic()
         ingress.history.add(packet)
-        if "media-never-forwarded" in self.faults or ("vp9-never-forwarded" in self.faults and codec.name.lower() == "vp9"):
+        if ("media-never-forwarded" in self.faults or ("vp9-never-forwarded" in self.faults and codec.name.lower() == "vp9")
+                or ("audio-never-forwarded" in self.faults and codec.mimeType.lower().startswith("audio/"))):
             return
         sent_at = abs_send_time()
         templates: Templates = {}
