@@ -23,6 +23,11 @@ from .signalling import Refusal, new_session_id
 
 log = logging.getLogger("reference_server")
 
+# aiohttp's C parser (llhttp) answers a method it does not know with 400 before any handler runs;
+# RFC 9110 §9.1 wants 501 for an unrecognised method, so the server's requests go through aiohttp's
+# own Python parser, which takes any token and leaves the method to the handlers (aiohttp 3.x).
+web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy  # type: ignore[misc]
+
 
 class ReferenceServer:
     def __init__(self, config: ServerConfig) -> None:
@@ -167,19 +172,22 @@ class ReferenceServer:
 async def _errors(request: web.Request, handler) -> web.StreamResponse:
     """Unexpected errors become a 500 with a reason, never a dropped connection."""
     try:
-        return await handler(request)
-    except web.HTTPException:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if request.method == "CONNECT":
+            exc.force_close()
         raise
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return web.Response(status=500, text="internal error; see the server log\n")
+    if request.method == "CONNECT":
+        # aiohttp's Python parser treats the connection after CONNECT as a tunnel and drops it once the
+        # refusal is sent; Connection: close tells the client not to reuse it.
+        response.force_close()
+    return response
 
 
 def make_app(config: ServerConfig) -> web.Application:
-    # aiohttp's C parser (llhttp) answers a method it does not know with 400 before any handler runs;
-    # RFC 9110 §9.1 wants 501 for an unrecognised method, so requests go through aiohttp's own Python
-    # parser, which takes any token and leaves the method to the handlers.
-    web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy  # type: ignore[misc]
     app = web.Application(middlewares=[_errors, live_inputs.allow_any_origin], client_max_size=1024 * 1024)
     server = ReferenceServer(config)
     app[SERVER_KEY] = server

@@ -247,7 +247,7 @@ def _server_offered(server: "ReferenceServer", request: web.Request, protocol: P
     # draft-murillo-whep-01 §4.5: an offering endpoint marks bundled sections bundle-only (all but the
     # first, which carries the transport, as JSEP's max-bundle does) and rtcp-mux-only (RFC 8858).
     if not server.config.fault("server-offer-no-bundle-only"):
-        offer = sdp.with_media_attribute(offer, "bundle-only", from_section=1)
+        offer = sdp.as_bundle_only(offer)
     if not server.config.fault("server-offer-no-rtcp-mux-only"):
         offer = sdp.with_media_attribute(offer, "rtcp-mux-only")
     response = web.Response(status=status, body=offer.encode(), headers=result)

@@ -71,7 +71,7 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
     unservable = _unservable(live, session)
     if unservable:
         await server.end_session(session)
-        if profile == profiles.WHEP_03:
+        if profile == profiles.WHEP_03 and server.config.patch:  # its answer would come by PATCH
             offering, counter = await server_offer(server, live)
             raise CounterOffer(offering, counter, unservable)
         raise Refusal(422, unservable)

@@ -112,3 +112,13 @@ def test_server_over_https_passes_everything(tmp_path):
     assert not bad, f"findings against the reference server over HTTPS: {bad}"
     https = run.cases("suites/common/test_security.py::test_https_is_used")
     assert https and {c["verdict"] for c in https} <= {"Pass", "Info"}, https
+
+
+@pytest.mark.slow
+def test_slow_cases_pass_against_the_clean_server(tmp_path):
+    """--slow-cases runs the cases that wait out the 30-second consent timeout; the clean server passes them."""
+    slow = "suites/common/test_consent.py::test_silent_peer_is_ended_after_a_refused_restart"
+    run = run_suite(["--slow-cases", "--max-concurrency=4", slow], tmp_path)
+    assert run.doc is not None, run.output
+    cases = run.cases(slow)
+    assert len(cases) == 4 and {c["verdict"] for c in cases} <= {"Pass", "Info"}, cases

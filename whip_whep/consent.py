@@ -26,7 +26,9 @@ RETRANSMISSION_WAITS_S = (0.5, 1.0)  # RFC 8489's RTO 500 ms, doubled once: 1.5 
 
 
 class _Replies(asyncio.DatagramProtocol):
-    """Completes `reply` with the first authentic response (success or error) to `transaction_id`."""
+    """Completes `reply` with the first authentic response to `transaction_id`: True for a success
+    response, False for an error one (RFC 7675 grants consent only with a success: a server whose
+    shared port answers 401/400 for an ended session's credentials has withdrawn it)."""
 
     def __init__(self, reply: asyncio.Future[bool], transaction_id: bytes, key: bytes) -> None:
         self.reply, self.transaction_id, self.key = reply, transaction_id, key
@@ -36,9 +38,12 @@ class _Replies(asyncio.DatagramProtocol):
             message = stun.parse_message(data)
         except ValueError:
             return
-        if (message.transaction_id == self.transaction_id and message.message_class in (stun.Class.RESPONSE, stun.Class.ERROR)
-                and message.check_message_integrity(self.key) and not self.reply.done()):
-            self.reply.set_result(True)
+        if message.transaction_id != self.transaction_id or self.reply.done():
+            return
+        # A success must be signed with the session's password; a refusal need not be (RFC 8489 §9.1.4).
+        if message.message_class == stun.Class.ERROR or (message.message_class == stun.Class.RESPONSE
+                                                          and message.check_message_integrity(self.key)):
+            self.reply.set_result(message.message_class == stun.Class.RESPONSE)
 
 
 class ConsentCheck:
@@ -64,8 +69,9 @@ class ConsentCheck:
         return request
 
     async def answered(self) -> bool | None:
-        """Send one check (retransmitted once): True if the server answered it, False if it went
-        unanswered, None if there is no nominated pair to take the address and credentials from."""
+        """Send one check (retransmitted once): True if the server granted consent (a success response),
+        False if it went unanswered or was refused, None if there is no nominated pair to take the
+        address and credentials from."""
         if self.server_address is None or self._local_host is None:
             return None
         loop = asyncio.get_running_loop()
@@ -84,9 +90,9 @@ class ConsentCheck:
         finally:
             transport.close()
 
-    async def wait_withdrawn(self, timeout_s: float) -> float | None:
-        """Check every CHECK_INTERVAL_S until a check goes unanswered: the seconds from the first check
-        to that one's sending (an upper bound on when consent went), or None if every check sent within
+    async def wait_withdrawn(self, timeout_s: float, interval_s: float = CHECK_INTERVAL_S) -> float | None:
+        """Check every `interval_s` until a check goes unanswered: the seconds from the first check to
+        that one's sending (an upper bound on when consent went), or None if every check sent within
         `timeout_s` was answered."""
         started = time.monotonic()
         while True:
@@ -98,4 +104,13 @@ class ConsentCheck:
                 return None
             if not answered:
                 return sent - started
-            await asyncio.sleep(CHECK_INTERVAL_S)  # pacing, as consent checks are paced (RFC 7675 §5.1)
+            await asyncio.sleep(interval_s)  # pacing, as consent checks are paced (RFC 7675 §5.1)
+
+
+def go_silent(pc: RTCPeerConnection) -> None:
+    """Make the client vanish as a crashed or disconnected one does: its ICE sockets close, with no
+    DTLS close_notify and no DELETE, so only the server's consent freshness can notice."""
+    for protocol in list(ice_connection(pc)._protocols):
+        transport = getattr(protocol, "transport", None)
+        if transport is not None:
+            transport.close()

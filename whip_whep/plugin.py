@@ -73,6 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="glass-to-glass latency p95 above MS fails the media cases (default: reported as Info)")
     g.addoption("--max-ttff-ms", type=float, metavar="MS",
                 help="time from a viewer's POST to its first decoded frame above MS fails (default: reported as Info)")
+    g.addoption("--slow-cases", action="store_true",
+                help="also run the cases that wait out a 30-second timeout of the target (ICE consent freshness); "
+                     "without it they are reported not applicable")
     g.addoption("--max-concurrency", type=int, metavar="N",
                 help=f"cases run at once, in N worker processes (default: {EMBEDDED_CONCURRENCY} against the embedded server, "
                      "1 against your target: fixed URLs are shared by every case)")

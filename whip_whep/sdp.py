@@ -390,19 +390,33 @@ def rewrite_sections(text: str, rewrite: Callable[[str], str]) -> str:
     return "".join(rewrite(part) if part.startswith("m=") else part for part in parts)
 
 
-def with_media_attribute(text: str, attribute: str, *, from_section: int = 0) -> str:
-    """An SDP with `a=<attribute>` added to each m-section from the `from_section`-th (0-based) on,
-    where the section lacks it (e.g. bundle-only on all but a BUNDLE group's tagged first section)."""
+def with_media_attribute(text: str, attribute: str) -> str:
+    """An SDP with `a=<attribute>` added to each m-section that lacks it (e.g. a=rtcp-mux-only in an offer)."""
     newline = "\r\n" if "\r\n" in text else "\n"
-    index = iter(range(len(text)))
 
     def add(section: str) -> str:
-        if next(index) < from_section or re.search(rf"^a={re.escape(attribute)}\r?$", section, re.MULTILINE):
+        if re.search(rf"^a={re.escape(attribute)}\r?$", section, re.MULTILINE):
             return section
         body = section.rstrip("\r\n")
         return body + newline + f"a={attribute}" + (section[len(body):] or newline)
 
     return rewrite_sections(text, add)
+
+
+def as_bundle_only(text: str) -> str:
+    """An offer whose m-sections after the first are bundle-only as RFC 8843 §7.2.1 and JSEP's max-bundle
+    make them (RFC 9429 §5.2.1): a=bundle-only, port 0 and no candidates of their own; the first section
+    carries the transport for the whole BUNDLE group."""
+    index = iter(range(len(text)))
+
+    def mark(section: str) -> str:
+        if next(index) == 0:
+            return section
+        section = re.sub(r"^(m=\S+ )\d+", r"\g<1>0", section, count=1)
+        section = re.sub(r"^a=(candidate:|end-of-candidates)[^\r\n]*\r?\n", "", section, flags=re.MULTILINE)
+        return with_media_attribute(section, "bundle-only")
+
+    return rewrite_sections(text, mark)
 
 
 def without_format(text: str, name: str) -> str:

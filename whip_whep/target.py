@@ -21,6 +21,7 @@ class Target:
     embedded: bool = False
     label: str = ""
     may_create: bool = True  # False with --no-create: read-only checks only
+    slow_cases: bool = False  # --slow-cases: cases that wait out a target's 30-second timeouts run too
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -175,6 +175,7 @@ class WireClient:
         head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
         follow = f"OPTIONS {target} HTTP/1.1\r\nHost: {request.headers['Host']}\r\nConnection: close\r\n\r\n"
         await RATE_LIMIT.wait()
+        await RATE_LIMIT.wait()  # two requests
         started = time.monotonic()
         try:
             data = await asyncio.wait_for(self._raw(split, head.encode() + b"\r\n" + request.content + follow.encode()),
@@ -193,17 +194,22 @@ class WireClient:
         return PipelinedReply(status, between)
 
     async def _raw(self, split, payload: bytes) -> bytes:
-        context: ssl.SSLContext | None = None
-        if split.scheme == "https":
-            context = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
-            if self.verify is False:
-                context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        """Both answers' bytes: read until the second answer's header section is complete (or the
+        server closes), so a server that ignores Connection: close does not hold the read open."""
+        context: ssl.SSLContext | None = httpx.create_ssl_context(verify=self.verify) if split.scheme == "https" else None
         port = split.port or (443 if split.scheme == "https" else 80)
         reader, writer = await asyncio.open_connection(split.hostname, port, ssl=context)
+        data = b""
         try:
             writer.write(payload)
             await writer.drain()
-            return await reader.read(-1)  # until the server closes, after the OPTIONS (Connection: close)
+            while chunk := await reader.read(65536):
+                data += chunk
+                first_end = data.find(b"\r\n\r\n")
+                second = data.find(b"HTTP/1.", first_end + 4) if first_end >= 0 else -1
+                if second >= 0 and data.find(b"\r\n\r\n", second) >= 0:
+                    break
+            return data
         finally:
             writer.close()
 

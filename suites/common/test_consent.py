@@ -1,19 +1,24 @@
-"""ICE consent when a session ends — RFC 9725 §4.2, draft-ietf-wish-whep-03 §4.3, draft-murillo-whep-01 §4.3:
-a media server that ends a session withdraws ICE consent at once (RFC 7675), so no media follows.
+"""ICE consent and the end of a session — RFC 9725 §4.2/§4.3.3, draft-ietf-wish-whep-03 §4.2.8/§4.3/
+§4.4.3, draft-murillo-whep-01 §4.3: a session ends by DELETE (the server withdraws ICE consent at once,
+RFC 7675, and no media follows), by a DTLS close from the client, or by consent freshness when the client
+vanishes (the slow case, --slow-cases).
 
-The client sends its own consent checks (Binding requests on the nominated pair, with the session's
-credentials) before and after the DELETE, instead of waiting for aioice's 5-second cycle.
+The client sends its own consent checks (Binding requests with the session's credentials, to the
+server's address on the nominated pair) instead of waiting for aioice's 5-second cycle.
 """
 
 import pytest
 
-from whip_whep.consent import ConsentCheck
+from whip_whep import sdpfrag
+from whip_whep.consent import ConsentCheck, go_silent
 
 pytestmark = pytest.mark.asyncio
 
 PROTOCOLS = ["whip", "whep"]
 WITHDRAWN_WITHIN_S = 3.0  # "at once": the DELETE's own work plus a check's 1.5 s wait
 ENDED_WITHIN_S = 5.0  # a DTLS close_notify is one packet; the server needs no timeout to act on it
+CONSENT_TIMEOUT_S = 30.0  # RFC 7675 §5.1: consent expires 30 s after the last answered check
+SILENCE_NOTICED_WITHIN_S = CONSENT_TIMEOUT_S + 15.0  # plus the server's check interval and its teardown
 QUIET_S = 1.0  # no video packet for this long counts as media stopped (the stream sends ~30 packets/s)
 
 
@@ -52,7 +57,7 @@ async def test_delete_withdraws_consent(case, protocol):
     if the_player is not None:
         last = await the_player.wait_silence("video", QUIET_S, WITHDRAWN_WITHIN_S + QUIET_S)
         case.expect(last is not None, *ids,
-                    message=f"consent was withdrawn, but video packets still arrived {WITHDRAWN_WITHIN_S + QUIET_S:g} s after the DELETE")
+                    message=f"consent was withdrawn, but video packets still arrived {WITHDRAWN_WITHIN_S + QUIET_S:g} s later")
 
 
 @pytest.mark.requirement("WHIP-4.2-13", "WHEPL-4.2.8-3", "WHEP01-4.3-3")
@@ -76,3 +81,32 @@ async def test_dtls_close_ends_the_session(case, protocol):
     case.expect(deleted.status_code in (404, 410), *ids,
                 message=f"the DTLS close ended the media, but the session is still there: a DELETE of its URL got "
                         f"{deleted.status_code}, not 404")
+
+
+@pytest.mark.requirement("WHIP-4.3.3-12", "WHIP-4.2-13", "WHEPL-4.4.3-13", "WHEPL-4.2.8-3", "WHEP01-4.3-3")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_silent_peer_is_ended_after_a_refused_restart(case, protocol):
+    """Refuse-provoking restart, then the client vanishes (its sockets close: no DTLS close, no DELETE):
+    consent freshness notices and the server ends the session within the 30-second consent timeout
+    and a margin: consent checks go unanswered and the session URL is gone."""
+    if not case.target.slow_cases:
+        case.not_applicable(f"waits out the {CONSENT_TIMEOUT_S:g}-second consent timeout: run with --slow-cases")
+    pc, posted, _, check = await _connected_session(case, protocol)
+    bad = sdpfrag.for_description(pc.localDescription.sdp, "ab", "0123456789abcdef0123456789", [], end_of_candidates=True)
+    refused = await case.signalling.patch(posted.location, str(bad), if_match="*")
+    if 200 <= refused.status_code < 300:
+        case.not_applicable(f"a restart with the illegal ice-ufrag 'ab' was taken ({refused.status_code}): nothing failed")
+    go_silent(pc)
+    took = await check.wait_withdrawn(SILENCE_NOTICED_WITHIN_S, interval_s=1.0)
+    if took is not None:
+        case.record.figures["consent_withdrawn_ms"] = round(took * 1000)
+    deleted = await case.signalling.delete(posted.location) if took is not None else None
+    ended = deleted is not None and deleted.status_code in (404, 410)
+    observed = (f"{SILENCE_NOTICED_WITHIN_S:g} s after the client went silent, the server still answered consent checks"
+                if took is None else
+                f"the server stopped answering consent checks {took:.1f} s after the client went silent, but a DELETE of "
+                f"the session then got {deleted.status_code if deleted else '?'}, not 404")
+    after_restart = ("WHIP-4.3.3-12",) if protocol == "whip" else ("WHEPL-4.4.3-13",)
+    freshness = ("WHIP-4.2-13",) if protocol == "whip" else ("WHEPL-4.2.8-3", "WHEP01-4.3-3")
+    case.expect(ended, *after_restart, message=f"after a refused restart ({refused.status_code}): {observed}")
+    case.expect(ended, *freshness, message=observed)

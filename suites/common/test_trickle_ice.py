@@ -90,7 +90,7 @@ async def test_patch_of_another_media_type_is_refused(case, protocol, content_ty
                 message=f"a fragment typed {content_type or '(none)'} got {response.status_code}")
     _grade_patch_error(case, response, 415, f"a fragment typed {content_type or '(none)'}")
     accepted = headers.split_list(response.headers.get("Accept-Patch"))
-    case.expect(headers.SDPFRAG in accepted, "HTTP-6",
+    case.expect(response.status_code != 415 or headers.SDPFRAG in accepted, "HTTP-6",
                 message=f"the {response.status_code} to a PATCH of another type has Accept-Patch "
                         f"{response.headers.get('Accept-Patch')!r}, which does not name {headers.SDPFRAG}")
 
@@ -263,8 +263,7 @@ async def test_trickle_sessions_use_entity_tags(case, protocol):
 async def test_concurrent_patches_are_each_answered(case):
     """Send two trickle PATCHes for one session at once (a client may): both are answered 204."""
     offer, posted, _ = await _trickle(case, "whip")
-    candidates = sdpfrag.for_offer(offer).media[0].candidates
-    halves = [candidates[::2] or candidates, candidates[1::2] or candidates]
+    halves = [[f"{n} 1 udp 2122260223 192.0.2.{n} {54300 + n} typ host"] for n in (31, 32)]  # new to the session
     first, second = await asyncio.gather(*(
         case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, candidates=half)), if_match=posted.etag or "*")
         for half in halves))

@@ -175,10 +175,12 @@ async def _murillo_offer(case, rule: str) -> sdp.SessionDescription:
     _, posted = await _server_offer(case)
     if posted.status != 201:
         case.not_applicable(f"the empty POST got {posted.describe()}: no server offer to read")
-    return sdp.SessionDescription.parse(posted.body)
+    desc = sdp.SessionDescription.parse(posted.body)
+    case.expect(bool(desc.bundled_mids), "WHEP01-4.5-1", message="the server's offer has no a=group:BUNDLE")
+    return desc
 
 
-@pytest.mark.requirement("WHEP01-4.5-3")
+@pytest.mark.requirement("WHEP01-4.5-3", "WHEP01-4.5-1")
 async def test_server_offer_marks_sections_bundle_only(case):
     """The server's offer marks each bundled m-section a=bundle-only (all but the first, which carries the transport)."""
     desc = await _murillo_offer(case, "bundle-only")
@@ -188,10 +190,15 @@ async def test_server_offer_marks_sections_bundle_only(case):
                 message=f"bundled m-sections without a=bundle-only in the server's offer: {', '.join(missing)}")
 
 
-@pytest.mark.requirement("WHEP01-4.5-6")
+@pytest.mark.requirement("WHEPL-4.5.1-4", "WHEP01-4.5-6")
 async def test_server_offer_marks_sections_rtcp_mux_only(case):
-    """The server's offer puts a=rtcp-mux-only on each bundled m-section (RFC 8858: the offerer may; the answer may not)."""
-    desc = await _murillo_offer(case, "rtcp-mux-only")
+    """The server's own offer (a 201 server offer in -01, a 406 counter-offer from -03) puts
+    a=rtcp-mux-only on each bundled m-section (RFC 8858 lets an offer carry it; an answer may not)."""
+    _, posted = await _server_offer(case)
+    if posted.status not in (201, 406):
+        case.not_applicable(f"no server offer to read: {posted.describe()}")
+    desc = sdp.SessionDescription.parse(posted.body)
     missing = [f"{i} ({m.kind})" for i, m in enumerate(desc.media) if m.mid in desc.bundled_mids and not m.rtcp_mux_only]
-    case.expect(not missing, "WHEP01-4.5-6",
-                message=f"bundled m-sections without a=rtcp-mux-only in the server's offer: {', '.join(missing)}")
+    case.expect(bool(desc.bundled_mids) and not missing, "WHEPL-4.5.1-4", "WHEP01-4.5-6",
+                message=f"the server's offer ({posted.status}) has no BUNDLE group" if not desc.bundled_mids else
+                        f"bundled m-sections without a=rtcp-mux-only in the server's offer ({posted.status}): {', '.join(missing)}")

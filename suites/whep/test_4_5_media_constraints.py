@@ -1,8 +1,8 @@
 """WHEP media constraints — draft-ietf-wish-whep-03 §4.5.1/§4.5.2, draft-murillo-whep-01 §4.5:
 one BUNDLE group, RTP/RTCP multiplexing, and one MediaStream with at most one track per kind.
 
-(a=rtcp-mux-only, WHEPL-4.5.1-4, is left out: RFC 8858 §4.2 forbids it in answers, and the suite
-sees the server's SDP mostly as answers.)
+(a=rtcp-mux-only, WHEPL-4.5.1-4, is checked on the server's own offers in test_4_2_2_server_offers.py:
+RFC 8858 §4.2 forbids it in answers.)
 """
 
 import pytest
