@@ -148,3 +148,9 @@ def for_offer(offer_sdp: str, candidates: list[str] | None = None, end_of_candid
     Without `candidates`, the offer's own candidates are sent (a client that trickled everything)."""
     ufrag, pwd = (secrets.token_hex(4), secrets.token_hex(16)) if restart else (None, None)
     return for_description(offer_sdp, ufrag, pwd, candidates, end_of_candidates)
+
+
+def unusable_restart(description_sdp: str) -> SdpFrag:
+    """A restart fragment no server can carry out: a 2-character ice-ufrag (RFC 8839 §5.4 wants at
+    least 4), for checking what a failed restart leaves behind."""
+    return for_description(description_sdp, "ab", "0123456789abcdef0123456789", [], end_of_candidates=True)

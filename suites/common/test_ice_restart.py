@@ -45,6 +45,12 @@ async def _restart(case, protocol: str):
     return pc, posted, the_player, exchange
 
 
+async def _trickle_own_candidates(case, pc, posted):
+    """One trickle PATCH of the session's own candidates, with the entity-tag of its 201."""
+    return await case.signalling.patch(posted.location, str(sdpfrag.for_description(pc.localDescription.sdp)),
+                                       if_match=posted.etag or "*")
+
+
 def _ids(protocol: str, whip: str, whep: tuple[str, ...]) -> tuple[str, ...]:
     return (whip,) if protocol == "whip" else whep
 
@@ -54,8 +60,7 @@ def _ids(protocol: str, whip: str, whep: tuple[str, ...]) -> tuple[str, ...]:
 async def test_trickle_only_session_refuses_restart_with_422(case, protocol):
     """A session that takes trickle PATCHes (204) but not restarts refuses the restart PATCH with 422 (draft-murillo-whep-01: 405)."""
     pc, posted, _ = await _live_session(case, protocol)
-    trickle = await case.signalling.patch(posted.location, str(sdpfrag.for_description(pc.localDescription.sdp)),
-                                          if_match=posted.etag or "*")
+    trickle = await _trickle_own_candidates(case, pc, posted)
     if not 200 <= trickle.status_code < 300:
         case.not_applicable(f"the session does not take trickle PATCHes either ({trickle.status_code}): no kind to tell apart")
     exchange = await case.restart_ice(pc, posted.location)
@@ -217,16 +222,13 @@ def _cut_current_path(pc) -> float:
 async def test_failed_restart_keeps_the_session(case, protocol):
     """A restart PATCH with an illegal 2-character ufrag gets a 4xx/5xx; the old ETag still trickles (204), media goes on."""
     pc, posted, the_player = await _live_session(case, protocol)
-    before = await case.signalling.patch(posted.location, str(sdpfrag.for_description(pc.localDescription.sdp)),
-                                         if_match=posted.etag or "*")
+    before = await _trickle_own_candidates(case, pc, posted)
     if before.status_code in NO_RESTART:
         case.not_applicable(f"the session takes no trickle PATCH ({before.status_code}): the entity-tag cannot be shown to survive")
-    bad = sdpfrag.for_description(pc.localDescription.sdp, "ab", "0123456789abcdef0123456789", [], end_of_candidates=True)
-    refused = await case.signalling.patch(posted.location, str(bad), if_match="*")
+    refused = await case.signalling.patch(posted.location, str(sdpfrag.unusable_restart(pc.localDescription.sdp)), if_match="*")
     ids = _ids(protocol, "WHIP-4.3.3-10", ("WHEPL-4.4.3-10", "WHEPL-4.4.3-11"))
     case.expect(refused.status_code >= 400, *ids, message=f"a restart with ice-ufrag 'ab' got {refused.status_code}")
-    trickle = await case.signalling.patch(posted.location, str(sdpfrag.for_description(pc.localDescription.sdp)),
-                                          if_match=posted.etag or "*")
+    trickle = await _trickle_own_candidates(case, pc, posted)
     decoded = await the_player.wait_frames("video", FRAMES, case.target.timeout_s)
     case.expect(trickle.status_code == 204 and decoded, *(ids[-1:] if protocol == "whep" else ids),
                 message=f"after the refused restart a trickle PATCH with the old ETag got {trickle.status_code}; "
