@@ -92,6 +92,7 @@ FAULTS: dict[str, str] = {
     "restart-unsupported": "refuse ICE restarts as a trickle-only session does (422, or 405 under the drafts)",
     "restart-refused-501": "refuse ICE restarts with 501 whatever the profile (RFC 9725 and whep-03 want 422)",
     "restart-answer-old-credentials": "answer an ICE restart 200 with the answer's old ice-ufrag/ice-pwd",
+    "restart-old-candidates-kept": "after an ICE restart connects, keep the old sockets open and answering checks",
     "restart-keeps-etag": "answer an ICE restart 200 with the session's old ETag, which stays current",
     "restart-answer-malformed": "answer an ICE restart 200 with a body whose candidate lines break the sdpfrag grammar",
     "restart-answer-claims-ice-lite": "put a=ice-lite in the restart's 200 although the answer had none",

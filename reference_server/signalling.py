@@ -532,7 +532,8 @@ async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.Sd
     if fault("restart-faked"):
         session.spawn(restart.abandon())  # new credentials on paper; the old agent carries on
     else:
-        session.spawn(_finish_restart(session, restart, server.config.session_timeout_s))
+        session.spawn(_finish_restart(session, restart, server.config.session_timeout_s,
+                                      retire_old=not fault("restart-old-candidates-kept")))
     answer = sdpfrag.for_description(session.pc.localDescription.sdp, restart.local_username, restart.local_password,
                                      [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
     if fault("restart-answer-old-credentials"):
@@ -544,8 +545,8 @@ async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.Sd
                         headers={**base, "Content-Type": headers.SDPFRAG, "ETag": session.etag})
 
 
-async def _finish_restart(session: Session, restart: IceRestart, timeout_s: float) -> None:
-    if await restart.complete(timeout_s):
+async def _finish_restart(session: Session, restart: IceRestart, timeout_s: float, retire_old: bool) -> None:
+    if await restart.complete(timeout_s, retire_old=retire_old):
         log.info("session %s: ICE restarted", session.id)
     else:
         log.info("session %s: ICE restart did not connect; the previous ICE session carries on", session.id)

@@ -14,6 +14,7 @@ aiortc once the server's DTLS close arrives. The credentials are read from aioic
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 
 from aioice import stun
@@ -59,6 +60,12 @@ class ConsentCheck:
         self._key = (connection.remote_password or "").encode("utf8")
         self._controlling = connection.ice_controlling
         self._tie_breaker = connection._tie_breaker
+
+    def aimed_at(self, address: tuple[str, int]) -> "ConsentCheck":
+        """The same checks, sent to another server address (one of its candidates off the nominated pair)."""
+        other = copy.copy(self)
+        other.server_address = address
+        return other
 
     def _request(self) -> stun.Message:
         request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)

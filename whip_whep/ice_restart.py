@@ -110,9 +110,11 @@ class IceRestart:
         if not self.agent._remote_candidates_end:
             await self.agent.add_remote_candidate(candidate)
 
-    async def complete(self, timeout_s: float) -> bool:
+    async def complete(self, timeout_s: float, retire_old: bool = True) -> bool:
         """Run the new agent's checks; on nomination switch the session over to it. False (and the
-        old ICE session kept) when it does not connect within `timeout_s`."""
+        old ICE session kept) when it does not connect within `timeout_s`. `retire_old=False` leaves
+        the old sockets open and answering (a fault of the reference server: RFC 9725 §4.3.3 wants
+        only the newly exchanged candidates used)."""
         try:
             await asyncio.wait_for(self.agent.connect(), timeout_s)
         except (ConnectionError, asyncio.TimeoutError) as exc:
@@ -125,7 +127,7 @@ class IceRestart:
         if self.current._closing:
             await self.abandon()
             return False
-        await self._switch_over()
+        await self._switch_over(retire_old)
         self.done = True
         return True
 
@@ -134,7 +136,7 @@ class IceRestart:
         self.agent.data_received = lambda data, component: None  # type: ignore[method-assign]
         await self.agent.close()
 
-    async def _switch_over(self) -> None:
+    async def _switch_over(self, retire_old: bool) -> None:
         current, agent = self.current, self.agent
         if agent._query_consent_task is not None:
             agent._query_consent_task.cancel()  # the current connection's consent task goes on, on the new pair
@@ -144,6 +146,6 @@ class IceRestart:
         for name in _STATE:
             if name not in ("_query_consent_task", "_components"):
                 setattr(current, name, getattr(agent, name))
-        for protocol in retired:
+        for protocol in retired if retire_old else ():
             await protocol.close()
         log.info("ICE restart complete: nominated %s", list(current._nominated.values()))

@@ -261,6 +261,14 @@ def candidate_problem(value: str) -> str | None:
     return None
 
 
+def candidate_address(value: str) -> tuple[str, int] | None:
+    """The transport address an a=candidate value names, or None when it is not candidate grammar."""
+    if not CANDIDATE.match(value):
+        return None
+    address, port = value.split(" ")[4:6]
+    return address, int(port)
+
+
 def direction_answering(offered: str) -> str:
     """The direction an answerer mirrors (RFC 3264 §6.1)."""
     return {"sendonly": "recvonly", "recvonly": "sendonly"}.get(offered, offered)

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from whip_whep import headers, profiles, sdp, sdpfrag
+from whip_whep.consent import ConsentCheck
 from whip_whep.ice_restart import ice_connection
 
 pytestmark = pytest.mark.asyncio
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.asyncio
 PROTOCOLS = ["whip", "whep"]
 NO_RESTART = (405, 422, 501)
 FRAMES = 30  # a second of video after the restart
+RETIRED_WITHIN_S = 3.0  # after the client's new ICE session is up: the server's nomination and switch-over
 
 
 async def _live_session(case, protocol: str):
@@ -179,6 +181,34 @@ async def test_media_continues_across_restart(case, protocol):
                 *_ids(protocol, "WHIP-4.3.3-1", ("WHEPL-4.4.3-1",)),
                 message=f"after the restart the player decoded {video.frames} frames in all; payload types/SSRCs "
                         f"{before} before, {(set(video.payload_types), set(video.ssrcs))} after")
+
+
+@pytest.mark.requirement("WHIP-4.3.3-8", "WHEPL-4.4.3-8")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_restart_retires_the_old_candidates(case, protocol):
+    """Restart ICE: once the new ICE session is up, the server uses only the newly exchanged candidates.
+
+    Its candidate on the old pair, unless the 200 listed it again, stops answering consent checks (on the
+    old credentials or the new), and the old credentials are answered nowhere."""
+    pc, posted, _ = await _live_session(case, protocol)
+    old = ConsentCheck(pc)
+    if await old.answered() is not True:
+        case.not_applicable("the server does not answer consent checks on the session's pair while it runs")
+    exchange = await case.restart_ice(pc, posted.location)
+    if exchange.status in NO_RESTART:
+        case.not_applicable(f"the session does not support ICE restart (PATCH answered {exchange.status})")
+    if not exchange.connected or exchange.answer is None:
+        case.not_applicable(f"the restart (answered {exchange.status}) did not bring up a new ICE session; "
+                            "the restart cases grade that")
+    offered = {sdp.candidate_address(c) for m in exchange.answer.media for c in m.candidates}
+    checks = {"the old credentials at the old address": old}
+    if old.server_address not in offered:
+        checks["the new credentials at the old address"] = ConsentCheck(pc).aimed_at(old.server_address)
+    still = [what for what, check in checks.items() if await check.wait_withdrawn(RETIRED_WITHIN_S) is None]
+    case.expect(not still, *_ids(protocol, "WHIP-4.3.3-8", ("WHEPL-4.4.3-8",)),
+                message=f"{RETIRED_WITHIN_S:g} s after the restart's new ICE session came up, the server still "
+                        f"answered consent checks with {' and '.join(still)} {old.server_address[0]}:{old.server_address[1]}, "
+                        f"a candidate the restart's 200 did not list (it listed {sorted(offered) or 'none'})")
 
 
 def _longest_gap_ms(arrivals: list[float]) -> int:
