@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from whip_whep import sdp
+from whip_whep.link import WHIP_EXTENSIONS, Link, format_link
 
 FAULTS: dict[str, str] = {
     # WHIP / WHEP POST
@@ -52,6 +53,10 @@ FAULTS: dict[str, str] = {
     "sse-open-after-session-end": "leave open event streams hanging when their WHEP session ends",
     "layers-without-ids": "send layer objects with none of rid, spatialLayerId, temporalLayerId",
     "layer-selection-accepts-anything": "answer 200 to a request for a layer that does not exist",
+    "whip-ext-announced-late": "announce a WHIP extension on the session URL's OPTIONS response but not on the 201",
+    "whip-ext-link-dangling": "announce a WHIP extension on the 201 whose Link target does not exist (404)",
+    "whip-ext-link-two-rels": "announce two WHIP extensions on the 201 in one Link (rel with two URNs)",
+    "whip-ext-required": "announce a WHIP extension on the 201 and forward no media until its URL has been requested",
     "playback-needs-sse": "send a viewer no media until it has an event stream open",
     "bearer-refused": "refuse every request with 401, the right Bearer token included",
     "turn-link-no-credential": "advertise the TURN server in Link without its credential",
@@ -228,3 +233,22 @@ def _renumber_video(text: str, shift: int) -> str:
         return moved + ("\r" if first.endswith("\r") else "") + "\n" + rest
 
     return sdp.rewrite_sections(text, move)
+
+
+# No WHIP extension is registered yet (RFC 9725 §6.4) and the reference server supports none: only
+# a faulty server announces this one, at `<session URL>/ext`.
+PROBE_EXTENSION = f"{WHIP_EXTENSIONS}:example:probe"
+PROBE_RESOURCE_FAULTS = {"whip-ext-announced-late", "whip-ext-link-two-rels", "whip-ext-required"}  # `/ext` exists
+
+
+def whip_extension_links(session_path: str, active: set[str], on_201: bool) -> list[str]:
+    """The WHIP extension Links the whip-ext-* faults send: on the 201 (`on_201`) or on the session's OPTIONS."""
+    if not on_201:
+        return [format_link(Link(f"{session_path}/ext", {"rel": PROBE_EXTENSION}))] if "whip-ext-announced-late" in active else []
+    if "whip-ext-link-dangling" in active:
+        return [format_link(Link(f"{session_path}/no-such-extension", {"rel": PROBE_EXTENSION}))]
+    if "whip-ext-link-two-rels" in active:
+        return [format_link(Link(f"{session_path}/ext", {"rel": f"{PROBE_EXTENSION} {PROBE_EXTENSION}-2"}))]
+    if "whip-ext-required" in active:
+        return [format_link(Link(f"{session_path}/ext", {"rel": PROBE_EXTENSION}))]
+    return []

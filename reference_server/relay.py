@@ -189,6 +189,7 @@ class Relay:
         self.faults = faults
         self.on_unservable = on_unservable
         self.ingress: dict[str, Ingress] = {}
+        self.publisher: Session | None = None
         self.viewers: dict[Session, dict[str, Egress]] = {}
         self.last_packet = time.monotonic()  # of the publisher's RTP, for reaping a vanished publisher
         self._last_keyframe_request = 0.0
@@ -197,6 +198,7 @@ class Relay:
 
     # --- publisher ---------------------------------------------------------------------------
     def attach_publisher(self, session: Session) -> None:
+        self.publisher = session
         for transceiver in session.pc.getTransceivers():
             receiver = transceiver.receiver
             ingress = Ingress(transceiver.kind, receiver, {c.payloadType: c for c in transceiver._codecs})
@@ -225,6 +227,7 @@ class Relay:
 
     def detach_publisher(self) -> None:
         self.ingress.clear()
+        self.publisher = None
         if self._keyframe_pending is not None:
             self._keyframe_pending.cancel()
             self._keyframe_pending = None
@@ -262,6 +265,8 @@ class Relay:
             if ingress.first_packet_at is None:
                 ingress.first_packet_at = time.monotonic()
         ingress.history.add(packet)
+        if "whip-ext-required" in self.faults and not (self.publisher is not None and self.publisher.extension_used):
+            return
         if ("media-never-forwarded" in self.faults or ("vp9-never-forwarded" in self.faults and codec.name.lower() == "vp9")
                 or ("audio-never-forwarded" in self.faults and codec.mimeType.lower().startswith("audio/"))):
             return

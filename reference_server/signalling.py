@@ -28,7 +28,7 @@ from whip_whep.link import Link, format_link
 from . import events
 from .config import SERVER_KEY
 from .refusal import Refusal
-from .faults import rewrite_answer
+from .faults import PROBE_RESOURCE_FAULTS, rewrite_answer, whip_extension_links
 from .sessions import Session, new_etag
 
 if TYPE_CHECKING:
@@ -309,7 +309,22 @@ def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol
     if protocol.name == "whep":  # the extensions it offers (WHEP §4.9)
         for link in events.links(_session_path(request, protocol, session), server.config.faults):
             response.headers.add("Link", link)
+    else:  # it offers no WHIP extension (RFC 9725 §4.9); the whip-ext-* faults announce one
+        for link in whip_extension_links(_session_path(request, protocol, session), server.config.faults, on_201=True):
+            response.headers.add("Link", link)
     return response
+
+
+async def whip_extension_resource(request: web.Request, protocol: Protocol) -> web.Response:
+    """`<WHIP session>/ext`: the resource of the extension that the whip-ext-* faults announce. A request
+    to it counts as using the extension; a clean server has no such resource (404)."""
+    server = _server(request)
+    base = _base_headers(server, protocol)
+    session = await server.find_session(request.match_info["sid"])
+    if session is None or session.kind != "whip" or not server.config.faults & PROBE_RESOURCE_FAULTS:
+        return _error(server, 404, "no such resource", base)
+    session.extension_used = True
+    return web.Response(status=204, headers=base)
 
 
 async def extension_resource(request: web.Request, protocol: Protocol, what: str) -> web.StreamResponse:
@@ -350,7 +365,10 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
     try:
         allowed = SESSION_METHODS if server.config.patch else tuple(m for m in SESSION_METHODS if m != "PATCH")
         if method == "OPTIONS":
-            return _options(server, request, allowed, base, endpoint=False)
+            response = _options(server, request, allowed, base, endpoint=False)
+            for link in whip_extension_links(request.path, server.config.faults, on_201=False) if protocol.name == "whip" else ():
+                response.headers.add("Link", link)
+            return response
         _check_token(server, request)
         session = await server.find_session(request.match_info["sid"])
         live = protocol.find_input(server, request.match_info["key"])
@@ -615,6 +633,11 @@ def add_routes(app: web.Application, protocol: Protocol) -> None:
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"{REDIRECTED_PREFIX}/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)
+    if protocol.name == "whip":
+        async def handle_whip_extension(request: web.Request) -> web.Response:
+            return await whip_extension_resource(request, protocol)
+
+        app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}/ext", handle_whip_extension)
     if protocol.name == "whep":
         for what, suffix in (("sse", "/sse"), ("stream", "/sse/{stream}"), ("layer", "/layer")):
             async def handle_extension(request: web.Request, what: str = what) -> web.StreamResponse:

@@ -80,6 +80,15 @@ def format_link(link: Link) -> str:
     return "; ".join(parts)
 
 
+WHIP_EXTENSIONS = "urn:ietf:params:whip:ext"  # RFC 9725 §4.9, §6.4
+WHEP_EXTENSIONS = "urn:ietf:params:whep:ext"  # draft-ietf-wish-whep-03 §4.9
+
+
+def extension_links(links: list[Link], namespace: str) -> list[Link]:
+    """The Links with a rel in an extension namespace (WHIP_EXTENSIONS or WHEP_EXTENSIONS)."""
+    return [link for link in links if any(rel.startswith(namespace) for rel in link.rels)]
+
+
 ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
 
 

@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import link as _link
 from .link import Link
 
-EXTENSION_PREFIX = "urn:ietf:params:whep:ext"
+EXTENSION_PREFIX = _link.WHEP_EXTENSIONS
 SSE_REL = "urn:ietf:params:whep:ext:core:server-sent-events"
 LAYER_REL = "urn:ietf:params:whep:ext:core:layer"
 EVENT_STREAM = "text/event-stream"
@@ -28,7 +29,7 @@ LAYER_IDS = ("rid", "spatialLayerId", "temporalLayerId")
 
 def extension_links(links: list[Link]) -> list[Link]:
     """The Links whose rel is in the WHEP extension namespace."""
-    return [link for link in links if any(rel.startswith(EXTENSION_PREFIX) for rel in link.rels)]
+    return _link.extension_links(links, EXTENSION_PREFIX)
 
 
 def find(links: list[Link], rel: str) -> Link | None:
