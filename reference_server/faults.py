@@ -57,6 +57,9 @@ FAULTS: dict[str, str] = {
     "whip-ext-link-dangling": "announce a WHIP extension on the 201 whose Link target does not exist (404)",
     "whip-ext-link-two-rels": "announce two WHIP extensions on the 201 in one Link (rel with two URNs)",
     "whip-ext-required": "announce a WHIP extension on the 201 and forward no media until its URL has been requested",
+    "simulcast-unsupported": "answer a simulcast offer without a=simulcast (one stream), as a server without simulcast does",
+    "simulcast-answer-not-reversed": "accept simulcast with a=simulcast:send and a=rid ... send in the answer, as offered",
+    "simulcast-answer-adds-rid": "accept simulcast with an extra rid-id the offer did not send",
     "playback-needs-sse": "send a viewer no media until it has an event stream open",
     "bearer-refused": "refuse every request with 401, the right Bearer token included",
     "turn-link-no-credential": "advertise the TURN server in Link without its credential",
@@ -196,6 +199,10 @@ def rewrite_answer(answer: str, active: set[str]) -> str:
         )
     if "answer-ice-lite" in active:
         answer = re.sub(r"^(t=[^\r\n]*\r?\n)", r"\1a=ice-lite\r\n", answer, count=1, flags=re.MULTILINE)
+    if "simulcast-answer-not-reversed" in active:
+        answer = re.sub(r"^a=(simulcast:|rid:\S+ )recv", r"a=\1send", answer, flags=re.MULTILINE)
+    if "simulcast-answer-adds-rid" in active:
+        answer = re.sub(r"^a=simulcast:recv ([^\r\n]*)", r"a=rid:extra recv\r\na=simulcast:recv \1;extra", answer, flags=re.MULTILINE)
     if "answer-rtcp-mux-only" in active:
         answer = re.sub(r"^a=rtcp-mux\r?$", "a=rtcp-mux\r\na=rtcp-mux-only\r", answer, flags=re.MULTILINE)
     if "answer-msid-split" in active:

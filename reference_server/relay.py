@@ -92,6 +92,7 @@ class Ingress:
     history: PacketHistory = field(default_factory=PacketHistory)
     media_ssrc: int | None = None
     codec: RTCRtpCodecParameters | None = None  # what the publisher actually sends
+    simulcast: bool = False  # several streams (RFC 8853) arrive: forward only the first one seen
     payload_bytes: int = 0  # since first_packet_at, for the bitrate the WHEP layers event reports
     first_packet_at: float | None = None
 
@@ -201,7 +202,8 @@ class Relay:
         self.publisher = session
         for transceiver in session.pc.getTransceivers():
             receiver = transceiver.receiver
-            ingress = Ingress(transceiver.kind, receiver, {c.payloadType: c for c in transceiver._codecs})
+            ingress = Ingress(transceiver.kind, receiver, {c.payloadType: c for c in transceiver._codecs},
+                              simulcast=session.simulcast and transceiver.kind == "video")
             self.ingress[transceiver.kind] = ingress
             receiver._RTCRtpReceiver__jitter_buffer = _NoFrames()  # type: ignore[attr-defined]
             original = receiver._handle_rtp_packet
@@ -252,6 +254,8 @@ class Relay:
         codec = ingress.codecs.get(packet.payload_type)
         if codec is None:
             return
+        if ingress.simulcast and (is_rtx(codec) or ingress.media_ssrc not in (None, packet.ssrc)):
+            return  # another simulcast stream, or a retransmission whose stream is unknown (no a=ssrc-group)
         if is_rtx(codec):
             apt = int(codec.parameters.get("apt", -1))
             if apt not in ingress.codecs or ingress.media_ssrc is None or len(packet.payload) < 2:

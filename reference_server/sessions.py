@@ -37,6 +37,7 @@ class Session:
     ice_restart: "IceRestart | None" = None  # the latest restart: its trickled candidates go to the new agent
     awaiting_answer: bool = False  # the server offered (WHEP server-offer / counter-offer); the answer comes by PATCH
     events: "SessionEvents | None" = None  # WHEP: its server-sent event streams (§4.9.1)
+    simulcast: bool = False  # WHIP: the publisher sends simulcast; the relay forwards one of its streams
     extension_used: bool = False  # the whip-ext-required fault: its probe extension's URL was requested
     offer_expires: float | None = None  # a server offer's Expires (epoch seconds, whole: what an HTTP-date can say)
     connected: asyncio.Event = field(default_factory=asyncio.Event)

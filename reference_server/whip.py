@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiortc import RTCRtpSender
 
-from whip_whep import profiles, sdp
+from whip_whep import profiles, sdp, simulcast
 
 from . import events
 from .signalling import Protocol, Refusal, count_kinds
@@ -51,6 +51,9 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
     session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=refusal_status)
     if unknown:
         answer = re.sub(r"^m=video \d+", "m=video 0", answer, flags=re.MULTILINE)
+    if not server.config.fault("simulcast-unsupported"):  # RFC 9725 §4.8: take up every offered stream
+        answer = simulcast.accept(answer, offer)
+        session.simulcast = simulcast.accepted(sdp.SessionDescription.parse(answer)) is not None
     live.relay.attach_publisher(session)
     session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
     session.spawn(_announce_when_live(live, session))

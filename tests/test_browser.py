@@ -57,17 +57,23 @@ def page_origin():
     process.wait(10)
 
 
+async def _publish_from_demo_page(browser, origin: str, query: dict, seen: dict):
+    """A demo page that creates a live input and publishes to it: (page, the live input's API record)."""
+    publisher = await browser.new_page()
+    publisher.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    await publisher.goto(f"{origin}/demo.html?{urlencode(query)}")
+    live = await publisher.evaluate("() => window.demo.createInput()")
+    await publisher.evaluate("() => window.demo.publish()")
+    return publisher, live
+
+
 async def _scenario(server: EmbeddedServer, origin: str, codec: str) -> dict:
     seen: dict = {"errors": []}
     query = {"server": server.base_url, "apiToken": server.api_token, "token": server.token, "codec": codec}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
-            publisher = await browser.new_page()
-            publisher.on("pageerror", lambda e: seen["errors"].append(str(e)))
-            await publisher.goto(f"{origin}/demo.html?{urlencode(query)}")
-            live = await publisher.evaluate("() => window.demo.createInput()")
-            await publisher.evaluate("() => window.demo.publish()")
+            publisher, live = await _publish_from_demo_page(browser, origin, query, seen)
             query.update(whepUrl=live["webRTCPlayback"]["url"])
             watcher = await browser.new_page()
             watcher.on("pageerror", lambda e: seen["errors"].append(str(e)))
@@ -115,3 +121,36 @@ def test_browser_publishes_and_browser_and_aiortc_play(server, page_origin, code
     assert seen["browser_size"] == [320, 240], f"the browser player decoded {seen['browser_size']}: {seen}"
     assert seen["aiortc"] == {"decoded": True, "codecs": [f"video/{codec}"], "audio": True}, seen["aiortc"]
     assert seen["sessions_left"] == 0, f"stopping the publisher (DELETE) left sessions: {seen}"
+
+
+async def _simulcast_scenario(server: EmbeddedServer, origin: str) -> dict:
+    """Chromium publishes VP8 as two simulcast streams; an aiortc player decodes what the relay forwards."""
+    seen: dict = {"errors": []}
+    query = {"server": server.base_url, "apiToken": server.api_token, "token": server.token, "codec": "VP8", "simulcast": "1"}
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            publisher, live = await _publish_from_demo_page(browser, origin, query, seen)
+            seen["answer"] = [line for line in (await publisher.evaluate(
+                "() => window.demo.sessions.publish.pc.remoteDescription.sdp")).splitlines()
+                if line.startswith(("a=simulcast", "a=rid"))]
+            seen["aiortc"] = await _aiortc_viewer(live["webRTCPlayback"]["url"], server.token)
+            seen["streams_sent"] = await publisher.evaluate(
+                """async () => { const stats = await window.demo.sessions.publish.pc.getStats(); const rids = [];
+                   stats.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video' && s.packetsSent > 0)
+                     rids.push(s.rid); }); return rids.sort(); }""")
+            await publisher.evaluate("() => window.demo.stop('publish')")
+            seen["page_errors"] = [await publisher.text_content("#error")]
+        finally:
+            await browser.close()
+    return seen
+
+
+def test_browser_publishes_simulcast_and_aiortc_plays(server, page_origin):
+    """RFC 9725 §4.8 on the media plane: the reference server takes up a browser's simulcast offer, and
+    its relay forwards one of the streams (the first it sees) to a player, which decodes it."""
+    seen = asyncio.run(_simulcast_scenario(server, page_origin))
+    assert not seen["errors"] and seen["page_errors"] == [""], f"errors on the page: {seen}"
+    assert seen["answer"] == ["a=rid:h recv", "a=rid:l recv", "a=simulcast:recv h;l"], f"the answer: {seen['answer']}"
+    assert seen["streams_sent"] == ["h", "l"], f"the browser sent streams {seen['streams_sent']}: the relay's choice was not exercised"
+    assert seen["aiortc"] == {"decoded": True, "codecs": ["video/VP8"], "audio": True}, seen["aiortc"]

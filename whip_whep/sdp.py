@@ -73,6 +73,7 @@ class Media:
     codecs: list[Codec] = field(default_factory=list)
     msid: str | None = None
     ssrcs: list[int] = field(default_factory=list)
+    attributes: dict[str, list[str]] = field(default_factory=dict)  # the section's own a= lines, by name
 
     @property
     def rejected(self) -> bool:
@@ -86,6 +87,7 @@ class SessionDescription:
     bundle_groups: list[list[str]]
     ice_lite: bool
     ice_options: list[str]
+    session_attributes: dict[str, list[str]] = field(default_factory=dict)  # session-level a= lines, by name
 
     @classmethod
     def parse(cls, text: str) -> "SessionDescription":
@@ -102,6 +104,7 @@ class SessionDescription:
             bundle_groups=[g.split()[1:] for g in top.get("group", []) if g.split()[:1] == ["BUNDLE"]],
             ice_lite="ice-lite" in top,
             ice_options=(top.get("ice-options") or [""])[0].split(),
+            session_attributes=top,
         )
 
     @property
@@ -163,6 +166,7 @@ def _media(m: dict, session_text: str, section: str) -> Media:
         codecs=codecs,
         msid=msid.split()[0] if msid else None,
         ssrcs=sorted({int(v.split()[0]) for v in attrs.get("ssrc", []) if v.split() and v.split()[0].isdigit()}),
+        attributes=attrs,
     )
 
 

@@ -18,13 +18,15 @@ export class Session {
    * @param {string} options.url        the WHIP or WHEP endpoint
    * @param {string} [options.token]    Bearer token, if the endpoint wants one
    * @param {string} [options.codec]    preferred video codec: "VP8", "VP9" or "H264"
+   * @param {boolean} [options.simulcast] WHIP: send video as two simulcast streams, "h" and "l" at half size (RFC 8853)
    * @param {(state: string) => void} [options.onState]  connection state changes
    * @param {(error: Error) => void} [options.onError]   failures after start (trickle, teardown)
    */
-  constructor({ url, token, codec, onState, onError }) {
+  constructor({ url, token, codec, simulcast, onState, onError }) {
     this.url = url;
     this.token = token;
     this.codec = codec;
+    this.simulcast = Boolean(simulcast);
     this.onState = onState || (() => {});
     this.onError = onError || ((e) => console.error(e));
     this.pc = null;
@@ -42,7 +44,11 @@ export class Session {
   async publish(stream) {
     const pc = this.open();
     for (const track of stream.getTracks()) {
-      const transceiver = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      const init = { direction: "sendonly", streams: [stream] };
+      if (track.kind === "video" && this.simulcast) {
+        init.sendEncodings = [{ rid: "h" }, { rid: "l", scaleResolutionDownBy: 2 }];
+      }
+      const transceiver = pc.addTransceiver(track, init);
       if (track.kind === "video") this.prefer(transceiver);
     }
     await this.negotiate();

@@ -1,0 +1,44 @@
+"""The simulcast model (whip_whep/simulcast.py): the reference server's answer to the suite's offer
+is clean, and each way an answer can break RFC 8853 §5.3.2 / RFC 8851 §6.3 is named."""
+
+import pytest
+
+from whip_whep import simulcast
+
+OFFER = "\r\n".join([
+    "v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
+    "m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 127.0.0.1", "a=mid:0", "a=sendonly", "a=rtcp-mux",
+    "a=ice-ufrag:abcd", "a=ice-pwd:abcdefghijklmnopqrstuv", "a=fingerprint:sha-256 AA:BB", "a=setup:actpass",
+    "a=rtpmap:96 VP8/90000", "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid", "a=ssrc:1 cname:x", "",
+])
+ANSWER = OFFER.replace("a=sendonly", "a=recvonly").replace("a=setup:actpass", "a=setup:passive").replace("a=ssrc:1 cname:x\r\n", "")
+
+
+def test_offer_names_the_streams_and_the_rid_extension():
+    offered = simulcast.offer(OFFER)
+    assert "a=ssrc:" not in offered
+    assert "a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id" in offered
+    assert "a=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n" in offered
+
+
+def test_accepting_answer_has_no_problems():
+    offered = simulcast.offer(OFFER)
+    answer = simulcast.accept(ANSWER, offered)
+    assert "a=simulcast:recv h;l" in answer and "a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id" in answer
+    assert simulcast.answer_problems(offered, answer) == []
+
+
+@pytest.mark.parametrize("old,new,problem", [
+    ("a=simulcast:recv h;l", "a=simulcast:send h;l", "reverses send to recv"),
+    ("a=simulcast:recv h;l", "a=simulcast:recv h;l;x", "adds rid-ids ['x']"),
+    ("a=simulcast:recv h;l", "a=simulcast:recv h;h", "appear twice"),
+    ("a=simulcast:recv h;l", "a=simulcast:recv ~h;l", "marked paused"),
+    ("a=rid:l recv", "a=rid:l send", "not reversed to recv"),
+    ("a=rid:l recv", "a=rid:l recv pt=96", "adds pt="),
+    ("a=simulcast:recv h;l", "", "a=rid lines without a=simulcast"),
+])
+def test_each_broken_answer_is_named(old, new, problem):
+    offered = simulcast.offer(OFFER)
+    answer = simulcast.accept(ANSWER, offered).replace(old, new)
+    problems = simulcast.answer_problems(offered, answer)
+    assert any(problem in p for p in problems), problems
