@@ -141,13 +141,18 @@ async def test_stream_carries_only_its_types(case):
     case.expect(not others, "WHEPX-4.9.1-8", message=f"a stream opened for viewercount also got {others}")
 
 
+async def _viewercount_stream(case):
+    """A viewer session with an event stream open for viewercount: (POST response, stream URL, reader)."""
+    _, posted, links = await _viewer_session(case)
+    sse = _sse_link(case, links)
+    created, reader = await _open(case, sse, _subscribable(case, sse, ["viewercount"]))
+    return posted, str(created.url.join(created.headers["Location"])), reader
+
+
 @pytest.mark.requirement("WHEPX-4.9.1-13")
 async def test_deleted_stream_is_gone(case):
     """DELETE an event stream, then GET it: 404."""
-    _, _, links = await _viewer_session(case)
-    sse = _sse_link(case, links)
-    created, _ = await _open(case, sse, _subscribable(case, sse, ["viewercount"]))
-    stream_url = str(created.url.join(created.headers["Location"]))
+    _, stream_url, _ = await _viewercount_stream(case)
     await case.signalling.request("DELETE", stream_url)
     response, _ = await case.open_events(stream_url)
     case.expect(response.status_code == 404, "WHEPX-4.9.1-13",
@@ -157,12 +162,9 @@ async def test_deleted_stream_is_gone(case):
 @pytest.mark.requirement("WHEPX-4.9.1-14")
 async def test_ending_the_session_ends_its_streams(case):
     """With a stream open, DELETE the WHEP session: the open stream ends and the stream URL answers 404."""
-    _, posted, links = await _viewer_session(case)
-    sse = _sse_link(case, links)
-    created, reader = await _open(case, sse, _subscribable(case, sse, ["viewercount"]))
+    posted, stream_url, reader = await _viewercount_stream(case)
     await case.signalling.delete(posted.location)
     await reader.until(lambda e: False, case.target.timeout_s)  # read to the end, or to the deadline
-    stream_url = str(created.url.join(created.headers["Location"]))
     response, _ = await case.open_events(stream_url)
     case.expect(reader.ended and response.status_code == 404, "WHEPX-4.9.1-14",
                 message=f"after the session's DELETE the open stream {'ended' if reader.ended else 'stayed open'} "
