@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from aiortc import RTCSessionDescription
-from playwright.async_api import async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError, async_playwright
 
 from fixtures.embedded import EmbeddedServer
 from whip_whep import peer
@@ -135,10 +135,14 @@ async def _simulcast_scenario(server: EmbeddedServer, origin: str) -> dict:
                 "() => window.demo.sessions.publish.pc.remoteDescription.sdp")).splitlines()
                 if line.startswith(("a=simulcast", "a=rid"))]
             seen["aiortc"] = await _aiortc_viewer(live["webRTCPlayback"]["url"], server.token)
-            seen["streams_sent"] = await publisher.evaluate(
-                """async () => { const stats = await window.demo.sessions.publish.pc.getStats(); const rids = [];
-                   stats.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video' && s.packetsSent > 0)
-                     rids.push(s.rid); }); return rids.sort(); }""")
+            sending = """async () => { const stats = await window.demo.sessions.publish.pc.getStats(); const rids = [];
+                stats.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video' && s.packetsSent > 0)
+                  rids.push(s.rid); }); return rids.sort(); }"""
+            try:  # a browser turns its upper stream on once its bandwidth estimate allows
+                await publisher.wait_for_function(f"async () => (await ({sending})()).length >= 2", timeout=15_000, polling=200)
+            except PlaywrightTimeoutError:
+                pass  # the assertion below names what was sent
+            seen["streams_sent"] = await publisher.evaluate(sending)
             await publisher.evaluate("() => window.demo.stop('publish')")
             seen["page_errors"] = [await publisher.text_content("#error")]
         finally:

@@ -28,6 +28,12 @@ def test_accepting_answer_has_no_problems():
     assert simulcast.answer_problems(offered, answer) == []
 
 
+def test_answer_keeping_one_stream_is_fine():
+    offered = simulcast.offer(OFFER)
+    answer = simulcast.accept(ANSWER, offered).replace("a=rid:l recv\r\n", "").replace("recv h;l", "recv h")
+    assert simulcast.answer_problems(offered, answer) == []
+
+
 @pytest.mark.parametrize("old,new,problem", [
     ("a=simulcast:recv h;l", "a=simulcast:send h;l", "reverses send to recv"),
     ("a=simulcast:recv h;l", "a=simulcast:recv h;l;x", "adds rid-ids ['x']"),
@@ -35,7 +41,7 @@ def test_accepting_answer_has_no_problems():
     ("a=simulcast:recv h;l", "a=simulcast:recv ~h;l", "marked paused"),
     ("a=rid:l recv", "a=rid:l send", "not reversed to recv"),
     ("a=rid:l recv", "a=rid:l recv pt=96", "adds pt="),
-    ("a=simulcast:recv h;l", "", "a=rid lines without a=simulcast"),
+    ("a=simulcast:recv h;l", "a=simulcast:recv h;m", "no single 'a=rid:<id> recv' line"),
 ])
 def test_each_broken_answer_is_named(old, new, problem):
     offered = simulcast.offer(OFFER)

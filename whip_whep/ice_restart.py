@@ -146,6 +146,9 @@ class IceRestart:
         for name in _STATE:
             if name not in ("_query_consent_task", "_components"):
                 setattr(current, name, getattr(agent, name))
-        for protocol in retired if retire_old else ():
-            await protocol.close()
+        if retire_old:
+            for protocol in retired:
+                await protocol.close()
+        else:  # still open and answering, closed with the connection
+            current._protocols = current._protocols + retired
         log.info("ICE restart complete: nominated %s", list(current._nominated.values()))

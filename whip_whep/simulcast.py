@@ -42,6 +42,7 @@ class SimulcastLine:
         return [rid.lstrip("~") for stream in self.streams.get(direction, []) for rid in stream]
 
     def paused(self) -> list[str]:
+        """The rid-ids marked "~" (paused, RFC 7728), in either direction."""
         return [rid for streams in self.streams.values() for stream in streams for rid in stream if rid.startswith("~")]
 
 
@@ -49,8 +50,9 @@ def rid_lines(media: sdp.Media) -> dict[str, list[str]]:
     """The section's a=rid lines by rid-id: each one's [direction, restrictions...]."""
     found: dict[str, list[str]] = {}
     for value in media.attributes.get("rid", []):
-        rid_id, *rest = value.split()
-        found.setdefault(rid_id, []).append(" ".join(rest))
+        if value.split():  # a bare a=rid: names no stream (RFC 8851 §6.2.2 discards what it cannot parse)
+            rid_id, *rest = value.split()
+            found.setdefault(rid_id, []).append(" ".join(rest))
     return found
 
 
@@ -72,7 +74,7 @@ def offer(text: str, rids: tuple[str, ...] = OFFERED_RIDS) -> str:
         done = True
         section = re.sub(r"^a=(ssrc|ssrc-group):[^\r\n]*\r?\n", "", section, flags=re.MULTILINE)
         body = section.rstrip("\r\n")
-        used = [int(n) for n in re.findall(r"^a=extmap:(\d+)", section, flags=re.MULTILINE)]
+        used = [int(n) for n in re.findall(r"^a=extmap:(\d+)", text, flags=re.MULTILINE)]  # BUNDLE: ids are shared
         lines = ([f"a=extmap:{max(used, default=0) + 1} {RID_EXTENSION}"] if RID_EXTENSION not in section else [])
         lines += [f"a=rid:{rid} send" for rid in rids] + [f"a=simulcast:send {';'.join(rids)}"]
         return body + newline + newline.join(lines) + (section[len(body):] or newline)
@@ -81,8 +83,15 @@ def offer(text: str, rids: tuple[str, ...] = OFFERED_RIDS) -> str:
 
 
 def accepted(desc: sdp.SessionDescription) -> sdp.Media | None:
-    """The answer's section that takes up simulcast (a=simulcast or a=rid, rightly or wrongly), if any."""
-    return next((m for m in desc.media if m.attributes.get("simulcast") or m.attributes.get("rid")), None)
+    """The answer's section that takes up simulcast (has a=simulcast, rightly or wrongly), if any. a=rid
+    lines alone do not: RFC 8851 restrictions apply to single streams too."""
+    return next((m for m in desc.media if m.attributes.get("simulcast")), None)
+
+
+def describe(media: sdp.Media) -> str:
+    """A section's simulcast and rid lines, as a message quotes them."""
+    lines = [f"a=simulcast:{v}" for v in media.attributes.get("simulcast", [])]
+    return ", ".join(lines + [f"a=rid:{v}" for v in media.attributes.get("rid", [])]) or "no a=simulcast or a=rid"
 
 
 def rid_extension_negotiated(answer_section: sdp.Media) -> bool:
@@ -105,8 +114,8 @@ def answer_problems(offer_text: str, answer_text: str) -> list[str]:
     for where, media in ((f"m-section {i} ({m.kind}, mid {m.mid})", m) for i, m in enumerate(answer.media)):
         values = media.attributes.get("simulcast", [])
         rids = rid_lines(media)
-        if not values and not rids:
-            continue
+        if not values:
+            continue  # not taken up here (a=rid alone restricts a single stream, RFC 8851)
         if media.mid != offered.mid:
             problems.append(f"{where}: simulcast or a=rid where the offer had none")
             continue
@@ -144,8 +153,6 @@ def answer_problems(offer_text: str, answer_text: str) -> list[str]:
                     problems.append(f"{where}: a=rid:{rid_id} {rest} is not reversed to recv (RFC 8851 §6.3)")
                 if "pt=" in rest:
                     problems.append(f"{where}: a=rid:{rid_id} {rest} adds pt=, which the offer did not have (RFC 8851 §6.3)")
-        if rids and not values:
-            problems.append(f"{where}: a=rid lines without a=simulcast")
     return problems
 
 

@@ -23,13 +23,14 @@ async def test_simulcast_offer_is_answered_as_rfc_8853_says(case):
     _, offer = await case.publisher_offer()
     offer = simulcast.offer(offer)
     posted = await case.signalling.post_offer(urls.whip_url, offer)
+    if posted.status >= 500:  # a server without simulcast ignores the attributes (RFC 3264 §5): a 5xx is a defect
+        raise RuntimeError(f"an offer with {WHAT_WAS_OFFERED} got {posted.describe()}")
     if posted.status != 201:
         case.unsupported("WHIP-4.8-1", f"an offer with {WHAT_WAS_OFFERED} was refused: {posted.describe()}")
     taken = simulcast.accepted(sdp.SessionDescription.parse(posted.body))
     if taken is None:
         case.unsupported("WHIP-4.8-1", f"the answer to {WHAT_WAS_OFFERED} has no a=simulcast: one stream only")
-    lines = [f"a=simulcast:{v}" for v in taken.attributes.get("simulcast", [])] + [f"a=rid:{v}" for v in taken.attributes.get("rid", [])]
-    case.capability(True, "WHIP-4.8-1", "simulcast taken up: " + ", ".join(lines))
+    case.capability(True, "WHIP-4.8-1", f"simulcast taken up: {simulcast.describe(taken)}")
     if not simulcast.rid_extension_negotiated(taken):
         case.info("WHIP-4.8-3", f"the answer takes up simulcast without a=extmap for {simulcast.RID_EXTENSION}: RFC 8853 "
                                 "does not require it, but Chromium refuses such an answer")

@@ -18,6 +18,7 @@ GONE = (404, 410)
 
 
 def _extension_rels(case, response) -> set[str]:
+    """The extension URNs a response's Links announce."""
     return {rel for link in extension_links(case.links(response), WHIP_EXTENSIONS)
             for rel in link.rels if rel.startswith(WHIP_EXTENSIONS)}
 
