@@ -82,6 +82,44 @@ class PacketHistory:
         return packet if packet is not None and packet.sequence_number == sequence_number else None
 
 
+class SimulcastChoice:
+    """Which of a publisher's simulcast streams (RFC 8853) the relay forwards: the first whose RTP
+    arrives, and another when it falls silent for SWITCH_AFTER_S (a browser turns off an upper stream
+    when its bandwidth estimate drops). Packets leave as one continuous stream, their sequence numbers
+    and timestamps shifted across a switch, so viewers see a new keyframe, not a new stream."""
+
+    SWITCH_AFTER_S = 0.5
+
+    def __init__(self, clock_rate: int) -> None:
+        self.clock_rate = clock_rate
+        self.ssrc: int | None = None  # the stream forwarded now
+        self.switches = 0
+        self._seq_shift = self._ts_shift = 0
+        self._last: tuple[int, int, float] | None = None  # (sequence number, timestamp, time) last forwarded
+
+    def take(self, packet: RtpPacket) -> RtpPacket | None:
+        """The packet as forwarded, or None for another stream's packet."""
+        now = time.monotonic()
+        if self.ssrc is None:
+            self.ssrc = packet.ssrc
+        elif packet.ssrc != self.ssrc:
+            if self._last is None or now - self._last[2] < self.SWITCH_AFTER_S:
+                return None
+            last_seq, last_ts, last_at = self._last
+            self.ssrc, self.switches = packet.ssrc, self.switches + 1
+            self._seq_shift = (last_seq + 1 - packet.sequence_number) & 0xFFFF
+            self._ts_shift = (last_ts + int((now - last_at) * self.clock_rate) - packet.timestamp) & 0xFFFFFFFF
+        if self._seq_shift or self._ts_shift:
+            shifted = RtpPacket(payload_type=packet.payload_type, marker=packet.marker,
+                                sequence_number=(packet.sequence_number + self._seq_shift) & 0xFFFF,
+                                timestamp=(packet.timestamp + self._ts_shift) & 0xFFFFFFFF,
+                                ssrc=packet.ssrc, payload=packet.payload)
+            shifted.extensions = packet.extensions
+            packet = shifted
+        self._last = (packet.sequence_number, packet.timestamp, now)
+        return packet
+
+
 @dataclass
 class Ingress:
     """One stream the publisher sends (audio or video)."""
@@ -92,7 +130,7 @@ class Ingress:
     history: PacketHistory = field(default_factory=PacketHistory)
     media_ssrc: int | None = None
     codec: RTCRtpCodecParameters | None = None  # what the publisher actually sends
-    simulcast: bool = False  # several streams (RFC 8853) arrive: forward only the first one seen
+    simulcast: SimulcastChoice | None = None  # several streams arrive (RFC 8853): the one forwarded
     payload_bytes: int = 0  # since first_packet_at, for the bitrate the WHEP layers event reports
     first_packet_at: float | None = None
 
@@ -203,7 +241,7 @@ class Relay:
         for transceiver in session.pc.getTransceivers():
             receiver = transceiver.receiver
             ingress = Ingress(transceiver.kind, receiver, {c.payloadType: c for c in transceiver._codecs},
-                              simulcast=session.simulcast and transceiver.kind == "video")
+                              simulcast=SimulcastChoice(90000) if session.simulcast and transceiver.kind == "video" else None)
             self.ingress[transceiver.kind] = ingress
             receiver._RTCRtpReceiver__jitter_buffer = _NoFrames()  # type: ignore[attr-defined]
             original = receiver._handle_rtp_packet
@@ -254,8 +292,18 @@ class Relay:
         codec = ingress.codecs.get(packet.payload_type)
         if codec is None:
             return
-        if ingress.simulcast and (is_rtx(codec) or ingress.media_ssrc not in (None, packet.ssrc)):
-            return  # another simulcast stream, or a retransmission whose stream is unknown (no a=ssrc-group)
+        if ingress.simulcast is not None:
+            if is_rtx(codec):
+                return  # a retransmission whose stream is unknown (simulcast signals no a=ssrc-group)
+            switches = ingress.simulcast.switches
+            taken = ingress.simulcast.take(packet)
+            if taken is None:
+                return
+            if ingress.simulcast.switches != switches:
+                log.info("simulcast: stream %s fell silent; forwarding %s", ingress.media_ssrc, packet.ssrc)
+                ingress.media_ssrc = packet.ssrc  # where the keyframe request goes
+                self.request_keyframe()
+            packet = taken
         if is_rtx(codec):
             apt = int(codec.parameters.get("apt", -1))
             if apt not in ingress.codecs or ingress.media_ssrc is None or len(packet.payload) < 2:
