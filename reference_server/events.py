@@ -2,8 +2,8 @@
 
 Each WHEP session announces both in its 201. A player POSTs the event types it wants to the SSE URL
 and long-polls the stream it gets; the server queues `active`/`inactive` as the publication starts
-and stops, `viewercount` as viewers come and go, and `layers` (one layer: the relay forwards the
-publisher's single encoding). Layer selection accepts what that one layer offers.
+and stops, `viewercount` as viewers come and go, and `layers` (one layer: the one stream the relay
+forwards, also of a simulcast publisher). Layer selection accepts what that one layer offers.
 """
 
 from __future__ import annotations
