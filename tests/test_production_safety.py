@@ -17,6 +17,7 @@ from aiortc import RTCSessionDescription
 
 from fixtures.embedded import EmbeddedServer
 from whip_whep import peer, player, profiles
+from whip_whep.leftovers import Leftovers
 
 from .suite_run import REPO
 
@@ -117,3 +118,18 @@ def test_vanished_publisher_is_reaped_with_its_viewers(server):
     finally:
         publisher.kill()
         publisher.wait()
+
+
+def test_sweep_deletes_the_runs_unregistered_live_inputs(server):
+    """A live input whose create a Ctrl-C cut off was never registered: the run-end sweep finds it by the
+    run's name in the collection, and leaves everyone else's inputs alone."""
+    collection = f"{server.base_url}/client/v4/accounts/vendor/stream/live_inputs"
+    auth = {"Authorization": f"Bearer {server.api_token}"}
+    run = Leftovers()
+    for name in (run.live_input_name, "someone else's input", f"{run.live_input_name}0"):
+        httpx.post(collection, json={"meta": {"name": name}}, headers=auth).raise_for_status()
+    found, failed = run.sweep_collection(collection, auth, timeout_s=10)
+    mine = (run.live_input_name, "someone else's input", f"{run.live_input_name}0")
+    names = sorted(item["meta"]["name"] for item in httpx.get(collection, headers=auth).json()["result"]
+                   if item["meta"].get("name") in mine)
+    assert (found, failed, names) == (1, [], sorted(mine[1:])), (found, failed, names)

@@ -198,7 +198,7 @@ class LiveInputsApi:
         if not self.may_create:
             raise CreationRefused("this run is read-only (--no-create): the case would create a live input")
         response = await self.http.request(
-            "POST", self.collection_url, json={"meta": meta or {"name": "whip-whep-conformance"}}, headers=self._auth()
+            "POST", self.collection_url, json={"meta": meta or {"name": LEFTOVERS.live_input_name}}, headers=self._auth()
         )
         try:  # the publish URL is a credential: keep it out of every report from now on
             urls = self.urls(response, self.collection_url)

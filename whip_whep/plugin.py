@@ -130,6 +130,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if unknown_faults:
         raise pytest.UsageError(f"--server-fault: unknown {unknown_faults} (python -m reference_server --fault list)")
     worker = _worker_count(config)  # None: this process is the one that writes the reports
+    if worker is not None:  # the live inputs of every worker carry the run's name (leftovers.py)
+        LEFTOVERS.run_id = config.workerinput.get("run_id", LEFTOVERS.run_id)  # type: ignore[attr-defined]
     reports_dir.mkdir(parents=True, exist_ok=True)
     state = RunState(reports_dir, _load_baseline(config))
     config.stash[STATE] = state
@@ -156,6 +158,12 @@ def _server_faults() -> list[str]:
     from reference_server.faults import FAULTS
 
     return list(FAULTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist: a worker names its live inputs after this run, as the reporting process does."""
+    node.workerinput["run_id"] = LEFTOVERS.run_id
 
 
 def _worker_count(config: pytest.Config) -> int | None:
@@ -444,6 +452,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _REPORTING.pop("state", None)
     left += state.left
     not_deleted = not_deleted + state.not_deleted
+    if config.getoption("live_inputs") and not config.getoption("no_create"):  # inputs whose create a Ctrl-C cut off
+        api_token = config.getoption("api_token")
+        found, failed = LEFTOVERS.sweep_collection(
+            config.getoption("live_inputs"), {"Authorization": f"Bearer {api_token}"} if api_token else {},
+            config.getoption("timeout_s"), verify=config.getoption("ca_bundle") or not config.getoption("insecure"))
+        left, not_deleted = left + found, not_deleted + failed
     error = error or state.unreachable
     if state.order:
         state.cases.sort(key=lambda c: state.order.get(c.nodeid, len(state.order)))
