@@ -402,15 +402,20 @@ def rewrite_sections(text: str, rewrite: Callable[[str], str]) -> str:
     return "".join(rewrite(part) if part.startswith("m=") else part for part in parts)
 
 
+def with_lines(section: str, lines: list[str]) -> str:
+    """An m-section with `lines` added at its end, in the section's own line ending."""
+    newline = "\r\n" if "\r\n" in section else "\n"
+    body = section.rstrip("\r\n")
+    return body + newline + newline.join(lines) + (section[len(body):] or newline)
+
+
 def with_media_attribute(text: str, attribute: str) -> str:
     """An SDP with `a=<attribute>` added to each m-section that lacks it (e.g. a=rtcp-mux-only in an offer)."""
-    newline = "\r\n" if "\r\n" in text else "\n"
 
     def add(section: str) -> str:
         if re.search(rf"^a={re.escape(attribute)}\r?$", section, re.MULTILINE):
             return section
-        body = section.rstrip("\r\n")
-        return body + newline + f"a={attribute}" + (section[len(body):] or newline)
+        return with_lines(section, [f"a={attribute}"])
 
     return rewrite_sections(text, add)
 

@@ -64,7 +64,6 @@ def offered_section(desc: sdp.SessionDescription) -> sdp.Media | None:
 def offer(text: str, rids: tuple[str, ...] = OFFERED_RIDS) -> str:
     """`text` with its first video section offering to send `rids` as simulcast streams (RFC 8853 §5.3.1).
     The SSRCs go: with simulcast the streams are named by rid, not signalled SSRC (RFC 9429 §5.2.1)."""
-    newline = "\r\n" if "\r\n" in text else "\n"
     done = False
 
     def add(section: str) -> str:
@@ -73,11 +72,10 @@ def offer(text: str, rids: tuple[str, ...] = OFFERED_RIDS) -> str:
             return section
         done = True
         section = re.sub(r"^a=(ssrc|ssrc-group):[^\r\n]*\r?\n", "", section, flags=re.MULTILINE)
-        body = section.rstrip("\r\n")
         used = [int(n) for n in re.findall(r"^a=extmap:(\d+)", text, flags=re.MULTILINE)]  # BUNDLE: ids are shared
         lines = ([f"a=extmap:{max(used, default=0) + 1} {RID_EXTENSION}"] if RID_EXTENSION not in section else [])
         lines += [f"a=rid:{rid} send" for rid in rids] + [f"a=simulcast:send {';'.join(rids)}"]
-        return body + newline + newline.join(lines) + (section[len(body):] or newline)
+        return sdp.with_lines(section, lines)
 
     return sdp.rewrite_sections(text, add)
 
@@ -170,14 +168,12 @@ def accept(answer_text: str, offer_text: str) -> str:
     extmaps = offered.attributes.get("extmap", [])  # the RID header extension, kept at the offered id
     if not sent:
         return answer_text
-    newline = "\r\n" if "\r\n" in answer_text else "\n"
 
     def add(section: str) -> str:
         if not re.search(rf"^a=mid:{re.escape(offered.mid)}\r?$", section, re.MULTILINE) or section.startswith(("m=audio", "m=application")):
             return section
-        body = section.rstrip("\r\n")
         lines = [f"a=extmap:{value}" for value in extmaps if RID_EXTENSION in value and value not in section]
         lines += [f"a=rid:{rid} recv" for rid in sent] + [f"a=simulcast:recv {';'.join(sent)}"]
-        return body + newline + newline.join(lines) + (section[len(body):] or newline)
+        return sdp.with_lines(section, lines)
 
     return sdp.rewrite_sections(answer_text, add)
