@@ -52,8 +52,7 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
     if unknown:
         answer = re.sub(r"^m=video \d+", "m=video 0", answer, flags=re.MULTILINE)
     if not server.config.fault("simulcast-unsupported"):  # RFC 9725 §4.8: take up every offered stream
-        answer = simulcast.accept(answer, offer)
-        session.simulcast = simulcast.accepted(sdp.SessionDescription.parse(answer)) is not None
+        answer, session.simulcast = simulcast.accept(answer, desc)
     live.relay.attach_publisher(session)
     session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
     session.spawn(_announce_when_live(live, session))

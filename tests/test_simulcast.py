@@ -3,7 +3,7 @@ is clean, and each way an answer can break RFC 8853 §5.3.2 / RFC 8851 §6.3 is 
 
 import pytest
 
-from whip_whep import simulcast
+from whip_whep import sdp, simulcast
 
 OFFER = "\r\n".join([
     "v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
@@ -23,14 +23,18 @@ def test_offer_names_the_streams_and_the_rid_extension():
 
 def test_accepting_answer_has_no_problems():
     offered = simulcast.offer(OFFER)
-    answer = simulcast.accept(ANSWER, offered)
-    assert "a=simulcast:recv h;l" in answer and "a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id" in answer
+    answer, taken = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))
+    assert taken and "a=simulcast:recv h;l" in answer and "a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id" in answer
     assert simulcast.answer_problems(offered, answer) == []
+
+
+def test_offer_without_simulcast_is_answered_as_it_was():
+    assert simulcast.accept(ANSWER, sdp.SessionDescription.parse(OFFER)) == (ANSWER, False)
 
 
 def test_answer_keeping_one_stream_is_fine():
     offered = simulcast.offer(OFFER)
-    answer = simulcast.accept(ANSWER, offered).replace("a=rid:l recv\r\n", "").replace("recv h;l", "recv h")
+    answer = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))[0].replace("a=rid:l recv\r\n", "").replace("recv h;l", "recv h")
     assert simulcast.answer_problems(offered, answer) == []
 
 
@@ -45,6 +49,6 @@ def test_answer_keeping_one_stream_is_fine():
 ])
 def test_each_broken_answer_is_named(old, new, problem):
     offered = simulcast.offer(OFFER)
-    answer = simulcast.accept(ANSWER, offered).replace(old, new)
+    answer = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))[0].replace(old, new)
     problems = simulcast.answer_problems(offered, answer)
     assert any(problem in p for p in problems), problems
