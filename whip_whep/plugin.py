@@ -20,6 +20,7 @@ from .report_html import write_html
 from .results import CaseResult, document, write_json, write_junit
 from .client import CreationRefused
 from .leftovers import LEFTOVERS
+from . import needs, usage
 from .target import is_loopback
 from .wire import RATE_LIMIT
 from .verdicts import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Verdict, worst
@@ -54,8 +55,9 @@ CASE_ATTR = "whip_whep_case"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("whip-whep", "WHIP/WHEP conformance target")
-    g.addoption("--endpoint", help="WHIP endpoint URL to test (default: the embedded reference server)")
-    g.addoption("--whep-endpoint", help="WHEP endpoint URL that plays what --endpoint publishes")
+    g.addoption("--endpoint", help="WHIP endpoint URL to test (no target option: the embedded reference server)")
+    g.addoption("--whep-endpoint", help="WHEP endpoint URL that plays what --endpoint publishes; alone, a WHEP-only "
+                                        "run: it plays what is already live there")
     g.addoption("--live-inputs", help="live inputs collection URL (Cloudflare-shaped API) that mints a publish/play pair per case")
     g.addoption("--token", help="Bearer token sent on WHIP/WHEP requests")
     g.addoption("--api-token", help="Bearer token for the live inputs API")
@@ -92,7 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help='JSON list of known failures [{"id": REQUIREMENT_ID, "reason": TEXT}]: reported, but they do not fail the run')
     g.addoption("--list-requirements", action="store_true", help="print the requirement registry and exit")
     g.addoption("--requirement", action="append", metavar="ID", help="run only cases checking this requirement (repeatable)")
-    g.addoption("--level", action="append", choices=("must", "should", "may", "info"),
+    g.addoption("--level", action="append", type=str.lower, choices=("must", "should", "may", "info"),
                 help="run only cases whose requirement is graded at this level (repeatable)")
 
 
@@ -110,6 +112,7 @@ def _is_suite_run(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): registry requirement IDs a conformance case checks")
+    config.addinivalue_line("markers", f"{needs.VIEWER_MARK}: the case watches media at a WHEP viewer (needs a WHEP endpoint)")
     for option in ("whip_profile", "whep_profile"):
         value = config.getoption(option)
         check = profiles.check_whip if option == "whip_profile" else profiles.check_whep
@@ -126,12 +129,27 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if not _is_suite_run(config):
         return
+    try:
+        usage.check_values(config.getoption)
+        config.stash[MODE] = usage.target_mode(config.getoption)
+    except usage.OptionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if config.getoption("requirement"):
+        config.option.requirement = usage.canonical_requirements(config.getoption("requirement"), list(registry.load()))
     unknown_faults = sorted(set(config.getoption("server_fault") or []) - set(_server_faults()))
     if unknown_faults:
         raise pytest.UsageError(f"--server-fault: unknown {unknown_faults} (python -m reference_server --fault list)")
     worker = _worker_count(config)  # None: this process is the one that writes the reports
     if worker is not None:  # the live inputs of every worker carry the run's name (leftovers.py)
         LEFTOVERS.run_id = config.workerinput.get("run_id", LEFTOVERS.run_id)  # type: ignore[attr-defined]
+    target_url = config.getoption("live_inputs") or config.getoption("endpoint") or config.getoption("whep_endpoint")
+    ice_hosts = config.getoption("ice_host")
+    if ice_hosts is None and (target_url is None or is_loopback(target_url)):
+        ice_hosts = ["127.0.0.1"]
+    try:
+        restrict_host_addresses(ice_hosts)  # before the probe: its offer's candidates too
+    except ValueError as exc:
+        raise pytest.UsageError(f"--ice-host: {exc}") from None
     reports_dir.mkdir(parents=True, exist_ok=True)
     state = RunState(reports_dir, _load_baseline(config))
     config.stash[STATE] = state
@@ -141,17 +159,35 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.allure_report_dir = str(reports_dir / "allure-results")
         config.option.clean_alluredir = worker is None  # emptied once, before any worker writes to it
     if worker is None:
+        _probe_once(config)
         _distribute(config)
     rate = config.getoption("max_rate")
     RATE_LIMIT.rate = rate / worker if rate and worker else rate  # the cap holds for the whole run
-    target_url = config.getoption("live_inputs") or config.getoption("endpoint")
-    ice_hosts = config.getoption("ice_host")
-    if ice_hosts is None and (target_url is None or is_loopback(target_url)):
-        ice_hosts = ["127.0.0.1"]
-    try:
-        restrict_host_addresses(ice_hosts)
-    except ValueError as exc:
-        raise pytest.UsageError(f"--ice-host: {exc}") from None
+
+
+MODE = pytest.StashKey[usage.Mode]()
+
+
+def _probe_once(config: pytest.Config) -> None:
+    """The user's target is probed once, before any case or worker: a target that cannot be tested
+    (unreachable, not WHIP/WHEP, the token refused) ends the run with exit 6 and the reason."""
+    if _embedded(config) or config.getoption("collectonly"):
+        return
+    from fixtures.target import UNREACHABLE, probed_target
+
+    found = probed_target(config)
+    if isinstance(found, str):
+        config.stash[UNREACHABLE] = found
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """No case runs against a target the probe found untestable (the reports carry the reason)."""
+    from fixtures.target import UNREACHABLE
+
+    if UNREACHABLE in session.config.stash and _worker_count(session.config) is None and STATE in session.config.stash:
+        return True
+    return None
 
 
 def _server_faults() -> list[str]:
@@ -162,8 +198,14 @@ def _server_faults() -> list[str]:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
-    """pytest-xdist: a worker names its live inputs after this run, as the reporting process does."""
+    """pytest-xdist: a worker names its live inputs after this run, as the reporting process does,
+    and takes the probe's findings instead of probing (POSTing) again."""
     node.workerinput["run_id"] = LEFTOVERS.run_id
+    from fixtures.target import PROBE_INPUT, PROBED
+
+    found = node.config.stash.get(PROBED, None)
+    if found is not None and not isinstance(found, str):
+        node.workerinput[PROBE_INPUT] = (found.whip_profile, found.whep_profile)
 
 
 def _worker_count(config: pytest.Config) -> int | None:
@@ -188,9 +230,9 @@ def _distribute(config: pytest.Config) -> None:
     if wanted <= 1 or chosen_by_user or config.getoption("collectonly") or not config.pluginmanager.has_plugin("xdist"):
         return
     if not _embedded(config):
-        from fixtures.target import probed_target
+        from fixtures.target import UNREACHABLE
 
-        if isinstance(probed_target(config), str):
+        if UNREACHABLE in config.stash:
             return  # reported once, by this process, with exit code 6: no worker is started
     config.option.numprocesses = wanted
     config.option.dist = "load"
@@ -243,7 +285,51 @@ def _load_baseline(config: pytest.Config) -> dict[str, str]:
 
 
 def _embedded(config: pytest.Config) -> bool:
-    return not (config.getoption("endpoint") or config.getoption("live_inputs"))
+    """No target option at all (usage.TARGET_OPTIONS): the embedded reference server is tested."""
+    mode = config.stash.get(MODE, None)
+    return mode.embedded if mode is not None else not any(config.getoption(o) for o in usage.TARGET_OPTIONS)
+
+
+MISSING = pytest.StashKey[str]()  # on an item: the endpoint it needs that this run has not got
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Say up front what a missing WHIP or WHEP endpoint costs; those cases are Not applicable
+    without being run (needs.py decides which cases need which endpoint)."""
+    config = session.config
+    mode = config.stash.get(MODE, None)
+    if mode is None or mode.embedded or config.getoption("collectonly"):
+        return
+    costs = {"whep": 0, "whip": 0}
+    cases = [item for item in session.items if item.get_closest_marker("requirement") is not None]
+    for item in cases:
+        reason = needs.missing(item, mode)
+        if reason is not None:
+            item.stash[MISSING] = reason
+            costs["whep" if reason.startswith("no WHEP") else "whip"] += 1
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or _worker_count(config) is not None:
+        return
+    if not mode.whep:
+        reporter.write_line(f"no WHEP endpoint (--whep-endpoint): {costs['whep']} of {len(cases)} cases need one "
+                            f"and are Not applicable; {len(cases) - costs['whep']} run", yellow=True)
+    if not mode.whip:
+        reporter.write_line(f"WHEP only (--whep-endpoint without --endpoint): {costs['whip']} of {len(cases)} cases "
+                            "check WHIP and are Not applicable; the others play what is live at the WHEP endpoint, "
+                            "and those that need the suite's own published media are Not applicable too", yellow=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = item.stash.get(MISSING, None)
+    if reason is None:
+        return
+    from fixtures.target import probed_target
+
+    found = probed_target(item.config)
+    if not isinstance(found, str):
+        item.funcargs["target"] = found  # type: ignore[attr-defined]  # the report's target label and profiles
+    raise NotApplicable(reason)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -11,7 +11,7 @@ class Target:
     whip_profile: str
     whep_profile: str
     endpoint: str | None = None  # fixed WHIP endpoint URL
-    whep_endpoint: str | None = None  # fixed WHEP endpoint URL (plays what `endpoint` publishes)
+    whep_endpoint: str | None = None  # fixed WHEP endpoint URL (plays what `endpoint` publishes; alone: what is live)
     live_inputs: str | None = None  # collection URL that mints publish/play pairs
     token: str | None = None
     api_token: str | None = None
@@ -31,7 +31,7 @@ class Target:
     def describe(self) -> str:
         if self.embedded:
             return f"embedded reference server ({self.label})"
-        return self.live_inputs or self.endpoint or "?"
+        return self.live_inputs or self.endpoint or self.whep_endpoint or "?"
 
 
 def is_loopback(url: str | None) -> bool:

@@ -8,7 +8,7 @@ suite and the target, which only the user knows.
 
 import pytest
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.viewer]  # every case plays at WHEP viewers
 
 CODECS = ["vp9", "vp8", "h264"]
 MEASURED_FRAMES = 60  # two seconds at 30 fps

@@ -8,7 +8,7 @@ import pytest
 
 from whip_whep.player import VIDEO_CODECS
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.viewer]  # every case plays at WHEP viewers
 
 CODECS = ["vp9", "vp8", "h264"]
 FRAMES = 15  # half a second of video at 30 fps; audio frames are 20 ms

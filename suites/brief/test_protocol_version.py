@@ -6,6 +6,7 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.mark.requirement("BRIEF-PV-1")
+@pytest.mark.viewer
 async def test_whip_and_whep_name_their_revision(case):
     """POST to the WHIP and WHEP endpoints: record the protocol-version each 201 names."""
     urls, _, whip = await case.publish()

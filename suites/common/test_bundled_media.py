@@ -12,6 +12,7 @@ VIDEO_FRAMES = 15
 
 @pytest.mark.requirement("WHIP-4.4.1-2", "WHEPL-4.5.1-2", "WHEP01-4.5-4")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.viewer
 async def test_audio_and_video_share_the_bundle_transport(case, protocol):
     """Publish Opus and VP8, play them: the publisher (WHIP) or player (WHEP) has one transport for
     both m-sections, and both audio and video arrive at the player."""

@@ -27,9 +27,13 @@ FRAMES = 30  # a second of video after the restart
 RETIRED_WITHIN_S = 3.0  # after the client's new ICE session is up: the server's nomination and switch-over
 
 
-async def _live_session(case, protocol: str):
-    """A session to restart and a player watching the media it carries: (peer, POST response, player)."""
+async def _live_session(case, protocol: str, watch: bool = False):
+    """A session to restart and a player watching the media it carries: (peer, POST response, player).
+    A WHIP session gets a player only when the case `watch`es the media (it is marked `viewer`):
+    the other WHIP restart cases need no WHEP endpoint, and run in a WHIP-only run (player None)."""
     urls, pc, posted = await case.publish_media("vp8")
+    if protocol == "whip" and not watch:
+        return pc, posted, None
     the_player, played = await case.start_player(urls)
     await the_player.wait_frames("video", 5, case.target.timeout_s)
     if protocol == "whip":
@@ -37,10 +41,10 @@ async def _live_session(case, protocol: str):
     return the_player.pc, played, the_player
 
 
-async def _restart(case, protocol: str):
+async def _restart(case, protocol: str, watch: bool = False):
     """Restart the session's ICE; restarts not supported make the case not applicable.
     Returns (peer, POST response, player, restart exchange)."""
-    pc, posted, the_player = await _live_session(case, protocol)
+    pc, posted, the_player = await _live_session(case, protocol, watch)
     exchange = await case.restart_ice(pc, posted.location)
     if exchange.status in NO_RESTART:
         case.not_applicable(f"the session does not support ICE restart (PATCH answered {exchange.status})")
@@ -166,9 +170,10 @@ async def test_restart_answer_repeats_ice_lite_and_options(case, protocol):
 
 @pytest.mark.requirement("WHIP-4.3.3-5", "WHEPL-4.4.3-5", "WHEP01-4.4-19", "WHIP-4.3.3-1", "WHEPL-4.4.3-1")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.viewer
 async def test_media_continues_across_restart(case, protocol):
     """Restart ICE mid-stream: checks on the new credentials succeed, and the player keeps decoding, same codec and SSRC."""
-    _, _, the_player, exchange = await _restart(case, protocol)
+    _, _, the_player, exchange = await _restart(case, protocol, watch=True)
     video = the_player.streams["video"]
     before = (set(video.payload_types), set(video.ssrcs))
     connected_ids = _ids(protocol, "WHIP-4.3.3-5", ("WHEPL-4.4.3-5", "WHEP01-4.4-19"))
@@ -226,9 +231,10 @@ def _longest_gap_ms(arrivals: list[float]) -> int:
 
 @pytest.mark.requirement("WHIP-4.3.3-5", "WHEPL-4.4.3-5", "WHEP01-4.4-19")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.viewer
 async def test_restart_recovers_a_broken_path(case, protocol):
     """Cut the peer's current network path (its socket goes silent), restart ICE: media resumes at the player."""
-    pc, posted, the_player = await _live_session(case, protocol)
+    pc, posted, the_player = await _live_session(case, protocol, watch=True)
     cut_at = _cut_current_path(pc)
     exchange = await case.restart_ice(pc, posted.location)
     if exchange.status in NO_RESTART:
@@ -256,9 +262,10 @@ def _cut_current_path(pc) -> float:
 
 @pytest.mark.requirement("WHIP-4.3.3-10", "WHEPL-4.4.3-10", "WHEPL-4.4.3-11")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.viewer
 async def test_failed_restart_keeps_the_session(case, protocol):
     """A restart PATCH with an illegal 2-character ufrag gets a 4xx/5xx; the old ETag still trickles (204), media goes on."""
-    pc, posted, the_player = await _live_session(case, protocol)
+    pc, posted, the_player = await _live_session(case, protocol, watch=True)
     before = await _trickle_own_candidates(case, pc, posted)
     if before.status_code in NO_RESTART:
         case.not_applicable(f"the session takes no trickle PATCH ({before.status_code}): the entity-tag cannot be shown to survive")

@@ -186,6 +186,7 @@ async def test_new_credentials_are_a_restart_request(case, protocol):
 
 @pytest.mark.requirement("WHIP-4.3.2-8", "WHEPL-4.4.2-7")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.viewer
 async def test_trickled_candidates_carry_media(case, protocol):
     """Offer no candidates, PATCH them all, start no ICE checks of our own: the session connects and media is decoded.
 

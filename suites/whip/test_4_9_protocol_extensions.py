@@ -75,6 +75,7 @@ async def test_each_extension_has_one_link_to_its_resource(case):
 
 
 @pytest.mark.requirement("WHIP-4.9-4")
+@pytest.mark.viewer
 async def test_session_works_without_its_extensions(case):
     """Publish without making any request to the extensions the 201 announces: a WHEP player still decodes the video."""
     urls, _, posted = await case.publish_media("vp8")

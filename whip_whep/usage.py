@@ -1,0 +1,106 @@
+"""Option mistakes found before any request is sent: a usage error (exit 4) names the option, so
+that no mistake of the user's is reported as the target's fault (exit 6, "unreachable").
+
+Which target a run tests follows from the target options given; see `target_mode`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# Options that say which target is tested; none of them: the embedded reference server.
+TARGET_OPTIONS = ("endpoint", "whep_endpoint", "live_inputs", "token", "api_token")
+URL_OPTIONS = ("endpoint", "whep_endpoint", "live_inputs")
+# Self-test options: they change how the embedded reference server is started.
+EMBEDDED_ONLY = ("server_fault", "server_option")
+
+
+class OptionError(ValueError):
+    """A usage error; the message starts with the option it is about."""
+
+
+def flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Mode:
+    """What a run tests: the embedded server, or the user's target with the endpoints it has."""
+
+    embedded: bool
+    whip: bool  # cases can POST to a WHIP endpoint
+    whep: bool  # cases can POST to a WHEP endpoint
+
+    @property
+    def name(self) -> str:
+        if self.embedded:
+            return "embedded"
+        return "both" if self.whip and self.whep else "whip-only" if self.whip else "whep-only"
+
+
+def target_mode(get) -> Mode:
+    """`get(option)` reads an option. Any target option means the user's target is tested;
+    a combination that cannot name one is an OptionError saying what is missing."""
+    given = {o for o in TARGET_OPTIONS if get(o)}
+    if not given:
+        return Mode(embedded=True, whip=True, whep=True)
+    for option in EMBEDDED_ONLY:
+        if get(option):
+            raise OptionError(f"{flag(option)} starts the embedded reference server with it, so it cannot be given with "
+                              f"{', '.join(flag(o) for o in sorted(given))} (your target is tested then)")
+    if "live_inputs" in given and given & {"endpoint", "whep_endpoint"}:
+        raise OptionError("--live-inputs mints a fresh publish/play pair per case: give it without "
+                          "--endpoint/--whep-endpoint (or those without --live-inputs)")
+    if "api_token" in given and "live_inputs" not in given:
+        raise OptionError("--api-token is the token of a live inputs API: give --live-inputs too "
+                          "(the token of WHIP/WHEP requests is --token)")
+    if not given & {"endpoint", "whep_endpoint", "live_inputs"}:
+        raise OptionError("--token is given but no target to send it to: give --endpoint and/or --whep-endpoint, "
+                          "or --live-inputs (without any of them the embedded reference server is tested)")
+    live = "live_inputs" in given
+    return Mode(embedded=False, whip=live or "endpoint" in given, whep=live or "whep_endpoint" in given)
+
+
+def check_values(get) -> None:
+    """Values no run could use: an OptionError naming the option and what to give instead."""
+    for option in URL_OPTIONS:
+        value = get(option)
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise OptionError(f"{flag(option)}={value}: not an http:// or https:// URL with a host "
+                                  f"(e.g. {flag(option)}=https://{value.split('://')[-1].lstrip('/') or 'media.example.com/whip'})")
+    timeout = get("timeout_s")
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise OptionError(f"--timeout-s={timeout:g}: give a number of seconds above 0 (default 10)")
+    for option, what in (("max_rate", "requests per second"), ("max_latency_ms", "milliseconds"),
+                         ("max_ttff_ms", "milliseconds")):
+        value = get(option)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise OptionError(f"{flag(option)}={value:g}: give a number of {what} above 0")
+
+
+def canonical_requirements(ids: list[str], known: list[str]) -> list[str]:
+    """`--requirement` values as the registry spells them (the option is case-insensitive);
+    unknown ones are kept as given, for the usage error that names them."""
+    by_lower = {k.lower(): k for k in known}
+    return [by_lower.get(i.strip().lower(), i) for i in ids]
+
+
+def did_you_mean(message: str, known: list[str]) -> str:
+    """argparse's "unrecognized arguments: …", with the closest known option for each unknown one."""
+    marker = "unrecognized arguments:"
+    if marker not in message:
+        return message
+    hints = []
+    for arg in message.split(marker, 1)[1].split():
+        name = arg.split("=", 1)[0]
+        if not name.startswith("--"):
+            continue
+        close = difflib.get_close_matches(name, [k for k in known if k.startswith("--")], n=1, cutoff=0.6)
+        if close:
+            hints.append(f"{name}: did you mean {close[0]}?")
+    return message + "".join(f"\n  {hint}" for hint in hints)
