@@ -2,7 +2,8 @@
 
     python tests/misbehaving_server.py MODE   # prints the port, serves until killed
 MODE: hang (accept, never answer), reset (close at once), garbage (non-HTTP bytes),
-redirect-loop (307 to itself), drip (a valid response, one byte every 0.5 s).
+redirect-loop (307 to itself), drip (a valid response, one byte every 0.5 s), html (a web page, 200, to
+every request: a web server at the URL, not an endpoint).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 
 MODE = sys.argv[1]
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+PAGE = b"<!doctype html><title>Welcome</title><h1>It works</h1>"
+HTML = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s" % (len(PAGE), PAGE)
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -26,6 +29,8 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             writer.write(b"\x00\xffthis is not HTTP\r\n\r\n" * 10)
         elif MODE == "redirect-loop":
             writer.write(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n")
+        elif MODE == "html":
+            writer.write(HTML)
         elif MODE == "drip":
             for byte in RESPONSE:
                 writer.write(bytes([byte]))

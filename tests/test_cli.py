@@ -8,9 +8,12 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from fixtures.embedded import EmbeddedServer
 from whip_whep import profiles
 
+from .plain_shell import run_cli
 from .suite_run import REPO
 
 CLI = str(REPO / ".venv" / "bin" / "whip-whep-conformance")
@@ -168,3 +171,39 @@ def test_concurrent_run_reports_what_a_sequential_run_does(tmp_path):
 def test_max_concurrency_below_one_is_a_usage_error(tmp_path):
     run = _cli(["--max-concurrency=0"], tmp_path)
     assert run.returncode == 4 and "--max-concurrency" in run.stderr
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--timeout-s=0"], "--timeout-s=0: give a number of seconds above 0"),
+    (["--timeout-s=-1"], "--timeout-s=-1: give a number of seconds above 0"),
+    (["--endpoint=media.example.com/whip"], "--endpoint=media.example.com/whip: not an http:// or https:// URL"),
+    (["--whep-endpoint=127.0.0.1:8080/whep"], "--whep-endpoint=127.0.0.1:8080/whep: not an http:// or https:// URL"),
+    (["--endpiont=http://127.0.0.1:9/whip"], "--endpiont: did you mean --endpoint?"),
+])
+def test_option_mistakes_are_usage_errors_naming_the_option(args, named, tmp_path):
+    """The user's mistake is exit 4 with the option named, never exit 6 blaming the target."""
+    run = run_cli(args, tmp_path, timeout_s=120)
+    assert run.returncode == 4 and named in run.stderr, run.output
+    assert "unreachable" not in run.output
+
+
+def test_requirement_and_level_values_are_case_insensitive(tmp_path):
+    run = run_cli([*STANDARD, "--requirement=whip-4.2-12", "--level=MUST", "-q"], tmp_path)
+    assert run.returncode == 0, run.output
+    assert [r["id"] for c in run.doc["cases"] for r in c["requirements"]] == ["WHIP-4.2-12"], run.doc["cases"]
+
+
+def test_help_starts_with_the_suites_options_and_names_merge(tmp_path):
+    run = run_cli(["--help"], tmp_path, timeout_s=120)
+    text = run.stdout
+    assert run.returncode == 0 and text.startswith("usage: whip-whep-conformance"), text[:500]
+    assert "whip-whep-conformance merge RESULTS.json" in text.splitlines()[1], text[:500]
+    suite_options, pytest_options = text.index("--endpoint"), text.index("-k EXPRESSION")
+    assert suite_options < pytest_options, "pytest's options come before the suite's"
+
+
+def test_version_is_the_suites(tmp_path):
+    from importlib.metadata import version
+
+    run = run_cli(["--version"], tmp_path, timeout_s=60)
+    assert run.returncode == 0 and run.stdout.startswith(f"whip-whep-conformance {version('whip-whep-conformance')} "), run.output

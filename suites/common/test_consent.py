@@ -28,7 +28,7 @@ async def _connected_session(case, protocol: str):
     if protocol == "whip":
         _, pc, posted = await case.publish_media("vp8")
     else:
-        urls, _ = await case.start_publisher("vp8")
+        urls = await case.live_stream()  # a WHEP-only run plays what is live at its endpoint
         the_player, posted = await case.start_player(urls)
         if not await the_player.wait_frames("video", 5, case.target.timeout_s):
             raise RuntimeError("arranging a playing viewer failed: no video decoded")

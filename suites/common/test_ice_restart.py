@@ -31,9 +31,12 @@ async def _live_session(case, protocol: str, watch: bool = False):
     """A session to restart and a player watching the media it carries: (peer, POST response, player).
     A WHIP session gets a player only when the case `watch`es the media (it is marked `viewer`):
     the other WHIP restart cases need no WHEP endpoint, and run in a WHIP-only run (player None)."""
-    urls, pc, posted = await case.publish_media("vp8")
-    if protocol == "whip" and not watch:
-        return pc, posted, None
+    if protocol == "whip":
+        urls, pc, posted = await case.publish_media("vp8")
+        if not watch:
+            return pc, posted, None
+    else:
+        urls = await case.live_stream()  # a WHEP-only run plays what is live at its endpoint
     the_player, played = await case.start_player(urls)
     await the_player.wait_frames("video", 5, case.target.timeout_s)
     if protocol == "whip":

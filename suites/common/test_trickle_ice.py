@@ -198,7 +198,7 @@ async def test_trickled_candidates_carry_media(case, protocol):
         pc = case.codec_peer("whip", ["vp8"])
         url = urls.whip_url
     else:
-        urls, _ = await case.start_publisher("vp8")
+        urls = await case.live_stream()  # a WHEP-only run plays what is live at its endpoint
         the_player = case.new_player()
         pc, url = the_player.pc, case.whep_url(urls)
     offer = await peer.local_offer(pc)

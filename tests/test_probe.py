@@ -1,0 +1,64 @@
+"""The start-up probe against a real WHIP server (the reference server, started on its own): a token it
+refuses stops the run at once with the hint, exit 6; a token it does not need changes nothing; and
+the session the probe's offer creates is deleted before any case runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.embedded import EmbeddedServer
+from whip_whep import profiles
+
+from .plain_shell import new_live_input, run_cli, stats
+
+STANDARD = ["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03"]
+ONE_CASE = ["-k", "test_offer_is_answered_201_created"]
+
+
+@pytest.fixture(scope="module")
+def token_server():
+    s = EmbeddedServer(profiles.STANDARD, token=True, faults=[], ice_servers=[])
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def open_server():
+    s = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize("token, hint", [
+    ("--token=not-the-token", "the WHIP POST was answered 401: check --token"),
+    (None, "the WHIP POST was answered 401: the endpoint wants a token: give --token"),
+])
+def test_a_refused_token_stops_the_run_with_a_hint(token_server, token, hint, tmp_path):
+    urls = new_live_input(token_server)
+    run = run_cli([f"--endpoint={urls.whip_url}", f"--whep-endpoint={urls.whep_url}", *([token] if token else []),
+                   *STANDARD], tmp_path, timeout_s=120)
+    assert run.returncode == 6, run.output
+    assert run.doc["error"] == hint and hint in run.stdout, run.doc["error"]
+    assert run.doc["cases"] == [], "cases ran with a token the target refuses"
+
+
+def test_the_right_token_runs(token_server, tmp_path):
+    urls = new_live_input(token_server)
+    run = run_cli([f"--endpoint={urls.whip_url}", f"--token={token_server.token}", *STANDARD, *ONE_CASE], tmp_path)
+    assert run.returncode == 0 and run.verdicts("test_offer_is_answered_201_created") == {"-": "Pass"}, run.output
+
+
+def test_a_token_the_target_does_not_need_changes_nothing(open_server, tmp_path):
+    urls = new_live_input(open_server)
+    run = run_cli([f"--endpoint={urls.whip_url}", "--token=unneeded", *STANDARD, *ONE_CASE], tmp_path)
+    assert run.returncode == 0 and run.verdicts("test_offer_is_answered_201_created") == {"-": "Pass"}, run.output
+
+
+def test_the_probe_deletes_the_sessions_it_creates(open_server, tmp_path):
+    urls = new_live_input(open_server)
+    run = run_cli([f"--endpoint={urls.whip_url}", f"--whep-endpoint={urls.whep_url}", *STANDARD,
+                   "-k", "no_case_is_called_this"], tmp_path, timeout_s=120)
+    assert run.returncode == 5 and run.doc["error"] is None, run.output  # probed, then nothing selected
+    assert stats(open_server)["sessions"] == 0, f"the probe left sessions behind: {stats(open_server)}"
