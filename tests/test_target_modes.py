@@ -49,7 +49,8 @@ def live_publisher(server):
 
 
 WHEP_ONLY_CASES = ("test_answer_is_sendonly or test_viewer_connects_with_the_answer or test_delete_withdraws_consent or "
-                   "test_offer_is_answered_201_created or test_publication_is_decoded_by_several_viewers")
+                   "test_offer_is_answered_201_created or test_publication_is_decoded_by_several_viewers or "
+                   "test_keyframe_request_is_answered or test_offered_codec_is_accepted")
 
 
 def test_whep_endpoint_alone_tests_that_server_playing_what_is_live(server, live_publisher, tmp_path):
@@ -60,6 +61,10 @@ def test_whep_endpoint_alone_tests_that_server_playing_what_is_live(server, live
     assert urls and all(u.startswith(server.base_url) for u in urls), f"requests went elsewhere: {sorted(urls)[:5]}"
     assert run.verdicts("test_delete_withdraws_consent")["whep"] == "Pass", "the live stream was not played"
     assert run.verdicts("test_delete_withdraws_consent")["whip"] == "Not applicable"
+    assert run.verdicts("test_keyframe_request_is_answered") == {"-": "Pass"}
+    # the publisher sends VP8: a VP9 viewer's 406 says what is live, not what the server supports
+    codecs = run.verdicts("test_offered_codec_is_accepted")
+    assert (codecs["whep-vp8"], codecs["whep-vp9"]) == ("Supported", "Not applicable"), codecs
     messages = {c["name"]: c["message"] for c in run.doc["cases"]}
     assert "WHEP-only" in messages["test_offer_is_answered_201_created"]
     assert "publishes the suite's own media" in next(

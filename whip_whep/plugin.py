@@ -307,9 +307,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if reason is not None:
             item.stash[MISSING] = reason
             costs["whep" if reason.startswith("no WHEP") else "whip"] += 1
+    from fixtures.target import UNREACHABLE
+
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or _worker_count(config) is not None:
-        return
+    if reporter is None or _worker_count(config) is not None or UNREACHABLE in config.stash:
+        return  # a worker's output is not shown; an untestable target is reported instead
     if not mode.whep:
         reporter.write_line(f"no WHEP endpoint (--whep-endpoint): {costs['whep']} of {len(cases)} cases need one "
                             f"and are Not applicable; {len(cases) - costs['whep']} run", yellow=True)
@@ -321,6 +323,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A case that needs an endpoint this run has not got is Not applicable before it starts."""
     reason = item.stash.get(MISSING, None)
     if reason is None:
         return

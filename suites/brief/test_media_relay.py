@@ -63,7 +63,7 @@ async def test_late_joiner_decodes_promptly(case, codec):
 @pytest.mark.requirement("BRIEF-MEDIA-4")
 async def test_viewer_leaving_does_not_disturb_another(case):
     """Two viewers decode; one DELETEs its session; the other keeps decoding video."""
-    urls, _ = await case.start_publisher("vp8")
+    urls = await case.live_stream()
     staying, _ = await case.start_player(urls)
     leaving, leaving_posted = await case.start_player(urls)
     await staying.wait_frames("video", FRAMES, case.target.timeout_s)
@@ -77,7 +77,7 @@ async def test_viewer_leaving_does_not_disturb_another(case):
 @pytest.mark.requirement("BRIEF-MEDIA-5")
 async def test_keyframe_request_is_answered(case):
     """Video arrives on the SSRC the answer signals, and a PLI naming it is answered with a keyframe."""
-    urls, _ = await case.start_publisher("vp8")
+    urls = await case.live_stream()
     player, _ = await case.start_player(urls)
     await player.wait_frames("video", 30, case.target.timeout_s)
     signalled, received = player.signalled_ssrcs("video"), sorted(player.streams["video"].ssrcs)
@@ -95,7 +95,7 @@ async def test_keyframe_request_is_answered(case):
 @pytest.mark.requirement("BRIEF-MEDIA-6")
 async def test_nack_is_answered_with_a_retransmission(case):
     """A decoding viewer NACKs its newest video packet: the server retransmits it (RTX, RFC 4588)."""
-    urls, _ = await case.start_publisher("vp8")
+    urls = await case.live_stream()
     player, _ = await case.start_player(urls)
     await player.wait_frames("video", 15, case.target.timeout_s)
     if not player.has_rtx("video"):

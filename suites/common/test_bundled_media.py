@@ -16,7 +16,10 @@ VIDEO_FRAMES = 15
 async def test_audio_and_video_share_the_bundle_transport(case, protocol):
     """Publish Opus and VP8, play them: the publisher (WHIP) or player (WHEP) has one transport for
     both m-sections, and both audio and video arrive at the player."""
-    urls, publisher_pc, _ = await case.publish_media("vp8")
+    if protocol == "whip":
+        urls, publisher_pc, _ = await case.publish_media("vp8")
+    else:
+        urls = await case.live_stream()  # a WHEP-only run: what is live at its endpoint
     the_player, _ = await case.start_player(urls)
     pc = publisher_pc if protocol == "whip" else the_player.pc
     transports = {id(t.receiver.transport) for t in pc.getTransceivers() if t.receiver.transport is not None}

@@ -25,6 +25,11 @@ async def _negotiate(case, protocol: str, codecs: str):
     url = urls.whip_url if protocol == "whip" else case.whep_url(urls)
     offer = await peer.local_offer(case.codec_peer(protocol, codecs.split("+")))
     posted = await case.signalling.post_offer(url, offer)
+    if protocol == "whep" and posted.status == 406 and not urls.whip_url:
+        # WHEP-only: the user's stream is live in a codec the suite did not choose; a 406 (a counter-offer
+        # in the live codec, draft-ietf-wish-whep-03 §4.2.2) says what is live, not what the server supports
+        case.not_applicable(f"the WHEP POST got {posted.describe()}: what is live at the endpoint is in another "
+                            "codec, and a WHEP-only run cannot choose it")
     answer = sdp.SessionDescription.parse(posted.body) if posted.status == 201 else None
     return sdp.SessionDescription.parse(offer), answer, posted
 

@@ -20,7 +20,7 @@ async def _viewer_session(case, live: bool = True):
     """A WHEP session (POSTed, not connected) on an input that is live or not: (urls, posted, links)."""
     urls = await case.live_input()
     if live:
-        await case.start_publisher("vp8", urls)
+        await case.live_stream(urls)  # a WHEP-only run: what is live at its endpoint
     _, posted = await case.play(urls)
     if posted.status != 201:
         case.not_applicable(f"no WHEP session to look at: the POST got {posted.describe()}")
@@ -266,7 +266,7 @@ async def test_layer_request_is_answered(case):
 @pytest.mark.requirement("WHEPL-4.9-4", "WHEP01-4.9-4")
 async def test_playback_needs_no_extension(case):
     """Play without touching any extension URL: media is decoded all the same."""
-    urls, _ = await case.start_publisher("vp8")
+    urls = await case.live_stream()
     the_player, _ = await case.start_player(urls)
     decoded = await the_player.wait_frames("video", 10, case.target.timeout_s)
     case.expect(decoded, "WHEPL-4.9-4", "WHEP01-4.9-4",
