@@ -62,3 +62,10 @@ def test_the_probe_deletes_the_sessions_it_creates(open_server, tmp_path):
                    "-k", "no_case_is_called_this"], tmp_path, timeout_s=120)
     assert run.returncode == 5 and run.doc["error"] is None, run.output  # probed, then nothing selected
     assert stats(open_server)["sessions"] == 0, f"the probe left sessions behind: {stats(open_server)}"
+
+
+def test_a_refused_api_token_stops_the_run_with_a_hint(open_server, tmp_path):
+    collection = f"{open_server.base_url}/client/v4/accounts/vendor/stream/live_inputs"
+    run = run_cli([f"--live-inputs={collection}", "--api-token=not-the-token", *STANDARD], tmp_path, timeout_s=120)
+    assert run.returncode == 6, run.output
+    assert run.doc["error"] == "the live inputs API answered 401 to creating an input: check --api-token", run.doc["error"]

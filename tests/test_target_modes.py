@@ -9,7 +9,6 @@ import re
 import selectors
 import subprocess
 import sys
-import time
 
 import pytest
 
