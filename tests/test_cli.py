@@ -179,6 +179,7 @@ def test_max_concurrency_below_one_is_a_usage_error(tmp_path):
     (["--endpoint=media.example.com/whip"], "--endpoint=media.example.com/whip: not an http:// or https:// URL"),
     (["--whep-endpoint=127.0.0.1:8080/whep"], "--whep-endpoint=127.0.0.1:8080/whep: not an http:// or https:// URL"),
     (["--endpiont=http://127.0.0.1:9/whip"], "--endpiont: did you mean --endpoint?"),
+    (["--endpoint=https://127.0.0.1:9/whip", "--ca-bundle=no-such-ca.pem"], "--ca-bundle=no-such-ca.pem: no such file"),
 ])
 def test_option_mistakes_are_usage_errors_naming_the_option(args, named, tmp_path):
     """The user's mistake is exit 4 with the option named, never exit 6 blaming the target."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 # Options that say which target is tested; none of them: the embedded reference server.
@@ -73,6 +74,9 @@ def check_values(get) -> None:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise OptionError(f"{flag(option)}={value}: not an http:// or https:// URL with a host "
                                   f"(e.g. {flag(option)}=https://{value.split('://')[-1].lstrip('/') or 'media.example.com/whip'})")
+    bundle = get("ca_bundle")
+    if bundle and not Path(bundle).is_file():
+        raise OptionError(f"--ca-bundle={bundle}: no such file (a PEM file of CA certificates)")
     timeout = get("timeout_s")
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
         raise OptionError(f"--timeout-s={timeout:g}: give a number of seconds above 0 (default 10)")
