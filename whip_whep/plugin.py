@@ -17,7 +17,7 @@ from . import profiles, registry
 from .case import CaseEnded, ConformanceFailure, NotApplicable
 from .peer import restrict_host_addresses
 from .report_html import write_html
-from .results import CaseResult, document, write_json, write_junit
+from .results import CaseResult, document, requirement_verdicts, write_json, write_junit
 from .client import CreationRefused
 from .leftovers import LEFTOVERS
 from .target import is_loopback
@@ -415,21 +415,55 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     return None
 
 
+# Grades at which a requirement is seen failing (a Warning is a violated SHOULD: still not fixed),
+# and those at which it is seen holding.
+NOT_PASSING = (Verdict.FAIL, Verdict.ERROR, Verdict.WARNING)
+PASSING = (Verdict.PASS, Verdict.SUPPORTED)
+UNGRADED = (Verdict.NOT_APPLICABLE, Verdict.SKIPPED)  # the case did not get as far as judging
+
+
+def _grades(case: CaseResult) -> dict[str, Verdict]:
+    return requirement_verdicts(case.checks, case.verdict, case.requirement_ids)
+
+
+def _blocking(verdict: Verdict, strict: bool) -> bool:
+    return verdict.fails_run or (verdict is Verdict.WARNING and strict)
+
+
 def _fails(case: CaseResult, state: "RunState", config: pytest.Config) -> bool:
-    """Fail/Error fail the run unless every requirement they name is a known failure in the
-    baseline; with --strict-conformance, so do Warnings."""
-    failing = case.verdict.fails_run or (case.verdict is Verdict.WARNING and config.getoption("strict_conformance"))
-    return failing and not (case.requirement_ids and all(i in state.baseline for i in case.requirement_ids))
+    """A case fails the run when a requirement it grades Fail/Error (with --strict-conformance,
+    Warning too) is not a known failure in the baseline."""
+    strict = bool(config.getoption("strict_conformance"))
+    if not _blocking(case.verdict, strict):
+        return False
+    grades = _grades(case)
+    return not grades or any(_blocking(v, strict) and i not in state.baseline for i, v in grades.items())
 
 
-def _baseline_report(state: "RunState") -> dict:
-    """Known failures seen again, known failures now passing (the baseline can shrink), new ones."""
-    bad = {i for c in state.cases if c.verdict.fails_run for i in c.requirement_ids}
-    ran = {i for c in state.cases for i in c.requirement_ids}
+def _known_failure(case: CaseResult, state: "RunState", config: pytest.Config) -> str | None:
+    """The baseline's reasons when this case sees known failures again and fails nothing else
+    (junit.xml and the report mark it known rather than failed)."""
+    if _fails(case, state, config):
+        return None
+    known = [i for i, v in _grades(case).items() if v in NOT_PASSING and i in state.baseline]
+    return "; ".join(f"{i}: {state.baseline[i]}" if state.baseline[i] else i for i in known) or None
+
+
+def _baseline_report(state: "RunState", strict: bool = False) -> dict:
+    """Known failures seen again (at any grade that is not a pass: Fail, Error or Warning), known
+    failures now passing in every case that grades them (the baseline can shrink: removing them
+    cannot fail the run), and failures the baseline does not know."""
+    seen: dict[str, list[Verdict]] = {}
+    for case in state.cases:
+        for rid, verdict in _grades(case).items():
+            seen.setdefault(rid, []).append(verdict)
+    bad = {i for i, vs in seen.items() if any(v in NOT_PASSING for v in vs)}
+    blocking = {i for i, vs in seen.items() if any(_blocking(v, strict) for v in vs)}
+    graded = {i: [v for v in vs if v not in UNGRADED] for i, vs in seen.items()}
     return {
         "known": sorted(i for i in state.baseline if i in bad),
-        "fixed": sorted(i for i in state.baseline if i in ran and i not in bad),
-        "new_failures": sorted(bad - set(state.baseline)),
+        "fixed": sorted(i for i in state.baseline if graded.get(i) and all(v in PASSING for v in graded[i])),
+        "new_failures": sorted(blocking - set(state.baseline)),
     }
 
 
@@ -472,7 +506,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         entry = {"label": c.target, "whip_profile": c.whip_profile, "whep_profile": c.whep_profile}
         if entry not in targets:
             targets.append(entry)
-    baseline = _baseline_report(state)
+    baseline = _baseline_report(state, strict=bool(config.getoption("strict_conformance")))
+    for case in state.cases:  # junit.xml and the report show these as known, not failed
+        case.fails_run = _fails(case, state, config)
+        case.known_failure = _known_failure(case, state, config)
     doc = document(
         state.cases,
         started=state.started.isoformat(timespec="seconds"),
