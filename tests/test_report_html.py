@@ -204,3 +204,14 @@ def test_the_page_fits_desktop_and_phone_width_in_chromium(tmp_path):
             browser.close()
     expected = {"overflow": False, "failures": 3, "plots": 2}
     assert seen == {1400: expected, 390: expected}, f"{seen}; screenshots in {tmp_path}"
+
+
+def test_known_failures_of_the_baseline_are_marked_and_listed_after_new_ones_of_their_verdict():
+    doc = _mixed_doc()
+    doc["cases"].append(_verdict_case(8, "Fail", "WHIP-M-6", "fail") | {"known_failure": "WHIP-M-6: vendor ticket 7"})
+    doc["cases"][0] |= {"known_failure": "WHIP-S-1: planned"}
+    outline = Outline()
+    outline.feed(render(doc))
+    order = [href.rsplit("case", 1)[1] for _, href in outline.attention]
+    html = render(doc)
+    assert (order, html.count('class="known" title="WHIP-M-6: vendor ticket 7"')) == (["4", "8", "3", "1"], 2), order

@@ -262,8 +262,8 @@ body{{font:14px system-ui,sans-serif;margin:1.5em;max-width:80em;overflow-wrap:b
 .case:target{{outline:3px solid #1565c0}}
 .req-text{{color:#333;margin:.2em 0}} pre{{background:#f6f6f6;padding:.4em;margin:.2em 0;white-space:pre-wrap;overflow-wrap:anywhere}}
 pre.message{{background:#fff3f3}} .error{{background:#c62828;color:#fff;padding:.5em}} table td{{padding:2px 8px;vertical-align:top}}
-table.figures td,table.figures th{{border-bottom:1px solid #eee;text-align:right;overflow-wrap:normal;white-space:nowrap}} table.figures td:first-child{{text-align:left;white-space:normal;min-width:10em}} table.figures td:nth-child(2){{text-align:left}}
-.scroll{{overflow-x:auto;max-width:100%}} table.summary{{border-collapse:collapse;width:100%}} table.summary td{{border-bottom:1px solid #eee}}
+table.figures td,table.figures th{{border-bottom:1px solid #eee;text-align:right;overflow-wrap:normal;white-space:nowrap}} table.figures td:first-child{{text-align:left;white-space:normal;min-width:10em}} table.figures td:nth-child(2),table.figures th:nth-child(-n+2){{text-align:left}}
+.scroll{{overflow-x:auto;max-width:100%}} table.summary{{border-collapse:collapse}} table.summary td{{border-bottom:1px solid #eee}}
 .links a{{margin-right:.4em;font-size:12px}}
 .exchange{{border-left:3px solid #1565c0;padding-left:.5em;margin:.5em 0}} pre.res{{background:#eef4ff}}
 ol.attention{{padding-left:1.6em}} ol.attention li{{margin:.3em 0}} .first{{color:#555;font-size:13px;overflow-wrap:anywhere}}
