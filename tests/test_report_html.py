@@ -94,7 +94,8 @@ def test_report_lists_cases_by_section_self_contained_and_escaped(tmp_path):
 
 def test_unreachable_target_is_shown_first():
     doc = _doc() | {"error": "target http://x is unreachable", "cases": [], "counts": {}}
-    assert "Target unreachable: target http://x is unreachable" in render(doc)
+    html = render(doc)
+    assert "Target unreachable: target http://x is unreachable" in html and "No Fail, Error or Warning" not in html
     json.dumps(doc)
 
 
