@@ -10,8 +10,8 @@ from whip_whep.results import write_junit
 
 from .test_cli import STANDARD, _cli
 
-# unknown-session-200 answers a DELETE of a session that never existed with 200: a violated SHOULD
-# (WHIP-D-4), so a Warning (tests/fault_map.toml); test_deleted_session_is_gone grades it Pass.
+# unknown-session-200 answers a DELETE of a session that does not exist (any more) with 200: a
+# violated SHOULD (WHIP-D-4), so a Warning (tests/fault_map.toml) in both cases that grade it.
 WARNING_FAULT = ["--server-fault=unknown-session-200", "--requirement=WHIP-D-4"]
 
 
