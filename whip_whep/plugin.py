@@ -21,7 +21,7 @@ from .results import CaseResult, document, write_json, write_junit
 from .client import CreationRefused
 from .leftovers import LEFTOVERS
 from .target import is_loopback
-from .wire import RATE_LIMIT
+from .wire import RATE_LIMIT, redact_document, redact_secrets
 from .verdicts import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Verdict, worst
 
 pytest_plugins = ["fixtures.target", "fixtures.case"]
@@ -44,12 +44,15 @@ class RunState:
         self.left = 0  # sessions/live inputs still open at the end of a worker, and those it could not delete
         self.not_deleted: list[str] = []
         self.unreachable: str | None = None
+        self.secrets: set[str] = set()  # learnt by the cases (minted publish secrets), redacted from every report
 
 
 # How many cases run at once (worker processes) when --max-concurrency is not given.
 EMBEDDED_CONCURRENCY = 4
 # The attribute of a test report that carries a case's result from the process that ran it.
 CASE_ATTR = "whip_whep_case"
+# ... the secrets its wire log learnt, so the reporting process redacts them from every file it writes
+SECRETS_ATTR = "whip_whep_secrets"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -350,6 +353,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             result.wire_log = [e.to_json() for e in record.log.exchanges]
         # Carried on the report, which pytest-xdist sends from a worker to the reporting process.
         setattr(report, CASE_ATTR, result.to_transport())
+        setattr(report, SECRETS_ATTR, list(record.log.secrets) if record is not None else [])
         report.user_properties.append(("verdict", result.verdict.value))
 
 
@@ -361,6 +365,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     state = _REPORTING.get("state")
     if state is not None:
         state.cases.append(CaseResult.from_transport(data))
+        state.secrets.update(getattr(report, SECRETS_ATTR, None) or [])
 
 
 # The RunState of the process that writes the reports (pytest_runtest_logreport gets no config).
@@ -483,11 +488,38 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     doc["strict_conformance"] = bool(config.getoption("strict_conformance"))
     doc["cleanup"] = {"deleted_at_end": left - len(not_deleted), "not_deleted": not_deleted}
     doc["baseline"] = baseline
+    secrets = _run_secrets(config, state)
+    doc = redact_document(doc, secrets)
+    _redact_allure(config, secrets)
     write_json(doc, state.reports_dir / "results.json")
     write_junit(doc, state.reports_dir / "junit.xml")
     write_html(doc, state.reports_dir / "conformance.html")
     state.doc = doc
     session.exitstatus = code
+
+
+def _run_secrets(config: pytest.Config, state: "RunState") -> list[str]:
+    """Everything no report may show: the tokens, a fixed publish URL's secret, and what cases learnt."""
+    from fixtures.target import option_secrets
+
+    found = {*option_secrets(config), *state.secrets}
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+
+def _redact_allure(config: pytest.Config, secrets: list[str]) -> None:
+    """allure-pytest wrote its results as the cases ran (exception messages, parameters, names): the
+    same secrets go from them, in place, before anyone keeps the folder."""
+    folder = getattr(config.option, "allure_report_dir", None)
+    if not secrets or not folder or not Path(folder).is_dir():
+        return
+    for path in Path(folder).iterdir():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        redacted = redact_secrets(text, secrets)
+        if redacted != text:
+            path.write_text(redacted, encoding="utf-8")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
