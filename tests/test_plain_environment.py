@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from .suite_run import REPO
 
@@ -20,3 +21,12 @@ def test_fixtures_with_helper_processes_set_up_in_a_plain_environment():
          "tests/test_browser.py", "tests/test_bad_targets.py"],
         cwd=REPO, env=PLAIN, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, f"setting up in a plain environment: exit {run.returncode}\n{run.stdout[-2000:]}{run.stderr[-1000:]}"
+
+
+def cli_in_plain_environment(args: list[str], cwd, timeout_s: float = 600) -> subprocess.CompletedProcess:
+    """`whip-whep-conformance ARGS` as a user's shell runs it."""
+    import shutil
+
+    exe = shutil.which("whip-whep-conformance", path=str(Path(sys.executable).parent))
+    assert exe, f"whip-whep-conformance is not installed beside {sys.executable}"
+    return subprocess.run([exe, *args], cwd=cwd, env=PLAIN, capture_output=True, text=True, timeout=timeout_s)

@@ -51,6 +51,8 @@ class RunState:
 EMBEDDED_CONCURRENCY = 4
 # The attribute of a test report that carries a case's result from the process that ran it.
 CASE_ATTR = "whip_whep_case"
+# ... the verdict, on the report of the phase that decided it (setup or call), for the progress line
+VERDICT_ATTR = "whip_whep_verdict"
 # ... the secrets its wire log learnt, so the reporting process redacts them from every file it writes
 SECRETS_ATTR = "whip_whep_secrets"
 
@@ -341,8 +343,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             result.message = f"{type(exc).__name__}: {exc}".strip()
         if record is not None:
             result.message = record.log.redact(result.message)
+        setattr(report, VERDICT_ATTR, result.verdict.value)
     elif report.when == "call" and record is not None:
         _grade_from_checks(result, record)
+    if report.when == "call":
+        setattr(report, VERDICT_ATTR, result.verdict.value)
     if report.when == "teardown":
         if record is not None and record.checks:
             # the requirements the case actually graded, in order (parametrized cases grade subsets)
@@ -412,11 +417,20 @@ def _params(item: pytest.Item) -> dict[str, str]:
     return {k: str(v) for k, v in callspec.params.items() if k != "target"}
 
 
+# The progress line: one letter per case, for its verdict (README "Reading the console").
+PROGRESS = {"Pass": ".", "Fail": "F", "Error": "E", "Warning": "W", "Unsupported": "U", "Info": "I",
+            "Supported": "S", "Not applicable": "s", "Skipped": "s"}
+PROGRESS_KEY = "progress: . Pass  F Fail  E Error  W Warning  U Unsupported  I Info  S Supported  s Not applicable or skipped"
+
+
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    """Show Warning/Info/N-A verdicts in the progress line, not just pass/fail."""
-    verdict = dict(report.user_properties).get("verdict")
-    if report.when == "teardown" and verdict in ("Warning", "Info", "Unsupported", "Supported"):
-        return "verdict", verdict[0], verdict.upper()
+    """A case's letter is its verdict, once, from the phase that decided it (pytest's own would say
+    `.` for a Warning, and `s` for a case that ended early with its verdict made)."""
+    verdict = getattr(report, VERDICT_ATTR, None)
+    if verdict in PROGRESS:
+        return verdict.lower(), PROGRESS[verdict], verdict.upper()
+    if getattr(report, CASE_ATTR, None) is not None and report.when == "teardown" and report.passed:
+        return "", "", ""
     return None
 
 
@@ -522,34 +536,98 @@ def _redact_allure(config: pytest.Config, secrets: list[str]) -> None:
             path.write_text(redacted, encoding="utf-8")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A suite run's console ends with the suite's own summary: pytest's failure tracebacks (the
+    suite's internals), its SKIPPED lines and its tally ("432 passed … 123 verdict") would contradict
+    the verdicts, so they give way to it (`--tb=short` or another style brings pytest's sections back)."""
+    config = session.config
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or STATE not in config.stash or _worker_count(config) is not None:
+        return
+    if config.option.tbstyle == "auto":
+        config.option.no_summary = True
+    reporter.reportchars = ""
+    # pytest prints its tally last of all, after every plugin's summary and a Ctrl-C's report, and
+    # also when pytest_terminal_summary is not called (exit code 6): the suite's summary takes its place.
+    reporter.summary_stats = lambda: _suite_summary(reporter, config)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """An h2spec-like table of contents: spec → section → case, with its verdict."""
+    """Nothing here for a suite run: its summary comes last, in place of pytest's tally (above)."""
+
+
+def _suite_summary(tr, config: pytest.Config) -> None:
+    """Progress key, failures and warnings (requirement, message, where in the report), then the
+    suite's verdict line, last; with -v, first the h2spec-like table of every case by section."""
     state = config.stash.get(STATE, None)
     if state is None or state.doc is None:
         return
     doc = state.doc
-    tr = terminalreporter
     tr.section("WHIP/WHEP conformance")
+    tr.write_line(PROGRESS_KEY)
     if doc["error"]:
         tr.write_line(f"TARGET UNREACHABLE: {doc['error']}", red=True, bold=True)
-    by_section: dict[tuple[str, str], list[dict]] = {}
-    for case in doc["cases"]:
-        req = case["requirements"][0] if case["requirements"] else {"spec": "?", "section": "?"}
-        by_section.setdefault((case["target"], f"{req['spec']} §{req['section']}"), []).append(case)
-    for (target, section), cases in sorted(by_section.items(), key=lambda kv: (kv[0][0], profiles.spec_rank(kv[0][1].split(" §")[0]), _natural(kv[0][1]))):
-        tr.write_line(f"{target} — {section}")
-        for case in cases:
-            ids = ", ".join(r["id"] for r in case["requirements"])
-            verdict = case["verdict"]
-            colour = {"red": verdict in ("Fail", "Error"), "yellow": verdict == "Warning", "green": verdict in ("Pass", "Supported")}
-            params = " ".join(f"{k}={v}" for k, v in case["params"].items())
-            title = f"{case['title']} ({params})" if params else case["title"]
-            tr.write_line(f"  {verdict:>14}  [{ids}] {title}", **{k: v for k, v in colour.items() if v})
+        if getattr(tr, "_keyboardinterrupt_memo", None) is not None:
+            tr._keyboardinterrupt_memo = None  # pytest would repeat the reason after this summary, as an "Exit"
+    if config.option.verbose > 0:
+        _case_table(tr, doc)
+    _failures_and_warnings(tr, doc, len({c["target"] for c in doc["cases"]}) > 1)
     if state.baseline:
         b = doc["baseline"]
         tr.write_line(f"baseline: {len(b['known'])} known failures seen again; new failures: {', '.join(b['new_failures']) or 'none'}")
         if b["fixed"]:
             tr.write_line(f"baseline: now passing, remove from the baseline: {', '.join(b['fixed'])}", green=True)
-    counts = ", ".join(f"{n} {v}" for v, n in doc["counts"].items() if n)
-    tr.write_line(f"verdicts: {counts or 'no cases'}; exit code {doc['exit_code']}", bold=True)
     tr.write_line(f"reports: {state.reports_dir}/results.json, junit.xml, conformance.html, allure-results/")
+    counts = ", ".join(f"{n} {v}" for v, n in doc["counts"].items() if n)
+    failed = doc["exit_code"] != EXIT_OK
+    tr.write_line(f"verdicts: {counts or 'no cases'}; exit code {doc['exit_code']}", bold=True,
+                  **({"red": True} if failed else {"green": True}))
+
+
+def _section(case: dict) -> str:
+    req = case["requirements"][0] if case["requirements"] else {"spec": "?", "section": "?"}
+    return f"{req['spec']} §{req['section']}"
+
+
+def _title(case: dict) -> str:
+    params = " ".join(f"{k}={v}" for k, v in case["params"].items())
+    return f"{case['title']} ({params})" if params else case["title"]
+
+
+def _colour(verdict: str) -> dict[str, bool]:
+    return {"red": True} if verdict in ("Fail", "Error") else {"yellow": True} if verdict == "Warning" else \
+        {"green": True} if verdict in ("Pass", "Supported") else {}
+
+
+def _case_table(tr, doc: dict) -> None:
+    """An h2spec-like table of contents: spec → section → case, with its verdict."""
+    by_section: dict[tuple[str, str], list[dict]] = {}
+    for case in doc["cases"]:
+        by_section.setdefault((case["target"], _section(case)), []).append(case)
+    for (target, section), cases in sorted(by_section.items(), key=lambda kv: (kv[0][0], profiles.spec_rank(kv[0][1].split(" §")[0]), _natural(kv[0][1]))):
+        tr.write_line(f"{target} — {section}")
+        for case in cases:
+            ids = ", ".join(r["id"] for r in case["requirements"])
+            tr.write_line(f"  {case['verdict']:>14}  [{ids}] {_title(case)}", **_colour(case["verdict"]))
+
+
+MESSAGE_LINES = 3  # of each failure's message on the console; the report has all of it
+
+
+def _failures_and_warnings(tr, doc: dict, name_target: bool) -> None:
+    """Every Fail, Error and Warning: its requirement, its message, and where the report shows it."""
+    worst_first = {"Error": 0, "Fail": 1, "Warning": 2}
+    listed = sorted((c for c in doc["cases"] if c["verdict"] in worst_first), key=lambda c: worst_first[c["verdict"]])
+    if not listed:
+        return
+    tr.write_line(f"failures and warnings ({len(listed)}):")
+    for case in listed:
+        ids = ", ".join(r["id"] for r in case["requirements"])
+        tr.write_line(f"  {case['verdict']:<7} [{ids}] {_title(case)}", **_colour(case["verdict"]))
+        lines = [line for line in (case.get("message") or "").splitlines() if line.strip()]
+        for line in lines[:MESSAGE_LINES]:
+            tr.write_line(f"          {line[:300]}")
+        if len(lines) > MESSAGE_LINES:
+            tr.write_line(f"          … {len(lines) - MESSAGE_LINES} more lines in the report")
+        where = f"{case['target']}, " if name_target else ""
+        tr.write_line(f"          report: conformance.html, {where}{_section(case)}; results.json case {case['id']}")
