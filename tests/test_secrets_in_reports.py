@@ -1,5 +1,5 @@
 """A fixed publish URL with its secret in the path (Cloudflare's scheme), as a vendor runs the suite:
-no file of the reports folder and no console line shows the secret, failures included."""
+no file of the reports folder (the merge matrix too) and no console line shows the secret, failures included."""
 
 from __future__ import annotations
 
@@ -27,13 +27,15 @@ def test_fixed_url_secret_appears_in_no_report_and_no_console_line(tmp_path):
         run = cli_in_plain_environment(
             [f"--endpoint={live['webRTC']['url']}", f"--whep-endpoint={live['webRTCPlayback']['url']}",
              f"--reports-dir={reports}", "-k", CASES], tmp_path)
+        merged = cli_in_plain_environment(["merge", str(reports / "results.json"), "-o", str(reports / "matrix.html")], tmp_path)
     finally:
         server.stop()
+    assert merged.returncode == 0, merged.stderr
     results = (reports / "results.json").read_text()
     assert '"Fail"' in results and "[redacted]/webRTC/publish" in results, \
         f"the run did not fail and name the endpoint (exit {run.returncode}): nothing was proven\n{run.stdout[-2000:]}"
     leaks = {str(p.relative_to(reports)): p.read_bytes().count(secret.encode())
              for p in sorted(reports.rglob("*")) if p.is_file()}
-    leaks["console"] = (run.stdout + run.stderr).count(secret)
+    leaks["console"] = (run.stdout + run.stderr + merged.stdout + merged.stderr).count(secret)
     shown = {where: n for where, n in leaks.items() if n}
     assert not shown, f"the publish secret {secret} shows in {shown} (times each)"
