@@ -56,3 +56,10 @@ def test_verbose_adds_the_table_of_every_case_and_still_ends_with_the_verdict(tm
     lines = _lines(run)
     assert any(re.fullmatch(r" +Not applicable +\[WHEPL-4\.2\.8-1.*", line) for line in lines), run.stdout[-3000:]
     assert lines[-1].startswith("verdicts: ") and not [line for line in lines if PYTEST_OWN.search(line)], run.stdout[-3000:]
+
+
+def test_list_requirements_names_its_columns_first(tmp_path):
+    listed = cli_in_plain_environment(["--list-requirements"], tmp_path, timeout_s=120)
+    header, key, first = listed.stdout.splitlines()[:3]
+    assert header.split() == ["ID", "LEVEL", "GRADE", "T", "WHERE:", "PARAPHRASE"], header
+    assert all(f"{letter} " in key for letter in "TMPCNI") and re.match(r"^\S+ +\S+ +(fail|warn|capability|info) +[TMPCNI]  ", first), (key, first)

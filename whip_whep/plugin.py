@@ -207,6 +207,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if not config.getoption("list_requirements"):
         return None
     rows = sorted(registry.load().values(), key=lambda r: (r.protocol, r.spec, _natural(r.section), _natural(r.id)))
+    print(f"{'ID':16} {'LEVEL':8} {'GRADE':10} {'T'}  WHERE: PARAPHRASE")
+    print(f"{'':16} {'':8} {'':10} {'^ testability: T HTTP only, M needs media, P partly, C client-only, N not black-box, I info'}")
     for req in rows:
         where = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
         profiles_note = f" [{', '.join(req.profiles)}]" if req.profiles else ""
