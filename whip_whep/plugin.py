@@ -430,7 +430,9 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     `.` for a Warning, and `s` for a case that ended early with its verdict made)."""
     verdict = getattr(report, VERDICT_ATTR, None)
     if verdict in PROGRESS:
-        return verdict.lower(), PROGRESS[verdict], verdict.upper()
+        # pytest's own category, so that --tb=STYLE still finds the failures to show
+        category = report.outcome if not report.failed else "failed" if report.when == "call" else "error"
+        return category, PROGRESS[verdict], verdict.upper()
     if getattr(report, CASE_ATTR, None) is not None and report.when == "teardown" and report.passed:
         return "", "", ""
     return None
