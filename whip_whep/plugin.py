@@ -546,18 +546,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     the verdicts, so they give way to it (`--tb=short` or another style brings pytest's sections back)."""
     config = session.config
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or STATE not in config.stash or _worker_count(config) is not None:
-        return
+    if reporter is None or STATE not in config.stash or _worker_count(config) is not None or config.option.collectonly:
+        return  # (--collect-only: pytest's count of what was collected is the answer)
     if config.option.tbstyle == "auto":
         config.option.no_summary = True
     reporter.reportchars = ""
     # pytest prints its tally last of all, after every plugin's summary and a Ctrl-C's report, and
     # also when pytest_terminal_summary is not called (exit code 6): the suite's summary takes its place.
     reporter.summary_stats = lambda: _suite_summary(reporter, config)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """Nothing here for a suite run: its summary comes last, in place of pytest's tally (above)."""
 
 
 def _suite_summary(tr, config: pytest.Config) -> None:
