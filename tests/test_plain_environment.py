@@ -30,3 +30,13 @@ def cli_in_plain_environment(args: list[str], cwd, timeout_s: float = 600) -> su
     exe = shutil.which("whip-whep-conformance", path=str(Path(sys.executable).parent))
     assert exe, f"whip-whep-conformance is not installed beside {sys.executable}"
     return subprocess.run([exe, *args], cwd=cwd, env=PLAIN, capture_output=True, text=True, timeout=timeout_s)
+
+
+def test_tox_gives_what_follows_dashes_to_pytest_in_place_of_tests():
+    """`tox -e tests -- tests/test_sdp.py` runs that file alone (tox substitutes {posargs:DEFAULT})."""
+    import configparser
+
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(REPO / "tox.ini")
+    command = tox["testenv:tests"]["commands"].split()
+    assert command[-1] == "{posargs:tests}" and "tests" not in command[:-1], f"tox -e tests runs: {command}"
