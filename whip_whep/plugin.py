@@ -433,8 +433,6 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
         # pytest's own category, so that --tb=STYLE still finds the failures to show
         category = report.outcome if not report.failed else "failed" if report.when == "call" else "error"
         return category, PROGRESS[verdict], verdict.upper()
-    if getattr(report, CASE_ATTR, None) is not None and report.when == "teardown" and report.passed:
-        return "", "", ""
     return None
 
 
