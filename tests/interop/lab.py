@@ -3,8 +3,9 @@ the conformance suite against it there.
 
 The calling process (root, on the host) builds the pieces into the cache (peers.py: this needs the
 package registries), then re-executes this module under `unshare -n`: a fresh network namespace holding
-only `lo` and a veth pair made inside it (`nseth0` 10.77.0.1 for Janus, `nseth1` 10.77.0.2 for the
-suite's peers; libnice refuses loopback and skips interfaces named `veth*`). Nothing in the namespace
+only `lo` and a veth pair made inside it (`nseth0` 10.77.0.1 ⇄ `nseth1` 10.77.0.2; libnice refuses
+loopback and skips interfaces named `veth*`). Janus (`ice_enforce_list`) and the suite's peers
+(`--ice-host`) both use 10.77.0.1: with the suite's peers on 10.77.0.2, ICE never connected. Nothing in the namespace
 has a route anywhere else, so no packet of the lab can leave the machine. Janus, the Node servers and
 the suite all run inside; when the namespace's last process exits, it is gone.
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from tests.interop import peers
 
-JANUS_ADDR, SUITE_ADDR = "10.77.0.1", "10.77.0.2"
+JANUS_ADDR, SUITE_ADDR = "10.77.0.1", "10.77.0.1"
 TOKEN = "lab-secret-token"
 WS_PORT, WHIP_PORT, WHEP_PORT = 8188, 7080, 7090
 ROOM, MOUNTPOINT = 1234, 1
@@ -161,7 +162,7 @@ general: {{
 	plugins_folder = "{janus['plugins']}"
 	transports_folder = "{janus['transports']}"
 	log_to_stdout = true
-	debug_level = 4
+	debug_level = {os.environ.get("LAB_JANUS_DEBUG", "4")}
 	server_name = "whip-whep-interop-lab"
 }}
 certificates: {{}}
