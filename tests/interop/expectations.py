@@ -43,6 +43,7 @@ class Comparison:
     missing: list[str] = field(default_factory=list)        # rows whose case did not run: fail
     pending: list[str] = field(default_factory=list)        # known suite defects, still there
     fix_landed: list[str] = field(default_factory=list)     # pending rows that now match
+    changed_ids: list[str] = field(default_factory=list)    # the case ids behind `changed`
 
     @property
     def ok(self) -> bool:
@@ -87,9 +88,19 @@ def compare(rows: dict[str, Row], results: dict) -> Comparison:
         elif row.pending and verdict == row.observed:
             out.pending.append(f"{case_id}: {verdict}, should be {row.verdict} ({row.pending})")
         else:
+            out.changed_ids.append(case_id)
             out.changed.append(f"{case_id}: expected {row.verdict} ({row.cause}), got {verdict}: {_first_line(case)}")
     out.missing = [f"{cid}: expected {row.verdict}" for cid, row in sorted(rows.items()) if cid not in got]
     return out
+
+
+def recheck(first: Comparison, second: Comparison) -> Comparison:
+    """`first` with its changed cases replaced by their verdicts in `second`, a re-run of just those cases:
+    a media case can miss a deadline once on a loaded machine; a real change shows twice."""
+    merged = Comparison(unexpected=first.unexpected, missing=first.missing,
+                        pending=first.pending + second.pending, fix_landed=first.fix_landed + second.fix_landed)
+    merged.changed, merged.changed_ids = second.changed, second.changed_ids
+    return merged
 
 
 def _first_line(case: dict) -> str:

@@ -99,8 +99,10 @@ def namespace_support() -> str | None:
 
 # ---------------------------------------------------------------- host side
 
-def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: float = 900) -> LabRun:
-    """Build what the server needs (cached), then run it and the suite inside a fresh namespace."""
+def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: float = 900,
+        cases: list[str] | None = None) -> LabRun:
+    """Build what the server needs (cached), then run it and the suite (or just `cases`, node ids)
+    inside a fresh namespace."""
     out_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
@@ -108,7 +110,8 @@ def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: floa
     node = peers.node_servers()
     timings["build_s"] = round(time.monotonic() - t0, 1)
     plan = {"server": asdict(server), "janus": {k: str(v) for k, v in asdict(janus).items()},
-            "node_dir": str(node), "out_dir": str(out_dir), "suite_args": suite_args}
+            "node_dir": str(node), "out_dir": str(out_dir), "suite_args": suite_args,
+            "paths": cases or ["suites"]}
     plan_file = out_dir / "lab-plan.json"
     plan_file.write_text(json.dumps(plan, indent=1))
     t1 = time.monotonic()
@@ -299,7 +302,7 @@ def inside(plan_file: Path) -> int:
         info["timings"]["start_s"] = round(time.monotonic() - t0, 1)
         t1 = time.monotonic()
         lab = LabServer(server["name"], server["janus"], server["whep_plugin"], server["description"])
-        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "suites",
+        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *plan["paths"],
                *lab.suite_target_args(), f"--reports-dir={out}", *plan["suite_args"]]
         info["suite_command"] = cmd
         with (out / "suite.log").open("w") as suite_log:

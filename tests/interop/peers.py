@@ -172,8 +172,9 @@ def janus_debian() -> JanusInstall:
     key = _digest(DEBIAN_JANUS_VERSION.encode())
 
     def build(work: Path, log: Path) -> None:
-        apt_install(["dpkg-dev"], log) if not shutil.which("dpkg-deb") else None
-        _run(["apt-get", "update", "-qq"], log) if os.geteuid() == 0 else None
+        if not shutil.which("apt-get") or os.geteuid() != 0:
+            raise PeerUnavailable("Debian's janus package needs apt-get, as root")
+        _run(["apt-get", "update", "-qq"], log)
         _run(["apt-get", "download", f"janus={DEBIAN_JANUS_VERSION}-1"], log, cwd=work)
         (deb,) = work.glob("janus_*.deb")
         depends = subprocess.run(["dpkg-deb", "-f", str(deb), "Depends"], capture_output=True, text=True,
