@@ -104,6 +104,8 @@ def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: floa
     """Build what the server needs (cached), then run it and the suite (or just `cases`, node ids)
     inside a fresh namespace."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("results.json", "lab-inside.json"):  # never read an earlier run's results as this one's
+        (out_dir / stale).unlink(missing_ok=True)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     janus = peers.janus_142() if server.janus == "1.4.2" else peers.janus_debian()

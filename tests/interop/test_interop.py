@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -28,21 +29,25 @@ def namespaces() -> None:
 
 @pytest.mark.interop
 @pytest.mark.parametrize("server", sorted(lab.SERVERS))
-def test_verdicts_match_expectations(server: str, namespaces, tmp_path: Path) -> None:
+def test_verdicts_match_expectations(server: str, namespaces) -> None:
     header, rows = expectations.load(server)
-    run = lab.run(lab.SERVERS[server], tmp_path / server, list(header.get("suite_args", [])),
-                  timeout_s=float(header.get("timeout_s", 600)))
+    # Reports go to WHIP_WHEP_LAB_RESULTS/<server> when set (e.g. for CI artifacts), else to a folder of
+    # our own that is removed when the verdicts match (pytest's tmp_path is pruned by any other pytest
+    # session of the same user, which can happen during a run of several minutes).
     keep = os.environ.get("WHIP_WHEP_LAB_RESULTS")
-    if keep:  # a copy of the raw reports for people to read (e.g. CI artifacts)
-        shutil.copytree(tmp_path / server, Path(keep) / server, dirs_exist_ok=True)
-    assert run.results is not None, f"{server}: the lab produced no results.json: {run.error} (timings {run.timings})"
+    out = Path(keep) / server if keep else Path(tempfile.mkdtemp(prefix=f"whip-whep-lab-{server}-"))
+    run = lab.run(lab.SERVERS[server], out, list(header.get("suite_args", [])),
+                  timeout_s=float(header.get("timeout_s", 600)))
+    assert run.results is not None, f"{server}: the lab produced no results.json: {run.error} (timings {run.timings}, logs in {out})"
     comparison = expectations.compare(rows, run.results)
     if comparison.changed_ids:
-        again = lab.run(lab.SERVERS[server], tmp_path / f"{server}-recheck", list(header.get("suite_args", [])),
+        again = lab.run(lab.SERVERS[server], out / "recheck", list(header.get("suite_args", [])),
                         timeout_s=float(header.get("timeout_s", 600)), cases=comparison.changed_ids)
         assert again.results is not None, f"{server}: the re-run of changed cases produced no results: {again.error}"
         rechecked = {k: v for k, v in rows.items() if k in comparison.changed_ids}
         comparison = expectations.recheck(comparison, expectations.compare(rechecked, again.results))
     if comparison.pending or comparison.fix_landed:
         warnings.warn(f"{server}: {comparison.report()}", stacklevel=1)
-    assert comparison.ok, f"{server}: verdicts differ from expected/{server}.toml\n{comparison.report()}"
+    assert comparison.ok, f"{server}: verdicts differ from expected/{server}.toml (reports in {out})\n{comparison.report()}"
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
