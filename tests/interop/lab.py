@@ -43,6 +43,7 @@ class LabServer:
     janus: str                 # "1.4.2" (built from source) or "debian" (Debian's 1.1.2)
     whep_plugin: str | None    # "streaming", "videoroom", or None (WHIP only)
     description: str
+    whep_janus: str | None = None  # a second Janus for the WHEP side ("1.4.2"), fed by the first one's forwarder
 
     @property
     def whip_url(self) -> str:
@@ -58,6 +59,17 @@ class LabServer:
             args.append(f"--whep-endpoint={self.whep_url}")
         return args
 
+
+# Not in the test: a diagnostic set-up that gives the WHIP-only server a viewer path (Debian's Janus for
+# WHIP, forwarding into a Janus 1.4.2 Streaming mountpoint for WHEP), to judge its WHIP cases that the
+# suite today runs only with a WHEP URL. Run by hand: python -m tests.interop.lab janus-1.1.2-debian+viewer OUT
+DIAGNOSTIC = {
+    s.name: s for s in (
+        LabServer("janus-1.1.2-debian+viewer", "debian", "streaming",
+                  "Debian's Janus 1.1.2 + simple-whip-server, viewed through Janus 1.4.2 + janus-whep-server",
+                  whep_janus="1.4.2"),
+    )
+}
 
 SERVERS = {
     s.name: s for s in (
@@ -109,9 +121,11 @@ def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: floa
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     janus = peers.janus_142() if server.janus == "1.4.2" else peers.janus_debian()
+    whep_janus = peers.janus_142() if server.whep_janus else None
     node = peers.node_servers()
     timings["build_s"] = round(time.monotonic() - t0, 1)
     plan = {"server": asdict(server), "janus": {k: str(v) for k, v in asdict(janus).items()},
+            "whep_janus": {k: str(v) for k, v in asdict(whep_janus).items()} if whep_janus else None,
             "node_dir": str(node), "out_dir": str(out_dir), "suite_args": suite_args,
             "paths": cases or ["suites"]}
     plan_file = out_dir / "lab-plan.json"
@@ -155,9 +169,8 @@ def _network() -> None:
     _sh("ip", "link", "set", "nseth1", "up")
 
 
-def _janus_configs(folder: Path, janus: dict, server: dict) -> None:
-    """Only VideoRoom, Streaming and WebSockets load; ICE only on nseth0, no STUN server, no mDNS."""
-    keep_plugins = {"libjanus_videoroom.so", "libjanus_streaming.so"}
+def _janus_configs(folder: Path, janus: dict, keep_plugins: set[str], ws_port: int, rtp_ports: str) -> None:
+    """Only the plugins kept and WebSockets load; ICE only on nseth0, no STUN server, no mDNS."""
     disabled_plugins = sorted(p.name for p in Path(janus["plugins"]).glob("*.so") if p.name not in keep_plugins)
     disabled_transports = sorted(p.name for p in Path(janus["transports"]).glob("*.so")
                                  if p.name != "libjanus_websockets.so")
@@ -172,7 +185,7 @@ general: {{
 }}
 certificates: {{}}
 media: {{
-	rtp_port_range = "20000-40000"
+	rtp_port_range = "{rtp_ports}"
 }}
 nat: {{
 	ice_enforce_list = "{JANUS_ADDR}"
@@ -193,7 +206,7 @@ events: {{
 general: {{
 	json = "indented"
 	ws = true
-	ws_port = {WS_PORT}
+	ws_port = {ws_port}
 	ws_ip = "127.0.0.1"
 	wss = false
 }}
@@ -230,6 +243,22 @@ lab-stream: {{
 	videobufferkf = true
 }}
 """)
+
+
+def _start_janus(conf: Path, janus: dict, plugins: set[str], ws_port: int, rtp_ports: str, log: Path,
+                 deadline: float) -> subprocess.Popen:
+    """Start one Janus and return once its WebSockets port accepts connections."""
+    shutil.rmtree(conf, ignore_errors=True)
+    conf.mkdir()
+    _janus_configs(conf, janus, plugins, ws_port, rtp_ports)
+    proc = subprocess.Popen([janus["binary"], "-F", str(conf), "-C", str(conf / "janus.jcfg")],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        _wait_port(ws_port, deadline, lambda: proc.poll() is None)
+    except Exception:
+        _stop(proc)
+        raise
+    return proc
 
 
 def _wait_port(port: int, deadline: float, alive) -> None:
@@ -276,22 +305,25 @@ def inside(plan_file: Path) -> int:
     t0 = time.monotonic()
     try:
         _network()
-        conf = out / "janus-conf"
-        shutil.rmtree(conf, ignore_errors=True)
-        conf.mkdir()
-        _janus_configs(conf, janus, server)
-        janus_log = out / "janus.log"
-        janus_proc = subprocess.Popen([janus["binary"], "-F", str(conf), "-C", str(conf / "janus.jcfg")],
-                                      stdout=janus_log.open("w"), stderr=subprocess.STDOUT)
-        procs.append(janus_proc)
         deadline = time.monotonic() + START_DEADLINE_S
-        _wait_port(WS_PORT, deadline, lambda: janus_proc.poll() is None)
+        both = {"libjanus_videoroom.so", "libjanus_streaming.so"}
+        if plan.get("whep_janus"):  # the WHIP Janus forwards into a second one that serves WHEP
+            janus_proc = _start_janus(out / "janus-conf", janus, {"libjanus_videoroom.so"}, WS_PORT,
+                                      "20000-29999", out / "janus.log", deadline)
+            whep_proc = _start_janus(out / "janus-conf-whep", plan["whep_janus"], {"libjanus_streaming.so"},
+                                     WS_PORT + 1, "30000-39999", out / "janus-whep.log", deadline)
+            procs += [janus_proc, whep_proc]
+        else:
+            janus_proc = _start_janus(out / "janus-conf", janus, both, WS_PORT, "20000-40000",
+                                      out / "janus.log", deadline)
+            procs.append(janus_proc)
         node_conf = {
             "janus": f"ws://127.0.0.1:{WS_PORT}", "token": TOKEN,
             "whip": {"port": WHIP_PORT, "id": "lab", "room": ROOM, "recipients": (
                 [{"host": "127.0.0.1", "audioPort": AUDIO_PORT, "videoPort": VIDEO_PORT,
                   "videoRtcpPort": VIDEO_RTCP_PORT}] if server["whep_plugin"] == "streaming" else None)},
-            "whep": ({"port": WHEP_PORT, "id": "lab", "plugin": server["whep_plugin"], "mountpoint": MOUNTPOINT}
+            "whep": ({"port": WHEP_PORT, "id": "lab", "plugin": server["whep_plugin"], "mountpoint": MOUNTPOINT,
+                      "janus": f"ws://127.0.0.1:{WS_PORT + 1 if plan.get('whep_janus') else WS_PORT}"}
                      if server["whep_plugin"] else None),
         }
         (out / "node-config.json").write_text(json.dumps(node_conf, indent=1))
@@ -303,7 +335,7 @@ def inside(plan_file: Path) -> int:
         _wait_line(node_proc, node_log, "lab: ready", deadline)
         info["timings"]["start_s"] = round(time.monotonic() - t0, 1)
         t1 = time.monotonic()
-        lab = LabServer(server["name"], server["janus"], server["whep_plugin"], server["description"])
+        lab = LabServer(**server)
         cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *plan["paths"],
                *lab.suite_target_args(), f"--reports-dir={out}", *plan["suite_args"]]
         info["suite_command"] = cmd
@@ -311,7 +343,7 @@ def inside(plan_file: Path) -> int:
             suite = subprocess.run(cmd, cwd=peers.REPO, stdout=suite_log, stderr=subprocess.STDOUT)
         info["suite_returncode"] = suite.returncode
         info["timings"]["suite_s"] = round(time.monotonic() - t1, 1)
-        for proc, name in ((janus_proc, "janus"), (node_proc, "node")):
+        for proc, name in ((janus_proc, "janus"), (node_proc, "node"), *((p, "janus (WHEP)") for p in procs[1:-1])):
             if proc.poll() is not None:
                 info.setdefault("died", []).append(f"{name} exited ({proc.returncode}) during the suite run")
     except Exception as exc:  # noqa: BLE001 - reported to the host side, which fails the test with it
@@ -326,7 +358,7 @@ def inside(plan_file: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("server", nargs="?", choices=sorted(SERVERS))
+    parser.add_argument("server", nargs="?", choices=sorted({**SERVERS, **DIAGNOSTIC}))
     parser.add_argument("out_dir", nargs="?", type=Path)
     parser.add_argument("suite_args", nargs="*")
     args = parser.parse_args()
@@ -338,7 +370,7 @@ def main() -> int:
     if why_not:
         print(why_not, file=sys.stderr)
         return 2
-    result = run(SERVERS[args.server], args.out_dir.resolve(), args.suite_args)
+    result = run({**SERVERS, **DIAGNOSTIC}[args.server], args.out_dir.resolve(), args.suite_args)
     print(json.dumps({"server": result.server, "returncode": result.returncode, "timings": result.timings,
                       "error": result.error, "counts": (result.results or {}).get("counts")}, indent=1))
     return 0 if result.results else 1

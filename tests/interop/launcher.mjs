@@ -27,7 +27,7 @@ let whep = null;
 if (config.whep) {
 	const { JanusWhepServer } = await load('node_modules/janus-whep-server/src/whep.js');
 	whep = new JanusWhepServer({
-		janus: { address: config.janus },
+		janus: { address: config.whep.janus || config.janus },
 		rest: { port: config.whep.port, basePath: '/whep' },
 		iceServers: [],
 	});
