@@ -5,8 +5,8 @@ The calling process (root, on the host) builds the pieces into the cache (peers.
 package registries), then re-executes this module under `unshare -n`: a fresh network namespace holding
 only `lo` and a veth pair made inside it (`nseth0` 10.77.0.1 ⇄ `nseth1` 10.77.0.2; libnice refuses
 loopback and skips interfaces named `veth*`). Janus (`ice_enforce_list`) and the suite's peers
-(`--ice-host`) both use 10.77.0.1: with the suite's peers on 10.77.0.2, ICE never connected. Nothing in the namespace
-has a route anywhere else, so no packet of the lab can leave the machine. Janus, the Node servers and
+(`--ice-host`) both use 10.77.0.1: with the suite's peers on 10.77.0.2, ICE never connected. Nothing in
+the namespace has a route anywhere else, so no packet of the lab can leave the machine. Janus, the Node servers and
 the suite all run inside; when the namespace's last process exits, it is gone.
 
 By hand (as root):  .venv/bin/python -m tests.interop.lab janus-1.4.2-streaming OUT_DIR [-- suite options]
@@ -151,6 +151,8 @@ def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: floa
     results_file = out_dir / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else None
     error = info.get("error", "") or ("" if results else f"no results.json; see {out_dir / 'lab.log'}")
+    if info.get("died"):  # a server that fell over mid-run makes every later verdict meaningless
+        error = "; ".join([*filter(None, [error]), *info["died"]]) + f" (logs in {out_dir})"
     return LabRun(server.name, info.get("suite_returncode", proc.returncode), results, timings, str(out_dir), error)
 
 
@@ -302,6 +304,7 @@ def inside(plan_file: Path) -> int:
     server, janus, out = plan["server"], plan["janus"], Path(plan["out_dir"])
     info: dict = {"timings": {}}
     procs: list[subprocess.Popen] = []
+    named: list[tuple[subprocess.Popen, str]] = []
     t0 = time.monotonic()
     try:
         _network()
@@ -313,10 +316,12 @@ def inside(plan_file: Path) -> int:
             whep_proc = _start_janus(out / "janus-conf-whep", plan["whep_janus"], {"libjanus_streaming.so"},
                                      WS_PORT + 1, "30000-39999", out / "janus-whep.log", deadline)
             procs += [janus_proc, whep_proc]
+            named += [(janus_proc, "janus"), (whep_proc, "janus (WHEP)")]
         else:
             janus_proc = _start_janus(out / "janus-conf", janus, both, WS_PORT, "20000-40000",
                                       out / "janus.log", deadline)
             procs.append(janus_proc)
+            named.append((janus_proc, "janus"))
         node_conf = {
             "janus": f"ws://127.0.0.1:{WS_PORT}", "token": TOKEN,
             "whip": {"port": WHIP_PORT, "id": "lab", "room": ROOM, "recipients": (
@@ -332,6 +337,7 @@ def inside(plan_file: Path) -> int:
                                       str(out / "node-config.json")],
                                      stdout=node_log.open("w"), stderr=subprocess.STDOUT)
         procs.append(node_proc)
+        named.append((node_proc, "node"))
         _wait_line(node_proc, node_log, "lab: ready", deadline)
         info["timings"]["start_s"] = round(time.monotonic() - t0, 1)
         t1 = time.monotonic()
@@ -343,7 +349,7 @@ def inside(plan_file: Path) -> int:
             suite = subprocess.run(cmd, cwd=peers.REPO, stdout=suite_log, stderr=subprocess.STDOUT)
         info["suite_returncode"] = suite.returncode
         info["timings"]["suite_s"] = round(time.monotonic() - t1, 1)
-        for proc, name in ((janus_proc, "janus"), (node_proc, "node"), *((p, "janus (WHEP)") for p in procs[1:-1])):
+        for proc, name in named:
             if proc.poll() is not None:
                 info.setdefault("died", []).append(f"{name} exited ({proc.returncode}) during the suite run")
     except Exception as exc:  # noqa: BLE001 - reported to the host side, which fails the test with it

@@ -39,6 +39,7 @@ def test_verdicts_match_expectations(server: str, namespaces) -> None:
     run = lab.run(lab.SERVERS[server], out, list(header.get("suite_args", [])),
                   timeout_s=float(header.get("timeout_s", 600)))
     assert run.results is not None, f"{server}: the lab produced no results.json: {run.error} (timings {run.timings}, logs in {out})"
+    assert not run.error, f"{server}: {run.error}"
     comparison = expectations.compare(rows, run.results)
     if comparison.changed_ids:
         again = lab.run(lab.SERVERS[server], out / "recheck", list(header.get("suite_args", [])),
