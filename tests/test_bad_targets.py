@@ -4,7 +4,6 @@ suite ends in bounded time with a clear verdict naming the cause."""
 from __future__ import annotations
 
 import json
-import selectors
 import subprocess
 import sys
 import time
@@ -12,22 +11,19 @@ import time
 import pytest
 
 from .plain_shell import free_port, plain_env, run_cli, wait_listening
+from .processes import listening_socket, stop
 from .suite_run import REPO
 
 
 @pytest.fixture
 def bad_server(request):
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "misbehaving_server.py"), request.param],
-                            stdout=subprocess.PIPE, text=True)
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    try:
-        line = proc.stdout.readline() if selector.select(timeout=20) else ""
-        assert line.strip().isdigit(), f"the misbehaving server did not print its port: {line!r}"
-        yield request.param, f"http://127.0.0.1:{int(line)}/whip/endpoint"
-    finally:
-        proc.kill()
-        proc.wait()
+    """The port is this test's: the child serves a socket already listening, so no output is waited for."""
+    with listening_socket() as listener:
+        proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "misbehaving_server.py"), request.param,
+                                 str(listener.fileno())], pass_fds=[listener.fileno()])
+        port = listener.getsockname()[1]
+    yield request.param, f"http://127.0.0.1:{port}/whip/endpoint"
+    stop(proc)
 
 
 @pytest.mark.parametrize("bad_server", ["hang", "reset", "garbage", "drip"], indirect=True)
