@@ -90,7 +90,7 @@ def test_whip_endpoint_alone_runs_every_case_that_needs_no_viewer(server, tmp_pa
     run = run_cli([f"--endpoint={urls.whip_url}", *STANDARD, "-k", WHIP_ONLY_CASES], tmp_path)
     assert run.returncode == 0, run.output
     whip = {c["name"]: c["verdict"] for c in run.doc["cases"] if c["params"].get("protocol") == "whip"}
-    for name in ("test_restart_is_supported", "test_restart_gives_a_new_entity_tag",
+    for name in ("test_restart_is_supported", "test_restart_gives_a_new_entity_tag", "test_failed_restart_keeps_the_session",
                  "test_delete_withdraws_consent", "test_dtls_close_ends_the_session"):
         assert whip[name] == "Pass", f"{name}: {whip[name]} in a WHIP-only run"
     announced = re.search(r"no WHEP endpoint \(--whep-endpoint\): (\d+) of (\d+) cases need one", run.stdout)
@@ -103,5 +103,18 @@ def test_whip_endpoint_alone_runs_every_case_that_needs_no_viewer(server, tmp_pa
 
 
 # WHIP cases that watch the published media at a WHEP player (marked `viewer`)
-VIEWER_CASES = {"test_media_continues_across_restart", "test_restart_recovers_a_broken_path",
-                "test_failed_restart_keeps_the_session"}
+VIEWER_CASES = {"test_media_continues_across_restart", "test_restart_recovers_a_broken_path"}
+
+
+def test_whip_only_run_still_fails_a_session_that_a_failed_restart_ends(tmp_path):
+    """Without a viewer the case judges by the entity-tag and consent on the current ICE session:
+    a server whose malformed restart PATCH ends the session fails it in a WHIP-only run too."""
+    faulty = EmbeddedServer(profiles.STANDARD, token=False, faults=["malformed-patch-ends-session"], ice_servers=[])
+    faulty.start()
+    try:
+        urls = new_live_input(faulty)
+        run = run_cli([f"--endpoint={urls.whip_url}", *STANDARD, "-k", "test_failed_restart_keeps_the_session"], tmp_path)
+    finally:
+        faulty.stop()
+    case = next(c for c in run.doc["cases"] if c["params"].get("protocol") == "whip")
+    assert case["verdict"] == "Fail" and "WHIP-4.3.3-10" in case["message"], (case["verdict"], case["message"])
