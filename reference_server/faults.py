@@ -99,6 +99,8 @@ FAULTS: dict[str, str] = {
     "restart-faked": "answer an ICE restart 200 with new credentials and candidates, but keep the old ICE agent",
     "restart-unsupported": "refuse ICE restarts as a trickle-only session does (422, or 405 under the drafts)",
     "restart-refused-501": "refuse ICE restarts with 501 whatever the profile (RFC 9725 and whep-03 want 422)",
+    "restart-500": "answer every ICE restart PATCH 500 (Meetecho's simple-whip-server when Janus refuses the restart)",
+    "trickle-always-412": "answer every trickle PATCH 412, the session's own entity-tag included",
     "restart-answer-old-credentials": "answer an ICE restart 200 with the answer's old ice-ufrag/ice-pwd",
     "restart-old-candidates-kept": "after an ICE restart connects, keep the old sockets open and answering checks",
     "restart-keeps-etag": "answer an ICE restart 200 with the session's old ETag, which stays current",

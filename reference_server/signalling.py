@@ -442,6 +442,8 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
         return _error(server, 422 if fault("patch-malformed-422") else 400, f"not a trickle-ice-sdpfrag: {exc}", base)
     ufrag, pwd = frag.credentials()
     if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not fault("restart-as-trickle"):
+        if fault("restart-500"):
+            return _error(server, 500, "internal error", base)
         if not server.config.ice_restart or fault("restart-unsupported") or fault("restart-refused-501"):
             status = 501 if fault("restart-refused-501") else UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
             return _error(server, status, "ICE restart is not supported by this session; trickle ICE is", base)
@@ -451,7 +453,7 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
             matches = headers.if_match_passes(if_match, session.etag)
         except ValueError:
             matches = False
-        if not matches or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
+        if not matches or fault("trickle-always-412") or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
             return _error(server, 412, "If-Match does not name the session's current entity-tag", base)
     if fault("concurrent-patch-409") or fault("trickle-repeat-400"):
         refused = await _fault_refuses_trickle(server, session, frag)
