@@ -78,6 +78,8 @@ FAULTS: dict[str, str] = {
     "get-405-everywhere": "answer GET/HEAD with 405 whatever the profile (RFC 9725 wants 2xx)",
     "get-2xx-everywhere": "answer GET/HEAD with 2xx whatever the profile (the drafts want 405)",
     "405-without-allow": "send 405 without an Allow header",
+    "allow-lists-get": "list GET and HEAD in Allow and Access-Control-Allow-Methods even where they get 405 (the drafts)",
+    "unsupported-method-404": "answer POST on a session URL and PUT anywhere 404, as a router without that route does",
     "head-differs": "answer HEAD with 404 while GET succeeds",
     "preflight-needs-auth": "refuse CORS preflights without the Bearer token",
     "no-accept-post": "leave Accept-Post out of OPTIONS responses",
@@ -159,6 +161,8 @@ FAULTS: dict[str, str] = {
     "auth-ignored": "accept WHIP/WHEP requests without the Bearer token",
     "no-www-authenticate": "send 401 without WWW-Authenticate",
     "basic-challenge": "challenge with WWW-Authenticate: Basic instead of Bearer",
+    "auth-403-no-challenge": "refuse a missing or wrong Bearer token with 403 and no WWW-Authenticate (as simple-whip-server does)",
+    "wrong-token-403": "refuse a wrong Bearer token with 403 and error=\"insufficient_scope\" instead of 401 invalid_token",
     # product brief
     "second-publisher-accepted": "accept a second publisher while one is live",
     "no-protocol-version": "send no protocol-version header",
