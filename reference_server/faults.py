@@ -110,6 +110,7 @@ FAULTS: dict[str, str] = {
     "restart-answer-claims-ice-lite": "put a=ice-lite in the restart's 200 although the answer had none",
     "patch-after-delete-500": "answer a PATCH of a deleted (or never-issued) session with 500",
     "204-with-content": "write bytes after the header section of a trickle PATCH's 204 No Content",
+    "sdp-patch-422": "answer a WHEP PATCH typed application/sdp on a session with no offer pending 422 (as janus-whep-server does)",
     "patch-wrong-type-400": "answer a PATCH of another media type with 400 (no Accept-Patch) instead of 415",
     "patch-malformed-422": "answer a malformed trickle-ice-sdpfrag with 422 instead of 400",
     "concurrent-patch-409": "hold each trickle PATCH 300 ms and refuse (409) another one for the session meanwhile",

@@ -445,6 +445,8 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     content_type = headers.media_type(request.headers.get("Content-Type"))
     if session.awaiting_answer:
         return await _patch_answer(server, request, protocol, session, base, content_type)
+    if content_type == headers.SDP and protocol.name == "whep" and fault("sdp-patch-422"):
+        return _error(server, 422, "no offer of this session waits for an answer", base)
     if content_type != headers.SDPFRAG and fault("patch-wrong-type-400"):
         return _error(server, 400, f"a PATCH must be typed {headers.SDPFRAG}", base)
     if content_type != headers.SDPFRAG and not fault("patch-any-content-type"):
