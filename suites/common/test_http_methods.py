@@ -149,14 +149,14 @@ async def test_whep_session_turns_away_other_methods(case, method):
     case.expect(response.status_code == 405, "WHEP01-4.3-9", message=f"{method} on the session got {response.status_code}")
 
 
-@pytest.mark.requirement("WHIP-D-3", "HTTP-12")
+@pytest.mark.requirement("HTTP-12")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_head_is_answered_like_get(case, protocol):
     """HEAD and GET the endpoint: the same status, and no content for HEAD."""
     endpoint, _ = await _endpoint_and_session(case, protocol)
     get = await case.signalling.request("GET", endpoint)
     head = await case.signalling.request("HEAD", endpoint)
-    req = "WHIP-D-3" if protocol == "whip" else "HTTP-12"
+    req = "HTTP-12"  # RFC 9110 §9.3.2, for WHIP and WHEP alike: "identical to GET except ... MUST NOT send content"
     case.expect(head.status_code == get.status_code and not head.content, req,
                 message=f"GET answered {get.status_code}, HEAD answered {head.status_code} with {len(head.content)} bytes")
 
