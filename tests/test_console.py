@@ -12,7 +12,8 @@ from whip_whep.plugin import PROGRESS
 
 from .test_plain_environment import cli_in_plain_environment
 
-# A Fail (200 for 201), a Pass and a Not applicable case (playback before publication is allowed).
+# A Fail (200 for 201), a Pass and two Not applicable cases (playback before publication is allowed; a
+# sendrecv offer answered 200 is neither taken nor refused).
 RUN = ["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03", "--server-fault=post-status-200",
        "--requirement=WHIP-4.2-4", "--requirement=WHEPL-4.2.8-1", "--requirement=WHIP-4.2-12"]
 PYTEST_OWN = re.compile(r"SKIPPED|short test summary|= FAILURES =|Traceback|_pytest|\d+ (passed|failed|skipped)\b")
@@ -32,7 +33,7 @@ def run(tmp_path_factory):
 def test_the_suites_verdict_line_is_the_last_and_pytest_says_nothing_against_it(run):
     lines = _lines(run)
     assert run.returncode == 1 and lines, f"exit {run.returncode}, wanted 1 (a Fail):\n{run.stdout[-3000:]}{run.stderr[-2000:]}"
-    assert lines[-1] == "verdicts: 1 Fail, 1 Pass, 1 Not applicable; exit code 1", f"the last line: {lines[-1]!r}\n{run.stdout[-3000:]}"
+    assert lines[-1] == "verdicts: 1 Fail, 1 Pass, 2 Not applicable; exit code 1", f"the last line: {lines[-1]!r}\n{run.stdout[-3000:]}"
     assert not [line for line in lines + run.stderr.splitlines() if PYTEST_OWN.search(line)], run.stdout[-3000:]
 
 
@@ -40,7 +41,7 @@ def test_progress_letters_have_a_key(run):
     lines = _lines(run)
     progress = next((line.split()[0] for line in lines if re.fullmatch(r"[.FEWUISs]+ +\[100%\]", line)), None)
     key = next((line for line in lines if line.startswith("progress: ")), "")
-    assert progress is not None and sorted(progress) == [".", "F", "s"], f"progress line {progress!r}:\n{run.stdout[-3000:]}"
+    assert progress is not None and sorted(progress) == [".", "F", "s", "s"], f"progress line {progress!r}:\n{run.stdout[-3000:]}"
     assert all(f" {letter} " in f"{key} " for letter in set(PROGRESS.values())), f"the key to the letters: {key!r}"
 
 
