@@ -102,7 +102,8 @@ def test_list_requirements_prints_the_registry(tmp_path):
 def test_requirement_and_level_select_cases(tmp_path):
     run = _cli([*STANDARD, "--requirement=WHIP-4.2-12", "--level=must", "-q"], tmp_path)
     doc = json.loads((tmp_path / "reports" / "results.json").read_text())
-    assert run.returncode == 0 and [r["id"] for c in doc["cases"] for r in c["requirements"]] == ["WHIP-4.2-12"]
+    selected = [[r["id"] for r in c["requirements"]] for c in doc["cases"]]
+    assert run.returncode == 0 and selected and all("WHIP-4.2-12" in ids for ids in selected), selected
     should = _cli([*STANDARD, "--level=should", "-q"], tmp_path)
     doc = json.loads((tmp_path / "reports" / "results.json").read_text())
     assert should.returncode == 0 and doc["cases"]
@@ -151,7 +152,9 @@ def test_clean_and_faulty_runs_write_four_outputs_and_merge_into_a_matrix(tmp_pa
     cells = Cells()
     cells.feed((tmp_path / "matrix.html").read_text())
     by_verdicts = sorted(values for _, values in cells.rows)
-    assert by_verdicts == [["Pass", "Fail"], ["Pass", "Pass"]], cells.rows
+    # WHIP-4.2-4 passes in both; WHIP-4.2-12 (graded by two cases) fails in the faulty run; WHIP-4.2-10,
+    # the MAY the sendrecv case also grades, stays Supported in both.
+    assert by_verdicts == [["Pass", "Fail"], ["Pass", "Pass"], ["Supported", "Supported"]], cells.rows
 
 
 def test_concurrent_run_reports_what_a_sequential_run_does(tmp_path):

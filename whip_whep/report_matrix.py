@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from .profiles import spec_rank
+from .results import requirement_verdicts
 from .verdicts import Verdict, worst
 from .wire import redact_document, url_secrets
 
@@ -58,11 +59,16 @@ def matrix(docs: list[dict]) -> tuple[list[dict], list[list[tuple[str, str]]]]:
     cells: dict[str, dict[int, list[tuple[Verdict, str]]]] = {}
     for index, doc in enumerate(docs):
         for case in doc.get("cases", []):
+            # Each requirement at the verdict its own checks gave it: a case that graded a MAY
+            # Supported and a MUST Fail shows the MAY Supported, not Fail (one rule, one grade).
+            graded = requirement_verdicts(case.get("checks", []), Verdict(case["verdict"]),
+                                          [r["id"] for r in case.get("requirements", [])])
+            messages = {c["id"]: c.get("message", "") for c in case.get("checks", []) if c.get("message")}
             for req in case.get("requirements", []):
                 requirements.setdefault(req["id"], req)
-                cells.setdefault(req["id"], {}).setdefault(index, []).append(
-                    (Verdict(case["verdict"]), case.get("message", ""))
-                )
+                verdict = graded.get(req["id"], Verdict(case["verdict"]))
+                message = messages.get(req["id"], "") if verdict is not Verdict(case["verdict"]) else case.get("message", "")
+                cells.setdefault(req["id"], {}).setdefault(index, []).append((verdict, message))
     rows = sorted(requirements.values(), key=lambda r: (spec_rank(r["spec"]), _natural(r["section"]), _natural(r["id"])))
     table = []
     for req in rows:
