@@ -69,6 +69,10 @@ FAULTS: dict[str, str] = {
     "counter-offer-no-valid-until": "type the 406 counter-offer application/sdp without valid-until",
     "patch-after-delete-204": "answer 204 to a PATCH on a session that does not exist (any more)",
     "answer-ice-lite": "mark the answer a=ice-lite (a lite ICE implementation)",
+    "answer-is-offer": "answer WHIP/WHEP offers with an SDP offer: a=setup:actpass and a format-less m=video 9",
+    "whep-post-500": "answer every WHEP offer POST with 500 Internal Server Error",
+    "counter-offer-always": "under draft-ietf-wish-whep-03, refuse every WHEP offer with a 406 counter-offer "
+                            "(as janus-whep-server in VideoRoom mode does)",
     "active-offer-refused-403": "refuse WHIP offers with a=setup:active with 403 instead of 422/400",
     "retry-after-junk": "with --require-publisher, give the 409 a Retry-After that is neither seconds nor a date",
     "redirect-302": "with --redirect, send endpoint POSTs on with 302 Found instead of 307",
@@ -197,6 +201,9 @@ def rewrite_answer(answer: str, active: set[str]) -> str:
             answer,
             flags=re.MULTILINE,
         )
+    if "answer-is-offer" in active:  # seen from a real server: its own offer sent back as the "answer"
+        answer = re.sub(r"^a=setup:\w+", "a=setup:actpass", answer, flags=re.MULTILINE)
+        answer = re.sub(r"^m=video \S+ (\S+)[^\r\n]*", r"m=video 9 \1", answer, flags=re.MULTILINE)
     if "answer-ice-lite" in active:
         answer = re.sub(r"^(t=[^\r\n]*\r?\n)", r"\1a=ice-lite\r\n", answer, count=1, flags=re.MULTILINE)
     if "simulcast-answer-not-reversed" in active:

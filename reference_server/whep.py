@@ -59,6 +59,11 @@ def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
 async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
                      profile: str) -> tuple["Session", str]:
     _require_publisher(server, live)
+    if server.config.fault("whep-post-500"):
+        raise Refusal(500, "internal error")
+    if server.config.fault("counter-offer-always") and profile == profiles.WHEP_03 and server.config.patch:
+        offering, counter = await server_offer(server, live)
+        raise CounterOffer(offering, counter, "this endpoint always makes the offer")
     counts = count_kinds(desc)
     if any(n > 1 for n in counts.values()):
         raise Refusal(422, f"one audio and one video track at most; the offer has {counts}")

@@ -30,6 +30,15 @@ class NotApplicable(pytest.skip.Exception):  # type: ignore[name-defined]
     """The case does not apply to this target (feature absent, option not given)."""
 
 
+class ArrangeFailed(NotApplicable):
+    """A step that only sets the case up failed ("arranging a viewer failed: POST answered 500").
+
+    Not applicable, not an Error: what went wrong is a rule graded once, in the case about it (the
+    message names that rule), and counting it again in every case that needed the step would turn
+    one defect into dozens. The case's wire log shows the exchange. The message always starts
+    "arranging …" or "no usable answer", so the report never shows the suite's internals."""
+
+
 class CaseEnded(pytest.skip.Exception):  # type: ignore[name-defined]
     """The case has its verdict already (e.g. the target lacks an optional feature): stop here.
 
