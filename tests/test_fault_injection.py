@@ -122,3 +122,32 @@ def test_slow_cases_pass_against_the_clean_server(tmp_path):
     assert run.doc is not None, run.output
     cases = run.cases(slow)
     assert len(cases) == 4 and {c["verdict"] for c in cases} <= {"Pass", "Info"}, cases
+
+
+ARRANGEMENTS = __import__("tomllib").loads((__import__("pathlib").Path(__file__).parent / "fault_map.toml").read_text()).get("arrangement", [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", ARRANGEMENTS, ids=[a["fault"] for a in ARRANGEMENTS])
+def test_broken_arrangement_is_named_once_and_never_an_error(spec, tmp_path):
+    """A server that breaks a step many cases only arrange with (its POST answered 500, an offer sent back
+    as the answer, a 406 counter-offer for every viewer) gets the rule it breaks graded once, and every
+    case that needed the step is Not applicable naming that rule: never an Error, never the defect
+    counted in every case (issue 17, items 4-6)."""
+    run = run_suite([f"--server-fault={spec['fault']}", "--timeout-s=3", "--max-concurrency=2", *pair_args("standard"),
+                     *spec["tests"]], tmp_path)
+    assert run.doc is not None, run.output
+    cases = run.doc["cases"]
+    errors = [(c["id"], c["message"]) for c in cases if c["verdict"] == "Error"]
+    assert not errors, f"Errors under --server-fault {spec['fault']}: {errors}"
+    for req in spec["fails"]:
+        failing = [c["id"] for c in cases if any(k["id"] == req and k["verdict"] == "Fail" for k in c["checks"])]
+        assert len(failing) == 1, f"{req} under --server-fault {spec['fault']} should fail in exactly one case: {failing}"
+    other_fails = [(c["id"], c["message"]) for c in cases if c["verdict"] == "Fail"
+                   and not any(k["id"] in spec["fails"] for k in c["checks"])]
+    assert not other_fails, f"Fails of other rules under --server-fault {spec['fault']}: {other_fails}"
+    dependents = [c for c in cases if c["verdict"] == "Not applicable" and spec["dependents"] in c["message"]]
+    assert dependents, f"no case was Not applicable with {spec['dependents']!r}: {[(c['id'], c['message']) for c in cases]}"
+    for test in spec.get("passes", []):
+        passing = [c for c in cases if c["id"].split("[")[0] == test]
+        assert passing and {c["verdict"] for c in passing} == {"Pass"}, f"{test}: {passing}"
