@@ -123,6 +123,9 @@ FAULTS: dict[str, str] = {
     "no-vp9": "treat VP9 as an unknown codec (drop it from offers before negotiating)",
     "vp9-never-forwarded": "negotiate VP9 but forward none of its packets to viewers",
     "media-delayed": "hold every forwarded packet back 700 ms (a relay with a deep buffer)",
+    "video-pauses": "drop the publisher's video for 0.6 s in every 3 s (about 20% of frames lost, a freeze each time)",
+    "media-stops-after-5s": "stop forwarding media to a viewer 5 s after it connected (its session stays up)",
+    "consent-answered-briefly": "stop answering ICE consent checks (STUN Binding requests) 2 s after a session connected",
     # WHEP server offer (draft-murillo-whep-01 §4.2) and counter-offer (draft-ietf-wish-whep-03 §4.2.2)
     "no-server-offer": "treat an empty POST as an untyped offer (415) instead of answering it with a server offer",
     "server-offer-no-expires": "leave Expires out of the 201 that carries a server offer",

@@ -73,6 +73,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="glass-to-glass latency p95 above MS fails the media cases (default: reported as Info)")
     g.addoption("--max-ttff-ms", type=float, metavar="MS",
                 help="time from a viewer's POST to its first decoded frame above MS fails (default: reported as Info)")
+    g.addoption("--max-loss-pct", type=float, metavar="PCT",
+                help="video frames lost above PCT percent of those sent fails the media cases (default: reported as Info)")
+    g.addoption("--max-freeze-ms", type=float, metavar="MS",
+                help="a freeze (gap between decoded video frames) longer than MS fails the media cases (default: reported as Info)")
     g.addoption("--slow-cases", action="store_true",
                 help="also run the cases that wait out a 30-second timeout of the target (ICE consent freshness); "
                      "without it they are reported not applicable")
