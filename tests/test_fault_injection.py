@@ -151,3 +151,29 @@ def test_broken_arrangement_is_named_once_and_never_an_error(spec, tmp_path):
     for test in spec.get("passes", []):
         passing = [c for c in cases if c["id"].split("[")[0] == test]
         assert passing and {c["verdict"] for c in passing} == {"Pass"}, f"{test}: {passing}"
+
+
+@pytest.mark.slow
+def test_product_rules_are_info_against_a_plain_endpoint(tmp_path):
+    """BRIEF-PUB-1 (one publisher per live input) is Cloudflare's product rule, not WHIP's: against a plain
+    --endpoint/--whep-endpoint under the standard profiles a second publisher accepted is Info, while the
+    same fault against a live inputs API is a Fail (the fault_map row of second-publisher-accepted)."""
+    import httpx
+
+    from fixtures.embedded import EmbeddedServer
+    from whip_whep import profiles
+
+    server = EmbeddedServer(profiles.STANDARD, token=False, faults=["second-publisher-accepted"], ice_servers=[])
+    target = server.start()
+    try:
+        created = httpx.post(target.live_inputs, json={"meta": {"name": "plain endpoint"}},
+                             headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+        run = run_suite([f"--endpoint={created['webRTC']['url']}", f"--whep-endpoint={created['webRTCPlayback']['url']}",
+                         "--timeout-s=3", *pair_args("standard"), "suites/brief/test_one_publisher.py"], tmp_path)
+    finally:
+        server.stop()
+    assert run.doc is not None, run.output
+    cases = run.cases("suites/brief/test_one_publisher.py::test_second_publisher_is_refused")
+    assert cases and [c["verdict"] for c in cases] == ["Info"], cases
+    assert "rule of Cloudflare's product" in cases[0]["message"], cases[0]["message"]
+    assert run.returncode == 0, run.output
