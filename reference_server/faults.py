@@ -19,6 +19,7 @@ FAULTS: dict[str, str] = {
     "broken-relative-location": "send a relative Location that resolves to no session",
     "answer-content-type": "type the SDP answer text/plain",
     "etag-weak": "send a weak entity-tag (W/\"...\") in ETag",
+    "etag-carries-ice-credentials": "make a session's ETag \"ice-ufrag:ice-pwd\" of its answer (a real server did)",
     "answer-wrong-direction": "answer with a=sendrecv instead of recvonly (WHIP) / sendonly (WHEP)",
     "answer-drops-mline": "leave the last m-section out of the answer",
     "answer-no-bundle": "leave a=group:BUNDLE out of the answer",

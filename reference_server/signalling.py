@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import time
 from email.utils import formatdate
@@ -294,6 +295,9 @@ def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol
         location = f"http://{request.host}{location}"  # an absolute URL that drops TLS
     result = dict(base)
     result["Content-Type"] = "text/plain" if server.config.fault("answer-content-type") else headers.SDP
+    if server.config.fault("etag-carries-ice-credentials"):
+        ufrag, pwd = (re.search(rf"^a=ice-{name}:(\S+)", answer, re.MULTILINE) for name in ("ufrag", "pwd"))
+        session.etag = f'"{ufrag.group(1) if ufrag else ""}:{pwd.group(1) if pwd else ""}"'
     result["ETag"] = "W/" + session.etag if server.config.fault("etag-weak") else session.etag
     if not server.config.fault("no-location"):
         result["Location"] = location

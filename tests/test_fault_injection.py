@@ -177,3 +177,14 @@ def test_product_rules_are_info_against_a_plain_endpoint(tmp_path):
     assert cases and [c["verdict"] for c in cases] == ["Info"], cases
     assert "rule of Cloudflare's product" in cases[0]["message"], cases[0]["message"]
     assert run.returncode == 0, run.output
+
+
+@pytest.mark.slow
+def test_ice_credentials_in_headers_are_redacted(tmp_path):
+    """A server that puts `ice-ufrag:ice-pwd` in its ETag (seen on a real one) must not leak the ICE
+    password into the reports: a value seen as a=ice-pwd is redacted in every header, as in the SDP."""
+    test = "suites/whip/test_4_2_ingest_session_setup.py::test_etag_is_a_strong_entity_tag"
+    run = run_suite(["--server-fault=etag-carries-ice-credentials", *pair_args("standard"), test], tmp_path)
+    assert run.doc is not None, run.output
+    etags = [v for c in run.cases(test) for e in c["wire_log"] for k, v in e["response_headers"] if k.lower() == "etag"]
+    assert etags and all(v.endswith(':[redacted]"') for v in etags), etags
