@@ -188,3 +188,36 @@ def test_ice_credentials_in_headers_are_redacted(tmp_path):
     assert run.doc is not None, run.output
     etags = [v for c in run.cases(test) for e in c["wire_log"] for k, v in e["response_headers"] if k.lower() == "etag"]
     assert etags and all(v.endswith(':[redacted]"') for v in etags), etags
+
+
+@pytest.mark.parametrize("fault,unverified", [((), False), (("delete-keeps-session",), True)], ids=["clean", "delete-keeps-session"])
+def test_cleanup_confirms_its_deletes(make_server, fault, unverified):
+    """The end-of-run sweep does not take a DELETE's 200 on trust: a second DELETE must find the session
+    gone (404), or the URL is reported as unverified (`results.json` → cleanup.unverified), never as
+    deleted. A real server answered 200 and kept the sessions."""
+    import asyncio
+
+    import httpx
+
+    from whip_whep import peer, player
+    from whip_whep.leftovers import Leftovers
+
+    server = make_server(faults=fault)
+    live_inputs = f"{server.base_url}/client/v4/accounts/conformance/stream/live_inputs"
+    created = httpx.post(live_inputs, json={"meta": {"name": "sweep"}},
+                         headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+
+    async def offer() -> str:
+        pc = player.publisher("vp8", [])
+        try:
+            return await peer.local_offer(pc)
+        finally:
+            await pc.close()
+
+    posted = httpx.post(created["webRTC"]["url"], content=asyncio.run(offer()), headers={"Content-Type": "application/sdp"})
+    assert posted.status_code == 201, posted.text
+    session_url = str(httpx.URL(created["webRTC"]["url"]).join(posted.headers["Location"]))
+    leftovers = Leftovers()
+    leftovers.add(session_url, {})
+    assert leftovers.sweep(5.0) == [], "the DELETE itself was answered 2xx"
+    assert leftovers.unverified == ([session_url] if unverified else []), leftovers.unverified

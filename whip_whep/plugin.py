@@ -43,6 +43,7 @@ class RunState:
         self.order: dict[str, int] = {}  # collection order, so concurrent runs report in spec order
         self.left = 0  # sessions/live inputs still open at the end of a worker, and those it could not delete
         self.not_deleted: list[str] = []
+        self.unverified: list[str] = []  # deleted at the end with a 2xx that a second DELETE could not confirm
         self.unreachable: str | None = None
 
 
@@ -387,6 +388,7 @@ def pytest_testnodedown(node, error) -> None:
         return
     state.left += out["left"]
     state.not_deleted += out["not_deleted"]
+    state.unverified += out.get("unverified", [])
     state.unreachable = state.unreachable or out["unreachable"]
 
 
@@ -451,7 +453,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     error = config.stash.get(UNREACHABLE, None)
     if _worker_count(config) is not None:
         # a worker's results went with its test reports; the reporting process writes the files
-        config.workeroutput[CASE_ATTR] = {"left": left, "not_deleted": not_deleted, "unreachable": error}
+        config.workeroutput[CASE_ATTR] = {"left": left, "not_deleted": not_deleted, "unreachable": error,
+                                          "unverified": LEFTOVERS.unverified}
         return
     _REPORTING.pop("state", None)
     left += state.left
@@ -485,7 +488,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         targets=targets, exit_code=code, error=error,
     )
     doc["strict_conformance"] = bool(config.getoption("strict_conformance"))
-    doc["cleanup"] = {"deleted_at_end": left - len(not_deleted), "not_deleted": not_deleted}
+    unverified = LEFTOVERS.unverified + state.unverified
+    doc["cleanup"] = {"deleted_at_end": left - len(not_deleted) - len(unverified), "not_deleted": not_deleted,
+                      "unverified": unverified}
     doc["baseline"] = baseline
     write_json(doc, state.reports_dir / "results.json")
     write_junit(doc, state.reports_dir / "junit.xml")
