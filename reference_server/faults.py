@@ -79,6 +79,7 @@ FAULTS: dict[str, str] = {
     "redirect-302": "with --redirect, send endpoint POSTs on with 302 Found instead of 307",
     "errors-plain-text": "explain 4xx/5xx in plain text instead of RFC 9457 problem details",
     "problem-status-mismatch": "give problem details a 'status' member other than the response's status",
+    "dies-after-12-posts": "exit the server process on the 13th WHIP/WHEP endpoint POST (a target that dies mid-run)",
     # methods, OPTIONS, CORS, Link
     "get-405-everywhere": "answer GET/HEAD with 405 whatever the profile (RFC 9725 wants 2xx)",
     "get-2xx-everywhere": "answer GET/HEAD with 2xx whatever the profile (the drafts want 405)",

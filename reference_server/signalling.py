@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import os
 import re
 import secrets
 import time
@@ -180,6 +181,10 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     server = _server(request)
     base = _base_headers(server, protocol)
     method = request.method
+    if method == "POST" and server.config.fault("dies-after-12-posts"):
+        _POSTS[0] += 1
+        if _POSTS[0] > 12:
+            os._exit(3)  # the fault: the process is gone, as a crashed target is
     try:
         if method == "OPTIONS":
             if server.config.fault("preflight-needs-auth"):
@@ -206,6 +211,9 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     except CounterOffer as counter:
         return _server_offered(server, request, protocol, counter.session, counter.offer, base, status=406)
     return _created(server, request, protocol, session, answer, base)
+
+
+_POSTS = [0]  # endpoint POSTs so far (the dies-after-12-posts fault)
 
 
 # Where --redirect sends endpoint POSTs: the same endpoint behind a second front door.

@@ -221,3 +221,20 @@ def test_cleanup_confirms_its_deletes(make_server, fault, unverified):
     leftovers.add(session_url, {})
     assert leftovers.sweep(5.0) == [], "the DELETE itself was answered 2xx"
     assert leftovers.unverified == ([session_url] if unverified else []), leftovers.unverified
+
+
+@pytest.mark.slow
+def test_a_target_that_dies_mid_run_is_one_headline(tmp_path):
+    """A target that stops answering mid-run (its process exits) gives one Error, in the case that met the
+    silence, and one headline, "the target stopped answering at case N" (exit code 6); later cases are Not
+    applicable with that headline, not dozens of unrelated Errors."""
+    run = run_suite(["--server-fault=dies-after-12-posts", "--timeout-s=3", *pair_args("standard"),
+                     "suites/whip/test_4_2_ingest_session_setup.py", "suites/whep/test_4_2_playback_session_setup.py"], tmp_path)
+    assert run.doc is not None, run.output
+    assert run.returncode == 6, run.output
+    assert "the target stopped answering at case" in (run.doc["error"] or ""), run.doc["error"]
+    errors = [c["id"] for c in run.doc["cases"] if c["verdict"] == "Error"]
+    assert len(errors) <= 1, errors
+    after = [c for c in run.doc["cases"] if "the target stopped answering at case" in c["message"]]
+    assert after and all(c["verdict"] == "Not applicable" for c in after), after
+    assert "[redacted]/webRTC/publish" in run.doc["error"], "the publish URL is a secret"
