@@ -71,6 +71,8 @@ FAULTS: dict[str, str] = {
     "patch-after-delete-204": "answer 204 to a PATCH on a session that does not exist (any more)",
     "answer-ice-lite": "mark the answer a=ice-lite (a lite ICE implementation)",
     "answer-is-offer": "answer WHIP/WHEP offers with an SDP offer: a=setup:actpass and a format-less m=video 9",
+    "needs-publisher-500": "answer a WHEP POST for an input nobody publishes 500 instead of 409 + Retry-After "
+                           "(as janus-whep-server in VideoRoom mode does)",
     "whep-post-500": "answer every WHEP offer POST with 500 Internal Server Error",
     "counter-offer-always": "under draft-ietf-wish-whep-03, refuse every WHEP offer with a 406 counter-offer "
                             "(as janus-whep-server in VideoRoom mode does)",

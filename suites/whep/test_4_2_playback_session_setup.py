@@ -145,6 +145,8 @@ async def test_playback_before_publication_is_409_with_retry_after(case):
     urls = await case.live_input()
     _, offer = await case.viewer_offer()
     posted = await case.signalling.post_offer(case.whep_url(urls), offer, arrange_publisher=False)
+    if posted.status >= 500:
+        await _grade_failure_before_publication(case, urls, posted)
     if posted.status != 409:
         case.not_applicable(f"the endpoint does not refuse playback before publication (it answered {posted.status})")
     retry_after = posted.response.headers.get("Retry-After")
@@ -153,3 +155,21 @@ async def test_playback_before_publication_is_409_with_retry_after(case):
                     message=f"Retry-After {retry_after!r} is neither delay-seconds nor an HTTP-date")
     case.expect(headers.delay_seconds(retry_after) is not None, *NO_PUBLISHER,
                 message=f"the 409 has Retry-After {retry_after!r}, not a whole number of seconds")
+
+
+async def _grade_failure_before_publication(case, urls, before) -> None:
+    """A 5xx to a viewer of an input nobody publishes. If the same offer is taken once the input is live
+    (the control), the endpoint needs a live publication and said so with a 5xx, not the 409 + Retry-After
+    that §4.2.8 prescribes: a Fail of that rule, graded here once. Otherwise the endpoint fails viewers
+    whether or not anything is live: graded by the 201 case."""
+    if case.is_publishing(urls) or urls.whip_url is None:
+        case.not_applicable(f"a viewer got {before.describe()}; no publication to compare with")
+    await case.start_publisher("vp8", urls)
+    _, offer = await case.viewer_offer()
+    after = await case.signalling.post_offer(case.whep_url(urls), offer, arrange_publisher=False)
+    if after.status != 201 and not case.is_counter_offer(after):
+        case.not_applicable(f"a viewer got {before.describe()} before publication and {after.describe()} after it: "
+                            f"not about publication (graded under {' / '.join(CREATED)})")
+    case.expect(False, *NO_PUBLISHER,
+                message=f"before publication a viewer's POST got {before.describe()}; once the input was live the same "
+                        f"offer got {after.describe()}: an endpoint that needs a live publication answers 409 with Retry-After")
