@@ -415,7 +415,10 @@ class Relay:
                     self.request_keyframe()
                 return
             if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-                if "nack-ignored" not in self.faults:
+                # A NACK asks for packets of the media source it names (RFC 4585 §6.2.1); one naming another
+                # SSRC (the RTX stream's, say) asks for nothing this viewer was sent, as Janus treats it too.
+                names_media = egress.keep_ssrc or packet.media_ssrc == egress.sender._ssrc
+                if names_media and "nack-ignored" not in self.faults:
                     await self._retransmit(egress, packet.lost)
                 return
             await original(packet)

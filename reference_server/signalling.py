@@ -103,6 +103,11 @@ def _check_token(server: "ReferenceServer", request: web.Request) -> None:
         return
     presented = headers.bearer_token(request.headers.get("Authorization"))
     if presented != token or server.config.fault("bearer-refused"):
+        if server.config.fault("auth-403-no-challenge"):
+            raise Refusal(403, "Unauthorized", {})  # simple-whip-server's refusal: no challenge at all
+        if server.config.fault("wrong-token-403") and presented is not None:
+            raise Refusal(403, "this token grants no access here",
+                          {"WWW-Authenticate": 'Bearer realm="whip-whep", error="insufficient_scope"'})
         raise Refusal(401, "a valid Bearer token is required", {"WWW-Authenticate": _challenge(server, presented)})
 
 
@@ -134,7 +139,26 @@ def _ice_server_links(server: "ReferenceServer") -> list[str]:
     return links
 
 
+def _get_is_405(server: "ReferenceServer", protocol: Protocol) -> bool:
+    """Whether GET/HEAD are refused here (405): by the revision in force, or by a get-* fault."""
+    if server.config.fault("get-405-everywhere"):
+        return True
+    if server.config.fault("get-2xx-everywhere"):
+        return False
+    return protocol.profile(server) in GET_IS_405
+
+
+def _supported(server: "ReferenceServer", protocol: Protocol, methods: tuple[str, ...]) -> tuple[str, ...]:
+    """The methods a resource supports, for Allow and Access-Control-Allow-Methods: where GET and HEAD
+    get 405 they are not among them (RFC 9110 §15.5.6: a 405's Allow lists the supported methods)."""
+    if not _get_is_405(server, protocol) or server.config.fault("allow-lists-get"):
+        return methods
+    return tuple(m for m in methods if m not in ("GET", "HEAD"))
+
+
 def _not_allowed(server: "ReferenceServer", allowed: tuple[str, ...], base: dict[str, str], method: str, why: str = "") -> web.Response:
+    if server.config.fault("unsupported-method-404") and method in ("POST", "PUT"):
+        return _error(server, 404, f"no {method} route here", base)  # as a router without that route answers
     if method not in KNOWN_METHODS:
         if server.config.fault("unknown-method-400"):
             return _error(server, 400, f"bad method {method}", base)
@@ -147,14 +171,8 @@ def _get(server: "ReferenceServer", protocol: Protocol, allowed: tuple[str, ...]
     """GET/HEAD: 2xx without content since RFC 9725 / whep-02; 405 in the older drafts."""
     if method == "HEAD" and server.config.fault("head-differs"):
         return web.Response(status=404, headers=base)
-    is_405 = protocol.profile(server) in GET_IS_405
-    if server.config.fault("get-405-everywhere"):
-        is_405 = True
-    if server.config.fault("get-2xx-everywhere"):
-        is_405 = False
-    if is_405:
-        without_get = tuple(a for a in allowed if a not in ("GET", "HEAD"))
-        return _not_allowed(server, without_get, base, method, f"{method} is not allowed by {protocol.profile(server)}")
+    if _get_is_405(server, protocol):
+        return _not_allowed(server, allowed, base, method, f"{method} is not allowed by {protocol.profile(server)}")
     return web.Response(status=204, headers=base)
 
 
@@ -185,11 +203,12 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
         _POSTS[0] += 1
         if _POSTS[0] > 12:
             os._exit(3)  # the fault: the process is gone, as a crashed target is
+    allowed = _supported(server, protocol, ENDPOINT_METHODS)
     try:
         if method == "OPTIONS":
             if server.config.fault("preflight-needs-auth"):
                 _check_token(server, request)
-            return _options(server, request, ENDPOINT_METHODS, base, endpoint=True)
+            return _options(server, request, allowed, base, endpoint=True)
         if method == "POST" and server.config.redirect and not request.path.startswith(REDIRECTED_PREFIX):
             return _redirect(server, request, base)
         _check_token(server, request)
@@ -197,9 +216,9 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
         if live is None:
             raise Refusal(404, "no live input at this URL")
         if method in ("GET", "HEAD"):
-            return _get(server, protocol, ENDPOINT_METHODS, base, method)
+            return _get(server, protocol, allowed, base, method)
         if method != "POST":
-            return _not_allowed(server, ENDPOINT_METHODS, base, method)
+            return _not_allowed(server, allowed, base, method)
         if _asks_for_server_offer(server, request, protocol):
             assert protocol.server_offer is not None
             session, offer = await protocol.server_offer(server, live)
@@ -375,7 +394,8 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
     base = _base_headers(server, protocol)
     method = request.method
     try:
-        allowed = SESSION_METHODS if server.config.patch else tuple(m for m in SESSION_METHODS if m != "PATCH")
+        methods = SESSION_METHODS if server.config.patch else tuple(m for m in SESSION_METHODS if m != "PATCH")
+        allowed = _supported(server, protocol, methods)
         if method == "OPTIONS":
             response = _options(server, request, allowed, base, endpoint=False)
             for link in whip_extension_links(request.path, server.config.faults, on_201=False) if protocol.name == "whip" else ():
@@ -437,6 +457,8 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     content_type = headers.media_type(request.headers.get("Content-Type"))
     if session.awaiting_answer:
         return await _patch_answer(server, request, protocol, session, base, content_type)
+    if content_type == headers.SDP and protocol.name == "whep" and fault("sdp-patch-422"):
+        return _error(server, 422, "no offer of this session waits for an answer", base)
     if content_type != headers.SDPFRAG and fault("patch-wrong-type-400"):
         return _error(server, 400, f"a PATCH must be typed {headers.SDPFRAG}", base)
     if content_type != headers.SDPFRAG and not fault("patch-any-content-type"):
@@ -454,6 +476,8 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
         return _error(server, 422 if fault("patch-malformed-422") else 400, f"not a trickle-ice-sdpfrag: {exc}", base)
     ufrag, pwd = frag.credentials()
     if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not fault("restart-as-trickle"):
+        if fault("restart-500"):
+            return _error(server, 500, "internal error", base)
         if not server.config.ice_restart or fault("restart-unsupported") or fault("restart-refused-501"):
             status = 501 if fault("restart-refused-501") else UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
             return _error(server, status, "ICE restart is not supported by this session; trickle ICE is", base)
@@ -463,7 +487,7 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
             matches = headers.if_match_passes(if_match, session.etag)
         except ValueError:
             matches = False
-        if not matches or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
+        if not matches or fault("trickle-always-412") or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
             return _error(server, 412, "If-Match does not name the session's current entity-tag", base)
     if fault("concurrent-patch-409") or fault("trickle-repeat-400"):
         refused = await _fault_refuses_trickle(server, session, frag)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fixtures.embedded import EmbeddedServer
@@ -24,3 +26,17 @@ def make_server():
     peer.restrict_host_addresses(None)
     for server in started:
         server.stop()
+
+
+# The backstop behind every test's own deadlines (pytest-timeout): no test of the project waits forever,
+# whatever a child process, a browser or a peer does. Generous: the slowest tests run suite subsets.
+TEST_TIMEOUT_S = 900
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.has_plugin("timeout"):
+        return
+    for item in items:
+        if TESTS in item.path.parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S, method="signal"))

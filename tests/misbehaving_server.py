@@ -1,6 +1,8 @@
 """A TCP server that misbehaves in one chosen way, for proving the suite stays bounded.
 
-    python tests/misbehaving_server.py MODE   # prints the port, serves until killed
+    python tests/misbehaving_server.py MODE [FD]   # serves until killed
+on the listening socket FD the caller made and passed (its port chosen by the caller), else on a port
+of its own, printed.
 MODE: hang (accept, never answer), reset (close at once), garbage (non-HTTP bytes),
 redirect-loop (307 to itself), drip (a valid response, one byte every 0.5 s).
 """
@@ -8,6 +10,7 @@ redirect-loop (307 to itself), drip (a valid response, one byte every 0.5 s).
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 
 MODE = sys.argv[1]
@@ -39,8 +42,11 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 
 async def main() -> None:
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
+    if len(sys.argv) > 2:
+        server = await asyncio.start_server(handle, sock=socket.socket(fileno=int(sys.argv[2])))
+    else:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
 

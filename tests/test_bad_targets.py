@@ -10,17 +10,19 @@ import time
 
 import pytest
 
+from .processes import listening_socket, stop
 from .suite_run import REPO
 
 
 @pytest.fixture
 def bad_server(request):
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "misbehaving_server.py"), request.param],
-                            stdout=subprocess.PIPE, text=True)
-    port = int(proc.stdout.readline())
+    """The port is this test's: the child serves a socket already listening, so no output is waited for."""
+    with listening_socket() as listener:
+        proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "misbehaving_server.py"), request.param,
+                                 str(listener.fileno())], pass_fds=[listener.fileno()])
+        port = listener.getsockname()[1]
     yield request.param, f"http://127.0.0.1:{port}/whip/endpoint"
-    proc.kill()
-    proc.wait()
+    stop(proc)
 
 
 @pytest.mark.parametrize("bad_server", ["hang", "reset", "garbage", "drip"], indirect=True)

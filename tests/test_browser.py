@@ -10,10 +10,9 @@ Chromium fails these tests: `./run tests` installs it with apt.
 from __future__ import annotations
 
 import asyncio
-import re
+import http.server
 import shutil
-import subprocess
-import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -30,6 +29,8 @@ STATIC = Path(__file__).resolve().parent.parent / "reference_server" / "static"
 CHROMIUM_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
                   "--disable-gpu", "--disable-dev-shm-usage", "--allow-loopback-in-peer-connection"]
 FRAMES = 30
+# A whole scenario's deadline: Playwright's evaluate() of a promise waits without one of its own.
+SCENARIO_TIMEOUT_S = 120
 
 
 def chromium() -> str:
@@ -44,17 +45,27 @@ def server(make_server):
     return make_server(token=True)
 
 
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, directory=str(STATIC), **kwargs)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
+        pass
+
+
 @pytest.fixture
 def page_origin():
-    """The demo page's files on another origin than the server (a different port)."""
-    process = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(STATIC), "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    match = re.search(r"port (\d+)", process.stdout.readline())
-    assert match, "the static file server did not say its port"
-    yield f"http://127.0.0.1:{match.group(1)}"
-    process.terminate()
-    process.wait(10)
+    """The demo page's files on another origin than the server (a different port).
+
+    Served from a thread of this process on a socket bound here: the port is known at once, with no
+    child's output to wait for (a pipe is block-buffered without PYTHONUNBUFFERED, and waited forever)."""
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _QuietFiles)
+    thread = threading.Thread(target=files.serve_forever, name="demo page files", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{files.server_address[1]}"
+    files.shutdown()
+    files.server_close()
+    thread.join(10)
 
 
 async def _publish_from_demo_page(browser, origin: str, query: dict, seen: dict):
@@ -119,7 +130,7 @@ async def _aiortc_viewer(url: str, token: str | None, while_playing=None) -> dic
 
 @pytest.mark.parametrize("codec", ["VP8", "VP9", "H264"])
 def test_browser_publishes_and_browser_and_aiortc_play(server, page_origin, codec):
-    seen = asyncio.run(_scenario(server, page_origin, codec))
+    seen = asyncio.run(asyncio.wait_for(_scenario(server, page_origin, codec), SCENARIO_TIMEOUT_S))
     assert not seen["errors"] and seen["page_errors"] == ["", ""], f"errors on the pages: {seen}"
     assert seen["sent_codec"] == f"video/{codec}", f"the browser sent {seen['sent_codec']}, preferred {codec}"
     assert seen["browser_size"] == [320, 240], f"the browser player decoded {seen['browser_size']}: {seen}"
@@ -177,7 +188,7 @@ def test_browser_publishes_simulcast_and_aiortc_plays(server, page_origin):
     """RFC 9725 §4.8 on the media plane: the reference server takes up a browser's simulcast offer, and
     its relay forwards one of the streams to a player, which decodes it, and goes on decoding when the
     browser turns off the stream forwarded (the relay moves to the other)."""
-    seen = asyncio.run(_simulcast_scenario(server, page_origin))
+    seen = asyncio.run(asyncio.wait_for(_simulcast_scenario(server, page_origin), SCENARIO_TIMEOUT_S))
     assert not seen["errors"] and seen["page_errors"] == [""], f"errors on the page: {seen}"
     assert seen["answer"] == ["a=rid:h recv", "a=rid:l recv", "a=simulcast:recv h;l"], f"the answer: {seen['answer']}"
     assert seen["streams_sent"] == ["h", "l"], f"the browser sent streams {seen['streams_sent']}: the relay's choice was not exercised"

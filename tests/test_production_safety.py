@@ -19,6 +19,7 @@ from fixtures.embedded import EmbeddedServer
 from whip_whep import peer, player, profiles
 from whip_whep.leftovers import Leftovers
 
+from .processes import child_env, read_line, stop
 from .suite_run import REPO
 
 
@@ -93,9 +94,9 @@ def test_vanished_publisher_is_reaped_with_its_viewers(server):
     live = httpx.post(f"{server.base_url}/client/v4/accounts/a/stream/live_inputs",
                       headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
     publisher = subprocess.Popen([sys.executable, str(REPO / "tests" / "publisher_process.py"), live["webRTC"]["url"]],
-                                 stdout=subprocess.PIPE, text=True)
+                                 stdout=subprocess.PIPE, env=child_env())
     try:
-        state, location = publisher.stdout.readline().split()
+        state, location = read_line(publisher, 30).split()
         assert state == "connected"
 
         async def scenario() -> str:
@@ -116,8 +117,7 @@ def test_vanished_publisher_is_reaped_with_its_viewers(server):
         gone = httpx.delete(str(httpx.URL(live["webRTC"]["url"]).join(location)))
         assert gone.status_code == 404, "the vanished publisher's session was not reaped"
     finally:
-        publisher.kill()
-        publisher.wait()
+        stop(publisher)
 
 
 def test_sweep_deletes_the_runs_unregistered_live_inputs(server):

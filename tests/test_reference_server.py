@@ -98,6 +98,25 @@ def test_get_on_endpoint_follows_the_profile(pair, status):
         s.stop()
 
 
+@pytest.mark.parametrize("pair,listed", [(profiles.STANDARD, {"GET", "HEAD"}), (profiles.CLOUDFLARE, set())])
+def test_allow_lists_get_only_where_it_is_supported(pair, listed):
+    """RFC 9110 §15.5.6: a 405's Allow (and OPTIONS' Allow / Access-Control-Allow-Methods) lists the supported
+    methods; under the drafts GET and HEAD get 405, so they are not among them (issue 17, item 12)."""
+    s = _server(pair)
+    try:
+        with httpx.Client(timeout=10) as http:
+            url = _input(s, http)["webRTC"]["url"]
+            fields = [http.put(url).headers["Allow"], http.options(url).headers["Allow"],
+                      http.options(url).headers["Access-Control-Allow-Methods"]]
+            if pair == profiles.CLOUDFLARE:
+                fields.append(http.get(url).headers["Allow"])
+            for value in fields:
+                methods = {m.strip() for m in value.split(",")}
+                assert "POST" in methods and methods & {"GET", "HEAD"} == listed, value
+    finally:
+        s.stop()
+
+
 async def _publish_and_connect(whip_url: str) -> tuple:
     pc = peer.publisher([])
     offer = await peer.local_offer(pc)

@@ -59,3 +59,15 @@ def test_not_a_results_file_is_refused(tmp_path: Path):
     else:
         raise AssertionError("a foreign JSON file was merged")
     assert render([_doc("a", "Pass")]).startswith("<!DOCTYPE html>")
+
+
+def test_a_publish_secret_in_a_runs_target_url_is_not_shown(tmp_path: Path):
+    """A results.json whose target label is a fixed publish URL with its secret (as runs wrote them once)."""
+    secret = "0123456789abcdef0123456789abcdef"
+    doc = _doc(f"https://media.example.com/{secret}/webRTC/publish", "Fail")
+    doc["cases"][0]["message"] = f"POST https://media.example.com/{secret}/webRTC/publish -> 200"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    write_matrix([path], tmp_path / "matrix.html")
+    html = (tmp_path / "matrix.html").read_text()
+    assert secret not in html and "/[redacted]/webRTC/publish" in html, html

@@ -80,6 +80,7 @@ class Stream:
     keyframes: int = 0
     retransmissions: int = 0  # RTX packets (RFC 4588) received
     last_sequence_number: int | None = None
+    last_ssrc: int | None = None  # the media SSRC that carried last_sequence_number (a NACK names both)
     last_packet_s: float | None = None  # time.monotonic() of the latest RTP packet (any payload type)
     progress: asyncio.Event = field(default_factory=asyncio.Event)
     measurement: Measurement = field(default_factory=Measurement)  # video: from the frame stamps
@@ -95,6 +96,7 @@ class Player:
         self.started = time.monotonic()  # reset by whoever POSTs the offer: time to first frame counts from there
         self._tasks: list[asyncio.Task] = []
         self._codec_names: dict[int, str] | None = None
+        self._repair_ssrcs: set[int] | None = None
         for kind in ("audio", "video"):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             if codecs is not None:
@@ -108,13 +110,13 @@ class Player:
         async def observe(packet, arrival_time_ms: int) -> None:
             stream.last_packet_s = time.monotonic()
             codec = self.codec_name(packet.payload_type) or ""
-            if codec.lower().endswith("/rtx"):
+            if codec.lower().endswith("/rtx") or packet.ssrc in self.repair_ssrcs():
                 stream.retransmissions += 1
                 stream.progress.set()
             else:
                 stream.payload_types.add(packet.payload_type)
                 stream.ssrcs.add(packet.ssrc)
-                stream.last_sequence_number = packet.sequence_number
+                stream.last_sequence_number, stream.last_ssrc = packet.sequence_number, packet.ssrc
             if kind == "video" and is_keyframe(codec, packet.payload):
                 stream.keyframes += 1
                 stream.progress.set()
@@ -166,6 +168,18 @@ class Player:
                 for codec in media.codecs
             }
         return self._codec_names.get(payload_type)
+
+    def repair_ssrcs(self) -> set[int]:
+        """The SSRCs the applied answer names as retransmission streams: the second SSRC of each
+        a=ssrc-group:FID (RFC 5576 §4.2, RFC 4588 §8.1). Their packets are repairs, never media."""
+        if self._repair_ssrcs is None:
+            if self.pc.remoteDescription is None:
+                return set()
+            groups = [value.split() for media in sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
+                      for value in media.attributes.get("ssrc-group", [])]
+            self._repair_ssrcs = {int(ssrc) for group in groups if group[:1] == ["FID"]
+                                  for ssrc in group[2:] if ssrc.isdigit()}
+        return self._repair_ssrcs
 
     def figures(self, prefix: str = "") -> dict[str, float | int]:
         """Time to first decoded frame (from the POST) and the video measurement, for a report."""
@@ -244,13 +258,17 @@ class Player:
             await transceiver.receiver._send_rtcp_pli(ssrc)
 
     async def request_retransmission(self) -> int | None:
-        """Send a generic NACK (RFC 4585 §6.2.1) for the newest video packet; returns its sequence number."""
+        """Send a generic NACK (RFC 4585 §6.2.1) for the newest video packet; returns its sequence number.
+
+        The NACK names the media SSRC that carried that packet (RFC 4585 §6.2.1: the media source),
+        never a retransmission stream's: packets on an RTX payload type or on an SSRC the answer's
+        ssrc-group:FID names as the repair stream are not media, and a NACK naming one asks for nothing."""
         stream = self.streams["video"]
-        if stream.last_sequence_number is None or not stream.ssrcs:
+        if stream.last_sequence_number is None or stream.last_ssrc is None:
             return None
         transceiver = next(t for t in self.pc.getTransceivers() if t.kind == "video")
         seq = stream.last_sequence_number
-        await transceiver.receiver._send_rtcp_nack(max(stream.ssrcs), [seq])
+        await transceiver.receiver._send_rtcp_nack(stream.last_ssrc, [seq])
         return seq
 
     async def close(self) -> None:

@@ -17,11 +17,11 @@ from . import profiles, registry
 from .case import CaseEnded, ConformanceFailure, NotApplicable
 from .peer import restrict_host_addresses
 from .report_html import write_html
-from .results import CaseResult, document, write_json, write_junit
+from .results import CaseResult, document, requirement_verdicts, write_json, write_junit
 from .client import CreationRefused
 from .leftovers import LEFTOVERS
 from .target import is_loopback
-from .wire import RATE_LIMIT
+from .wire import RATE_LIMIT, redact_document, redact_secrets
 from .verdicts import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Verdict, worst
 
 pytest_plugins = ["fixtures.target", "fixtures.case"]
@@ -45,12 +45,17 @@ class RunState:
         self.not_deleted: list[str] = []
         self.unverified: list[str] = []  # deleted at the end with a 2xx that a second DELETE could not confirm
         self.unreachable: str | None = None
+        self.secrets: set[str] = set()  # learnt by the cases (minted publish secrets), redacted from every report
 
 
 # How many cases run at once (worker processes) when --max-concurrency is not given.
 EMBEDDED_CONCURRENCY = 4
 # The attribute of a test report that carries a case's result from the process that ran it.
 CASE_ATTR = "whip_whep_case"
+# ... the verdict, on the report of the phase that decided it (setup or call), for the progress line
+VERDICT_ATTR = "whip_whep_verdict"
+# ... the secrets its wire log learnt, so the reporting process redacts them from every file it writes
+SECRETS_ATTR = "whip_whep_secrets"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -207,6 +212,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if not config.getoption("list_requirements"):
         return None
     rows = sorted(registry.load().values(), key=lambda r: (r.protocol, r.spec, _natural(r.section), _natural(r.id)))
+    print(f"{'ID':16} {'LEVEL':8} {'GRADE':10} {'T'}  WHERE: PARAPHRASE")
+    print(f"{'':16} {'':8} {'':10} {'^ testability: T HTTP only, M needs media, P partly, C client-only, N not black-box, I info'}")
     for req in rows:
         where = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
         profiles_note = f" [{', '.join(req.profiles)}]" if req.profiles else ""
@@ -343,8 +350,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             result.message = f"{type(exc).__name__}: {exc}".strip()
         if record is not None:
             result.message = record.log.redact(result.message)
+        setattr(report, VERDICT_ATTR, result.verdict.value)
     elif report.when == "call" and record is not None:
         _grade_from_checks(result, record)
+    if report.when == "call":
+        setattr(report, VERDICT_ATTR, result.verdict.value)
     if report.when == "teardown":
         if record is not None and record.checks:
             # the requirements the case actually graded, in order (parametrized cases grade subsets)
@@ -355,6 +365,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             result.wire_log = [e.to_json() for e in record.log.exchanges]
         # Carried on the report, which pytest-xdist sends from a worker to the reporting process.
         setattr(report, CASE_ATTR, result.to_transport())
+        setattr(report, SECRETS_ATTR, list(record.log.secrets) if record is not None else [])
         report.user_properties.append(("verdict", result.verdict.value))
 
 
@@ -366,6 +377,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     state = _REPORTING.get("state")
     if state is not None:
         state.cases.append(CaseResult.from_transport(data))
+        state.secrets.update(getattr(report, SECRETS_ATTR, None) or [])
 
 
 # The RunState of the process that writes the reports (pytest_runtest_logreport gets no config).
@@ -413,29 +425,72 @@ def _params(item: pytest.Item) -> dict[str, str]:
     return {k: str(v) for k, v in callspec.params.items() if k != "target"}
 
 
+# The progress line: one letter per case, for its verdict (README "Reading the console").
+PROGRESS = {"Pass": ".", "Fail": "F", "Error": "E", "Warning": "W", "Unsupported": "U", "Info": "I",
+            "Supported": "S", "Not applicable": "s", "Skipped": "s"}
+PROGRESS_KEY = "progress: . Pass  F Fail  E Error  W Warning  U Unsupported  I Info  S Supported  s Not applicable or skipped"
+
+
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    """Show Warning/Info/N-A verdicts in the progress line, not just pass/fail."""
-    verdict = dict(report.user_properties).get("verdict")
-    if report.when == "teardown" and verdict in ("Warning", "Info", "Unsupported", "Supported"):
-        return "verdict", verdict[0], verdict.upper()
+    """A case's letter is its verdict, once, from the phase that decided it (pytest's own would say
+    `.` for a Warning, and `s` for a case that ended early with its verdict made)."""
+    verdict = getattr(report, VERDICT_ATTR, None)
+    if verdict in PROGRESS:
+        # pytest's own category, so that --tb=STYLE still finds the failures to show
+        category = report.outcome if not report.failed else "failed" if report.when == "call" else "error"
+        return category, PROGRESS[verdict], verdict.upper()
     return None
 
 
+# Grades at which a requirement is seen failing (a Warning is a violated SHOULD: still not fixed),
+# and those at which it is seen holding.
+NOT_PASSING = (Verdict.FAIL, Verdict.ERROR, Verdict.WARNING)
+PASSING = (Verdict.PASS, Verdict.SUPPORTED)
+UNGRADED = (Verdict.NOT_APPLICABLE, Verdict.SKIPPED)  # the case did not get as far as judging
+
+
+def _grades(case: CaseResult) -> dict[str, Verdict]:
+    return requirement_verdicts(case.checks, case.verdict, case.requirement_ids)
+
+
+def _blocking(verdict: Verdict, strict: bool) -> bool:
+    return verdict.fails_run or (verdict is Verdict.WARNING and strict)
+
+
 def _fails(case: CaseResult, state: "RunState", config: pytest.Config) -> bool:
-    """Fail/Error fail the run unless every requirement they name is a known failure in the
-    baseline; with --strict-conformance, so do Warnings."""
-    failing = case.verdict.fails_run or (case.verdict is Verdict.WARNING and config.getoption("strict_conformance"))
-    return failing and not (case.requirement_ids and all(i in state.baseline for i in case.requirement_ids))
+    """A case fails the run when a requirement it grades Fail/Error (with --strict-conformance,
+    Warning too) is not a known failure in the baseline."""
+    strict = bool(config.getoption("strict_conformance"))
+    if not _blocking(case.verdict, strict):
+        return False
+    grades = _grades(case)
+    return not grades or any(_blocking(v, strict) and i not in state.baseline for i, v in grades.items())
 
 
-def _baseline_report(state: "RunState") -> dict:
-    """Known failures seen again, known failures now passing (the baseline can shrink), new ones."""
-    bad = {i for c in state.cases if c.verdict.fails_run for i in c.requirement_ids}
-    ran = {i for c in state.cases for i in c.requirement_ids}
+def _known_failure(case: CaseResult, state: "RunState", config: pytest.Config) -> str | None:
+    """The baseline's reasons when this case sees known failures again and fails nothing else
+    (junit.xml and the report mark it known rather than failed)."""
+    if _fails(case, state, config):
+        return None
+    known = [i for i, v in _grades(case).items() if v in NOT_PASSING and i in state.baseline]
+    return "; ".join(f"{i}: {state.baseline[i]}" if state.baseline[i] else i for i in known) or None
+
+
+def _baseline_report(state: "RunState", strict: bool = False) -> dict:
+    """Known failures seen again (at any grade that is not a pass: Fail, Error or Warning), known
+    failures now passing in every case that grades them (the baseline can shrink: removing them
+    cannot fail the run), and failures the baseline does not know."""
+    seen: dict[str, list[Verdict]] = {}
+    for case in state.cases:
+        for rid, verdict in _grades(case).items():
+            seen.setdefault(rid, []).append(verdict)
+    bad = {i for i, vs in seen.items() if any(v in NOT_PASSING for v in vs)}
+    blocking = {i for i, vs in seen.items() if any(_blocking(v, strict) for v in vs)}
+    graded = {i: [v for v in vs if v not in UNGRADED] for i, vs in seen.items()}
     return {
         "known": sorted(i for i in state.baseline if i in bad),
-        "fixed": sorted(i for i in state.baseline if i in ran and i not in bad),
-        "new_failures": sorted(bad - set(state.baseline)),
+        "fixed": sorted(i for i in state.baseline if graded.get(i) and all(v in PASSING for v in graded[i])),
+        "new_failures": sorted(blocking - set(state.baseline)),
     }
 
 
@@ -479,7 +534,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         entry = {"label": c.target, "whip_profile": c.whip_profile, "whep_profile": c.whep_profile}
         if entry not in targets:
             targets.append(entry)
-    baseline = _baseline_report(state)
+    baseline = _baseline_report(state, strict=bool(config.getoption("strict_conformance")))
+    for case in state.cases:  # junit.xml and the report show these as known, not failed
+        case.fails_run = _fails(case, state, config)
+        case.known_failure = _known_failure(case, state, config)
     doc = document(
         state.cases,
         started=state.started.isoformat(timespec="seconds"),
@@ -492,6 +550,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     doc["cleanup"] = {"deleted_at_end": left - len(not_deleted) - len(unverified), "not_deleted": not_deleted,
                       "unverified": unverified}
     doc["baseline"] = baseline
+    secrets = _run_secrets(config, state)
+    doc = redact_document(doc, secrets)
+    _redact_allure(config, secrets)
     write_json(doc, state.reports_dir / "results.json")
     write_junit(doc, state.reports_dir / "junit.xml")
     write_html(doc, state.reports_dir / "conformance.html")
@@ -499,34 +560,118 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = code
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """An h2spec-like table of contents: spec → section → case, with its verdict."""
+def _run_secrets(config: pytest.Config, state: "RunState") -> list[str]:
+    """Everything no report may show: the tokens, a fixed publish URL's secret, and what cases learnt."""
+    from fixtures.target import option_secrets
+
+    found = {*option_secrets(config), *state.secrets}
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+
+def _redact_allure(config: pytest.Config, secrets: list[str]) -> None:
+    """allure-pytest wrote its results as the cases ran (exception messages, parameters, names): the
+    same secrets go from them, in place, before anyone keeps the folder."""
+    folder = getattr(config.option, "allure_report_dir", None)
+    if not secrets or not folder or not Path(folder).is_dir():
+        return
+    for path in Path(folder).iterdir():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        redacted = redact_secrets(text, secrets)
+        if redacted != text:
+            path.write_text(redacted, encoding="utf-8")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A suite run's console ends with the suite's own summary: pytest's failure tracebacks (the
+    suite's internals), its SKIPPED lines and its tally ("432 passed … 123 verdict") would contradict
+    the verdicts, so they give way to it (`--tb=short` or another style brings pytest's sections back)."""
+    config = session.config
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or STATE not in config.stash or _worker_count(config) is not None or config.option.collectonly:
+        return  # (--collect-only: pytest's count of what was collected is the answer)
+    if config.option.tbstyle == "auto":
+        config.option.no_summary = True
+    reporter.reportchars = ""
+    # pytest prints its tally last of all, after every plugin's summary and a Ctrl-C's report, and
+    # also when pytest_terminal_summary is not called (exit code 6): the suite's summary takes its place.
+    reporter.summary_stats = lambda: _suite_summary(reporter, config)
+
+
+def _suite_summary(tr, config: pytest.Config) -> None:
+    """Progress key, failures and warnings (requirement, message, where in the report), then the
+    suite's verdict line, last; with -v, first the h2spec-like table of every case by section."""
     state = config.stash.get(STATE, None)
     if state is None or state.doc is None:
         return
     doc = state.doc
-    tr = terminalreporter
     tr.section("WHIP/WHEP conformance")
+    tr.write_line(PROGRESS_KEY)
     if doc["error"]:
         tr.write_line(f"TARGET UNREACHABLE: {doc['error']}", red=True, bold=True)
-    by_section: dict[tuple[str, str], list[dict]] = {}
-    for case in doc["cases"]:
-        req = case["requirements"][0] if case["requirements"] else {"spec": "?", "section": "?"}
-        by_section.setdefault((case["target"], f"{req['spec']} §{req['section']}"), []).append(case)
-    for (target, section), cases in sorted(by_section.items(), key=lambda kv: (kv[0][0], profiles.spec_rank(kv[0][1].split(" §")[0]), _natural(kv[0][1]))):
-        tr.write_line(f"{target} — {section}")
-        for case in cases:
-            ids = ", ".join(r["id"] for r in case["requirements"])
-            verdict = case["verdict"]
-            colour = {"red": verdict in ("Fail", "Error"), "yellow": verdict == "Warning", "green": verdict in ("Pass", "Supported")}
-            params = " ".join(f"{k}={v}" for k, v in case["params"].items())
-            title = f"{case['title']} ({params})" if params else case["title"]
-            tr.write_line(f"  {verdict:>14}  [{ids}] {title}", **{k: v for k, v in colour.items() if v})
+        if getattr(tr, "_keyboardinterrupt_memo", None) is not None:
+            tr._keyboardinterrupt_memo = None  # pytest would repeat the reason after this summary, as an "Exit"
+    if config.option.verbose > 0:
+        _case_table(tr, doc)
+    _failures_and_warnings(tr, doc, len({c["target"] for c in doc["cases"]}) > 1)
     if state.baseline:
         b = doc["baseline"]
         tr.write_line(f"baseline: {len(b['known'])} known failures seen again; new failures: {', '.join(b['new_failures']) or 'none'}")
         if b["fixed"]:
             tr.write_line(f"baseline: now passing, remove from the baseline: {', '.join(b['fixed'])}", green=True)
-    counts = ", ".join(f"{n} {v}" for v, n in doc["counts"].items() if n)
-    tr.write_line(f"verdicts: {counts or 'no cases'}; exit code {doc['exit_code']}", bold=True)
     tr.write_line(f"reports: {state.reports_dir}/results.json, junit.xml, conformance.html, allure-results/")
+    counts = ", ".join(f"{n} {v}" for v, n in doc["counts"].items() if n)
+    failed = doc["exit_code"] != EXIT_OK
+    tr.write_line(f"verdicts: {counts or 'no cases'}; exit code {doc['exit_code']}", bold=True,
+                  **({"red": True} if failed else {"green": True}))
+
+
+def _section(case: dict) -> str:
+    req = case["requirements"][0] if case["requirements"] else {"spec": "?", "section": "?"}
+    return f"{req['spec']} §{req['section']}"
+
+
+def _title(case: dict) -> str:
+    params = " ".join(f"{k}={v}" for k, v in case["params"].items())
+    return f"{case['title']} ({params})" if params else case["title"]
+
+
+def _colour(verdict: str) -> dict[str, bool]:
+    return {"red": True} if verdict in ("Fail", "Error") else {"yellow": True} if verdict == "Warning" else \
+        {"green": True} if verdict in ("Pass", "Supported") else {}
+
+
+def _case_table(tr, doc: dict) -> None:
+    """An h2spec-like table of contents: spec → section → case, with its verdict."""
+    by_section: dict[tuple[str, str], list[dict]] = {}
+    for case in doc["cases"]:
+        by_section.setdefault((case["target"], _section(case)), []).append(case)
+    for (target, section), cases in sorted(by_section.items(), key=lambda kv: (kv[0][0], profiles.spec_rank(kv[0][1].split(" §")[0]), _natural(kv[0][1]))):
+        tr.write_line(f"{target} — {section}")
+        for case in cases:
+            ids = ", ".join(r["id"] for r in case["requirements"])
+            tr.write_line(f"  {case['verdict']:>14}  [{ids}] {_title(case)}", **_colour(case["verdict"]))
+
+
+MESSAGE_LINES = 3  # of each failure's message on the console; the report has all of it
+
+
+def _failures_and_warnings(tr, doc: dict, name_target: bool) -> None:
+    """Every Fail, Error and Warning: its requirement, its message, and where the report shows it."""
+    worst_first = {"Error": 0, "Fail": 1, "Warning": 2}
+    listed = sorted((c for c in doc["cases"] if c["verdict"] in worst_first), key=lambda c: worst_first[c["verdict"]])
+    if not listed:
+        return
+    tr.write_line(f"failures and warnings ({len(listed)}):")
+    for case in listed:
+        ids = ", ".join(r["id"] for r in case["requirements"])
+        tr.write_line(f"  {case['verdict']:<7} [{ids}] {_title(case)}", **_colour(case["verdict"]))
+        lines = [line for line in (case.get("message") or "").splitlines() if line.strip()]
+        for line in lines[:MESSAGE_LINES]:
+            tr.write_line(f"          {line[:300]}")
+        if len(lines) > MESSAGE_LINES:
+            tr.write_line(f"          … {len(lines) - MESSAGE_LINES} more lines in the report")
+        where = f"{case['target']}, " if name_target else ""
+        tr.write_line(f"          report: conformance.html, {where}{_section(case)}; results.json case {case['id']}")

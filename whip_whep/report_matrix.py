@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .profiles import spec_rank
 from .verdicts import Verdict, worst
+from .wire import redact_document, url_secrets
 
 COLOURS = {
     "Pass": "#2e7d32", "Supported": "#2e7d32", "Fail": "#c62828", "Error": "#c62828",
@@ -35,8 +36,15 @@ def load(paths: list[Path]) -> list[dict]:
         if not str(doc.get("schema", "")).startswith("whip-whep-conformance/results/"):
             raise ValueError(f"{path}: not a whip-whep-conformance results.json (schema {doc.get('schema')!r})")
         doc["_path"] = str(path)
-        docs.append(doc)
+        docs.append(_redacted(doc))
     return docs
+
+
+def _redacted(doc: dict) -> dict:
+    """A run's target URL may carry a publish secret (a results.json written before labels were
+    redacted): the matrix shows none of it, in headers or messages."""
+    secrets = [s for t in doc.get("targets", []) for s in url_secrets(str(t.get("label", ""))) if s != "[redacted]"]
+    return redact_document(doc, secrets) if secrets else doc
 
 
 def _label(doc: dict) -> str:

@@ -25,13 +25,19 @@ class Target:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in a report."""
-        return tuple(s for s in (self.token, self.api_token) if s)
+        """Values that must never appear in a report: the tokens, and a fixed publish URL's secret
+        (Cloudflare's scheme puts it in the path; the play URL is public)."""
+        from .wire import url_secrets
+
+        return tuple(s for s in (self.token, self.api_token, *url_secrets(self.endpoint, public=(self.whep_endpoint,))) if s)
 
     def describe(self) -> str:
+        """The target's label in every report and console line: its URL, with the secrets redacted."""
+        from .wire import redact_text
+
         if self.embedded:
             return f"embedded reference server ({self.label})"
-        return self.live_inputs or self.endpoint or "?"
+        return redact_text(self.live_inputs or self.endpoint or "?", self.secrets)
 
 
 def is_loopback(url: str | None) -> bool:

@@ -38,6 +38,26 @@ def redact_text(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
     return text
 
 
+def redact_document(value, secrets: tuple[str, ...] | list[str]):
+    """A document (dicts, lists, strings) with every secret replaced: the last pass over a report
+    before it is written, whatever label or message carried a secret past the wire log."""
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, dict):
+        return {redact_document(k, secrets): redact_document(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_document(v, secrets) for v in value)
+    return value
+
+
+def redact_secrets(text: str, secrets: tuple[str, ...] | list[str]) -> str:
+    """Only the given secrets replaced (files written by others, e.g. allure's, are not SDP)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
 _SECRET_LOOKING = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
 
 

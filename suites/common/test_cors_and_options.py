@@ -61,8 +61,16 @@ async def test_post_response_is_readable_by_browsers(case):
 
 @pytest.mark.requirement("WHIP-4.6-7")
 async def test_preflight_carries_no_ice_servers(case):
-    """Send a CORS preflight for POST: no Link rel=ice-server on it."""
+    """Send a CORS preflight for POST: no Link rel=ice-server on it. The control: the endpoint names ICE
+    servers somewhere (a plain OPTIONS, or the 201 of a POST); one that names none anywhere would pass
+    without the check seeing anything, so it is not applicable there."""
     urls = await case.live_input()
+    plain = await case.signalling.request("OPTIONS", urls.whip_url)
+    if not any("ice-server" in link for link in plain.headers.get_list("Link")):
+        _, _, posted = await case.publish()
+        if not any("ice-server" in link for link in posted.response.headers.get_list("Link")):
+            case.not_applicable("the endpoint names no ICE server on a plain OPTIONS or on the 201: "
+                                "a preflight without them shows nothing")
     response = await case.signalling.request("OPTIONS", urls.whip_url, with_token=False, headers=PREFLIGHT)
     links = response.headers.get_list("Link")
     case.expect(not any("ice-server" in link for link in links), "WHIP-4.6-7",

@@ -41,16 +41,74 @@ async def test_get_follows_the_revision(case, protocol):
                                           f"{response.status_code} with {len(response.content)} bytes")
 
 
-@pytest.mark.requirement("WHIP-D-1", "HTTP-2")
+@pytest.mark.requirement("HTTP-19", "HTTP-2", "WHIP-4-1", "WHEP01-4.3-6")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_unsupported_method_gets_405_with_allow(case, protocol):
-    """PUT the endpoint: 405 Method Not Allowed with an Allow header that names POST."""
+    """PUT the endpoint: 405 Method Not Allowed with an Allow header that names POST.
+
+    One rule for WHIP and WHEP: HTTP's (RFC 9110 §15.5.6), a Warning where no revision demands the 405,
+    and a MUST where the drafts reserve PUT (draft-ietf-wish-whip-06 §4, draft-murillo-whep-01 §4.3)."""
     endpoint, _ = await _endpoint_and_session(case, protocol)
     response = await case.signalling.request("PUT", endpoint, content=b"")
+    profile = case.target.whip_profile if protocol == "whip" else case.target.whep_profile
+    ids = ("WHIP-4-1", "HTTP-19") if protocol == "whip" else ("WHEP01-4.3-6", "HTTP-19")
+    case.expect(response.status_code == 405, *(ids if profile in GET_IS_405 else ids[1:]),
+                message=f"PUT {endpoint} answered {response.status_code}, not 405 Method Not Allowed")
+    if response.status_code != 405:
+        return
     allow = headers.split_list(response.headers.get("Allow"))
-    req = "WHIP-D-1" if protocol == "whip" else "HTTP-2"
-    case.expect(response.status_code == 405 and "post" in allow, req,
-                message=f"PUT answered {response.status_code}, Allow: {response.headers.get('Allow')!r}")
+    case.expect("post" in allow, "HTTP-2", message=f"the 405 to PUT has Allow {response.headers.get('Allow')!r}, "
+                                                   "which does not name POST, the endpoint's own method")
+
+
+async def _refused_methods(case, url: str) -> set[str]:
+    """The safe methods `url` turns away with 405 or 501 (probed now), upper-case."""
+    refused = set()
+    for method in ("GET", "HEAD"):
+        response = await case.signalling.request(method, url)
+        if response.status_code in (405, 501):
+            refused.add(method)
+    return refused
+
+
+@pytest.mark.requirement("HTTP-2")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("resource", ["endpoint", "session"])
+async def test_allow_lists_only_supported_methods(case, protocol, resource):
+    """PUT the endpoint or session URL, and OPTIONS it: Allow (on the 405 and on OPTIONS) lists the methods
+    the resource supports — none that it answers 405 itself, and the one it was seen to take (POST on the
+    endpoint, DELETE on the session). RFC 9110 §15.5.6: the 405's Allow holds "the target resource's
+    currently supported methods"; §10.2.1: Allow on any response advertises them."""
+    endpoint, session = await _endpoint_and_session(case, protocol)
+    url = endpoint if resource == "endpoint" else session
+    if not url:
+        case.not_applicable("the POST made no session (no Location): no session URL to ask")
+    put = await case.signalling.request("PUT", url, content=b"")
+    if put.status_code != 405:
+        case.not_applicable(f"PUT {url} answered {put.status_code}, not 405: no Allow to judge (the 405 itself is "
+                            "graded by test_unsupported_method_gets_405_with_allow and the drafts' session rules)")
+    options = await case.signalling.request("OPTIONS", url, with_token=False)
+    refused = await _refused_methods(case, url) | {"PUT"}
+    taken = "POST" if resource == "endpoint" else "DELETE"  # the arrangement POSTed; the session is DELETEd below
+    if resource == "session":
+        deleted = await case.signalling.delete(url)
+        taken = taken if 200 <= deleted.status_code < 300 else None
+    problems = []
+    for what, value in (("the 405 to PUT", put.headers.get("Allow")),
+                        ("the OPTIONS response", options.headers.get("Allow") if options.status_code < 300 else None)):
+        if value is None:
+            continue  # OPTIONS need not carry Allow; a 405 without one is graded by test_unsupported_method_gets_405_with_allow
+        listed = {m.upper() for m in headers.split_list(value)}
+        wrong = sorted(listed & refused)
+        if wrong:
+            problems.append(f"{what} has Allow {value!r}, listing {', '.join(wrong)}, which {url} answers 405")
+        if taken and taken not in listed:
+            problems.append(f"{what} has Allow {value!r}, without {taken}, which {url} takes")
+    case.expect(not problems, "HTTP-2", message="; ".join(problems))
+    methods = {m.upper() for m in headers.split_list(options.headers.get("Access-Control-Allow-Methods"))}
+    if methods & refused:
+        case.info("HTTP-2", f"Access-Control-Allow-Methods on OPTIONS {url} lists {', '.join(sorted(methods & refused))}, "
+                            "which the URL answers 405: a browser is told it may send them")
 
 
 INVENTED_METHOD = "WHIPCHECK"  # a valid method token no specification defines
@@ -70,6 +128,18 @@ async def test_unrecognised_method_gets_501(case, protocol):
                     message=f"{INVENTED_METHOD} {url} got {response.status_code}, not 501 Not Implemented")
 
 
+@pytest.mark.requirement("WHIP-4-2")
+@pytest.mark.parametrize("method", ["HEAD", "POST", "PUT"])
+async def test_whip_session_turns_away_other_methods(case, method):
+    """draft-ietf-wish-whip-06 §4: HEAD, POST and PUT on a WHIP session (resource) URL get 405 (GET is
+    graded with the revision's GET rule, test_get_follows_the_revision)."""
+    _, session = await _endpoint_and_session(case, "whip")
+    response = await case.signalling.request(method, session, content=b"")
+    case.expect(response.status_code == 405, "WHIP-4-2",
+                message=f"{method} {session} got {response.status_code}, not the 405 draft-ietf-wish-whip-06 §4 reserves "
+                        "it with")
+
+
 @pytest.mark.requirement("WHEP01-4.3-9")
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT"])
 async def test_whep_session_turns_away_other_methods(case, method):
@@ -79,14 +149,14 @@ async def test_whep_session_turns_away_other_methods(case, method):
     case.expect(response.status_code == 405, "WHEP01-4.3-9", message=f"{method} on the session got {response.status_code}")
 
 
-@pytest.mark.requirement("WHIP-D-3", "HTTP-12")
+@pytest.mark.requirement("HTTP-12")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_head_is_answered_like_get(case, protocol):
     """HEAD and GET the endpoint: the same status, and no content for HEAD."""
     endpoint, _ = await _endpoint_and_session(case, protocol)
     get = await case.signalling.request("GET", endpoint)
     head = await case.signalling.request("HEAD", endpoint)
-    req = "WHIP-D-3" if protocol == "whip" else "HTTP-12"
+    req = "HTTP-12"  # RFC 9110 §9.3.2, for WHIP and WHEP alike: "identical to GET except ... MUST NOT send content"
     case.expect(head.status_code == get.status_code and not head.content, req,
                 message=f"GET answered {get.status_code}, HEAD answered {head.status_code} with {len(head.content)} bytes")
 

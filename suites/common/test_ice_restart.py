@@ -5,8 +5,12 @@ The suite's peer really restarts: a new ICE agent with new credentials and newly
 server that answers 200 with fresh credentials but keeps its old agent therefore fails: the new
 agent's checks go unanswered. Media is watched at a WHEP player throughout.
 
-A session that answers a restart 405/422/501 does not support restarts: graded once
-(WHIP-4.3-1 / WHEPL-4.4-1, a SHOULD) and the other cases are not applicable.
+Only a 2xx to the restart PATCH shows that the session restarts ICE. Anything else — the refusals
+405/422/501, and equally a 5xx or another 4xx — is no evidence of support: whether restarts are
+supported is graded once (WHIP-4.3-1 / WHEPL-4.4-1, a SHOULD), the status the refusal should have had
+once where its rule is (WHIP-4.3.1-5 for a trickle-only session), and the cases that judge a restart's
+200 are not applicable. A server that answers 500 has not restarted anything, so "the restart's 200"
+is never judged when no 200 came.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from whip_whep.ice_restart import ice_connection
 pytestmark = pytest.mark.asyncio
 
 PROTOCOLS = ["whip", "whep"]
-NO_RESTART = (405, 422, 501)
+REFUSALS = (405, 422, 501)  # the statuses the revisions name for "this kind of PATCH is not supported"
 FRAMES = 30  # a second of video after the restart
 RETIRED_WITHIN_S = 3.0  # after the client's new ICE session is up: the server's nomination and switch-over
 
@@ -37,13 +41,28 @@ async def _live_session(case, protocol: str):
     return the_player.pc, played, the_player
 
 
+def restart_taken(status: int) -> bool:
+    """Whether a restart PATCH's status shows the session took the restart: a 2xx, nothing else.
+
+    A 5xx says the server failed, a 4xx that it refused; neither says it can restart ICE."""
+    return 200 <= status < 300
+
+
+def _not_taken(case, exchange) -> None:
+    """End a case that needs a restart the session did not take (not applicable), naming who grades it."""
+    if not restart_taken(exchange.status):
+        kind = "refused" if exchange.status in REFUSALS else "failed"
+        case.not_applicable(f"the session did not take the ICE restart (PATCH {kind}: {exchange.status}); whether "
+                            "restarts are supported, and the status a refusal must have, are graded by "
+                            "test_restart_is_supported and test_trickle_only_session_refuses_restart_with_422")
+
+
 async def _restart(case, protocol: str):
-    """Restart the session's ICE; restarts not supported make the case not applicable.
+    """Restart the session's ICE; a restart not taken (no 2xx) makes the case not applicable.
     Returns (peer, POST response, player, restart exchange)."""
     pc, posted, the_player = await _live_session(case, protocol)
     exchange = await case.restart_ice(pc, posted.location)
-    if exchange.status in NO_RESTART:
-        case.not_applicable(f"the session does not support ICE restart (PATCH answered {exchange.status})")
+    _not_taken(case, exchange)
     return pc, posted, the_player, exchange
 
 
@@ -66,12 +85,16 @@ async def test_trickle_only_session_refuses_restart_with_422(case, protocol):
     if not 200 <= trickle.status_code < 300:
         case.not_applicable(f"the session does not take trickle PATCHes either ({trickle.status_code}): no kind to tell apart")
     exchange = await case.restart_ice(pc, posted.location)
-    if 200 <= exchange.status < 300:
+    if restart_taken(exchange.status):
         case.not_applicable(f"the session supports ICE restart ({exchange.status}): nothing to refuse")
     profile = case.target.whip_profile if protocol == "whip" else case.target.whep_profile
     wanted = 405 if profile in (profiles.MURILLO_01, profiles.WHIP_06) else 422  # the drafts: "405 Not Implemented"
+    # A restart not taken by a session that takes trickle is this rule's case whatever the status: a
+    # 5xx is not the refusal the rule names (RFC 9725 §4.3.1: "MUST return a 422"), and this is the one
+    # place it is graded.
+    failed = " (a server failure, not the refusal)" if exchange.status >= 500 and exchange.status not in REFUSALS else ""
     case.expect(exchange.status == wanted, *_ids(protocol, "WHIP-4.3.1-5", ("WHEPL-4.4.1-3", "WHEP01-4.4-7")),
-                message=f"trickle is taken ({trickle.status_code}) but the restart PATCH got {exchange.status}, "
+                message=f"trickle is taken ({trickle.status_code}) but the restart PATCH got {exchange.status}{failed}, "
                         f"not the {wanted} {profile} wants")
 
 
@@ -81,10 +104,15 @@ async def test_restart_is_supported(case, protocol):
     """A PATCH with new credentials and If-Match: * is taken as a restart (200), not refused."""
     pc, posted, _ = await _live_session(case, protocol)
     exchange = await case.restart_ice(pc, posted.location)
+    # Support is what a client can use: a 2xx. A 5xx is the server failing the restart (the status it
+    # should have answered is graded where that rule is: WHIP-4.3.1-5 / WHEPL-4.4.1-3 for a trickle-only
+    # session), so it counts as no restart here, never as support.
+    taken = restart_taken(exchange.status)
+    why = "" if exchange.status in REFUSALS or taken else " (a failure, not a refusal: no evidence of support)"
     if protocol == "whep" and case.target.whep_profile == profiles.MURILLO_01:
-        case.capability(exchange.status not in NO_RESTART, "WHEP01-4.5-8", f"a restart PATCH got {exchange.status}")
-    case.expect(exchange.status not in NO_RESTART, *_ids(protocol, "WHIP-4.3-1", ("WHEPL-4.4-1",)),
-                message=f"ICE restart is not supported: the restart PATCH got {exchange.status}")
+        case.capability(taken, "WHEP01-4.5-8", f"a restart PATCH got {exchange.status}{why}")
+    case.expect(taken, *_ids(protocol, "WHIP-4.3-1", ("WHEPL-4.4-1",)),
+                message=f"ICE restart is not supported: the restart PATCH got {exchange.status}{why}")
 
 
 @pytest.mark.requirement("WHIP-4.3.3-5", "WHEPL-4.4.3-5", "WHEP01-4.4-19")
@@ -197,8 +225,7 @@ async def test_restart_retires_the_old_candidates(case, protocol):
     if await old.answered() is not True:
         case.not_applicable("the server does not answer consent checks on the session's pair while it runs")
     exchange = await case.restart_ice(pc, posted.location)
-    if exchange.status in NO_RESTART:
-        case.not_applicable(f"the session does not support ICE restart (PATCH answered {exchange.status})")
+    _not_taken(case, exchange)
     if not exchange.connected or exchange.answer is None:
         case.not_applicable(f"the restart (answered {exchange.status}) did not bring up a new ICE session; "
                             "the restart cases grade that")
@@ -231,8 +258,7 @@ async def test_restart_recovers_a_broken_path(case, protocol):
     pc, posted, the_player = await _live_session(case, protocol)
     cut_at = _cut_current_path(pc)
     exchange = await case.restart_ice(pc, posted.location)
-    if exchange.status in NO_RESTART:
-        case.not_applicable(f"the session does not support ICE restart (PATCH answered {exchange.status})")
+    _not_taken(case, exchange)
     video = the_player.streams["video"]
     frames_at_cut = video.frames
     resumed = exchange.connected and await the_player.wait_for(
@@ -260,7 +286,7 @@ async def test_failed_restart_keeps_the_session(case, protocol):
     """A restart PATCH with an illegal 2-character ufrag gets a 4xx/5xx; the old ETag still trickles (204), media goes on."""
     pc, posted, the_player = await _live_session(case, protocol)
     before = await _trickle_own_candidates(case, pc, posted)
-    if before.status_code in NO_RESTART:
+    if not 200 <= before.status_code < 300:
         case.not_applicable(f"the session takes no trickle PATCH ({before.status_code}): the entity-tag cannot be shown to survive")
     refused = await case.signalling.patch(posted.location, str(sdpfrag.unusable_restart(pc.localDescription.sdp)), if_match="*")
     ids = _ids(protocol, "WHIP-4.3.3-10", ("WHEPL-4.4.3-10", "WHEPL-4.4.3-11"))
