@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 from typing import Callable
 
 from aiohttp import http_parser, web, web_protocol
+from aioice import stun
 from aiortc import RTCSessionDescription
 
 from whip_whep.peer import new_peer_connection
@@ -84,6 +86,8 @@ class ReferenceServer:
             # A media server that is not where its answer says: no checks go out, none are answered.
             await session.pc.close()
         session.watch(self.config.session_timeout_s, self.end_session, not self.config.fault("dtls-close-ignored"))
+        if self.config.fault("consent-answered-briefly"):
+            session.spawn(_stop_answering_checks(session, FAULT_CONSENT_FOR_S))
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
 
@@ -114,6 +118,8 @@ class ReferenceServer:
         else:
             timeout = session.offer_expires - time.time()
         session.watch(timeout, self.end_session, not self.config.fault("dtls-close-ignored"))
+        if self.config.fault("consent-answered-briefly"):
+            session.spawn(_stop_answering_checks(session, FAULT_CONSENT_FOR_S))
         log.info("%s session %s offered on input %s", kind, session.id, live.uid)
         return session, session.pc.localDescription.sdp
 
@@ -201,3 +207,25 @@ def make_app(config: ServerConfig) -> web.Application:
 
     app.on_shutdown.append(_close)
     return app
+
+
+FAULT_CONSENT_FOR_S = 2.0  # how long the consent-answered-briefly fault answers consent checks
+
+
+async def _stop_answering_checks(session: Session, after_s: float) -> None:
+    """The consent-answered-briefly fault: `after_s` after connecting, the session's ICE agent drops every
+    STUN Binding request (consent checks, RFC 7675) while media keeps flowing."""
+    await session.connected.wait()
+    await asyncio.sleep(after_s)  # the fault's schedule, not a synchronisation
+    for transceiver in session.pc.getTransceivers():
+        dtls = transceiver.sender.transport
+        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
+        if connection is None:
+            continue
+
+        def drop(message, addr, protocol, original=connection.request_received) -> None:
+            if message.message_method == stun.Method.BINDING:
+                return
+            original(message, addr, protocol)
+
+        connection.request_received = drop

@@ -19,6 +19,7 @@ FAULTS: dict[str, str] = {
     "broken-relative-location": "send a relative Location that resolves to no session",
     "answer-content-type": "type the SDP answer text/plain",
     "etag-weak": "send a weak entity-tag (W/\"...\") in ETag",
+    "etag-carries-ice-credentials": "make a session's ETag \"ice-ufrag:ice-pwd\" of its answer (a real server did)",
     "answer-wrong-direction": "answer with a=sendrecv instead of recvonly (WHIP) / sendonly (WHEP)",
     "answer-drops-mline": "leave the last m-section out of the answer",
     "answer-no-bundle": "leave a=group:BUNDLE out of the answer",
@@ -69,11 +70,18 @@ FAULTS: dict[str, str] = {
     "counter-offer-no-valid-until": "type the 406 counter-offer application/sdp without valid-until",
     "patch-after-delete-204": "answer 204 to a PATCH on a session that does not exist (any more)",
     "answer-ice-lite": "mark the answer a=ice-lite (a lite ICE implementation)",
+    "answer-is-offer": "answer WHIP/WHEP offers with an SDP offer: a=setup:actpass and a format-less m=video 9",
+    "needs-publisher-500": "answer a WHEP POST for an input nobody publishes 500 instead of 409 + Retry-After "
+                           "(as janus-whep-server in VideoRoom mode does)",
+    "whep-post-500": "answer every WHEP offer POST with 500 Internal Server Error",
+    "counter-offer-always": "under draft-ietf-wish-whep-03, refuse every WHEP offer with a 406 counter-offer "
+                            "(as janus-whep-server in VideoRoom mode does)",
     "active-offer-refused-403": "refuse WHIP offers with a=setup:active with 403 instead of 422/400",
     "retry-after-junk": "with --require-publisher, give the 409 a Retry-After that is neither seconds nor a date",
     "redirect-302": "with --redirect, send endpoint POSTs on with 302 Found instead of 307",
     "errors-plain-text": "explain 4xx/5xx in plain text instead of RFC 9457 problem details",
     "problem-status-mismatch": "give problem details a 'status' member other than the response's status",
+    "dies-after-12-posts": "exit the server process on the 13th WHIP/WHEP endpoint POST (a target that dies mid-run)",
     # methods, OPTIONS, CORS, Link
     "get-405-everywhere": "answer GET/HEAD with 405 whatever the profile (RFC 9725 wants 2xx)",
     "get-2xx-everywhere": "answer GET/HEAD with 2xx whatever the profile (the drafts want 405)",
@@ -124,6 +132,9 @@ FAULTS: dict[str, str] = {
     "no-vp9": "treat VP9 as an unknown codec (drop it from offers before negotiating)",
     "vp9-never-forwarded": "negotiate VP9 but forward none of its packets to viewers",
     "media-delayed": "hold every forwarded packet back 700 ms (a relay with a deep buffer)",
+    "video-pauses": "drop the publisher's video for 0.6 s in every 3 s (about 20% of frames lost, a freeze each time)",
+    "media-stops-after-5s": "stop forwarding media to a viewer 5 s after it connected (its session stays up)",
+    "consent-answered-briefly": "stop answering ICE consent checks (STUN Binding requests) 2 s after a session connected",
     # WHEP server offer (draft-murillo-whep-01 §4.2) and counter-offer (draft-ietf-wish-whep-03 §4.2.2)
     "no-server-offer": "treat an empty POST as an untyped offer (415) instead of answering it with a server offer",
     "server-offer-no-expires": "leave Expires out of the 201 that carries a server offer",
@@ -204,6 +215,9 @@ def rewrite_answer(answer: str, active: set[str]) -> str:
             answer,
             flags=re.MULTILINE,
         )
+    if "answer-is-offer" in active:  # seen from a real server: its own offer sent back as the "answer"
+        answer = re.sub(r"^a=setup:\w+", "a=setup:actpass", answer, flags=re.MULTILINE)
+        answer = re.sub(r"^m=video \S+ (\S+)[^\r\n]*", r"m=video 9 \1", answer, flags=re.MULTILINE)
     if "answer-ice-lite" in active:
         answer = re.sub(r"^(t=[^\r\n]*\r?\n)", r"\1a=ice-lite\r\n", answer, count=1, flags=re.MULTILINE)
     if "simulcast-answer-not-reversed" in active:

@@ -36,6 +36,7 @@ from aiortc.rtp import (
 )
 
 from whip_whep import sdp
+from whip_whep.media import is_keyframe
 
 from .sessions import Session
 
@@ -43,6 +44,8 @@ log = logging.getLogger("reference_server.relay")
 
 HISTORY = 1024  # packets kept per stream for NACKs; libsrtp refuses indices further behind
 FAULT_DELAY_S = 0.7  # what the media-delayed fault holds every packet back
+FAULT_PAUSE_EVERY_S, FAULT_PAUSE_S = 3.0, 0.6  # the video-pauses fault's schedule
+FAULT_MEDIA_FOR_S = 5.0  # how long the media-stops-after-5s fault forwards to a viewer
 KEYFRAME_INTERVAL_S = 0.3  # at most one upstream keyframe request per interval
 
 
@@ -161,6 +164,7 @@ class Egress:
         self.seq_offset: int | None = None
         self.rtx_seq = random.randint(0, 0xFFFF)
         self._payload_types: dict[int, int | None] = {}
+        self._first_sent: float | None = None
 
     def payload_type(self, codec: RTCRtpCodecParameters) -> int | None:
         if codec.payloadType not in self._payload_types:
@@ -209,6 +213,13 @@ class Egress:
         _SSRC.pack_into(data, 8, self._ssrc(packet))
         return bytes(data)  # pylibsrtp protects bytes only
 
+    def sending_for(self) -> float:
+        """Seconds since this egress first sent a packet (0 before that)."""
+        now = time.monotonic()
+        if self._first_sent is None:
+            self._first_sent = now
+        return now - self._first_sent
+
     async def send(self, data: bytes) -> None:
         try:
             await self.sender.transport._send_rtp(data)
@@ -234,6 +245,7 @@ class Relay:
         self._last_keyframe_request = 0.0
         self._keyframe_pending: asyncio.TimerHandle | None = None
         self._delayed: set[asyncio.Task] = set()  # sends held back by the media-delayed fault
+        self._created, self._awaiting_keyframe, self._dropped_video = time.monotonic(), False, 0  # the video-pauses fault
 
     # --- publisher ---------------------------------------------------------------------------
     def attach_publisher(self, session: Session) -> None:
@@ -292,6 +304,12 @@ class Relay:
         codec = ingress.codecs.get(packet.payload_type)
         if codec is None:
             return
+        if "video-pauses" in self.faults and ingress.kind == "video":
+            if not is_rtx(codec):
+                ingress.media_ssrc = packet.ssrc  # where the keyframe request after a pause goes
+            packet = self._through_pauses(codec, packet)
+            if packet is None:
+                return  # lost before the history: no retransmission can repair it
         if ingress.simulcast is not None:
             if is_rtx(codec):
                 return  # a retransmission whose stream is unknown (simulcast signals no a=ssrc-group)
@@ -328,6 +346,8 @@ class Relay:
             egress = streams.get(ingress.kind)
             if egress is None or not egress.ready or ("playback-needs-sse" in self.faults and not _has_event_stream(session)):
                 continue
+            if "media-stops-after-5s" in self.faults and egress.sending_for() > FAULT_MEDIA_FOR_S:
+                continue
             payload_type = egress.payload_type(codec)
             if payload_type is None:
                 self.viewers.pop(session, None)
@@ -338,6 +358,23 @@ class Relay:
                 self._send_later(egress, data)
             else:
                 await egress.send(data)
+
+    def _through_pauses(self, codec: RTCRtpCodecParameters, packet: RtpPacket) -> RtpPacket | None:
+        """The video-pauses fault: None while video is dropped (every FAULT_PAUSE_EVERY_S, for FAULT_PAUSE_S) and
+        until the keyframe asked for after each pause; the packets that pass are renumbered without gaps, so
+        viewers see whole frames missing (frames lost, a freeze) rather than a broken stream they cannot decode."""
+        if is_rtx(codec):
+            return None  # no retransmission may repair the loss
+        paused = (time.monotonic() - self._created) % FAULT_PAUSE_EVERY_S < FAULT_PAUSE_S
+        if paused or (self._awaiting_keyframe and not is_keyframe(codec.mimeType, packet.payload)):
+            if not paused:
+                self.request_keyframe()
+            self._awaiting_keyframe = True
+            self._dropped_video += 1
+            return None
+        self._awaiting_keyframe = False
+        packet.sequence_number = (packet.sequence_number - self._dropped_video) & 0xFFFF
+        return packet
 
     def _send_later(self, egress: "Egress", packet: bytes) -> None:
         """The media-delayed fault: a relay with a deep buffer (every packet held FAULT_DELAY_S)."""

@@ -10,6 +10,8 @@ import asyncio
 import ipaddress
 import json
 import logging
+import os
+import re
 import secrets
 import time
 from email.utils import formatdate
@@ -197,6 +199,10 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     server = _server(request)
     base = _base_headers(server, protocol)
     method = request.method
+    if method == "POST" and server.config.fault("dies-after-12-posts"):
+        _POSTS[0] += 1
+        if _POSTS[0] > 12:
+            os._exit(3)  # the fault: the process is gone, as a crashed target is
     allowed = _supported(server, protocol, ENDPOINT_METHODS)
     try:
         if method == "OPTIONS":
@@ -224,6 +230,9 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     except CounterOffer as counter:
         return _server_offered(server, request, protocol, counter.session, counter.offer, base, status=406)
     return _created(server, request, protocol, session, answer, base)
+
+
+_POSTS = [0]  # endpoint POSTs so far (the dies-after-12-posts fault)
 
 
 # Where --redirect sends endpoint POSTs: the same endpoint behind a second front door.
@@ -313,6 +322,9 @@ def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol
         location = f"http://{request.host}{location}"  # an absolute URL that drops TLS
     result = dict(base)
     result["Content-Type"] = "text/plain" if server.config.fault("answer-content-type") else headers.SDP
+    if server.config.fault("etag-carries-ice-credentials"):
+        ufrag, pwd = (re.search(rf"^a=ice-{name}:(\S+)", answer, re.MULTILINE) for name in ("ufrag", "pwd"))
+        session.etag = f'"{ufrag.group(1) if ufrag else ""}:{pwd.group(1) if pwd else ""}"'
     result["ETag"] = "W/" + session.etag if server.config.fault("etag-weak") else session.etag
     if not server.config.fault("no-location"):
         result["Location"] = location

@@ -43,6 +43,8 @@ RETRY_AFTER_S = 5
 
 def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
     """--require-publisher: no playback before publication (draft-ietf-wish-whep-03 §4.2.8)."""
+    if server.config.fault("needs-publisher-500") and live.publisher is None:
+        raise Refusal(500, "no feed to subscribe to")
     if not server.config.require_publisher or live.publisher is not None:
         return
     if server.config.fault("conflict-without-retry-after"):
@@ -59,6 +61,11 @@ def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
 async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
                      profile: str) -> tuple["Session", str]:
     _require_publisher(server, live)
+    if server.config.fault("whep-post-500"):
+        raise Refusal(500, "internal error")
+    if server.config.fault("counter-offer-always") and profile == profiles.WHEP_03 and server.config.patch:
+        offering, counter = await server_offer(server, live)
+        raise CounterOffer(offering, counter, "this endpoint always makes the offer")
     counts = count_kinds(desc)
     if any(n > 1 for n in counts.values()):
         raise Refusal(422, f"one audio and one video track at most; the offer has {counts}")

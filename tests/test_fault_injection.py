@@ -126,3 +126,120 @@ def test_slow_cases_pass_against_the_clean_server(tmp_path):
     assert run.doc is not None, run.output
     cases = run.cases(slow)
     assert len(cases) == 4 and {c["verdict"] for c in cases} <= {"Pass", "Info"}, cases
+
+
+ARRANGEMENTS = __import__("tomllib").loads((__import__("pathlib").Path(__file__).parent / "fault_map.toml").read_text()).get("arrangement", [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", ARRANGEMENTS, ids=[a["fault"] for a in ARRANGEMENTS])
+def test_broken_arrangement_is_named_once_and_never_an_error(spec, tmp_path):
+    """A server that breaks a step many cases only arrange with (its POST answered 500, an offer sent back
+    as the answer, a 406 counter-offer for every viewer) gets the rule it breaks graded once, and every
+    case that needed the step is Not applicable naming that rule: never an Error, never the defect
+    counted in every case (issue 17, items 4-6)."""
+    run = run_suite([f"--server-fault={spec['fault']}", "--timeout-s=3", "--max-concurrency=2", *pair_args("standard"),
+                     *spec["tests"]], tmp_path)
+    assert run.doc is not None, run.output
+    cases = run.doc["cases"]
+    errors = [(c["id"], c["message"]) for c in cases if c["verdict"] == "Error"]
+    assert not errors, f"Errors under --server-fault {spec['fault']}: {errors}"
+    for req in spec["fails"]:
+        failing = [c["id"] for c in cases if any(k["id"] == req and k["verdict"] == "Fail" for k in c["checks"])]
+        assert len(failing) == 1, f"{req} under --server-fault {spec['fault']} should fail in exactly one case: {failing}"
+    other_fails = [(c["id"], c["message"]) for c in cases if c["verdict"] == "Fail"
+                   and not any(k["id"] in spec["fails"] for k in c["checks"])]
+    assert not other_fails, f"Fails of other rules under --server-fault {spec['fault']}: {other_fails}"
+    if "dependents" in spec:
+        dependents = [c for c in cases if c["verdict"] == "Not applicable" and spec["dependents"] in c["message"]]
+        assert dependents, f"no case was Not applicable with {spec['dependents']!r}: {[(c['id'], c['message']) for c in cases]}"
+    for test in spec.get("passes", []):
+        passing = [c for c in cases if c["id"].split("[")[0] == test]
+        assert passing and {c["verdict"] for c in passing} == {"Pass"}, f"{test}: {passing}"
+
+
+@pytest.mark.slow
+def test_product_rules_are_info_against_a_plain_endpoint(tmp_path):
+    """BRIEF-PUB-1 (one publisher per live input) is Cloudflare's product rule, not WHIP's: against a plain
+    --endpoint/--whep-endpoint under the standard profiles a second publisher accepted is Info, while the
+    same fault against a live inputs API is a Fail (the fault_map row of second-publisher-accepted)."""
+    import httpx
+
+    from fixtures.embedded import EmbeddedServer
+    from whip_whep import profiles
+
+    server = EmbeddedServer(profiles.STANDARD, token=False, faults=["second-publisher-accepted"], ice_servers=[])
+    target = server.start()
+    try:
+        created = httpx.post(target.live_inputs, json={"meta": {"name": "plain endpoint"}},
+                             headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+        run = run_suite([f"--endpoint={created['webRTC']['url']}", f"--whep-endpoint={created['webRTCPlayback']['url']}",
+                         "--timeout-s=3", *pair_args("standard"), "suites/brief/test_one_publisher.py"], tmp_path)
+    finally:
+        server.stop()
+    assert run.doc is not None, run.output
+    cases = run.cases("suites/brief/test_one_publisher.py::test_second_publisher_is_refused")
+    assert cases and [c["verdict"] for c in cases] == ["Info"], cases
+    assert "rule of Cloudflare's product" in cases[0]["message"], cases[0]["message"]
+    assert run.returncode == 0, run.output
+
+
+@pytest.mark.slow
+def test_ice_credentials_in_headers_are_redacted(tmp_path):
+    """A server that puts `ice-ufrag:ice-pwd` in its ETag (seen on a real one) must not leak the ICE
+    password into the reports: a value seen as a=ice-pwd is redacted in every header, as in the SDP."""
+    test = "suites/whip/test_4_2_ingest_session_setup.py::test_etag_is_a_strong_entity_tag"
+    run = run_suite(["--server-fault=etag-carries-ice-credentials", *pair_args("standard"), test], tmp_path)
+    assert run.doc is not None, run.output
+    etags = [v for c in run.cases(test) for e in c["wire_log"] for k, v in e["response_headers"] if k.lower() == "etag"]
+    assert etags and all(v.endswith(':[redacted]"') for v in etags), etags
+
+
+@pytest.mark.parametrize("fault,unverified", [((), False), (("delete-keeps-session",), True)], ids=["clean", "delete-keeps-session"])
+def test_cleanup_confirms_its_deletes(make_server, fault, unverified):
+    """The end-of-run sweep does not take a DELETE's 200 on trust: a second DELETE must find the session
+    gone (404), or the URL is reported as unverified (`results.json` → cleanup.unverified), never as
+    deleted. A real server answered 200 and kept the sessions."""
+    import asyncio
+
+    import httpx
+
+    from whip_whep import peer, player
+    from whip_whep.leftovers import Leftovers
+
+    server = make_server(faults=fault)
+    live_inputs = f"{server.base_url}/client/v4/accounts/conformance/stream/live_inputs"
+    created = httpx.post(live_inputs, json={"meta": {"name": "sweep"}},
+                         headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+
+    async def offer() -> str:
+        pc = player.publisher("vp8", [])
+        try:
+            return await peer.local_offer(pc)
+        finally:
+            await pc.close()
+
+    posted = httpx.post(created["webRTC"]["url"], content=asyncio.run(offer()), headers={"Content-Type": "application/sdp"})
+    assert posted.status_code == 201, posted.text
+    session_url = str(httpx.URL(created["webRTC"]["url"]).join(posted.headers["Location"]))
+    leftovers = Leftovers()
+    leftovers.add(session_url, {})
+    assert leftovers.sweep(5.0) == [], "the DELETE itself was answered 2xx"
+    assert leftovers.unverified == ([session_url] if unverified else []), leftovers.unverified
+
+
+@pytest.mark.slow
+def test_a_target_that_dies_mid_run_is_one_headline(tmp_path):
+    """A target that stops answering mid-run (its process exits) gives one Error, in the case that met the
+    silence, and one headline, "the target stopped answering at case N" (exit code 6); later cases are Not
+    applicable with that headline, not dozens of unrelated Errors."""
+    run = run_suite(["--server-fault=dies-after-12-posts", "--timeout-s=3", *pair_args("standard"),
+                     "suites/whip/test_4_2_ingest_session_setup.py", "suites/whep/test_4_2_playback_session_setup.py"], tmp_path)
+    assert run.doc is not None, run.output
+    assert run.returncode == 6, run.output
+    assert "the target stopped answering at case" in (run.doc["error"] or ""), run.doc["error"]
+    errors = [c["id"] for c in run.doc["cases"] if c["verdict"] == "Error"]
+    assert len(errors) <= 1, errors
+    after = [c for c in run.doc["cases"] if "the target stopped answering at case" in c["message"]]
+    assert after and all(c["verdict"] == "Not applicable" for c in after), after
+    assert "[redacted]/webRTC/publish" in run.doc["error"], "the publish URL is a secret"

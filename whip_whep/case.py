@@ -30,6 +30,15 @@ class NotApplicable(pytest.skip.Exception):  # type: ignore[name-defined]
     """The case does not apply to this target (feature absent, option not given)."""
 
 
+class ArrangeFailed(NotApplicable):
+    """A step that only sets the case up failed ("arranging a viewer failed: POST answered 500").
+
+    Not applicable, not an Error: what went wrong is a rule graded once, in the case about it (the
+    message names that rule), and counting it again in every case that needed the step would turn
+    one defect into dozens. The case's wire log shows the exchange. The message always starts
+    "arranging …" or "no usable answer", so the report never shows the suite's internals."""
+
+
 class CaseEnded(pytest.skip.Exception):  # type: ignore[name-defined]
     """The case has its verdict already (e.g. the target lacks an optional feature): stop here.
 
@@ -46,6 +55,14 @@ class Check:
         return {"id": self.requirement_id, "verdict": self.verdict.value, "message": self.message}
 
 
+# Rules of Cloudflare's product (the brief), not of any spec: one publisher per live input, the live
+# inputs API and its URLs. A plain WHIP/WHEP endpoint owes none of them, so they are graded only where
+# the product is being tested (a live inputs API, or the Cloudflare profile pair); elsewhere what was
+# seen is Info. (The brief's media rules stay graded: that --whep-endpoint plays what --endpoint
+# publishes is what the user says by giving both.)
+PRODUCT_RULES = frozenset({"BRIEF-PUB-1", "BRIEF-URL-1", "BRIEF-API-1", "BRIEF-API-2", "BRIEF-API-3"})
+
+
 @dataclass
 class CaseRecord:
     """What a case observed; the pytest plugin turns it into a results.json entry."""
@@ -55,6 +72,7 @@ class CaseRecord:
     log: WireLog
     checks: list[Check] = field(default_factory=list)
     figures: dict[str, float | int | str] = field(default_factory=dict)
+    product_in_scope: bool = True  # False: a plain endpoint under the standard profiles (see PRODUCT_RULES)
 
     # --- grading -------------------------------------------------------------------------
     def _in_force(self, ids: tuple[str, ...]) -> tuple[Requirement | None, list[Requirement]]:
@@ -74,6 +92,12 @@ class CaseRecord:
         profile in force grades the check.
         """
         req, reqs = self._in_force(ids)
+        if req is not None and req.id in PRODUCT_RULES and not self.product_in_scope:
+            note = "holds" if ok else f"observed: {self.log.redact(message)}"
+            self.checks.append(Check(req.id, Verdict.INFO,
+                                     f"{req.id} is a rule of Cloudflare's product, not of WHIP/WHEP: graded only against a "
+                                     f"live inputs API (--live-inputs) or the Cloudflare profiles; {note}"))
+            return ok
         if req is None:
             names = ", ".join(f"{r.id} ({', '.join(r.profiles)})" for r in reqs)
             note = "holds" if ok else f"not required by {self._profiles_text()}; observed: {self.log.redact(message)}"
@@ -123,9 +147,13 @@ class CaseRecord:
         raise NotApplicable(self.log.redact(reason))
 
     def describe(self, req: Requirement, message: str) -> str:
-        spec = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
+        if req.spec == "brief":  # not a spec: its level is "brief" too, which read "brief brief:"
+            where = "Cloudflare product brief" + (f" ({req.level})" if req.level.lower() != "brief" else "")
+        else:
+            spec = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
+            where = f"{spec} {req.level}"
         return (
-            f"[{req.id}] {spec} {req.level}: {req.text}\n"
+            f"[{req.id}] {where}: {req.text}\n"
             f"  observed: {message}\n"
             f"  last exchange: {self.log.last()}"
         )

@@ -190,6 +190,27 @@ class Player:
         figures.update(video.measurement.figures(prefix))
         return figures
 
+    def loss_pct(self) -> float | None:
+        """Video frames lost, in percent of the stamped frames sent between the first and last one seen."""
+        m = self.streams["video"].measurement
+        if not m.numbers:
+            return None
+        lost = m.frames_lost()
+        return 100.0 * lost / (lost + len(set(m.numbers)))
+
+    def longest_gap_ms(self, since_s: float | None = None, until_s: float | None = None) -> float | None:
+        """The longest time without a decoded video frame between `since_s` and `until_s` (time.monotonic()
+        values; default: the first and the last frame), counting the wait before the first and after the last."""
+        arrivals = self.streams["video"].measurement.arrivals_s
+        if since_s is not None:
+            arrivals = [a for a in arrivals if a >= since_s]
+        if until_s is not None:
+            arrivals = [a for a in arrivals if a <= until_s]
+        points = ([since_s] if since_s is not None else []) + arrivals + ([until_s] if until_s is not None else [])
+        if len(points) < 2:
+            return None
+        return max(b - a for a, b in zip(points, points[1:])) * 1000
+
     async def wait_for(self, kind: str, condition, timeout_s: float) -> bool:
         """Wait until `condition(stream)` holds for `kind`, at most `timeout_s`."""
         stream = self.streams[kind]

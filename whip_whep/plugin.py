@@ -44,6 +44,7 @@ class RunState:
         self.order: dict[str, int] = {}  # collection order, so concurrent runs report in spec order
         self.left = 0  # sessions/live inputs still open at the end of a worker, and those it could not delete
         self.not_deleted: list[str] = []
+        self.unverified: list[str] = []  # deleted at the end with a 2xx that a second DELETE could not confirm
         self.unreachable: str | None = None
         self.secrets: set[str] = set()  # learnt by the cases (minted publish secrets), redacted from every report
 
@@ -80,6 +81,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="glass-to-glass latency p95 above MS fails the media cases (default: reported as Info)")
     g.addoption("--max-ttff-ms", type=float, metavar="MS",
                 help="time from a viewer's POST to its first decoded frame above MS fails (default: reported as Info)")
+    g.addoption("--max-loss-pct", type=float, metavar="PCT",
+                help="video frames lost above PCT percent of those sent fails the media cases (default: reported as Info)")
+    g.addoption("--max-freeze-ms", type=float, metavar="MS",
+                help="a freeze (gap between decoded video frames) longer than MS fails the media cases (default: reported as Info)")
     g.addoption("--slow-cases", action="store_true",
                 help="also run the cases that wait out a 30-second timeout of the target (ICE consent freshness); "
                      "without it they are reported not applicable")
@@ -484,6 +489,7 @@ def pytest_testnodedown(node, error) -> None:
         return
     state.left += out["left"]
     state.not_deleted += out["not_deleted"]
+    state.unverified += out.get("unverified", [])
     state.unreachable = state.unreachable or out["unreachable"]
 
 
@@ -591,7 +597,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     error = config.stash.get(UNREACHABLE, None)
     if _worker_count(config) is not None:
         # a worker's results went with its test reports; the reporting process writes the files
-        config.workeroutput[CASE_ATTR] = {"left": left, "not_deleted": not_deleted, "unreachable": error}
+        config.workeroutput[CASE_ATTR] = {"left": left, "not_deleted": not_deleted, "unreachable": error,
+                                          "unverified": LEFTOVERS.unverified}
         return
     _REPORTING.pop("state", None)
     left += state.left
@@ -628,7 +635,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         targets=targets, exit_code=code, error=error,
     )
     doc["strict_conformance"] = bool(config.getoption("strict_conformance"))
-    doc["cleanup"] = {"deleted_at_end": left - len(not_deleted), "not_deleted": not_deleted}
+    unverified = LEFTOVERS.unverified + state.unverified
+    doc["cleanup"] = {"deleted_at_end": left - len(not_deleted) - len(unverified), "not_deleted": not_deleted,
+                      "unverified": unverified}
     doc["baseline"] = baseline
     secrets = _run_secrets(config, state)
     doc = redact_document(doc, secrets)

@@ -18,6 +18,13 @@ import httpx
 
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
 _ICE_PWD = re.compile(r"^(a=ice-pwd:)\S+", re.MULTILINE)
+_ICE_PWD_VALUE = re.compile(r"^a=ice-pwd:(\S{8,})", re.MULTILINE)  # ICE passwords are 22+ characters (RFC 8839 §5.4)
+
+
+def ice_passwords(*texts: str) -> list[str]:
+    """The a=ice-pwd values of SDP or sdpfrag bodies: once seen, redacted wherever else they appear
+    (a server put `ufrag:pwd` in its ETag, which If-Match then sends back)."""
+    return [value for text in texts for value in _ICE_PWD_VALUE.findall(text or "")]
 _LINK_CREDENTIAL = re.compile(r'(;\s*credential\s*=\s*)("(?:[^"\\]|\\.)*"|[^;,\s]+)', re.IGNORECASE)
 _MAX_BODY = 64 * 1024
 
@@ -103,10 +110,14 @@ class WireLog:
 
     def add_secrets(self, values: list[str]) -> None:
         """Values learnt during the case (a minted publish secret) that must not be reported."""
-        self.secrets.extend(v for v in values if v and v not in self.secrets)
+        new = [v for v in dict.fromkeys(values) if v and v not in self.secrets]
+        if not new:
+            return
+        self.secrets.extend(new)
         for exchange in self.exchanges:  # exchanges that carried it before it was known
             exchange.url = redact_text(exchange.url, self.secrets)
             exchange.response_body = redact_text(exchange.response_body, self.secrets)
+            exchange.request_headers = [(k, redact_text(v, self.secrets)) for k, v in exchange.request_headers]
             exchange.response_headers = [(k, redact_text(v, self.secrets)) for k, v in exchange.response_headers]
 
     def redact(self, text: str) -> str:
@@ -121,6 +132,7 @@ class WireLog:
     def record(self, request: httpx.Request, response: httpx.Response | None, error: str, started: float,
                body: str | None = None) -> Exchange:
         """`body`: what a streamed response delivered (its content was never read whole)."""
+        self.add_secrets(ice_passwords(_body(request.content)))
         exchange = Exchange(
             method=request.method,
             url=redact_text(str(request.url), self.secrets),
@@ -132,8 +144,9 @@ class WireLog:
         if response is not None:
             exchange.status = response.status_code
             exchange.reason = response.reason_phrase
-            exchange.response_headers = self._headers(response.headers)
             text = _body(response.content) if body is None else _body(body.encode())
+            self.add_secrets(ice_passwords(_body(request.content), text))
+            exchange.response_headers = self._headers(response.headers)
             exchange.response_body = redact_text(text, self.secrets)
         self.exchanges.append(exchange)
         return exchange

@@ -8,13 +8,15 @@ suite and the target, which only the user knows.
 
 import pytest
 
+from suites.brief.test_media_relay import grade_loss_and_freezes
+
 pytestmark = [pytest.mark.asyncio, pytest.mark.viewer]  # every case plays at WHEP viewers
 
 CODECS = ["vp9", "vp8", "h264"]
 MEASURED_FRAMES = 60  # two seconds at 30 fps
 
 
-@pytest.mark.requirement("BRIEF-LATENCY-1", "BRIEF-TTFF-1")
+@pytest.mark.requirement("BRIEF-LATENCY-1", "BRIEF-TTFF-1", "BRIEF-LOSS-1", "BRIEF-FREEZE-1")
 @pytest.mark.parametrize("codec", CODECS)
 async def test_latency_and_time_to_first_frame(case, codec):
     """Publish stamped video; a viewer decodes two seconds of it: report TTFF, latency p50/p95/max, losses, freezes."""
@@ -35,3 +37,4 @@ async def test_latency_and_time_to_first_frame(case, codec):
                 message=f"glass-to-glass latency p95 {figures.get('latency_p95_ms')} ms over "
                         f"{len(video.measurement.latencies_ms)} {codec} frames (p50 {figures.get('latency_p50_ms')} ms, "
                         f"max {figures.get('latency_max_ms')} ms)")
+    grade_loss_and_freezes(case, player)

@@ -4,8 +4,12 @@ Each case publishes a moving picture and Opus from an aiortc peer and judges dec
 aiortc players: a connection that carries nothing is a Fail, not a Pass.
 """
 
+import time
+
 import pytest
 
+from whip_whep.case import ArrangeFailed
+from whip_whep.consent import ConsentCheck
 from whip_whep.player import VIDEO_CODECS
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.viewer]  # every case plays at WHEP viewers
@@ -105,3 +109,49 @@ async def test_nack_is_answered_with_a_retransmission(case):
     answered = await player.wait_for("video", lambda s: s.retransmissions > before, case.target.timeout_s)
     case.expect(answered, "BRIEF-MEDIA-6",
                 message=f"no RTX packet within {case.target.timeout_s:g} s of a NACK for sequence number {seq}")
+
+
+SUSTAINED_S = 10.0  # how long one viewer is watched: longer than any other case watches (media that stops after a few seconds)
+MAX_GAP_S = 1.0  # no decoded frame for longer than this is playback that stopped, not a freeze to report
+
+
+@pytest.mark.requirement("BRIEF-MEDIA-7", "BRIEF-LOSS-1", "BRIEF-FREEZE-1")
+async def test_playback_is_sustained(case):
+    """Publish VP8 and watch one viewer for 10 s: decoded frames keep coming, never a gap over a second,
+    and the server still answers the viewer's consent checks at the end; report frames lost and the
+    longest freeze (a Fail only above --max-loss-pct / --max-freeze-ms).
+
+    A gap is measured between decoded pictures, counting the end of the watch: a server that stops
+    forwarding after five seconds leaves a five-second gap. Loss and freezes depend on the network
+    between the suite and the target, so only the user can set their limits (as for latency)."""
+    urls, _ = await case.start_publisher("vp8")
+    player, _ = await case.start_player(urls)
+    if not await player.wait_frames("video", 1, case.target.timeout_s):
+        raise ArrangeFailed(f"arranging a playing viewer failed: no video frame decoded in {case.target.timeout_s:g} s "
+                            "(graded under BRIEF-MEDIA-1)")
+    started = time.monotonic()
+    await player.wait_for("video", lambda _: time.monotonic() - started >= SUSTAINED_S, SUSTAINED_S)
+    ended = time.monotonic()
+    consent = await ConsentCheck(player.pc).answered()
+    longest = player.longest_gap_ms(started, ended) or 0.0
+    decoded = len([a for a in player.streams["video"].measurement.arrivals_s if started <= a <= ended])
+    case.record.figures.update(player.figures())
+    case.expect(longest <= MAX_GAP_S * 1000, "BRIEF-MEDIA-7",
+                message=f"over {ended - started:.1f} s of playback the viewer decoded {decoded} video frames, and none "
+                        f"for {longest / 1000:.1f} s (at most {MAX_GAP_S:g} s allowed); connection {player.pc.connectionState}")
+    if consent is not True:  # graded once, under the spec's rule, by test_consent_is_answered_while_the_session_lives
+        case.info("BRIEF-MEDIA-7", f"the server did not answer a consent check after {SUSTAINED_S:g} s of playback "
+                                   "(graded in test_consent.py::test_consent_is_answered_while_the_session_lives)")
+    grade_loss_and_freezes(case, player)
+
+
+def grade_loss_and_freezes(case, player) -> None:
+    """Frames lost (percent) and the longest freeze, against --max-loss-pct / --max-freeze-ms (Info without)."""
+    loss = player.loss_pct()
+    freezes = player.streams["video"].measurement.freezes()
+    longest = max(freezes, default=0.0) if player.streams["video"].measurement.frames >= 4 else None
+    case.within(None if loss is None else round(loss, 1), case.max_loss_pct, "BRIEF-LOSS-1",
+                message=f"{player.streams['video'].measurement.frames_lost()} video frames lost "
+                        f"({loss if loss is None else round(loss, 1)}% of those sent)")
+    case.within(None if longest is None else round(longest), case.max_freeze_ms, "BRIEF-FREEZE-1",
+                message=f"{len(freezes)} freezes, the longest {longest if longest is None else round(longest)} ms")

@@ -7,9 +7,13 @@ The client sends its own consent checks (Binding requests with the session's cre
 server's address on the nominated pair) instead of waiting for aioice's 5-second cycle.
 """
 
+import asyncio
+import time
+
 import pytest
 
 from whip_whep import sdpfrag
+from whip_whep.case import ArrangeFailed
 from whip_whep.consent import ConsentCheck, go_silent
 
 pytestmark = pytest.mark.asyncio
@@ -20,10 +24,44 @@ ENDED_WITHIN_S = 5.0  # a DTLS close_notify is one packet; the server needs no t
 CONSENT_TIMEOUT_S = 30.0  # RFC 7675 §5.1: consent expires 30 s after the last answered check
 SILENCE_NOTICED_WITHIN_S = CONSENT_TIMEOUT_S + 15.0  # plus the server's check interval and its teardown
 QUIET_S = 1.0  # no video packet for this long counts as media stopped (the stream sends ~30 packets/s)
+LIVE_S = 10.0  # how long a live session's consent is watched: consent checks come every ~5 s (RFC 7675 §5.1)
+LIVE_CHECK_EVERY_S = 1.0
+FRESHNESS = {"whip": ("WHIP-4.2-13",), "whep": ("WHEPL-4.2.8-3", "WHEP01-4.3-3")}
 
 
-async def _connected_session(case, protocol: str):
-    """A connected session whose server answers consent checks: (peer, POST response, player or None, ConsentCheck)."""
+@pytest.mark.requirement("WHIP-4.2-13", "WHEPL-4.2.8-3", "WHEP01-4.3-3")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_consent_is_answered_while_the_session_lives(case, protocol):
+    """Check consent on a connected session (WHEP: a playing viewer) every second for 10 s: the server
+    answers every check, from the first to the last.
+
+    RFC 9725 §4.2 and draft-ietf-wish-whep-03 §4.3 (draft-murillo-whep-01 §4.3): "consent freshness as
+    per RFC 7675 SHALL be used". A client's consent expires 30 s after its last answered check and it
+    must then stop sending (RFC 7675 §5.1), so a server that stops answering (or never answers) on a
+    live session breaks it: a Fail of that rule, not a feature the server lacks."""
+    pc, _, _, check = await _connected_session(case, protocol, answered_anyway=True)
+    started = time.monotonic()
+    unanswered: list[float] = []
+    sent = 0
+    while True:
+        at = time.monotonic() - started
+        if at > LIVE_S:
+            break
+        sent += 1
+        if await check.answered() is not True:
+            unanswered.append(at)
+        await asyncio.sleep(LIVE_CHECK_EVERY_S)  # pacing of the checks (RFC 7675 §5.1), not a synchronisation
+    case.record.figures["consent_checks_sent"] = sent
+    case.record.figures["consent_checks_unanswered"] = len(unanswered)
+    case.expect(not unanswered, *FRESHNESS[protocol],
+                message=f"{len(unanswered)} of {sent} consent checks on the live {protocol.upper()} session went "
+                        f"unanswered, the first {unanswered[0] if unanswered else 0:.1f} s in: the client's consent "
+                        f"expires 30 s after the last answered one (RFC 7675 §5.1)")
+
+
+async def _connected_session(case, protocol: str, answered_anyway: bool = False):
+    """A connected session whose server answers consent checks: (peer, POST response, player or None, ConsentCheck).
+    `answered_anyway`: the case grades the answers itself, so an unanswered first check does not end it."""
     the_player = None
     if protocol == "whip":
         _, pc, posted = await case.publish_media("vp8")
@@ -31,11 +69,15 @@ async def _connected_session(case, protocol: str):
         urls = await case.live_stream()  # a WHEP-only run plays what is live at its endpoint
         the_player, posted = await case.start_player(urls)
         if not await the_player.wait_frames("video", 5, case.target.timeout_s):
-            raise RuntimeError("arranging a playing viewer failed: no video decoded")
+            raise ArrangeFailed(f"arranging a playing viewer failed: no video decoded in {case.target.timeout_s:g} s "
+                                "(graded under BRIEF-MEDIA-1)")
         pc = the_player.pc
     check = ConsentCheck(pc)
-    if await check.answered() is not True:
-        case.not_applicable("the server does not answer consent checks on the session's pair while it runs")
+    if check.server_address is None:
+        raise ArrangeFailed("arranging a session failed: its ICE agent nominated no candidate pair to check consent on")
+    if await check.answered() is not True and not answered_anyway:
+        raise ArrangeFailed("no consent on the live session: the server did not answer a consent check on the session's "
+                            "pair (graded under the consent rule in test_consent_is_answered_while_the_session_lives)")
     return pc, posted, the_player, check
 
 

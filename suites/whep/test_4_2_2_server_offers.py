@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import pytest
 
 from whip_whep import headers, peer, profiles, sdp
+from whip_whep.case import ArrangeFailed
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,8 +32,9 @@ async def _server_offer(case):
     urls, _ = await case.start_publisher("vp8")
     pc = case.codec_peer("whep", ["h264"])
     posted = await case.signalling.post_offer(case.whep_url(urls), await peer.local_offer(pc))
-    if posted.status >= 500:
-        raise RuntimeError(f"the endpoint failed on an H.264-only viewer of a VP8 stream: {posted.describe()}")
+    if posted.status >= 500:  # a server failure, not a choice between answering and counter-offering
+        raise ArrangeFailed(f"arranging a counter-offer failed: an H.264-only viewer of a VP8 stream got {posted.describe()}, "
+                            "neither an answer (201) nor a counter-offer (406)")
     if posted.status != 406:
         case.not_applicable(f"an H.264-only viewer of a VP8 stream got {posted.describe()}, not a 406 counter-offer")
     return urls, posted
