@@ -69,3 +69,21 @@ def test_a_refused_api_token_stops_the_run_with_a_hint(open_server, tmp_path):
     run = run_cli([f"--live-inputs={collection}", "--api-token=not-the-token", *STANDARD], tmp_path, timeout_s=120)
     assert run.returncode == 6, run.output
     assert run.doc["error"] == "the live inputs API answered 401 to creating an input: check --api-token", run.doc["error"]
+
+
+def test_a_whep_endpoint_failing_while_nothing_is_live_is_tested_not_turned_away(tmp_path):
+    """The probe publishes nothing, so a WHEP endpoint that answers 5xx while no publisher is live
+    (janus-whep-server in VideoRoom mode; the lab's janus-1.4.2-videoroom) is still run: its 500 is
+    graded once, under WHEPL-4.2.8-1, by the case that publishes first, not reported as no endpoint."""
+    s = EmbeddedServer(profiles.STANDARD, token=False, faults=["needs-publisher-500"], ice_servers=[],
+                       extra_args=["--require-publisher"])
+    s.start()
+    try:
+        urls = new_live_input(s)
+        run = run_cli([f"--endpoint={urls.whip_url}", f"--whep-endpoint={urls.whep_url}", *STANDARD,
+                       "--requirement=WHEPL-4.2.8-1"], tmp_path, timeout_s=300)
+    finally:
+        s.stop()
+    assert run.doc["error"] is None and run.doc["cases"], f"the run was stopped: {run.doc['error']}\n{run.output}"
+    graded = [c["verdict"] for c in run.doc["cases"] if any(r["id"] == "WHEPL-4.2.8-1" for r in c["requirements"])]
+    assert "Fail" in graded, f"the 500 without a publisher was not graded under WHEPL-4.2.8-1: {graded}\n{run.output}"
