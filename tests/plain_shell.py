@@ -9,12 +9,15 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 
 from fixtures.embedded import EmbeddedServer
+from whip_whep import profiles
 from whip_whep.client import LiveInputsApi, LiveInputUrls
 
 CLI = Path(sys.executable).parent / "whip-whep-conformance"
@@ -78,3 +81,15 @@ def new_live_input(server: EmbeddedServer) -> LiveInputUrls:
 def stats(server: EmbeddedServer) -> dict:
     return httpx.get(f"{server.base_url}/client/v4/stats", headers={"Authorization": f"Bearer {server.api_token}"},
                      timeout=10).json()["result"]
+
+
+@contextmanager
+def vendor_server(*, token: bool = False, faults: list[str] | None = None,
+                  extra_args: list[str] | None = None) -> Iterator[EmbeddedServer]:
+    """The reference server started on its own, as a vendor's server is (standard profiles), stopped after."""
+    server = EmbeddedServer(profiles.STANDARD, token=token, faults=faults or [], ice_servers=[], extra_args=extra_args)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

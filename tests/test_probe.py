@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import profiles
 
-from .plain_shell import new_live_input, run_cli, stats
+from .plain_shell import new_live_input, run_cli, stats, vendor_server
 
 STANDARD = ["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03"]
 ONE_CASE = ["-k", "test_offer_is_answered_201_created"]
@@ -17,18 +15,14 @@ ONE_CASE = ["-k", "test_offer_is_answered_201_created"]
 
 @pytest.fixture(scope="module")
 def token_server():
-    s = EmbeddedServer(profiles.STANDARD, token=True, faults=[], ice_servers=[])
-    s.start()
-    yield s
-    s.stop()
+    with vendor_server(token=True) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def open_server():
-    s = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
-    s.start()
-    yield s
-    s.stop()
+    with vendor_server() as s:
+        yield s
 
 
 @pytest.mark.parametrize("token, hint", [
@@ -75,15 +69,10 @@ def test_a_whep_endpoint_failing_while_nothing_is_live_is_tested_not_turned_away
     """The probe publishes nothing, so a WHEP endpoint that answers 5xx while no publisher is live
     (janus-whep-server in VideoRoom mode; the lab's janus-1.4.2-videoroom) is still run: its 500 is
     graded once, under WHEPL-4.2.8-1, by the case that publishes first, not reported as no endpoint."""
-    s = EmbeddedServer(profiles.STANDARD, token=False, faults=["needs-publisher-500"], ice_servers=[],
-                       extra_args=["--require-publisher"])
-    s.start()
-    try:
+    with vendor_server(faults=["needs-publisher-500"], extra_args=["--require-publisher"]) as s:
         urls = new_live_input(s)
         run = run_cli([f"--endpoint={urls.whip_url}", f"--whep-endpoint={urls.whep_url}", *STANDARD,
                        "--requirement=WHEPL-4.2.8-1"], tmp_path, timeout_s=300)
-    finally:
-        s.stop()
     assert run.doc["error"] is None and run.doc["cases"], f"the run was stopped: {run.doc['error']}\n{run.output}"
     graded = [c["verdict"] for c in run.doc["cases"] if any(r["id"] == "WHEPL-4.2.8-1" for r in c["requirements"])]
     assert "Fail" in graded, f"the 500 without a publisher was not graded under WHEPL-4.2.8-1: {graded}\n{run.output}"

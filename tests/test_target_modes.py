@@ -12,10 +12,8 @@ import sys
 
 import pytest
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import profiles
 
-from .plain_shell import new_live_input, run_cli
+from .plain_shell import new_live_input, run_cli, vendor_server
 from .suite_run import REPO
 
 STANDARD = ["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03"]
@@ -24,10 +22,8 @@ STANDARD = ["--whip-profile=rfc9725", "--whep-profile=draft-ietf-wish-whep-03"]
 @pytest.fixture(scope="module")
 def server():
     """The reference server as a vendor's server: started on its own, authorising by URL (no token)."""
-    s = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
-    s.start()
-    yield s
-    s.stop()
+    with vendor_server() as s:
+        yield s
 
 
 @pytest.fixture
@@ -109,12 +105,8 @@ VIEWER_CASES = {"test_media_continues_across_restart", "test_restart_recovers_a_
 def test_whip_only_run_still_fails_a_session_that_a_failed_restart_ends(tmp_path):
     """Without a viewer the case judges by the entity-tag and consent on the current ICE session:
     a server whose malformed restart PATCH ends the session fails it in a WHIP-only run too."""
-    faulty = EmbeddedServer(profiles.STANDARD, token=False, faults=["malformed-patch-ends-session"], ice_servers=[])
-    faulty.start()
-    try:
+    with vendor_server(faults=["malformed-patch-ends-session"]) as faulty:
         urls = new_live_input(faulty)
         run = run_cli([f"--endpoint={urls.whip_url}", *STANDARD, "-k", "test_failed_restart_keeps_the_session"], tmp_path)
-    finally:
-        faulty.stop()
     case = next(c for c in run.doc["cases"] if c["params"].get("protocol") == "whip")
     assert case["verdict"] == "Fail" and "WHIP-4.3.3-10" in case["message"], (case["verdict"], case["message"])
