@@ -111,7 +111,8 @@ async def test_malformed_offer_is_refused(case, body):
     """POST malformed SDP typed application/sdp: a 4xx."""
     urls = await case.live_input()
     posted = await case.signalling.post_offer(case.whep_url(urls), body)
-    case.expect(400 <= posted.status < 500, "WHEPL-4.2.4-1", message=f"malformed SDP got {posted.describe()}")
+    case.expect(case.refused_for_the_offer(posted, "malformed SDP"), "WHEPL-4.2.4-1",
+                message=f"malformed SDP got {posted.describe()}")
 
 
 @pytest.mark.requirement("WHEPL-4.3-1", "WHEP01-4.3-4")
