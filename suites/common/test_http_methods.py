@@ -116,7 +116,7 @@ async def test_allow_lists_only_supported_methods(case, protocol, resource):
 INVENTED_METHOD = "WHIPCHECK"  # a valid method token no specification defines
 
 
-@pytest.mark.requirement("WHIP-D-2")
+@pytest.mark.requirement("HTTP-20")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_unrecognised_method_gets_501(case, protocol):
     """Send a method nobody defined to the endpoint and the session URL: 501 Not Implemented (405 is noted)."""
@@ -124,9 +124,9 @@ async def test_unrecognised_method_gets_501(case, protocol):
     for url in (endpoint, session):
         response = await case.signalling.request(INVENTED_METHOD, url)
         if response.status_code == 405:
-            case.info("WHIP-D-2", f"{INVENTED_METHOD} {url} got 405: the method is treated as known but not allowed")
+            case.info("HTTP-20", f"{INVENTED_METHOD} {url} got 405: the method is treated as known but not allowed")
             continue
-        case.expect(response.status_code == 501, "WHIP-D-2",
+        case.expect(response.status_code == 501, "HTTP-20",
                     message=f"{INVENTED_METHOD} {url} got {response.status_code}, not 501 Not Implemented")
 
 
