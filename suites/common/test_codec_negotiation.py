@@ -10,7 +10,7 @@ import pytest
 
 from whip_whep import peer, sdp
 from whip_whep.player import VIDEO_CODECS
-from fixtures.case import CODEC_REQUIREMENT, NOT_ABOUT_CODECS
+from fixtures.case import CODEC_REQUIREMENT, NOT_ABOUT_THE_OFFER
 from whip_whep.case import ArrangeFailed
 
 pytestmark = pytest.mark.asyncio
@@ -34,7 +34,7 @@ async def _negotiate(case, protocol: str, codecs: str):
     if protocol == "whep" and case.is_counter_offer(posted):
         case.not_applicable("the endpoint refused the offer with a 406 counter-offer (draft-ietf-wish-whep-03 §4.2.2): "
                             "there is no answer to judge codecs by")
-    if posted.status >= 500 or posted.status in NOT_ABOUT_CODECS:
+    if posted.status >= 500 or posted.status in NOT_ABOUT_THE_OFFER:
         # a failure, or a refusal of who we are or how often we ask: no evidence about codecs either way
         raise ArrangeFailed(f"arranging an offer of {codecs} + Opus failed: {protocol.upper()} POST answered {posted.describe()}")
     answer = case.answer_of(posted, protocol) if posted.status == 201 else None
