@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -212,3 +214,17 @@ def test_version_is_the_suites(tmp_path):
 
     run = run_cli(["--version"], tmp_path, timeout_s=60)
     assert run.returncode == 0 and run.stdout.startswith(f"whip-whep-conformance {version('whip-whep-conformance')} "), run.output
+
+
+def test_list_requirements_into_a_closed_pipe_exits_cleanly(tmp_path):
+    exe = shutil.which("whip-whep-conformance", path=str(Path(sys.executable).parent)) or CLI
+    run = subprocess.run(f"'{exe}' --list-requirements | head -1", shell=True, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr, run.stderr[-1500:]
+
+
+@pytest.mark.parametrize("spelling", ["whip/test_4_7_authentication.py", "suites/whip/test_4_7_authentication.py"])
+def test_a_case_file_selects_its_cases_however_it_is_spelled(spelling, tmp_path):
+    run = _cli([spelling, "--collect-only", "-q"], REPO)
+    collected = [line for line in run.stdout.splitlines() if "::" in line]
+    assert collected and all("test_4_7_authentication.py" in line for line in collected), run.stdout[-1500:]

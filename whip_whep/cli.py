@@ -97,6 +97,17 @@ class _SuggestOptions:
                 outcome.force_exception(pytest.UsageError(did_you_mean(str(exc.args[0]), known), *exc.args[1:]))
 
 
+def _case_path(suite_dir: Path, arg: str) -> str | None:
+    """The suite path an argument names (`whip/test_x.py::case`, `suites/whip/…`, or a path that exists
+    from here and lies in the suite), or None when it names none (an option's value, say)."""
+    file, sep, rest = arg.partition("::")
+    candidates = [suite_dir / file, suite_dir.parent / file, Path(file).resolve()]
+    for candidate in candidates:
+        if candidate.exists() and (candidate == suite_dir or suite_dir in candidate.resolve().parents):
+            return str(candidate.resolve()) + sep + rest
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     from importlib.util import find_spec
 
@@ -114,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     suite_dir = Path(next(iter(find_spec("suites").submodule_search_locations))).resolve()
     ini = Path(__file__).resolve().parent / "suite.ini"
     # Select cases by node id relative to the suite (`whip/test_4_2_...py::test_x`) or by -k.
-    selected = [a for a in args if not a.startswith("-") and (suite_dir / a.split("::")[0]).exists()]
-    options = [a for a in args if a not in selected]
-    paths = [str(suite_dir / a) for a in selected] or [str(suite_dir)]
+    # `suites/whip/…` (as the repository spells it) and a path from the working directory select too.
+    located = {a: path for a in args if not a.startswith("-") and (path := _case_path(suite_dir, a)) is not None}
+    options = [a for a in args if a not in located]
+    paths = list(located.values()) or [str(suite_dir)]
     # this module's own package is imported by the time pytest starts: its asserts need no rewriting
     quiet = ["-W", "ignore:Module already imported so cannot be rewritten; whip_whep:pytest.PytestAssertRewriteWarning"]
     return int(pytest.main(["-c", str(ini), f"--rootdir={suite_dir.parent}", "-p", "no:cacheprovider", *quiet, *options, *paths],

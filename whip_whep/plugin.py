@@ -7,6 +7,8 @@ collects conformance cases, so the project's own tests are not affected.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -253,6 +255,14 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """`--list-requirements`: the registry as a table of contents, then exit."""
     if not config.getoption("list_requirements"):
         return None
+    try:
+        _print_requirements()
+    except BrokenPipeError:  # `--list-requirements | head`: the reader had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _print_requirements() -> None:
     rows = sorted(registry.load().values(), key=lambda r: (r.protocol, r.spec, _natural(r.section), _natural(r.id)))
     print(f"{'ID':16} {'LEVEL':8} {'GRADE':10} {'T'}  WHERE: PARAPHRASE")
     print(f"{'':16} {'':8} {'':10} {'^ testability: T HTTP only, M needs media, P partly, C client-only, N not black-box, I info'}")
@@ -270,7 +280,6 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
             if of_grade:
                 counts.append(f"{grade} {sum(1 for r in of_grade if not r.untested_reason)}/{len(of_grade)}")
         print(f"  {spec:36} {', '.join(counts)}")
-    return 0
 
 
 def _natural(text: str) -> list:
