@@ -33,7 +33,6 @@ from tests.interop.peers import PeerUnavailable, peers_dir
 from tests.plain_shell import new_live_input, stats
 from tests.test_browser import CHROMIUM_FLAGS, chromium
 
-CLIENT = "Cloudflare example WHIPClient.js / WHEPClient.js (workers-sdk 884e418)"
 EXAMPLE = "cloudflare-stream-webrtc-example"
 FRAMES = 30
 SCENARIO_TIMEOUT_S = 90
@@ -182,7 +181,7 @@ async def _scenario(server, origin: str) -> dict:
     return seen
 
 
-@pytest.mark.client(CLIENT, role="both")
+@pytest.mark.client("Cloudflare example WHIPClient.js / WHEPClient.js (workers-sdk 884e418)", role="both")
 def test_cloudflare_example_publishes_plays_and_disconnects(make_server, pair, page_origin, measured):
     """WHIPClient publishes Chromium's fake camera, WHEPClient plays it (decoded frames, the publisher's
     codec), then disconnectStream(): in the Cloudflare profile the publisher's session ends with it; in the
