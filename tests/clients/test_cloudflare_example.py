@@ -200,7 +200,9 @@ def test_cloudflare_example_publishes_plays_and_disconnects(make_server, pair, p
                     teardown_s=teardown_s, wall_s=round(time.monotonic() - started, 1))
     assert not seen["off_loopback"], f"requests to non-loopback addresses: {seen['blocked']}"
     assert seen["publisher_ice_servers"] == [] and seen["viewer_ice_servers"] == [], f"an ICE server survived: {seen}"
-    assert any(s for s in seen["publisher_ice_servers_asked"]), "the override was not exercised: WHIPClient asked for no ICE server"
+    hard_coded = [[{"urls": "stun:stun.cloudflare.com:3478"}]]  # what each client's constructor asks for
+    assert seen["publisher_ice_servers_asked"] == hard_coded and seen["viewer_ice_servers_asked"] == hard_coded, \
+        f"the override did not meet the clients' hard-coded STUN server: {seen}"
     assert not seen["page_errors"], f"errors on the pages: {seen['page_errors']}"
     assert seen["frames"] >= FRAMES and seen["size"][0] > 0, f"the WHEP page decoded {seen['frames']} frames, {seen['size']}"
     assert seen["played_codec"] and seen["played_codec"] == seen["sent_codec"], \
