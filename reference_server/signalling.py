@@ -45,11 +45,12 @@ KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "
 # Revisions in which GET/HEAD on an endpoint or session must be 405 rather than 2xx.
 GET_IS_405 = {profiles.WHIP_06, profiles.MURILLO_01}
 # Revisions in which DELETE on the WHIP endpoint (the publish URL) ends its live publisher. No WHIP text
-# defines it: a session ends by DELETE on its own URL (RFC 9725 §4.2, draft-06 §4.2), and under RFC 9725
-# the endpoint answers DELETE 405. But Cloudflare's own example client (WHIPClient.disconnectStream in its
-# Stream WebRTC template) ends a broadcast by DELETE on the publish URL, so a Cloudflare-compatible
-# endpoint, the profile pair Cloudflare serves (whip-06 + murillo-01), must take it: one publisher per
-# live input means the publish URL names exactly one session to end.
+# defines it: a client ends a session by DELETE on its resource URL (RFC 9725 §4.2, draft-06 §4.2), and
+# under RFC 9725 the endpoint answers DELETE 405, as any method it does not support (RFC 9110 §15.5.6).
+# draft-06 §4 reserves only GET, HEAD and PUT on the endpoint. Cloudflare's own example client
+# (WHIPClient.disconnectStream in its Stream WebRTC template) ends a broadcast by DELETE on the publish
+# URL, so a Cloudflare-compatible endpoint, the profile pair Cloudflare serves (whip-06 + murillo-01),
+# takes it: one publisher per live input means the publish URL names exactly one session to end.
 PUBLISH_URL_DELETE = {profiles.WHIP_06}
 
 
