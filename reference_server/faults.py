@@ -182,6 +182,7 @@ FAULTS: dict[str, str] = {
     "api-list-missing": "leave new live inputs out of the collection listing",
     "api-delete-keeps-input": "answer DELETE on a live input with 200 but keep it",
     "secret-is-uid": "use the input's uid as the publish secret",
+    "publish-url-delete-keeps-publisher": "answer DELETE on the publish URL 200 (Cloudflare profile) but keep the publisher live",
 }
 
 

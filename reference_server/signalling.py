@@ -44,6 +44,14 @@ SESSION_METHODS = ("PATCH", "DELETE", "OPTIONS", "GET", "HEAD")
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 # Revisions in which GET/HEAD on an endpoint or session must be 405 rather than 2xx.
 GET_IS_405 = {profiles.WHIP_06, profiles.MURILLO_01}
+# Revisions in which DELETE on the WHIP endpoint (the publish URL) ends its live publisher. No WHIP text
+# defines it: a client ends a session by DELETE on its resource URL (RFC 9725 §4.2, draft-06 §4.2), and
+# under RFC 9725 the endpoint answers DELETE 405, as any method it does not support (RFC 9110 §15.5.6).
+# draft-06 §4 reserves only GET, HEAD and PUT on the endpoint. Cloudflare's own example client
+# (WHIPClient.disconnectStream in its Stream WebRTC template) ends a broadcast by DELETE on the publish
+# URL, so a Cloudflare-compatible endpoint, the profile pair Cloudflare serves (whip-06 + murillo-01),
+# takes it: one publisher per live input means the publish URL names exactly one session to end.
+PUBLISH_URL_DELETE = {profiles.WHIP_06}
 
 
 class CounterOffer(Exception):
@@ -203,7 +211,7 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
         _POSTS[0] += 1
         if _POSTS[0] > 12:
             os._exit(3)  # the fault: the process is gone, as a crashed target is
-    allowed = _supported(server, protocol, ENDPOINT_METHODS)
+    allowed = _supported(server, protocol, _endpoint_methods(server, protocol))
     try:
         if method == "OPTIONS":
             if server.config.fault("preflight-needs-auth"):
@@ -217,6 +225,8 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
             raise Refusal(404, "no live input at this URL")
         if method in ("GET", "HEAD"):
             return _get(server, protocol, allowed, base, method)
+        if method == "DELETE" and "DELETE" in allowed:
+            return await _end_publisher(server, live, base)
         if method != "POST":
             return _not_allowed(server, allowed, base, method)
         if _asks_for_server_offer(server, request, protocol):
@@ -233,6 +243,24 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
 
 
 _POSTS = [0]  # endpoint POSTs so far (the dies-after-12-posts fault)
+
+
+def _endpoint_methods(server: "ReferenceServer", protocol: Protocol) -> tuple[str, ...]:
+    """The methods an endpoint supports: DELETE too on a publish URL where the profile takes it."""
+    if protocol.name == "whip" and protocol.profile(server) in PUBLISH_URL_DELETE:
+        return (*ENDPOINT_METHODS, "DELETE")
+    return ENDPOINT_METHODS
+
+
+async def _end_publisher(server: "ReferenceServer", live: "LiveInput", base: dict[str, str]) -> web.Response:
+    """DELETE on the publish URL (PUBLISH_URL_DELETE): end the input's live publisher, as a DELETE of its
+    session URL would; 404 when nobody publishes (there is no session to end)."""
+    session = live.publisher
+    if session is None:
+        raise Refusal(404, "nobody is publishing to this live input")
+    if not server.config.fault("publish-url-delete-keeps-publisher"):
+        await server.end_session(session)
+    return web.Response(status=200, headers=base)
 
 
 # Where --redirect sends endpoint POSTs: the same endpoint behind a second front door.

@@ -243,3 +243,41 @@ def test_a_target_that_dies_mid_run_is_one_headline(tmp_path):
     after = [c for c in run.doc["cases"] if "the target stopped answering at case" in c["message"]]
     assert after and all(c["verdict"] == "Not applicable" for c in after), after
     assert "[redacted]/webRTC/publish" in run.doc["error"], "the publish URL is a secret"
+
+
+
+CF_DELETE = "suites/brief/test_cloudflare_example.py::test_delete_on_the_publish_url_ends_the_publisher"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair,plain,verdict,said", [
+    ("cloudflare", False, "Info", "answered 200; then DELETE on the session's Location answered 404: the publisher's session had ended"),
+    ("standard", False, "Info", "answered 405; then DELETE on the session's Location answered 200: the publisher was still live"),
+    ("standard", True, "Not applicable", "only against a live inputs API"),
+], ids=["cloudflare-ends-it", "standard-405", "plain-endpoint"])
+def test_publish_url_delete_is_reported_both_ways(pair, plain, verdict, said, tmp_path):
+    """BRIEF-CF-1 (Cloudflare's example client ends a broadcast by DELETE on the publish URL) reports what
+    happened: ended on the reference server's Cloudflare profile, still live under RFC 9725 (405), and not
+    looked at against a plain --endpoint under the standard profiles (a rule of Cloudflare's product).
+    The fault row publish-url-delete-keeps-publisher shows a 200 that ends nothing is reported as still live."""
+    if not plain:
+        run = run_suite(["--timeout-s=3", *pair_args(pair), CF_DELETE], tmp_path)
+    else:
+        import httpx
+
+        from fixtures.embedded import EmbeddedServer
+        from whip_whep import profiles
+
+        server = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
+        target = server.start()
+        try:
+            created = httpx.post(target.live_inputs, json={"meta": {"name": "plain endpoint"}},
+                                 headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+            run = run_suite([f"--endpoint={created['webRTC']['url']}", f"--whep-endpoint={created['webRTCPlayback']['url']}",
+                             "--timeout-s=3", *pair_args(pair), CF_DELETE], tmp_path)
+        finally:
+            server.stop()
+    assert run.doc is not None, run.output
+    cases = run.cases(CF_DELETE)
+    assert [c["verdict"] for c in cases] == [verdict], cases
+    assert said in cases[0]["message"], f"BRIEF-CF-1 under {pair}{' (plain endpoint)' if plain else ''}: {cases[0]['message']!r}"

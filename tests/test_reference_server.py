@@ -117,6 +117,31 @@ def test_allow_lists_get_only_where_it_is_supported(pair, listed):
         s.stop()
 
 
+@pytest.mark.parametrize("pair", [profiles.STANDARD, profiles.CLOUDFLARE], ids=["standard", "cloudflare"])
+def test_delete_on_the_publish_url_follows_the_profile(make_server, pair):
+    """Cloudflare's example WHIPClient.disconnectStream() DELETEs the publish URL: under draft-ietf-wish-whip-06
+    (the Cloudflare profile) that ends the live publisher, and a browser's preflight may send it; under
+    RFC 9725 it is 405 with an Allow that does not name DELETE, and the publisher stays."""
+    s = make_server(pair)
+    cloudflare = pair == profiles.CLOUDFLARE
+    with httpx.Client(timeout=10) as http:
+        url = _input(s, http)["webRTC"]["url"]
+        preflight = http.options(url, headers={"Origin": "https://a.example", "Access-Control-Request-Method": "DELETE"})
+        nobody = http.delete(url)
+        posted = http.post(url, content=aiortc_publisher_offer(), headers={"Content-Type": "application/sdp"})
+        assert posted.status_code == 201, posted.text
+        deleted = http.delete(url)
+        session = http.delete(httpx.URL(url).join(posted.headers["Location"]))
+    allowed = {m.strip() for m in preflight.headers["Access-Control-Allow-Methods"].split(",")}
+    if cloudflare:
+        assert "DELETE" in allowed, preflight.headers
+        assert (nobody.status_code, deleted.status_code, session.status_code) == (404, 200, 404), \
+            "DELETE with nobody publishing, DELETE with a publisher, then DELETE of its session"
+    else:
+        assert "DELETE" not in allowed and nobody.status_code == 405 and "DELETE" not in deleted.headers["Allow"], deleted.headers
+        assert (deleted.status_code, session.status_code) == (405, 200), "the publisher's session is still there after the 405"
+
+
 async def _publish_and_connect(whip_url: str) -> tuple:
     pc = peer.publisher([])
     offer = await peer.local_offer(pc)

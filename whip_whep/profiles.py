@@ -43,6 +43,8 @@ SPEC_URLS = {
     "rfc6184": "https://www.rfc-editor.org/rfc/rfc6184.html",
     "fetch": "https://fetch.spec.whatwg.org/",
     "brief": "https://developers.cloudflare.com/stream/webrtc-beta/",
+    # The clients that page tells users to run (the Stream WebRTC template, last version before its removal).
+    "cloudflare-example": "https://github.com/cloudflare/workers-sdk/blob/884e418/templates/stream/webrtc/src/WHIPClient.js",
 }
 
 
