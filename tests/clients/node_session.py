@@ -12,9 +12,9 @@ returns what the inside side measured; the test judges it. Scenarios:
   wrtc-publish    @roamhq/wrtc publishes its own encoding of synthetic frames; an aiortc player decodes it.
   werift-play     an aiortc publisher sends VP8+Opus; werift plays it and forwards the RTP it receives
                   to `rtp_media.RtpSink`, which decodes it.
-Teardown is measured so it cannot pass vacuously: our own peer leaves first (the server then holds the
-client's session alone: 1), then the client is told to stop, DELETEs its session (status noted), and
-the server must come down to 0.
+Teardown is measured so it cannot pass vacuously: the server's session count is read before the
+client is told to stop (publishing: our viewer has left, so 1; playing: 2), then the client DELETEs
+its session (status noted) and the count must drop by exactly its session; our own peer leaves last.
 """
 
 from __future__ import annotations
@@ -218,6 +218,7 @@ async def _viewer_scenario(plan: dict, server, urls, http, result: dict) -> None
         video, audio = sink.seen["video"], sink.seen["audio"]
         result.update(frames=video.frames, audio_frames=audio.frames, keyframes=video.keyframes,
                       decode_errors=video.errors, packets=video.packets)
+        result["sessions_before_client_delete"] = await _sessions(server, 2)
         result["client_delete"] = (await glue.stop()).get("status")
         result["client_counts"] = glue.find("received")
         result["sessions_after_client"] = await _sessions(server, 1)
