@@ -28,26 +28,41 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+from aiortc import RTCSessionDescription
+
+from fixtures.embedded import EmbeddedServer
 from tests.clients import node_stack
+from tests.clients.conftest import wait_sessions
+from tests.clients.rtp_media import RtpSink, RtpSource
+from tests.interop import lab
+from tests.plain_shell import new_live_input
+from whip_whep import peer, player, profiles, sdp
 
 SCENARIOS = ("werift-publish", "wrtc-publish", "werift-play")
-ICE_ADDR = "10.77.0.1"  # the lab's veth address (lab._network puts it on nseth0 and nseth1)
+ICE_ADDR = lab.SUITE_ADDR  # 10.77.0.1, which lab._network puts on its veth pair
 FRAMES, AUDIO_FRAMES = 30, 25  # a second of video, half a second of audio
 MEDIA_DEADLINE_S = 20
 STEP_DEADLINE_S = 15
+TEARDOWN_S = 15  # how long the server may take to drop a deleted session
 
 
 # ---------------------------------------------------------------- host side
 
-def run(scenario: str, whip: str, whep: str, out_dir: Path, timeout_s: float = 120) -> dict:
-    """Install the Node clients (cached), run `scenario` in a fresh namespace, return its measurements."""
+def run(scenario: str, whip: str, whep: str, out_dir: Path, timeout_s: float = 120, faults: tuple[str, ...] = (),
+        media_deadline_s: float = MEDIA_DEADLINE_S, teardown_s: float = TEARDOWN_S) -> dict:
+    """Install the Node clients (cached), run `scenario` in a fresh namespace, return its measurements.
+
+    `faults`: reference-server faults (reference_server/faults.py), to prove the tests' checks fail;
+    shorter deadlines keep those runs short."""
     modules = node_stack.node_clients()
     out_dir.mkdir(parents=True, exist_ok=True)
     result_file = out_dir / "session.json"
     result_file.unlink(missing_ok=True)
     plan = out_dir / "plan.json"
     plan.write_text(json.dumps({"scenario": scenario, "whip": whip, "whep": whep, "modules": str(modules),
-                                "result": str(result_file)}))
+                                "result": str(result_file), "faults": list(faults),
+                                "media_deadline_s": media_deadline_s, "teardown_s": teardown_s}))
     log = out_dir / "session.log"
     proc = subprocess.Popen(["unshare", "-n", "--", sys.executable, "-m", "tests.clients.node_session", str(plan)],
                             cwd=node_stack.REPO, stdout=log.open("w"), stderr=subprocess.STDOUT,
@@ -126,10 +141,8 @@ class Glue:
         return self.find("deleted") or {}
 
 
-async def _sessions(server, count: int) -> int:
-    from tests.clients.conftest import wait_sessions
-
-    return await asyncio.to_thread(wait_sessions, server, count)
+async def _sessions(server, count: int, timeout_s: float) -> int:
+    return await asyncio.to_thread(wait_sessions, server, count, timeout_s)
 
 
 async def _post(http, url: str, token: str | None, sdp: str) -> tuple[str, str]:
@@ -147,12 +160,6 @@ async def _delete(http, session: str, token: str | None) -> int:
 
 async def _publisher_scenario(plan: dict, server, urls, http, result: dict) -> None:
     """werift-publish / wrtc-publish: the client publishes, an aiortc player decodes."""
-    from aiortc import RTCSessionDescription
-
-    from tests.clients.rtp_media import RtpSource
-    from whip_whep import peer
-    from whip_whep.player import Player
-
     werift = plan["scenario"] == "werift-publish"
     glue = Glue("werift_glue.mjs" if werift else "wrtc_glue.mjs",
                 {"modules": plan["modules"], "mode": "publish", "url": urls.whip_url, "token": server.token,
@@ -167,20 +174,20 @@ async def _publisher_scenario(plan: dict, server, urls, http, result: dict) -> N
         result["publisher_codec"] = (await glue.expect("negotiated"))["video"]
         await glue.expect("state", state="connected")
         result["connected_s"] = round(time.monotonic() - result["t0"], 2)
-        viewer = Player([])
+        viewer = player.Player([])
         answer, viewer_session = await _post(http, urls.whep_url, server.token, await peer.local_offer(viewer.pc))
         await viewer.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
-        result["video_decoded"] = await viewer.wait_frames("video", FRAMES, MEDIA_DEADLINE_S)
-        result["audio_decoded"] = await viewer.wait_frames("audio", AUDIO_FRAMES, MEDIA_DEADLINE_S)
+        result["video_decoded"] = await viewer.wait_frames("video", FRAMES, plan["media_deadline_s"])
+        result["audio_decoded"] = await viewer.wait_frames("audio", AUDIO_FRAMES, plan["media_deadline_s"])
         result["media_s"] = round(time.monotonic() - result["t0"], 2)
         video = viewer.streams["video"]
         result.update(frames=video.frames, audio_frames=viewer.streams["audio"].frames, keyframes=video.keyframes,
                       viewer_codecs=sorted({viewer.codec_name(pt) or str(pt) for pt in video.payload_types}))
         result["viewer_delete"] = await _delete(http, viewer_session, server.token)
         await viewer.close()
-        result["sessions_before_client_delete"] = await _sessions(server, 1)
+        result["sessions_before_client_delete"] = await _sessions(server, 1, plan["teardown_s"])
         result["client_delete"] = (await glue.stop()).get("status")
-        result["sessions_after"] = await _sessions(server, 0)
+        result["sessions_after"] = await _sessions(server, 0, plan["teardown_s"])
     finally:
         result["client_events"] = glue.events[-12:]
         if source:
@@ -193,11 +200,6 @@ async def _publisher_scenario(plan: dict, server, urls, http, result: dict) -> N
 
 async def _viewer_scenario(plan: dict, server, urls, http, result: dict) -> None:
     """werift-play: an aiortc publisher sends VP8+Opus, werift plays, its RTP is decoded here."""
-    from aiortc import RTCSessionDescription
-
-    from tests.clients.rtp_media import RtpSink
-    from whip_whep import peer, player
-
     publisher = player.publisher("vp8", [])
     sink = RtpSink()
     await sink.start()
@@ -211,20 +213,20 @@ async def _viewer_scenario(plan: dict, server, urls, http, result: dict) -> None
         result["client_negotiated"] = (await glue.expect("negotiated"))["video"]
         await glue.expect("state", state="connected")
         result["connected_s"] = round(time.monotonic() - result["t0"], 2)
-        result["client_first_rtp"] = (await glue.expect("first-rtp", kind="video", timeout_s=MEDIA_DEADLINE_S))
-        result["video_decoded"] = await sink.wait_frames("video", FRAMES, MEDIA_DEADLINE_S)
-        result["audio_decoded"] = await sink.wait_frames("audio", AUDIO_FRAMES, MEDIA_DEADLINE_S)
+        result["client_first_rtp"] = (await glue.expect("first-rtp", kind="video", timeout_s=plan["media_deadline_s"]))
+        result["video_decoded"] = await sink.wait_frames("video", FRAMES, plan["media_deadline_s"])
+        result["audio_decoded"] = await sink.wait_frames("audio", AUDIO_FRAMES, plan["media_deadline_s"])
         result["media_s"] = round(time.monotonic() - result["t0"], 2)
         video, audio = sink.seen["video"], sink.seen["audio"]
         result.update(frames=video.frames, audio_frames=audio.frames, keyframes=video.keyframes,
                       decode_errors=video.errors, packets=video.packets)
-        result["sessions_before_client_delete"] = await _sessions(server, 2)
+        result["sessions_before_client_delete"] = await _sessions(server, 2, plan["teardown_s"])
         result["client_delete"] = (await glue.stop()).get("status")
         result["client_counts"] = glue.find("received")
-        result["sessions_after_client"] = await _sessions(server, 1)
+        result["sessions_after_client"] = await _sessions(server, 1, plan["teardown_s"])
         result["publisher_delete"] = await _delete(http, publisher_session, server.token)
         await publisher.close()
-        result["sessions_after"] = await _sessions(server, 0)
+        result["sessions_after"] = await _sessions(server, 0, plan["teardown_s"])
     finally:
         result["client_events"] = glue.events[-12:]
         sink.close()
@@ -234,8 +236,6 @@ async def _viewer_scenario(plan: dict, server, urls, http, result: dict) -> None
 
 
 def _answer_video_codec(answer: str) -> str | None:
-    from whip_whep import sdp
-
     for media in sdp.SessionDescription.parse(answer).media:
         if media.kind == "video" and media.codecs:
             return f"video/{media.codecs[0].name}"
@@ -243,17 +243,10 @@ def _answer_video_codec(answer: str) -> str | None:
 
 
 async def _inside(plan: dict, result: dict) -> None:
-    import httpx
-
-    from fixtures.embedded import EmbeddedServer
-    from tests.interop import lab
-    from tests.plain_shell import new_live_input
-    from whip_whep import peer, profiles
-
     lab._network()
     peer.restrict_host_addresses([ICE_ADDR])
-    server = EmbeddedServer(profiles.ProfilePair(plan["whip"], plan["whep"]), token=True, faults=[], ice_servers=[],
-                            extra_args=["--ice-host", ICE_ADDR])
+    server = EmbeddedServer(profiles.ProfilePair(plan["whip"], plan["whep"]), token=True, faults=plan["faults"],
+                            ice_servers=[], extra_args=["--ice-host", ICE_ADDR])
     server.start()
     try:
         urls = await asyncio.to_thread(new_live_input, server)
@@ -269,7 +262,7 @@ async def _inside(plan: dict, result: dict) -> None:
 
 def main(plan_file: str) -> int:
     plan = json.loads(Path(plan_file).read_text())
-    result: dict = {"scenario": plan["scenario"]}
+    result: dict = {"scenario": plan["scenario"], "media_deadline_s": plan["media_deadline_s"]}
     started = time.monotonic()
     try:
         asyncio.run(asyncio.wait_for(_inside(plan, result), 90))

@@ -6,9 +6,13 @@ Each test proves decoded media at a viewer, that the viewer got the publisher's 
 the client's DELETE answered 2xx and the server's session count dropped by exactly the client's session
 (read before and after, so a server that held nothing cannot pass) down to 0.
 
+Figures: codec, frames and audio_frames decoded, media_s (seconds from starting the client to the
+viewer's 30th decoded video frame, ICE and DTLS included), keyframes (werift as viewer: as it counted them).
+
 Needs root and network namespaces (werift and libwebrtc never gather loopback candidates; see
 node_session.py): skipped otherwise, with the reason. The first run installs the pinned npm packages
-into the peers cache (about 20 s). Wall time: about 5-7 s a test, 6 tests.
+into the peers cache (about 20 s). Wall time: 6 client tests and 2 that prove the checks fail on a
+faulty server, 4-10 s each on an idle 2-core machine (about 55 s in all; 100 s under a load of 8).
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ import pytest
 
 from tests.clients import node_session, node_stack
 from tests.interop import lab
+from whip_whep import profiles
 
-WERIFT, WRTC = "werift 0.24.4", "@roamhq/wrtc 0.10.0"
-
+# The client names are literal strings in the markers: tests/clients/test_table.py reads them from the source.
 
 @pytest.fixture(scope="module")
 def node_clients():
@@ -60,47 +64,74 @@ def _media_problems(seen: dict, who: str) -> list[str]:
     problems = []
     if not seen["video_decoded"]:
         problems.append(f"{who} decoded {seen['frames']} video frames, fewer than {node_session.FRAMES} "
-                        f"within {node_session.MEDIA_DEADLINE_S} s")
+                        f"within {seen['media_deadline_s']} s")
     if not seen["audio_decoded"]:
         problems.append(f"{who} decoded {seen['audio_frames']} audio frames, fewer than "
-                        f"{node_session.AUDIO_FRAMES} within {node_session.MEDIA_DEADLINE_S} s")
+                        f"{node_session.AUDIO_FRAMES} within {seen['media_deadline_s']} s")
     return problems
 
 
-@pytest.mark.client(WERIFT, role="publish")
-def test_werift_publishes_vp8_and_opus_that_a_viewer_decodes(node_clients, pair, measured, tmp_path):
-    seen = _session("werift-publish", pair, tmp_path, measured)
+def werift_publish_problems(seen: dict) -> list[str]:
     problems = _media_problems(seen, "the aiortc viewer")
     if seen["viewer_codecs"] != ["video/VP8"] or seen["publisher_codec"] != "video/VP8":
         problems.append(f"werift published {seen['publisher_codec']} (VP8 offered), the viewer received "
                         f"{seen['viewer_codecs']}: not the publisher's codec")
-    problems += _teardown_problems(seen, before=1)
-    assert not problems, f"werift publishing in {pair.id}: " + "; ".join(problems) + f"\n{seen}"
+    return problems + _teardown_problems(seen, before=1)
 
 
-@pytest.mark.client(WRTC, role="publish")
-def test_wrtc_publishes_what_a_viewer_decodes(node_clients, pair, measured, tmp_path):
-    seen = _session("wrtc-publish", pair, tmp_path, measured)
+def wrtc_publish_problems(seen: dict) -> list[str]:
     problems = _media_problems(seen, "the aiortc viewer")
     if seen["viewer_codecs"] != [seen["publisher_codec"]]:
         problems.append(f"libwebrtc published {seen['publisher_codec']} (the answer's choice), the viewer "
                         f"received {seen['viewer_codecs']}: not the publisher's codec")
-    problems += _teardown_problems(seen, before=1)
-    assert not problems, f"@roamhq/wrtc publishing in {pair.id}: " + "; ".join(problems) + f"\n{seen}"
+    return problems + _teardown_problems(seen, before=1)
 
 
-@pytest.mark.client(WERIFT, role="play")
-def test_werift_plays_what_a_publisher_sends(node_clients, pair, measured, tmp_path):
-    """werift's received RTP is forwarded to a VP8/Opus decoder here: decoded frames, not packets, count."""
-    seen = _session("werift-play", pair, tmp_path, measured)
-    measured["keyframes"] = (seen.get("client_counts") or {}).get("keyframes")
+def werift_play_problems(seen: dict) -> list[str]:
     problems = _media_problems(seen, "werift (its RTP, decoded)")
     first = seen["client_first_rtp"]
     if not (seen["publisher_codec"] == seen["client_negotiated"] == first["mimeType"] == "video/VP8"):
         problems.append(f"the publisher sent {seen['publisher_codec']}, werift negotiated "
                         f"{seen['client_negotiated']} and received payload type {first['payloadType']} "
                         f"({first['mimeType']}): not the publisher's codec")
-    if not measured["keyframes"]:
+    if not (seen.get("client_counts") or {}).get("keyframes"):
         problems.append("werift received no VP8 keyframe (RFC 7741 §4.3: P bit 0 on a partition start)")
-    problems += _teardown_problems(seen, before=2)
+    return problems + _teardown_problems(seen, before=2)
+
+
+@pytest.mark.client("werift 0.24.4", role="publish")
+def test_werift_publishes_vp8_and_opus_that_a_viewer_decodes(node_clients, pair, measured, tmp_path):
+    seen = _session("werift-publish", pair, tmp_path, measured)
+    problems = werift_publish_problems(seen)
+    assert not problems, f"werift publishing in {pair.id}: " + "; ".join(problems) + f"\n{seen}"
+
+
+@pytest.mark.client("@roamhq/wrtc 0.10.0", role="publish")
+def test_wrtc_publishes_what_a_viewer_decodes(node_clients, pair, measured, tmp_path):
+    seen = _session("wrtc-publish", pair, tmp_path, measured)
+    problems = wrtc_publish_problems(seen)
+    assert not problems, f"@roamhq/wrtc publishing in {pair.id}: " + "; ".join(problems) + f"\n{seen}"
+
+
+@pytest.mark.client("werift 0.24.4", role="play")
+def test_werift_plays_what_a_publisher_sends(node_clients, pair, measured, tmp_path):
+    """werift's received RTP is forwarded to a VP8/Opus decoder here: decoded frames, not packets, count."""
+    seen = _session("werift-play", pair, tmp_path, measured)
+    measured["keyframes"] = (seen.get("client_counts") or {}).get("keyframes")
+    problems = werift_play_problems(seen)
     assert not problems, f"werift playing in {pair.id}: " + "; ".join(problems) + f"\n{seen}"
+
+
+# The checks above fail when the server is at fault (reference_server/faults.py); short deadlines keep
+# these runs to a few seconds each.
+@pytest.mark.parametrize("scenario, fault, judge, expected", [
+    ("werift-play", "delete-keeps-session", werift_play_problems, "after the client's DELETE the server held 2"),
+    ("werift-publish", "wrong-payload-type", werift_publish_problems, "not the publisher's codec"),
+], ids=["delete-keeps-session", "wrong-payload-type"])
+def test_the_checks_catch_a_faulty_server(node_clients, scenario, fault, judge, expected, tmp_path):
+    seen = node_session.run(scenario, profiles.RFC9725, profiles.WHEP_03, tmp_path, faults=(fault,),
+                            media_deadline_s=4, teardown_s=3)
+    assert "error" not in seen, f"{scenario} with fault {fault}: {seen['error']}"
+    problems = judge(seen)
+    assert any(expected in p for p in problems), (
+        f"with fault {fault} the {scenario} checks should report '{expected}'; they reported {problems}")

@@ -11,6 +11,7 @@ export function say(event, fields = {}) {
 /** The config the test passes as the one argument (JSON), and `require` rooted at its node_modules. */
 export function config() {
   const cfg = JSON.parse(process.argv[2]);
+  say("started", { node: process.version, mode: cfg.mode || "publish" });
   return { cfg, require: createRequire(join(cfg.modules, "package.json")) };
 }
 
