@@ -1,6 +1,9 @@
 // The HTTP half of a WHIP/WHEP client, shared by the werift and wrtc glue scripts: POST the offer with
-// the token, hand back the answer and the Location, DELETE it on exit. Node 18's global fetch; no
-// dependencies. Events go to stdout as JSON lines, read by tests/clients/node_session.py.
+// the token, hand back the answer and the Location, DELETE it on exit. Node's own http/https modules
+// (Node 18 or newer; not fetch, which some distributions' Node 18 builds leave out); no dependencies.
+// Events go to stdout as JSON lines, read by tests/clients/node_session.py.
+import http from "node:http";
+import https from "node:https";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -15,24 +18,42 @@ export function config() {
   return { cfg, require: createRequire(join(cfg.modules, "package.json")) };
 }
 
+/** One HTTP request with a deadline: {status, headers, body}. */
+function request(method, url, headers, body = "") {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const req = (target.protocol === "https:" ? https : http).request(target, {
+      method, headers: { ...headers, "Content-Length": Buffer.byteLength(body) }, timeout: 10000,
+    }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => { text += chunk; });
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`${method} ${url}: no answer within 10 s`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function auth(token) {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 /** POST the offer; the answer and the session URL (Location, resolved against the endpoint URL). */
 export async function negotiate(url, token, offerSdp) {
-  const headers = { "Content-Type": "application/sdp" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(url, { method: "POST", headers, body: offerSdp });
-  const body = await response.text();
-  const location = response.headers.get("location");
+  const response = await request("POST", url, { "Content-Type": "application/sdp", ...auth(token) }, offerSdp);
+  const location = response.headers.location;
   say("answered", { status: response.status, location });
   if (response.status !== 201 || !location) {
-    throw new Error(`POST ${url} answered ${response.status} (Location ${location}): ${body.slice(0, 300)}`);
+    throw new Error(`POST ${url} answered ${response.status} (Location ${location}): ${response.body.slice(0, 300)}`);
   }
-  return { answer: body, session: new URL(location, url).href };
+  return { answer: response.body, session: new URL(location, url).href };
 }
 
 /** DELETE the session URL; reports the status (the test wants a 2xx). */
 export async function hangUp(session, token) {
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  const response = await fetch(session, { method: "DELETE", headers });
+  const response = await request("DELETE", session, auth(token));
   say("deleted", { status: response.status });
 }
 
