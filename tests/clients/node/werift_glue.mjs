@@ -1,8 +1,8 @@
 // werift as a WHIP publisher or a WHEP viewer, with no more glue than a user would write.
 //   publish: werift has no capture or encoder; it sends the VP8 and Opus RTP it reads on two local UDP
 //            ports (printed as the "rtp-in" event), as werift's own examples do with FFmpeg or GStreamer.
-//   play:    receives audio+video and forwards every RTP packet it receives to cfg.forward (UDP on
-//            127.0.0.1), so the test can decode what werift got; it also counts VP8 keyframes itself.
+//   play:    receives audio+video and forwards the RTP it receives to cfg.forward (UDP on 127.0.0.1),
+//            so the test can decode what werift got; it also counts VP8 keyframes itself.
 // One argument, JSON: {modules, mode, url, token, forward?: {video, audio}, max_s}. Stops (DELETE, close)
 // when stdin closes.
 import dgram from "node:dgram";
@@ -11,11 +11,15 @@ import { answerCodec, config, hangUp, negotiate, run, say, untilTold } from "./g
 const { cfg, require } = config();
 const { RTCPeerConnection, MediaStreamTrack, RTCRtpCodecParameters } = require("werift");
 
+const FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
+const VP8 = new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: FEEDBACK });
+// As a viewer werift offers H.264 first, then VP8: the publisher's codec (VP8) must still be what it gets.
+const H264 = new RTCRtpCodecParameters({
+  mimeType: "video/H264", clockRate: 90000, rtcpFeedback: FEEDBACK,
+  parameters: "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
+});
 const CODECS = {
-  video: [new RTCRtpCodecParameters({
-    mimeType: "video/VP8", clockRate: 90000,
-    rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }],
-  })],
+  video: cfg.mode === "play" ? [H264, VP8] : [VP8],
   audio: [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2 })],
 };
 
@@ -59,20 +63,28 @@ async function publish(pc) {
   return () => Object.values(sockets).forEach((s) => s.close());
 }
 
+// The test's decoders take VP8 and Opus (the publisher's codecs): only packets werift itself maps to
+// them are forwarded; any under another payload type are counted as "other", not decoded.
+const DECODED = { video: "video/vp8", audio: "audio/opus" };
+
 async function play(pc) {
   const out = dgram.createSocket("udp4");
-  const counts = { video: 0, audio: 0, keyframes: 0 };
+  const counts = { video: 0, audio: 0, keyframes: 0, other: 0 };
   const transceivers = ["video", "audio"].map((kind) => pc.addTransceiver(kind, { direction: "recvonly" }));
   pc.onTrack.subscribe((track) => {
+    const kind = track.kind;
+    const transceiver = transceivers.find((t) => t.kind === kind);
     track.onReceiveRtp.subscribe((rtp) => {
-      const kind = track.kind;
+      const codec = transceiver.codecs.find((c) => c.payloadType === rtp.header.payloadType);
+      const mimeType = codec ? codec.mimeType : null;
       counts[kind] += 1;
+      if (counts[kind] === 1) say("first-rtp", { kind, payloadType: rtp.header.payloadType, mimeType });
+      if (!mimeType || mimeType.toLowerCase() !== DECODED[kind]) {
+        counts.other += 1;
+        return;
+      }
       if (kind === "video" && isVp8Keyframe(rtp.payload)) counts.keyframes += 1;
       out.send(rtp.serialize(), cfg.forward[kind], "127.0.0.1");
-      if (counts[kind] === 1) {
-        const codec = transceivers.find((t) => t.kind === kind).codecs.find((c) => c.payloadType === rtp.header.payloadType);
-        say("first-rtp", { kind, payloadType: rtp.header.payloadType, mimeType: codec && codec.mimeType });
-      }
     });
   });
   return () => { say("received", counts); out.close(); };
