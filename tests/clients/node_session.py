@@ -55,6 +55,8 @@ def run(scenario: str, whip: str, whep: str, out_dir: Path, timeout_s: float = 1
 
     `faults`: reference-server faults (reference_server/faults.py), to prove the tests' checks fail;
     shorter deadlines keep those runs short."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
     modules = node_stack.node_clients()
     out_dir.mkdir(parents=True, exist_ok=True)
     result_file = out_dir / "session.json"

@@ -25,6 +25,7 @@ from whip_whep import profiles
 
 # The client names are literal strings in the markers: tests/clients/test_table.py reads them from the source.
 
+
 @pytest.fixture(scope="module")
 def node_clients():
     """Root, a namespace with a veth pair, and the Node clients installed (cached)."""
@@ -44,7 +45,7 @@ def _session(scenario: str, pair, tmp_path, measured: dict) -> dict:
 
 
 def _teardown_problems(seen: dict, before: int) -> list[str]:
-    """RFC 9725 §4.2 / whep-03 §3.2: the client's DELETE ends its session, and only its own."""
+    """RFC 9725 §4.2 / whep-03 §4.3: the client's DELETE ends its session, and only its own."""
     problems = []
     status = seen.get("client_delete")
     if not (isinstance(status, int) and 200 <= status < 300):
