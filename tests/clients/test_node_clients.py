@@ -39,7 +39,7 @@ def _session(scenario: str, pair, tmp_path, measured: dict) -> dict:
     seen = node_session.run(scenario, pair.whip, pair.whep, tmp_path)
     assert "error" not in seen, (
         f"{scenario} in {pair.id}: {seen['error']}\nwhat the client said: {seen.get('client_events')}")
-    measured.update(codec=seen["publisher_codec"].split("/")[-1], frames=seen["frames"],
+    measured.update(codec=str(seen.get("publisher_codec")).split("/")[-1], frames=seen["frames"],
                     audio_frames=seen["audio_frames"], media_s=seen["media_s"])
     return seen
 
