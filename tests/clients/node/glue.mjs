@@ -1,6 +1,6 @@
 // The HTTP half of a WHIP/WHEP client, shared by the werift and wrtc glue scripts: POST the offer with
 // the token, hand back the answer and the Location, DELETE it on exit. Node's own http/https modules
-// (Node 18 or newer; not fetch, which some distributions' Node 18 builds leave out); no dependencies.
+// (Node 18 or newer; not fetch, still experimental in Node 18, which warns on stderr); no dependencies.
 // Events go to stdout as JSON lines, read by tests/clients/node_session.py.
 import http from "node:http";
 import https from "node:https";
