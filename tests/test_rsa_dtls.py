@@ -6,8 +6,9 @@ an RSA certificate whose DTLS offers what an OpenSSL default would (ECDHE-RSA an
 
 - server as DTLS **server**: an RSA publisher offers `a=setup:actpass`; the server answers `passive`
   (RFC 9725 §4.4.4 expects the media server to take the server role) and a viewer decodes its video;
-- server as DTLS **client**: a viewer gets the server's offer (draft-murillo-whep-01 §4.2, empty POST)
-  and answers `a=setup:passive`, so the server connects to an RSA DTLS server and must offer RSA suites.
+- server as DTLS **client**, where the peer asks for it and must then be an RSA DTLS server the server's
+  client offers RSA suites to: a publisher offering `a=setup:passive` (as FFmpeg 8's WHIP muxer does),
+  and a viewer answering the server's offer (draft-murillo-whep-01 §4.2, empty POST) with `passive`.
 
 Against the server before it answered `passive` and offered RSA suites, both failed ("no shared cipher").
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from aiortc import RTCCertificate, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcdtlstransport import generate_certificate
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -76,7 +78,7 @@ async def _connected(pc: RTCPeerConnection) -> str:
     return await peer.wait_connected(pc, 15)
 
 
-async def _rsa_publisher_to_viewer(server: EmbeddedServer, monkeypatch) -> dict:
+async def _rsa_publisher_to_viewer(server: EmbeddedServer, monkeypatch, offer_setup: str) -> dict:
     urls = new_live_input(server)
     viewer = player.Player([])
     rsa_peers(monkeypatch)
@@ -84,7 +86,7 @@ async def _rsa_publisher_to_viewer(server: EmbeddedServer, monkeypatch) -> dict:
     seen: dict = {}
     try:
         async with httpx.AsyncClient(timeout=10) as http:
-            offer = await peer.local_offer(sender)
+            offer = (await peer.local_offer(sender)).replace("a=setup:actpass", f"a=setup:{offer_setup}")
             seen["offer_is_rsa"] = _is_rsa(sender, offer)
             posted = await http.post(urls.whip_url, content=offer, headers={"Content-Type": "application/sdp"})
             seen["answer_setup"] = _setups(posted.text) if posted.status_code == 201 else posted.status_code
@@ -131,11 +133,15 @@ async def _rsa_viewer_as_dtls_server(server: EmbeddedServer, monkeypatch) -> dic
     return seen
 
 
-def test_rsa_publisher_is_taken_with_the_server_as_dtls_server(make_server, monkeypatch):
-    seen = asyncio.run(_rsa_publisher_to_viewer(make_server(profiles.STANDARD), monkeypatch))
+@pytest.mark.parametrize("offer_setup, answer_setup", [("actpass", "passive"), ("passive", "active")],
+                         ids=["actpass-server-is-dtls-server", "passive-server-is-dtls-client"])
+def test_rsa_publisher_is_taken_in_either_dtls_role(make_server, monkeypatch, offer_setup, answer_setup):
+    """actpass: what RFC 8842 asks of an offer (GStreamer's webrtcbin); passive: what FFmpeg 8's WHIP muxer offers."""
+    seen = asyncio.run(_rsa_publisher_to_viewer(make_server(profiles.STANDARD), monkeypatch, offer_setup))
     assert (seen["offer_is_rsa"], seen["answer_setup"], seen["publisher"]) == (
-        True, ["passive", "passive"], "connected"), (
-        f"RFC 9725 §4.4.4: an RSA-certificate publisher's actpass offer should be answered passive and connect: {seen}")
+        True, [answer_setup] * 2, "connected"), (
+        f"RFC 9725 §4.4.4 / RFC 8842 §5.3: an RSA-certificate publisher's {offer_setup} offer should be answered "
+        f"{answer_setup} and connect: {seen}")
     assert seen["frames"] >= FRAMES, f"no video from the RSA publisher reached a viewer: {seen}"
 
 
