@@ -67,7 +67,7 @@ def build() -> Path:
 @dataclass
 class ClientRun:
     """What one run inside the namespace saw: the client's HTTP exchanges, the viewer's media, teardown."""
-    published: bool = False           # the server holds a connected publisher
+    published: bool = False           # the client logged its PeerConnection connected (ICE + DTLS up)
     patches: list[int] = field(default_factory=list)   # statuses of the client's PATCH requests
     delete: int | None = None         # status of the client's DELETE on SIGINT
     answer_setup: list[str] = field(default_factory=list)  # a=setup values of the server's answer
@@ -156,7 +156,7 @@ async def _inside(pair_name: str, binary: str, client_log: Path, result: ClientR
         client = subprocess.Popen(
             [binary, "-u", urls.whip_url, "-t", server.token or "", "-V", VIDEO_PIPE, "-A", AUDIO_PIPE,
              "-H", "minimal", "-o", "-l", "5"],
-            stdout=client_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=client_log.open("w"), stderr=subprocess.STDOUT)  # in the host's kill group, on a timeout
         result.published = await _wait(lambda: CONNECTED in _read(client_log) or client.poll() is not None, 20) \
             and client.poll() is None
         result.timings["publish_s"] = round(time.monotonic() - t1, 2)
