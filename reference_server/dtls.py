@@ -22,6 +22,7 @@ that changes them fails loudly here rather than silently going back to `active`)
 from __future__ import annotations
 
 from aiortc import RTCCertificate, RTCPeerConnection
+from aiortc.rtcdtlstransport import SRTPProtectionProfile
 from OpenSSL import SSL
 
 # aiortc's own ECDHE-ECDSA suites first (its certificate is ECDSA), then the same with RSA authentication.
@@ -33,7 +34,7 @@ CIPHERS = (b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-E
 class RsaAcceptingCertificate(RTCCertificate):
     """aiortc's certificate (same key, same fingerprint) whose DTLS context also offers ECDHE-RSA suites."""
 
-    def _create_ssl_context(self, srtp_profiles) -> SSL.Context:  # type: ignore[no-untyped-def]
+    def _create_ssl_context(self, srtp_profiles: list[SRTPProtectionProfile]) -> SSL.Context:
         ctx = super()._create_ssl_context(srtp_profiles)
         ctx.set_cipher_list(CIPHERS)
         return ctx

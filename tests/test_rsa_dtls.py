@@ -20,7 +20,7 @@ import asyncio
 import httpx
 import pytest
 from aiortc import RTCCertificate, RTCPeerConnection, RTCSessionDescription
-from aiortc.rtcdtlstransport import generate_certificate
+from aiortc.rtcdtlstransport import SRTPProtectionProfile, generate_certificate
 from cryptography.hazmat.primitives.asymmetric import rsa
 from OpenSSL import SSL
 
@@ -43,7 +43,7 @@ class RsaCertificate(RTCCertificate):
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return cls(key=key, cert=generate_certificate(key))  # type: ignore[arg-type]
 
-    def _create_ssl_context(self, srtp_profiles) -> SSL.Context:  # type: ignore[no-untyped-def]
+    def _create_ssl_context(self, srtp_profiles: list[SRTPProtectionProfile]) -> SSL.Context:
         ctx = super()._create_ssl_context(srtp_profiles)
         ctx.set_cipher_list(RSA_PEER_CIPHERS)
         return ctx
