@@ -16,7 +16,7 @@ from whip_whep.peer import new_peer_connection
 from whip_whep import sdp
 from whip_whep.sdp import SessionDescription
 
-from . import demo, events, live_inputs, signalling, whep, whip
+from . import demo, dtls, events, live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
@@ -61,7 +61,7 @@ class ReferenceServer:
         so a concurrent second publisher sees it."""
         self._counter += 1
         sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
-        session = Session(sid, kind, live.uid, new_peer_connection(self.config.ice_servers))
+        session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)))
         first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
         self.sessions[session.id] = session
@@ -75,6 +75,7 @@ class ReferenceServer:
             if self.config.fault("no-vp9"):
                 offer = sdp.without_format(offer, "VP9")
             await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            dtls.take_server_role(session.pc, {m.mid: m.setup for m in desc.media if m.mid is not None})
             await session.pc.setLocalDescription(await session.pc.createAnswer())
         except Exception as exc:  # aiortc raises several types for offers it cannot use
             await self.end_session(session)
@@ -103,7 +104,8 @@ class ReferenceServer:
         offer_timeout_s, the session ends and its URL answers 404."""
         self._counter += 1
         sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
-        session = Session(sid, kind, live.uid, new_peer_connection(self.config.ice_servers), awaiting_answer=True)
+        session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)),
+                          awaiting_answer=True)
         self.sessions[session.id] = session
         self._add_viewer(live, session)
         try:

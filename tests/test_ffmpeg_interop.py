@@ -14,7 +14,7 @@ import pytest
 from aiortc import RTCSessionDescription
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from fixtures.embedded import EmbeddedServer
@@ -31,7 +31,10 @@ def server(make_server):
 
 
 def _p256_certificate(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
+    return _certificate(folder, ec.generate_private_key(ec.SECP256R1()))
+
+
+def _certificate(folder: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ffmpeg-whip")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -91,13 +94,22 @@ def test_ffmpeg_publishes_h264_and_opus_to_a_whep_viewer(server, tmp_path):
         f"FFmpeg's DELETE on close did not end the session: {seen}")
 
 
+def test_ffmpeg_with_an_rsa_certificate(server, tmp_path):
+    """FFmpeg 8 offers a=setup:passive (it is the DTLS server), so with an RSA certificate the server's DTLS
+    client must offer ECDHE-RSA suites (reference_server/dtls.py): with aiortc's ECDHE-ECDSA-only list it failed."""
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    seen = asyncio.run(_publish_and_watch(server, _certificate(tmp_path, rsa_key)))
+    assert seen["ffmpeg"][0] == 0, f"FFmpeg's WHIP muxer with an RSA DTLS certificate failed: {seen['ffmpeg'][1]}"
+    assert (seen["video"], seen["codec"]) == (True, {"video/H264"}), seen
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "FFmpeg 8 with GnuTLS (PyAV 18.1's build) makes its DTLS certificate on secp224r1 (GnuTLS's "
     "'medium' ECDSA size; seen in its Certificate message). A DTLS 1.2 client accepts an ECDSA "
     "certificate only on a curve it offered (RFC 8422 §5.1), and the OpenSSL 4.0 in the cryptography "
     "wheel that aiortc uses cannot offer P-224 at all (SSL_CTX_set1_groups_list refuses it), so aiortc "
     "aborts the handshake. With a P-256/P-384/P-521/Ed25519 certificate passed by cert_file/key_file "
-    "it works (RSA does not: aiortc offers ECDHE-ECDSA suites only). Strict: when either side changes, "
+    "it works, and with RSA too (the server's DTLS client offers ECDHE-RSA suites). Strict: when either side changes, "
     "this passes and must become a plain test."))
 def test_ffmpeg_with_its_default_certificate(server):
     seen = asyncio.run(_publish_and_watch(server, None))
