@@ -30,7 +30,7 @@ from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, page_rep
                                            video_stats, wait_video_frames)
 from tests.clients.conftest import wait_sessions
 from tests.clients.npm_browser_clients import browser_clients
-from tests.plain_shell import new_live_input
+from tests.plain_shell import new_live_input, stats
 from whip_whep import peer, player
 from whip_whep.player import Player
 
@@ -99,9 +99,11 @@ async def _publish_with_whip_web_client(harness: ChromiumHarness, page_base: str
     page.on("console", lambda m: seen.setdefault("console", []).append(m.text))
     page.on("request", lambda r: seen.setdefault("patch_headers", []).append(
         sorted(k for k in r.headers if k in ("etag", "if-match"))) if r.method == "PATCH" else None)
+    page.on("request", lambda r: seen.setdefault("offer_candidates", (r.post_data or "").count("a=candidate:"))
+            if r.method == "POST" and r.url == urls.whip_url else None)
     if mode == "trickle-advertised":
-        base = urls.whip_url.split("/", 3)[:3]
-        page_base = await serve_on_origin(page, "/".join(base), "/test-pages", roots)
+        server_origin = "/".join(urls.whip_url.split("/", 3)[:3])  # scheme://host:port
+        page_base = await serve_on_origin(page, server_origin, "/test-pages", roots)
         await page.route(urls.whip_url, _advertise_patch)
     await page.goto(f"{page_base}/eyevinn.html")
     await page.evaluate("([u, t, n]) => window.eyevinn.publish(u, t, n)", [urls.whip_url, token, mode == "noTrickleIce"])
@@ -132,21 +134,27 @@ async def _publish_with_whip_web_client(harness: ChromiumHarness, page_base: str
 def test_whip_web_client_publishes(harness, origin, roots, make_server, pair, measured, mode):
     """`noTrickleIce`: the offer waits for gathering (its 2-second timeout: the library listens for an
     event name that never fires) and carries every candidate. `trickle`, the default: the endpoint's
-    OPTIONS lists no PATCH, so the library publishes as in `noTrickleIce`. `trickle-advertised`: the page
+    OPTIONS lists no PATCH (and a page on another origin could not read Access-Control-Allow-Methods
+    anyway: it is no CORS-exposed header), so the library publishes as in `noTrickleIce`. `trickle-advertised`: the page
     is on the server's own origin (so the library can read Access-Control-Allow-Methods) and the endpoint's
     OPTIONS answer is amended in the browser to list PATCH; the library then sends its offer at once
     and PATCHes candidates with the entity-tag in an `ETag:` request header, not `If-Match`. RFC 9725
     §4.3.1: a PATCH with no If-Match is answered 428, and the library gives up trickling after the first
-    refusal; media must still flow (the server learns the browser's address from its checks)."""
+    refusal; media must still flow (the server learns the browser's address from its checks).
+
+    The library has no codec option and leaves the SDP as Chromium makes it: the codec is Chromium's
+    first choice (VP8); Chromium's VP9 and H.264 are proven in test_medooze.py and tests/test_browser.py."""
     server = make_server(pair, token=True)
     urls = new_live_input(server)
-    seen = harness.run(_publish_with_whip_web_client(harness, origin, roots, urls, server.token, mode), SCENARIO_TIMEOUT_S)
+    seen = harness.run(_publish_with_whip_web_client(harness, origin, roots, urls, server.token, mode),
+                       SCENARIO_TIMEOUT_S)
     log: NetworkLog = seen["log"]
     patches, deletes = log.statuses("PATCH"), log.statuses("DELETE")
     left = wait_sessions(server, 0)
     sent = seen["sent"] or {}
     measured.update(codec=(sent.get("codec") or "").removeprefix("video/"), frames=seen["frames"], patches=patches,
-                    deletes=deletes, stun_overridden=_urls(seen["ice"]["asked"]))
+                    deletes=deletes, offer_candidates=seen.get("offer_candidates"),
+                    stun_overridden=_urls(seen["ice"]["asked"]))
     if patches:
         measured["patch_tag_headers"] = seen["patch_headers"]
     trickled = [line for line in seen.get("console", []) if "Trickle ICE" in line]
@@ -168,9 +176,9 @@ def test_whip_web_client_publishes(harness, origin, roots, make_server, pair, me
     assert left == 0, f"after destroy() the server still holds {left} sessions"
 
 
-async def _aiortc_publisher(urls, token: str):
-    """The project's aiortc publisher, sending VP8 to the WHIP endpoint: (its pc, its session URL)."""
-    pc = player.publisher("vp8", [])
+async def _aiortc_publisher(urls, token: str, codec: str):
+    """The project's aiortc publisher, sending `codec` to the WHIP endpoint: (its pc, its session URL)."""
+    pc = player.publisher(codec.lower(), [])
     async with httpx.AsyncClient(timeout=10) as http:
         posted = await http.post(urls.whip_url, content=await peer.local_offer(pc),
                                  headers={"Content-Type": "application/sdp", **_auth(token)})
@@ -181,12 +189,10 @@ async def _aiortc_publisher(urls, token: str):
     return pc, str(httpx.URL(urls.whip_url).join(posted.headers["Location"]))
 
 
-async def _play_with_webrtc_player(harness: ChromiumHarness, origin: str, urls, token: str, server) -> dict:
-    from tests.plain_shell import stats
-
+async def _play_with_webrtc_player(harness: ChromiumHarness, origin: str, urls, token: str, server, codec: str) -> dict:
     log = NetworkLog()
     seen: dict = {"log": log}
-    pc, location = await _aiortc_publisher(urls, token)
+    pc, location = await _aiortc_publisher(urls, token, codec)
     try:
         page = await harness.new_page(log)
         await page.goto(f"{origin}/eyevinn.html")
@@ -206,13 +212,14 @@ async def _play_with_webrtc_player(harness: ChromiumHarness, origin: str, urls, 
 
 
 @pytest.mark.client(VIEWER, role="play")
-def test_webrtc_player_plays(harness, origin, make_server, pair, measured):
-    """The aiortc publisher sends VP8; the player (type 'whep', a Bearer token as its authKey) decodes
+@pytest.mark.parametrize("codec", ["VP8", "H264"])
+def test_webrtc_player_plays(harness, origin, make_server, pair, measured, codec):
+    """The aiortc publisher sends `codec`; the player (type 'whep', a Bearer token as its authKey) decodes
     it into its <video>; `unload()` tears it down with a DELETE: the server holds the publisher's
     session alone after it, none once the publisher has left too."""
     server = make_server(pair, token=True)
     urls = new_live_input(server)
-    seen = harness.run(_play_with_webrtc_player(harness, origin, urls, server.token, server), SCENARIO_TIMEOUT_S)
+    seen = harness.run(_play_with_webrtc_player(harness, origin, urls, server.token, server, codec), SCENARIO_TIMEOUT_S)
     log: NetworkLog = seen["log"]
     deletes = log.statuses("DELETE")
     left = wait_sessions(server, 0)
@@ -223,7 +230,7 @@ def test_webrtc_player_plays(harness, origin, make_server, pair, measured):
     assert not log.errors, f"errors on the page: {log.errors}"
     assert decoded.get("frames", 0) >= FRAMES and seen["presented"] > 0, \
         f"webrtc-player decoded {decoded} and its <video> presented {seen['presented']} frames (wanted {FRAMES})"
-    assert decoded.get("codec") == "video/VP8", f"the publisher sent VP8; webrtc-player decoded {decoded.get('codec')}"
+    assert decoded.get("codec") == f"video/{codec}", f"the publisher sent {codec}; webrtc-player decoded {decoded.get('codec')}"
     assert HARD_CODED_STUN in _urls(seen["ice"]["asked"]), \
         f"the library's own STUN server never reached the override (what did?): {seen['ice']['asked']}"
     assert not seen["ice"]["survived"] and not seen["ice"]["nonHost"], f"an ICE server survived the override: {seen['ice']}"
