@@ -116,10 +116,14 @@ class ChromiumHarness:
         self._pw = await async_playwright().start()
         self.browser = await self._pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
 
-    def run(self, coro: Awaitable[Any], timeout_s: float) -> Any:
-        """Run `coro` on the harness's loop; past `timeout_s` it is cancelled and TimeoutError raised."""
+    def run(self, coro: Awaitable[Any], timeout_s: float, what: str = "the scenario") -> Any:
+        """Run `coro` on the harness's loop; past `timeout_s` it is cancelled and the test fails, naming `what`."""
         future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(coro, timeout_s), self.loop)
-        return future.result(timeout_s + 10)
+        try:
+            return future.result(timeout_s + 10)
+        except (asyncio.TimeoutError, TimeoutError):
+            future.cancel()
+            pytest.fail(f"{what} did not finish within {timeout_s:g} s (a client waited on something that never came)")
 
     async def new_page(self, log: "NetworkLog | None" = None) -> Page:
         """A page in a fresh context (no cache or storage shared with other tests) with the ICE override."""

@@ -19,6 +19,7 @@ What the libraries do, measured here:
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,7 @@ PAGES = Path(__file__).resolve().parent / "pages"
 FRAMES = 30
 MEDIA_TIMEOUT_S = 20
 SCENARIO_TIMEOUT_S = 90
+TEARDOWN_TIMEOUT_S = 10
 # Google's STUN server, which both libraries put in every RTCPeerConnection they make unless told otherwise.
 HARD_CODED_STUN = "stun:stun.l.google.com:19302"
 
@@ -124,7 +126,8 @@ async def _publish_with_whip_web_client(harness: ChromiumHarness, page_base: str
             seen["viewer_delete"] = (await http.delete(str(location), headers=_auth(token))).status_code
     finally:
         await viewer.close()
-    await page.evaluate("() => window.eyevinn.destroy()")
+    # destroy() awaits the session URL first: with none (no Location readable) it would wait for ever.
+    await asyncio.wait_for(page.evaluate("() => window.eyevinn.destroy()"), TEARDOWN_TIMEOUT_S)
     await page.context.close()
     return seen
 
@@ -147,7 +150,7 @@ def test_whip_web_client_publishes(harness, origin, roots, make_server, pair, me
     server = make_server(pair, token=True)
     urls = new_live_input(server)
     seen = harness.run(_publish_with_whip_web_client(harness, origin, roots, urls, server.token, mode),
-                       SCENARIO_TIMEOUT_S)
+                       SCENARIO_TIMEOUT_S, f"whip-web-client ({mode}) publishing, viewed, then destroy()")
     log: NetworkLog = seen["log"]
     patches, deletes = log.statuses("PATCH"), log.statuses("DELETE")
     left = wait_sessions(server, 0)
@@ -219,7 +222,8 @@ def test_webrtc_player_plays(harness, origin, make_server, pair, measured, codec
     session alone after it, none once the publisher has left too."""
     server = make_server(pair, token=True)
     urls = new_live_input(server)
-    seen = harness.run(_play_with_webrtc_player(harness, origin, urls, server.token, server, codec), SCENARIO_TIMEOUT_S)
+    seen = harness.run(_play_with_webrtc_player(harness, origin, urls, server.token, server, codec), SCENARIO_TIMEOUT_S,
+                       f"webrtc-player playing {codec}, then unload()")
     log: NetworkLog = seen["log"]
     deletes = log.statuses("DELETE")
     left = wait_sessions(server, 0)

@@ -13,6 +13,8 @@ pages are on another origin than the server, as a web app's would be. Each test 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, page_report, serve_folder, video_stats,
@@ -20,7 +22,6 @@ from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, page_rep
 from tests.clients.conftest import wait_sessions
 from tests.clients.npm_browser_clients import browser_clients
 from tests.plain_shell import new_live_input
-from pathlib import Path
 
 CLIENT = "medooze whip-whep 1.2.0"
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -84,7 +85,8 @@ def _ok(status: int | None) -> bool:
 def test_whip_js_publishes_and_whep_js_plays(harness, origin, make_server, pair, measured, codec):
     server = make_server(pair, token=True)
     urls = new_live_input(server)
-    seen = harness.run(_publish_and_view(harness, origin, urls, server.token, codec), SCENARIO_TIMEOUT_S)
+    seen = harness.run(_publish_and_view(harness, origin, urls, server.token, codec), SCENARIO_TIMEOUT_S,
+                       f"whip.js publishing {codec}, whep.js playing, both stop()")
     log: NetworkLog = seen["log"]
     left = wait_sessions(server, 0)
     decoded, sent = seen["decoded"] or {}, seen["sent"] or {}
