@@ -155,13 +155,14 @@ def test_whip_web_client_publishes(harness, origin, roots, make_server, pair, me
     patches, deletes = log.statuses("PATCH"), log.statuses("DELETE")
     left = wait_sessions(server, 0)
     sent = seen["sent"] or {}
-    measured.update(codec=(sent.get("codec") or "").removeprefix("video/"), frames=seen["frames"], patches=patches,
-                    deletes=deletes, offer_candidates=seen.get("offer_candidates"),
-                    stun_overridden=_urls(seen["ice"]["asked"]))
-    if patches:
-        measured["patch_tag_headers"] = seen["patch_headers"]
     trickled = [line for line in seen.get("console", []) if "Trickle ICE" in line]
-    measured["trickle_decision"] = trickled[0].removeprefix("WHIPClient ") if trickled else None
+    measured.update(mode=mode, codec=(sent.get("codec") or "").removeprefix("video/"), frames=seen["frames"],
+                    offer_candidates=seen.get("offer_candidates"),
+                    trickle=("not asked" if not trickled else "on" if "supports Trickle" in trickled[0] else "off"))
+    if patches:
+        tags = sorted({h for headers in seen["patch_headers"] for h in headers})
+        measured["patch"] = f"{patches} (tag in {', '.join(tags) or 'nothing'})"
+    measured["delete"] = deletes
 
     assert not log.errors, f"errors on the page: {log.errors}"
     assert seen["decoded"], f"the aiortc viewer decoded {seen['frames']} video frames of whip-web-client's (wanted {FRAMES})"
@@ -229,7 +230,7 @@ def test_webrtc_player_plays(harness, origin, make_server, pair, measured, codec
     left = wait_sessions(server, 0)
     decoded = seen["decoded"] or {}
     measured.update(codec=(decoded.get("codec") or "").removeprefix("video/"), frames=decoded.get("frames"),
-                    presented=seen["presented"], deletes=deletes, stun_overridden=_urls(seen["ice"]["asked"]))
+                    presented=seen["presented"], unload_delete=deletes)
 
     assert not log.errors, f"errors on the page: {log.errors}"
     assert decoded.get("frames", 0) >= FRAMES and seen["presented"] > 0, \
