@@ -21,10 +21,10 @@ import http.server
 import mimetypes
 import shutil
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from typing import Any, Awaitable, Iterator
 
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright
@@ -257,6 +257,3 @@ async def serve_on_origin(page: Page, origin: str, prefix: str, roots: dict[str,
 
     await page.route(f"{origin}{prefix}/**", fulfil)
     return f"{origin}{prefix}"
-
-
-Scenario = Callable[[ChromiumHarness], Awaitable[dict]]

@@ -35,8 +35,6 @@ from tests.plain_shell import new_live_input, stats
 from whip_whep import peer, player
 from whip_whep.player import Player
 
-PUBLISHER = "@eyevinn/whip-web-client 1.1.7"
-VIEWER = "@eyevinn/webrtc-player 0.13.0"
 PAGES = Path(__file__).resolve().parent / "pages"
 FRAMES = 30
 MEDIA_TIMEOUT_S = 20
@@ -132,7 +130,7 @@ async def _publish_with_whip_web_client(harness: ChromiumHarness, page_base: str
     return seen
 
 
-@pytest.mark.client(PUBLISHER, role="publish")
+@pytest.mark.client("@eyevinn/whip-web-client 1.1.7", role="publish")
 @pytest.mark.parametrize("mode", ["noTrickleIce", "trickle", "trickle-advertised"])
 def test_whip_web_client_publishes(harness, origin, roots, make_server, pair, measured, mode):
     """`noTrickleIce`: the offer waits for gathering (its 2-second timeout: the library listens for an
@@ -215,7 +213,7 @@ async def _play_with_webrtc_player(harness: ChromiumHarness, origin: str, urls, 
     return seen
 
 
-@pytest.mark.client(VIEWER, role="play")
+@pytest.mark.client("@eyevinn/webrtc-player 0.13.0", role="play")
 @pytest.mark.parametrize("codec", ["VP8", "H264"])
 def test_webrtc_player_plays(harness, origin, make_server, pair, measured, codec):
     """The aiortc publisher sends `codec`; the player (type 'whep', a Bearer token as its authKey) decodes

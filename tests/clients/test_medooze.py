@@ -23,7 +23,6 @@ from tests.clients.conftest import wait_sessions
 from tests.clients.npm_browser_clients import browser_clients
 from tests.plain_shell import new_live_input
 
-CLIENT = "medooze whip-whep 1.2.0"
 PAGES = Path(__file__).resolve().parent / "pages"
 FRAMES = 30
 MEDIA_TIMEOUT_S = 20
@@ -80,7 +79,7 @@ def _ok(status: int | None) -> bool:
     return status is not None and 200 <= status < 300
 
 
-@pytest.mark.client(CLIENT, role="both")
+@pytest.mark.client("medooze whip-whep 1.2.0", role="both")
 @pytest.mark.parametrize("codec", ["VP8", "VP9", "H264"])
 def test_whip_js_publishes_and_whep_js_plays(harness, origin, make_server, pair, measured, codec):
     server = make_server(pair, token=True)
