@@ -99,13 +99,19 @@ async def _publish_with_whip_web_client(harness: ChromiumHarness, page_base: str
     page.on("console", lambda m: seen.setdefault("console", []).append(m.text))
     page.on("request", lambda r: seen.setdefault("patch_headers", []).append(
         sorted(k for k in r.headers if k in ("etag", "if-match"))) if r.method == "PATCH" else None)
-    page.on("request", lambda r: seen.setdefault("offer_candidates", (r.post_data or "").count("a=candidate:"))
-            if r.method == "POST" and r.url == urls.whip_url else None)
+    loop = asyncio.get_running_loop()
+
+    def offer_sent(request) -> None:
+        if request.method == "POST" and request.url == urls.whip_url:
+            seen["offer_candidates"] = (request.post_data or "").count("a=candidate:")
+            seen["offer_after_s"] = round(loop.time() - seen["ingest_at"], 1)
+    page.on("request", offer_sent)
     if mode == "trickle-advertised":
         server_origin = "/".join(urls.whip_url.split("/", 3)[:3])  # scheme://host:port
         page_base = await serve_on_origin(page, server_origin, "/test-pages", roots)
         await page.route(urls.whip_url, _advertise_patch)
     await page.goto(f"{page_base}/eyevinn.html")
+    seen["ingest_at"] = loop.time()
     await page.evaluate("([u, t, n]) => window.eyevinn.publish(u, t, n)", [urls.whip_url, token, mode == "noTrickleIce"])
     await page.wait_for_function("() => window.__harness.pcs.length > 0 && "
                                  "window.__harness.pcs[0].connectionState === 'connected'", timeout=15_000)
@@ -155,7 +161,7 @@ def test_whip_web_client_publishes(harness, origin, roots, make_server, pair, me
     sent = seen["sent"] or {}
     trickled = [line for line in seen.get("console", []) if "Trickle ICE" in line]
     measured.update(mode=mode, codec=(sent.get("codec") or "").removeprefix("video/"), frames=seen["frames"],
-                    offer_candidates=seen.get("offer_candidates"),
+                    offer_candidates=seen.get("offer_candidates"), offer_after_s=seen.get("offer_after_s"),
                     trickle=("not asked" if not trickled else "on" if "supports Trickle" in trickled[0] else "off"))
     if patches:
         tags = sorted({h for headers in seen["patch_headers"] for h in headers})
