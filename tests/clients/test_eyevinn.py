@@ -14,7 +14,8 @@ What the libraries do, measured here:
   allowed, not on the endpoint (RFC 9110 §10.2.1: Allow names the target resource's methods), and a
   cross-origin page could not read that header anyway (it is not CORS-exposed): its default mode
   publishes without trickle. The `trickle-advertised` case makes its trickle path run (see there).
-- webrtc-player's `destroy()` sends no DELETE; `unload()`, which its demo's Stop button calls, does.
+- webrtc-player's `destroy()` only closes the connection (no DELETE: its source, src/index.ts); the
+  test stops it as the library's demo does, with `unload()`, which DELETEs the session first.
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ async def _play_with_webrtc_player(harness: ChromiumHarness, origin: str, urls, 
         seen["decoded"] = await wait_video_frames(page, FRAMES, MEDIA_TIMEOUT_S)
         seen["presented"] = await page.evaluate("() => window.eyevinn.presentedFrames('player')")
         seen["ice"] = await page_report(page)
-        seen["sessions_playing"] = stats(server)["sessions"]
+        seen["sessions_playing"] = (await harness.loop.run_in_executor(None, stats, server))["sessions"]
         await page.evaluate("() => window.eyevinn.unload()")
         seen["sessions_after_unload"] = await harness.loop.run_in_executor(None, wait_sessions, server, 1)
         await page.context.close()
