@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Iterator
+from urllib.parse import urljoin
 
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright
@@ -155,6 +156,7 @@ class NetworkLog:
 
     exchanges: list[tuple[str, str, int | None]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    created: list[tuple[str, str]] = field(default_factory=list)  # (URL POSTed to, Location of its 201)
     _answered: set[int] = field(default_factory=set)
 
     def watch(self, page: Page) -> None:
@@ -172,6 +174,9 @@ class NetworkLog:
     def _response(self, response) -> None:
         self._answered.add(id(response.request))
         self.exchanges.append((response.request.method, response.url, response.status))
+        location = response.headers.get("location")
+        if response.request.method == "POST" and response.status == 201 and location:
+            self.created.append((response.url, urljoin(response.url, location)))
 
     def _failed(self, request) -> None:
         # A request whose response came but whose body was never read (the page closed) also "fails".
@@ -180,6 +185,13 @@ class NetworkLog:
 
     def statuses(self, method: str, url_part: str = "") -> list[int | None]:
         return [status for m, url, status in self.exchanges if m == method and url_part in url]
+
+    def urls(self, method: str) -> list[str]:
+        return [url for m, url, _ in self.exchanges if m == method]
+
+    def locations(self, *posted_to: str) -> list[str]:
+        """The resources the POSTs to `posted_to` created (their Location, absolute)."""
+        return [location for url, location in self.created if url in posted_to]
 
 
 async def page_report(page: Page) -> dict:

@@ -182,6 +182,8 @@ def test_whip_web_client_publishes(harness, origin, roots, make_server, pair, me
         assert not patches, f"whip-web-client trickled ({patches}) with no PATCH advertised by the endpoint"
     assert _ok(seen["viewer_delete"]), f"the aiortc viewer's DELETE got {seen['viewer_delete']}"
     assert deletes and all(_ok(s) for s in deletes), f"destroy() sends DELETE to the Location: answered {deletes}"
+    assert log.urls("DELETE") == log.locations(urls.whip_url), \
+        f"destroy() DELETEd {log.urls('DELETE')}; the session is {log.locations(urls.whip_url)}"
     assert left == 0, f"after destroy() the server still holds {left} sessions"
 
 
@@ -246,6 +248,8 @@ def test_webrtc_player_plays(harness, origin, make_server, pair, measured, codec
     assert not seen["ice"]["survived"] and not seen["ice"]["nonHost"], f"an ICE server survived the override: {seen['ice']}"
     assert seen["sessions_playing"] == 2, f"while playing the server held {seen['sessions_playing']} sessions, not 2"
     assert deletes and all(_ok(s) for s in deletes), f"unload() sends DELETE to the Location: answered {deletes}"
+    assert log.urls("DELETE") == log.locations(urls.whep_url), \
+        f"unload() DELETEd {log.urls('DELETE')}; the session is {log.locations(urls.whep_url)}"
     assert seen["sessions_after_unload"] == 1, \
         f"after unload() the server held {seen['sessions_after_unload']} sessions, not the publisher's alone"
     assert _ok(seen["publisher_delete"]) and left == 0, \

@@ -111,4 +111,7 @@ def test_whip_js_publishes_and_whep_js_plays(harness, origin, make_server, pair,
         f"an ICE server survived the override or a non-host candidate was gathered: {seen['ice']}"
     assert len(deletes) == 2 and all(_ok(s) or s in GONE for s in deletes), \
         f"stop() on whep.js, then whip.js: one DELETE each, answered 2xx or {GONE} (after the DTLS close): got {deletes}"
+    sessions = log.locations(urls.whip_url, urls.whep_url)
+    assert sorted(log.urls("DELETE")) == sorted(sessions), \
+        f"each stop() DELETEs its session URL (its POST's Location): DELETEd {log.urls('DELETE')}, sessions {sessions}"
     assert left == 0, f"after both clients' stop() the server still holds {left} sessions"
