@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 
+from . import openssl_groups  # noqa: F401  first: it loads cryptography's OpenSSL with P-224 accepted
+
 from aiohttp import web
 
 from whip_whep import profiles

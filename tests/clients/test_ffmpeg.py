@@ -96,15 +96,11 @@ def test_ffmpeg_publishes_for_90_s_past_consent_expiry(holds, pair, measured):
     assert not problems, "; ".join(problems) + f"\n{seen}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FFmpeg 8 with GnuTLS (PyAV 18.1's build) makes its DTLS certificate on secp224r1; it offers "
-    "a=setup:passive, so aiortc is the DTLS client, and a DTLS 1.2 client accepts the server's ECDSA key "
-    "only on a curve it offered (RFC 8422 §5.1): the OpenSSL 4.0 in the cryptography wheel cannot offer "
-    "P-224 (SSL_CTX_set1_groups_list refuses it) and alerts illegal_parameter."))
 @pytest.mark.client(FFMPEG, role="publish")
 def test_ffmpeg_with_its_default_certificate(make_server, pair, measured):
     """FFmpeg as users run it, without cert_file/key_file: its own certificate is on P-224 (GnuTLS's
-    default ECDSA size in FFmpeg 8)."""
+    default ECDSA size in FFmpeg 8), which the server's DTLS accepts (reference_server/openssl_groups.py:
+    OpenSSL 3.5 with P-224 among its groups; OpenSSL 4 cannot)."""
     seen = asyncio.run(publish_and_watch(make_server(pair, token=False), SHORT_S, None))
     _measure(measured, seen)
     problems = _problems(seen, pair.id)
