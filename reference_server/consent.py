@@ -16,7 +16,7 @@ same credentials may not regain consent on that 5-tuple), and the session lives 
 publisher's RTP keeps arriving. Once RTP has been silent for MEDIA_SHOWS_LIFE_S after expiry (or
 already was at expiry), the ICE connection is closed as aioice would have closed it, and the
 session ends through the same path (a peer that vanished is still ended within the consent
-timeout). The media timeout (--media-timeout) still ends a publisher whose RTP stops, consent or not.
+timeout). An ICE restart (new credentials, whose checks succeeded) obtains consent anew. The media timeout (--media-timeout) still ends a publisher whose RTP stops, consent or not.
 
 Written against aioice 0.13.0's `Connection` (pinned; see whip_whep/ice_restart.py): its consent loop
 is replaced per connection, before ICE connects, by this one, which checks the same way.
@@ -50,8 +50,8 @@ def keep_ingest_while_media_arrives(connection: Connection, last_media: Callable
         if not expired:  # RFC 7675 §5.1: nothing is sent on a pair whose consent expired
             await send(data, component)
 
-    async def query_consent() -> None:
-        nonlocal expired
+    async def checks_until_expired() -> None:
+        """aioice's loop: a check on each nominated pair every ~5 s, until CONSENT_FAILURES in a row fail."""
         assert connection.remote_password is not None
         failures = 0
         while failures < CONSENT_FAILURES:
@@ -66,16 +66,27 @@ def keep_ingest_while_media_arrives(connection: Connection, last_media: Callable
                     failures = 0
                 except stun.TransactionError:
                     failures += 1
-        expired = True
-        silent = time.monotonic() - last_media()
-        if silent < MEDIA_SHOWS_LIFE_S:
-            log.info("WHIP session %s: consent expired; the server stops sending to it (RFC 7675 §5.1) and keeps "
-                     "the ingest while its media arrives", label)
-        while (silent := time.monotonic() - last_media()) < MEDIA_SHOWS_LIFE_S:
-            await asyncio.sleep(WATCH_EVERY_S)  # a watchdog's period, not a synchronisation
-        log.info("WHIP session %s: consent expired and no media for %.1f s; closing its ICE connection", label, silent)
-        connection._query_consent_task = None  # close() would otherwise wait for this very task
-        await connection.close()
+
+    async def query_consent() -> None:
+        nonlocal expired
+        while True:
+            await checks_until_expired()
+            expired, credentials = True, connection.remote_password
+            if time.monotonic() - last_media() < MEDIA_SHOWS_LIFE_S:
+                log.info("WHIP session %s: consent expired; the server stops sending to it (RFC 7675 §5.1) and "
+                         "keeps the ingest while its media arrives", label)
+            while (silent := time.monotonic() - last_media()) < MEDIA_SHOWS_LIFE_S:
+                if connection.remote_password != credentials:
+                    break  # an ICE restart (its checks succeeded): consent anew on the new pair (§5.1)
+                await asyncio.sleep(WATCH_EVERY_S)  # a watchdog's period, not a synchronisation
+            if connection.remote_password != credentials:
+                expired = False
+                log.info("WHIP session %s: ICE restarted; consent obtained again", label)
+                continue
+            log.info("WHIP session %s: consent expired and no media for %.1f s; closing its ICE connection", label, silent)
+            connection._query_consent_task = None  # close() would otherwise wait for this very task
+            await connection.close()
+            return
 
     connection.sendto = sendto  # type: ignore[method-assign]
     connection.query_consent = query_consent  # type: ignore[method-assign]
