@@ -50,6 +50,7 @@ async def publish_and_watch(server: EmbeddedServer, seconds: float, certificate:
     urls = await asyncio.to_thread(new_live_input, server)
     proxy = await RecordingProxy(server.base_url).start()
     viewer = Player([])
+    process: asyncio.subprocess.Process | None = None
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             posted = await http.post(urls.whep_url, content=await peer.local_offer(viewer.pc),
@@ -85,6 +86,9 @@ async def publish_and_watch(server: EmbeddedServer, seconds: float, certificate:
         seen["loss_pct"] = round(loss, 2) if loss is not None else None
         seen["requests"] = [(e.method, e.status) for e in proxy.exchanges]
     finally:
+        if process is not None and process.returncode is None:  # cancelled: FFmpeg must not outlive the test
+            process.kill()
+            await process.wait()
         await viewer.close()
         await proxy.stop()
     seen["sessions_left"] = await asyncio.to_thread(wait_sessions, server, 0)

@@ -58,6 +58,13 @@ def _measure(measured: dict, seen: dict) -> None:
                     hold_s=seen.get("hold_s"))
 
 
+async def _cancel_everything() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @pytest.fixture(scope="module")
 def holds(tmp_path_factory) -> dict[str, Future]:
     """Both pairs' HOLD_S publications, started together on one event loop in a thread; each test
@@ -74,7 +81,8 @@ def holds(tmp_path_factory) -> dict[str, Future]:
         yield {name: asyncio.run_coroutine_threadsafe(publish_and_watch(server, HOLD_S, certificate), loop)
                for name, server in servers.items()}
     finally:
-        if thread.is_alive():
+        if thread.is_alive():  # a hold still running (its test failed early) is cancelled, its FFmpeg killed
+            asyncio.run_coroutine_threadsafe(_cancel_everything(), loop).result(timeout=30)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(10)
         for server in servers.values():
