@@ -93,3 +93,39 @@ async def publish_and_watch(server: EmbeddedServer, seconds: float, certificate:
         await proxy.stop()
     seen["sessions_left"] = await asyncio.to_thread(wait_sessions, server, 0)
     return seen
+
+
+async def publish_then_vanish(server: EmbeddedServer, vanish_after_s: float, certificate: tuple[Path, Path],
+                              ended_within_s: float) -> dict:
+    """FFmpeg publishes to a watched input and is killed (SIGKILL: no DELETE, no DTLS close) after
+    `vanish_after_s`: how long until the server holds no session (its publisher and the viewer)."""
+    seen: dict = {}
+    urls = await asyncio.to_thread(new_live_input, server)
+    viewer = Player([])
+    process: asyncio.subprocess.Process | None = None
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            posted = await http.post(urls.whep_url, content=await peer.local_offer(viewer.pc),
+                                     headers={"Content-Type": "application/sdp"})
+        seen["viewer_post"] = posted.status_code
+        if posted.status_code != 201:
+            return seen
+        await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(HERE / "ffmpeg_publisher.py"), urls.whip_url, str(vanish_after_s + 60),
+            *(str(p) for p in certificate), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = time.monotonic()
+        seen["video"] = await viewer.wait_frames("video", 30, FIRST_FRAMES_WITHIN_S)
+        await asyncio.sleep(max(0.0, started + vanish_after_s - time.monotonic()))  # the scenario's schedule
+        seen["decoding_at_kill"] = await viewer.wait_frames("video", 5, 2)
+        process.kill()
+        await process.wait()
+        killed = time.monotonic()
+        seen["sessions_left"] = await asyncio.to_thread(wait_sessions, server, 0, ended_within_s)
+        seen["ended_after_s"] = round(time.monotonic() - killed, 1)
+    finally:
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
+        await viewer.close()
+    return seen

@@ -6,9 +6,10 @@ server is left holding no session.
 FFmpeg 8 answers only the first of the server's ICE consent checks (RFC 7675), so its consent expires
 about 30 s in: the hold test publishes for HOLD_S (three times that) and the viewer must decode to the
 end (reference_server/consent.py: expiry stops the server's sending, the ingest lives while its media
-arrives). The two pairs' holds run at once, on one event loop in a thread, so the pair costs one hold.
-Wall time (measured, 2 cores under load): 109 s for the two holds together, 12 s for the two
-default-certificate tests.
+arrives). A third FFmpeg, killed 45 s in, shows that a publisher gone after its consent expired is
+still ended. The three run at once, on one event loop in a thread, so together they cost one hold.
+Wall time (measured, 2 cores under load): 104 s for the holds and the vanishing publisher, 12 s for
+the two default-certificate tests.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import pytest
 
 from fixtures.embedded import EmbeddedServer
 from tests.clients.conftest import PAIRS
-from tests.clients.ffmpeg_session import FIRST_FRAMES_WITHIN_S, p256_certificate, publish_and_watch
-from whip_whep import peer
+from tests.clients.ffmpeg_session import FIRST_FRAMES_WITHIN_S, p256_certificate, publish_and_watch, publish_then_vanish
+from whip_whep import peer, profiles
 
 FFMPEG = "FFmpeg 8 WHIP muxer (PyAV 18.1)"
 HOLD_S = 96.0  # the viewer must decode ≥ 90 s of it (three consent timeouts, RFC 7675 §5.1), start-up aside
 SHORT_S = 4.0
+VANISH_AFTER_S = 45.0  # past FFmpeg's consent expiry (~33 s after its one answered check)
+MEDIA_TIMEOUT_S = 15.0  # the server's --media-timeout default: a publisher silent this long is ended anyway
 LONGEST_GAP_MS = 3000.0  # a viewer that stopped decoding (a session ended and nothing else) shows a gap to the end
 
 
@@ -58,31 +61,38 @@ def _measure(measured: dict, seen: dict) -> None:
                     hold_s=seen.get("hold_s"))
 
 
-async def _cancel_everything() -> None:
-    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in tasks:
+async def _cancel_runs() -> None:
+    """Cancel the publications still running (their own clean-up kills FFmpeg and closes the viewer)."""
+    runs = [t for t in asyncio.all_tasks()
+            if t.get_coro().__name__ in (publish_and_watch.__name__, publish_then_vanish.__name__)]
+    for task in runs:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    if runs:
+        await asyncio.wait(runs, timeout=20)
 
 
 @pytest.fixture(scope="module")
 def holds(tmp_path_factory) -> dict[str, Future]:
-    """Both pairs' HOLD_S publications, started together on one event loop in a thread; each test
-    waits for its own pair's result (the second one is done by then)."""
+    """Both pairs' HOLD_S publications and the vanishing publisher, started together on one event loop
+    in a thread; each test waits for its own result (the others are done by then or soon after)."""
     peer.restrict_host_addresses(["127.0.0.1"])
     certificate = p256_certificate(tmp_path_factory.mktemp("ffmpeg-cert"))
     servers = {name: EmbeddedServer(pair, token=False, faults=[], ice_servers=[]) for name, pair in PAIRS.items()}
+    servers["vanish"] = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="ffmpeg-holds", daemon=True)
     try:
         for server in servers.values():
             server.start()
         thread.start()
-        yield {name: asyncio.run_coroutine_threadsafe(publish_and_watch(server, HOLD_S, certificate), loop)
-               for name, server in servers.items()}
+        runs = {name: asyncio.run_coroutine_threadsafe(publish_and_watch(servers[name], HOLD_S, certificate), loop)
+                for name in PAIRS}
+        runs["vanish"] = asyncio.run_coroutine_threadsafe(
+            publish_then_vanish(servers["vanish"], VANISH_AFTER_S, certificate, MEDIA_TIMEOUT_S + 10), loop)
+        yield runs
     finally:
         if thread.is_alive():  # a hold still running (its test failed early) is cancelled, its FFmpeg killed
-            asyncio.run_coroutine_threadsafe(_cancel_everything(), loop).result(timeout=30)
+            asyncio.run_coroutine_threadsafe(_cancel_runs(), loop).result(timeout=30)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(10)
         for server in servers.values():
@@ -114,3 +124,16 @@ def test_ffmpeg_with_its_default_certificate(make_server, pair, measured):
     _measure(measured, seen)
     problems = _problems(seen, pair.id)
     assert not problems, "; ".join(problems) + f"\n{seen}"
+
+
+def test_ffmpeg_vanishing_after_consent_expiry_is_ended(holds):
+    """FFmpeg killed 45 s in (no DELETE, no DTLS close), after its consent expired: the server still ends
+    its session, and its viewer's, within the media timeout and a margin — keeping an ingest past consent
+    expiry does not keep a publisher that is gone (standard pair; the server's behaviour, not FFmpeg's)."""
+    seen = holds["vanish"].result(timeout=VANISH_AFTER_S + MEDIA_TIMEOUT_S + 120)
+    print(f"FFmpeg vanished: no session left {seen.get('ended_after_s')} s after the kill")  # the figure, with -rA
+    assert seen.get("viewer_post") == 201 and seen["video"] and seen["decoding_at_kill"], (
+        f"arranging failed: the viewer did not decode FFmpeg's video up to the kill: {seen}")
+    assert seen["sessions_left"] == 0, (
+        f"{seen['ended_after_s']} s after FFmpeg vanished (its consent expired before) the server still held "
+        f"{seen['sessions_left']} sessions (0 expected within --media-timeout {MEDIA_TIMEOUT_S:g} s + 10 s): {seen}")
