@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 
+from . import openssl_groups  # noqa: F401  first: it loads cryptography's OpenSSL with P-224 accepted
+
 from aiohttp import web
 
 from whip_whep import profiles
@@ -108,6 +110,10 @@ async def serve(config: ServerConfig) -> None:
 def main(argv: list[str] | None = None) -> int:
     config, log_level = parse_args(argv)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    if not openssl_groups.LOADED_WITH_P224:
+        logging.getLogger("reference_server").warning(
+            "cryptography was loaded before reference_server.openssl_groups: DTLS will not accept P-224 "
+            "certificates (FFmpeg 8's default)")
     try:
         asyncio.run(serve(config))
     except OSError as exc:

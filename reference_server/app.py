@@ -12,11 +12,12 @@ from aiohttp import http_parser, web, web_protocol
 from aioice import stun
 from aiortc import RTCSessionDescription
 
+from whip_whep.ice_restart import ice_connection
 from whip_whep.peer import new_peer_connection
 from whip_whep import sdp
 from whip_whep.sdp import SessionDescription
 
-from . import demo, dtls, events, live_inputs, signalling, whep, whip
+from . import consent, demo, dtls, events, live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
@@ -76,6 +77,8 @@ class ReferenceServer:
                 offer = sdp.without_format(offer, "VP9")
             await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             dtls.take_server_role(session.pc, {m.mid: m.setup for m in desc.media if m.mid is not None})
+            if kind == "whip":  # before ICE connects: consent expiry ends an ingest only once its media stops
+                consent.keep_ingest_while_media_arrives(ice_connection(session.pc), lambda: live.relay.last_packet, session.id)
             await session.pc.setLocalDescription(await session.pc.createAnswer())
         except Exception as exc:  # aiortc raises several types for offers it cannot use
             await self.end_session(session)

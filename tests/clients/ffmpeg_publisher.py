@@ -1,7 +1,7 @@
 """FFmpeg's own WHIP client (the `whip` muxer in PyAV's FFmpeg) publishing H.264 + Opus, in its own
 process: PyAV holds the GIL while FFmpeg blocks on the network, which would stall an event loop.
 
-    python tests/ffmpeg_publisher.py WHIP_URL SECONDS [CERT_FILE KEY_FILE]
+    python tests/clients/ffmpeg_publisher.py WHIP_URL SECONDS [CERT_FILE KEY_FILE]
 
 Frames are produced at their real-time pace (a live source), each stamped like the suite's own
 publisher. Prints "published <frames>" and exits 0, or "error <reason>" and exits 1; closing the
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import av
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from whip_whep import stamp  # noqa: E402
 
