@@ -28,8 +28,8 @@ import pytest
 from aiortc import RTCSessionDescription
 from playwright.async_api import Route
 
-from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, page_report, serve_folder, serve_on_origin,
-                                           video_stats, wait_video_frames)
+from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, harness, page_report,  # noqa: F401 (a fixture)
+                                           serve_folder, serve_on_origin, video_stats, wait_video_frames)
 from tests.clients.conftest import wait_sessions
 from tests.clients.npm_browser_clients import browser_clients
 from tests.plain_shell import new_live_input, stats
@@ -43,13 +43,6 @@ SCENARIO_TIMEOUT_S = 90
 TEARDOWN_TIMEOUT_S = 10
 # Google's STUN server, which both libraries put in every RTCPeerConnection they make unless told otherwise.
 HARD_CODED_STUN = "stun:stun.l.google.com:19302"
-
-
-@pytest.fixture(scope="module")
-def harness():
-    chromium = ChromiumHarness()
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +75,8 @@ def _auth(token: str | None) -> dict[str, str]:
 
 async def _advertise_patch(route: Route) -> None:
     """The endpoint's OPTIONS answer, amended in the browser to list PATCH: what whip-web-client needs to
-    see before it trickles. Every other request reaches the server as sent."""
+    see before it trickles. Every other request reaches the server as sent. (A route makes Playwright
+    answer the page's CORS preflights itself: this page is on the server's origin, so it sends none.)"""
     if route.request.method != "OPTIONS":
         await route.continue_()
         return

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, page_report, serve_folder, video_stats,
-                                           wait_video_frames)
+from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, harness, page_report,  # noqa: F401 (a fixture)
+                                           serve_folder, video_stats, wait_video_frames)
 from tests.clients.conftest import wait_sessions
 from tests.clients.npm_browser_clients import browser_clients
 from tests.plain_shell import new_live_input
@@ -27,13 +27,6 @@ PAGES = Path(__file__).resolve().parent / "pages"
 FRAMES = 30
 MEDIA_TIMEOUT_S = 20
 SCENARIO_TIMEOUT_S = 90
-
-
-@pytest.fixture(scope="module")
-def harness():
-    chromium = ChromiumHarness()
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture(scope="module")
