@@ -19,7 +19,7 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from fixtures.embedded import EmbeddedServer
-from tests.clients.browser_harness import ChromiumHarness, harness, serve_folder  # noqa: F401 (a fixture)
+from tests.clients.browser_harness import ChromiumHarness, harness, pc_index, serve_folder, video_stats  # noqa: F401 (a fixture)
 from whip_whep import peer
 from whip_whep.player import Player
 
@@ -71,10 +71,8 @@ async def _scenario(harness: ChromiumHarness, server: EmbeddedServer, origin: st
         await watcher.evaluate("() => window.demo.play()")
         await watcher.wait_for_function(f"() => window.demo.decodedFrames() >= {FRAMES}", timeout=15_000)
         seen["browser_size"] = await watcher.evaluate("() => window.demo.videoSize()")
-        seen["sent_codec"] = await publisher.evaluate(
-            """async () => { const stats = await window.demo.sessions.publish.pc.getStats(); let codec = null;
-               stats.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video')
-                 codec = stats.get(s.codecId).mimeType; }); return codec; }""")
+        sent = await video_stats(publisher, "outbound-rtp", await pc_index(publisher, "window.demo.sessions.publish.pc"))
+        seen["sent_codec"] = (sent or {}).get("codec")
         seen["aiortc"] = await _aiortc_viewer(live["webRTCPlayback"]["url"], server.token)
         await publisher.evaluate("() => window.demo.stop('publish')")
         seen["player_state_after"] = await watcher.wait_for_function(

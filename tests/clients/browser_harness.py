@@ -246,6 +246,17 @@ class NetworkLog:
         return [location for url, location in self.created if url in posted_to]
 
 
+def answered_2xx(status: int | None) -> bool:
+    """A status of `NetworkLog` (None: no response came) that is a success."""
+    return status is not None and 200 <= status < 300
+
+
+async def pc_index(page: Page, expression: str) -> int:
+    """Which of the page's peer connections (`__harness.pcs`, the index `video_stats` takes) is the one
+    `expression` evaluates to in the page (e.g. a library's `client.peerConnection`); -1 if none."""
+    return await page.evaluate(f"() => window.__harness.pcs.indexOf({expression})")
+
+
 async def page_report(page: Page) -> dict:
     return await page.evaluate(PAGE_REPORT_JS)
 

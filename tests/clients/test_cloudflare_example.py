@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, harness, page_report,  # noqa: F401 (a fixture)
-                                           serve_folder, video_stats)
+from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, answered_2xx, harness,  # noqa: F401 (a fixture)
+                                           page_report, pc_index, serve_folder, video_stats)
 from tests.clients.conftest import wait_sessions
 from tests.interop.peers import PeerUnavailable, peers_dir
 from tests.plain_shell import new_live_input, stats
@@ -66,11 +66,6 @@ async def _open(harness: ChromiumHarness, origin: str, log: NetworkLog):
     return page
 
 
-async def _client_pc(page) -> int:
-    """Which of the page's peer connections (the harness's list) is the client's."""
-    return await page.evaluate("() => window.__harness.pcs.indexOf(self.client.peerConnection)")
-
-
 async def _scenario(harness: ChromiumHarness, server, origin: str) -> dict:
     urls = await asyncio.to_thread(new_live_input, server)
     log = NetworkLog()  # what became of the client's DELETEs: a status, or the browser's reason for sending none
@@ -90,8 +85,8 @@ async def _scenario(harness: ChromiumHarness, server, origin: str) -> dict:
     seen["first_frames_s"] = round(time.monotonic() - started, 2)
     seen["frames"] = await viewer.evaluate("() => document.getElementById('remote-video').getVideoPlaybackQuality().totalVideoFrames")
     seen["size"] = await viewer.evaluate("() => { const v = document.getElementById('remote-video'); return [v.videoWidth, v.videoHeight]; }")
-    seen["sent_codec"] = ((await video_stats(publisher, "outbound-rtp", await _client_pc(publisher))) or {}).get("codec")
-    seen["played_codec"] = ((await video_stats(viewer, "inbound-rtp", await _client_pc(viewer))) or {}).get("codec")
+    seen["sent_codec"] = ((await video_stats(publisher, "outbound-rtp", await pc_index(publisher, "self.client.peerConnection"))) or {}).get("codec")
+    seen["played_codec"] = ((await video_stats(viewer, "inbound-rtp", await pc_index(viewer, "self.client.peerConnection"))) or {}).get("codec")
     seen["ice"] = {name: await page_report(page) for name, page in (("publisher", publisher), ("viewer", viewer))}
     seen["sessions_before"] = (await asyncio.to_thread(stats, server))["sessions"]
     seen["disconnect"] = await publisher.evaluate(
@@ -138,7 +133,7 @@ def test_cloudflare_example_publishes_plays_and_disconnects(harness, make_server
         f"the viewer decoded {seen['played_codec']}, the publisher sent {seen['sent_codec']}"
     assert seen["sessions_before"] == 2, f"the server held {seen['sessions_before']} sessions while one published and one played"
     if cloudflare:
-        assert len(deletes) == 1 and isinstance(deletes[0], int) and 200 <= deletes[0] < 300, \
+        assert len(deletes) == 1 and answered_2xx(deletes[0]), \
             f"the client's DELETE on the publish URL: {deletes} (failed: {log.failures}) (a 2xx wanted)"
         assert seen["disconnect"] == "returned" and seen["publisher_state"] == "closed", \
             f"disconnectStream() {seen['disconnect']}, its connection {seen['publisher_state']!r} (DELETEs: {deletes}, failed: {log.failures})"
