@@ -176,7 +176,7 @@ def test_the_page_fits_desktop_and_phone_width_in_chromium(tmp_path):
     """Long unbroken messages and SDP lines wrap; the failures list and the plots are there."""
     from playwright.sync_api import sync_playwright
 
-    from .test_browser import chromium
+    from .clients.browser_harness import chromium
 
     doc = _mixed_doc()
     unbroken = "x" * 700

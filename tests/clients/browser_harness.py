@@ -1,12 +1,21 @@
-"""A shared headless Chromium for the browser-library client tests (Eyevinn, medooze).
+"""A shared headless Chromium for the browser tests: the browser-library client tests (Eyevinn, medooze,
+Cloudflare's example) and tests/test_browser.py (the reference server's demo page).
 
 What it gives a test module:
-- `ChromiumHarness`: one Chromium (the Debian package, driven by Playwright) per module, on an asyncio
-  loop of its own thread, so a module's tests share one browser start and each test's scenario (pages
-  and any aiortc peer) runs as one coroutine with a deadline (`harness.run(coro, timeout_s)`);
+- `ChromiumHarness` (the module-scoped `harness` fixture: import it into the test module): one Chromium
+  (the Debian package, driven by Playwright) per module, on an asyncio loop of its own thread, so a
+  module's tests share one browser start and each test's scenario (pages and any aiortc peer) runs as
+  one coroutine with a deadline (`harness.run(coro, timeout_s)`);
+- nothing leaves loopback, by default: no host name resolves in the browser (`CHROMIUM_FLAGS`), and
+  every request a page of `new_page()` makes is observed; `run()` fails the test if one was for a
+  non-loopback address. Observed, never routed: once a page or its context has a route
+  (`page.route`, `context.route`), Playwright answers every CORS preflight of that page itself
+  (204, allowing whatever the request asks for), which hides the browser's real CORS decision — the
+  very thing a cross-origin client test judges;
 - `serve_folder()`: client pages and scripts on another origin than the server (a socket this process
   binds, served from a thread: the port is known at once), and `serve_on_origin()` for a page that must
-  share the server's origin (Playwright answers those paths; the server never sees them);
+  share the server's origin (Playwright answers those paths; the server never sees them). It routes, so
+  it is for same-origin pages only, which send no preflight;
 - `ICE_OVERRIDE_JS`, run before any page script: it wraps `RTCPeerConnection` so every ICE server list
   a page asks for (constructor and `setConfiguration`) becomes `[]` — the Eyevinn clients hard-code
   Google's STUN server, and no peer may contact a public address — and notes what was asked for;
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import ipaddress
 import mimetypes
 import shutil
 import threading
@@ -25,14 +35,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Iterator
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Request, Route, async_playwright
 
+# The last flag: no host name resolves (127.0.0.1, the tests' own loopback, is left alone), so a request
+# or a STUN/TURN server by name that slipped past the ICE override below goes nowhere.
 CHROMIUM_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
                   "--disable-gpu", "--disable-dev-shm-usage", "--allow-loopback-in-peer-connection",
-                  "--autoplay-policy=no-user-gesture-required"]
+                  "--autoplay-policy=no-user-gesture-required",
+                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 LAUNCH_TIMEOUT_S = 60
 
 # Before any page script: every RTCPeerConnection a page makes gets `iceServers: []`, whatever the page
@@ -102,6 +115,19 @@ def chromium() -> str:
     return path
 
 
+def leaves_loopback(url: str) -> bool:
+    """Whether a request for `url` goes to another machine (data:, blob: and the like go nowhere)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "ws", "wss"):
+        return False
+    if parts.hostname == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:
+        return True  # a host name: loopback only if it is "localhost"
+
+
 class ChromiumHarness:
     """One headless Chromium on an asyncio loop in its own thread; scenarios run there with deadlines."""
 
@@ -111,6 +137,7 @@ class ChromiumHarness:
         self._thread.start()
         self._pw = None
         self.browser: Browser | None = None
+        self.off_loopback: list[str] = []  # requests of the harness's pages for non-loopback addresses
         self.run(self._launch(), LAUNCH_TIMEOUT_S)
 
     async def _launch(self) -> None:
@@ -119,22 +146,33 @@ class ChromiumHarness:
 
     def run(self, coro: Awaitable[Any], timeout_s: float, what: str = "the scenario") -> Any:
         """Run `coro` on the harness's loop; past `timeout_s` it is cancelled and the test fails, naming `what`."""
+        before = len(self.off_loopback)
         future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(coro, timeout_s), self.loop)
         try:
-            return future.result(timeout_s + 10)
+            result = future.result(timeout_s + 10)
         except (asyncio.TimeoutError, TimeoutError):
             future.cancel()
             pytest.fail(f"{what} did not finish within {timeout_s:g} s (a client waited on something that never came)")
+        left = self.off_loopback[before:]
+        if left:
+            pytest.fail(f"during {what}, the pages sent requests to non-loopback addresses (only loopback is allowed): {left}")
+        return result
 
     async def new_page(self, log: "NetworkLog | None" = None) -> Page:
-        """A page in a fresh context (no cache or storage shared with other tests) with the ICE override."""
+        """A page in a fresh context (no cache or storage shared with other tests) with the ICE override,
+        its requests observed (not routed: see the module's docstring) for any that would leave loopback."""
         assert self.browser is not None
         context = await self.browser.new_context()
         await context.add_init_script(ICE_OVERRIDE_JS)
+        context.on("request", self._note_request)
         page = await context.new_page()
         if log is not None:
             log.watch(page)
         return page
+
+    def _note_request(self, request: Request) -> None:
+        if leaves_loopback(request.url):
+            self.off_loopback.append(f"{request.method} {request.url}")
 
     def close(self) -> None:
         async def stop() -> None:
@@ -149,6 +187,14 @@ class ChromiumHarness:
             self._thread.join(10)
 
 
+@pytest.fixture(scope="module")
+def harness() -> Iterator[ChromiumHarness]:
+    """One Chromium for the module's tests (import this fixture into the test module)."""
+    chromium_harness = ChromiumHarness()
+    yield chromium_harness
+    chromium_harness.close()
+
+
 @dataclass
 class NetworkLog:
     """The HTTP exchanges pages made (method, URL, status; status None when no response came, e.g. a
@@ -157,6 +203,7 @@ class NetworkLog:
     exchanges: list[tuple[str, str, int | None]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     created: list[tuple[str, str]] = field(default_factory=list)  # (URL POSTed to, Location of its 201)
+    failures: list[tuple[str, str, str | None]] = field(default_factory=list)  # (method, URL, the browser's reason)
     _answered: set[int] = field(default_factory=set)
 
     def watch(self, page: Page) -> None:
@@ -182,6 +229,11 @@ class NetworkLog:
         # A request whose response came but whose body was never read (the page closed) also "fails".
         if id(request) not in self._answered:
             self.exchanges.append((request.method, request.url, None))
+            self.failures.append((request.method, request.url, request.failure))
+
+    def page_errors(self) -> list[str]:
+        """The pages' uncaught errors alone (no console errors: a browser logs a CORS refusal there)."""
+        return [error for error in self.errors if error.startswith("pageerror: ")]
 
     def statuses(self, method: str, url_part: str = "") -> list[int | None]:
         return [status for m, url, status in self.exchanges if m == method and url_part in url]
@@ -192,6 +244,17 @@ class NetworkLog:
     def locations(self, *posted_to: str) -> list[str]:
         """The resources the POSTs to `posted_to` created (their Location, absolute)."""
         return [location for url, location in self.created if url in posted_to]
+
+
+def answered_2xx(status: int | None) -> bool:
+    """A status of `NetworkLog` (None: no response came) that is a success."""
+    return status is not None and 200 <= status < 300
+
+
+async def pc_index(page: Page, expression: str) -> int:
+    """Which of the page's peer connections (`__harness.pcs`, the index `video_stats` takes) is the one
+    `expression` evaluates to in the page (e.g. a library's `client.peerConnection`); -1 if none."""
+    return await page.evaluate(f"() => window.__harness.pcs.indexOf({expression})")
 
 
 async def page_report(page: Page) -> dict:

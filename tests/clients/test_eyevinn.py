@@ -28,8 +28,8 @@ import pytest
 from aiortc import RTCSessionDescription
 from playwright.async_api import Route
 
-from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, page_report, serve_folder, serve_on_origin,
-                                           video_stats, wait_video_frames)
+from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, answered_2xx, harness,  # noqa: F401 (a fixture)
+                                           page_report, serve_folder, serve_on_origin, video_stats, wait_video_frames)
 from tests.clients.conftest import wait_sessions
 from tests.clients.npm_browser_clients import browser_clients
 from tests.plain_shell import new_live_input, stats
@@ -46,13 +46,6 @@ HARD_CODED_STUN = "stun:stun.l.google.com:19302"
 
 
 @pytest.fixture(scope="module")
-def harness():
-    chromium = ChromiumHarness()
-    yield chromium
-    chromium.close()
-
-
-@pytest.fixture(scope="module")
 def roots():
     return {"/lib/": browser_clients(), "/": PAGES}
 
@@ -61,10 +54,6 @@ def roots():
 def origin(roots):
     with serve_folder(roots) as url:
         yield url
-
-
-def _ok(status: int | None) -> bool:
-    return status is not None and 200 <= status < 300
 
 
 def _urls(asked: list[dict]) -> list[str]:
@@ -82,7 +71,8 @@ def _auth(token: str | None) -> dict[str, str]:
 
 async def _advertise_patch(route: Route) -> None:
     """The endpoint's OPTIONS answer, amended in the browser to list PATCH: what whip-web-client needs to
-    see before it trickles. Every other request reaches the server as sent."""
+    see before it trickles. Every other request reaches the server as sent. (A route makes Playwright
+    answer the page's CORS preflights itself: this page is on the server's origin, so it sends none.)"""
     if route.request.method != "OPTIONS":
         await route.continue_()
         return
@@ -180,8 +170,8 @@ def test_whip_web_client_publishes(harness, origin, roots, make_server, pair, me
         assert patches, f"with PATCH advertised, whip-web-client sent no trickle PATCH: its decision was {trickled}"
     else:
         assert not patches, f"whip-web-client trickled ({patches}) with no PATCH advertised by the endpoint"
-    assert _ok(seen["viewer_delete"]), f"the aiortc viewer's DELETE got {seen['viewer_delete']}"
-    assert deletes and all(_ok(s) for s in deletes), f"destroy() sends DELETE to the Location: answered {deletes}"
+    assert answered_2xx(seen["viewer_delete"]), f"the aiortc viewer's DELETE got {seen['viewer_delete']}"
+    assert deletes and all(answered_2xx(s) for s in deletes), f"destroy() sends DELETE to the Location: answered {deletes}"
     assert log.urls("DELETE") == log.locations(urls.whip_url), \
         f"destroy() DELETEd {log.urls('DELETE')}; the session is {log.locations(urls.whip_url)}"
     assert left == 0, f"after destroy() the server still holds {left} sessions"
@@ -247,10 +237,10 @@ def test_webrtc_player_plays(harness, origin, make_server, pair, measured, codec
         f"the library's own STUN server never reached the override (what did?): {seen['ice']['asked']}"
     assert not seen["ice"]["survived"] and not seen["ice"]["nonHost"], f"an ICE server survived the override: {seen['ice']}"
     assert seen["sessions_playing"] == 2, f"while playing the server held {seen['sessions_playing']} sessions, not 2"
-    assert deletes and all(_ok(s) for s in deletes), f"unload() sends DELETE to the Location: answered {deletes}"
+    assert deletes and all(answered_2xx(s) for s in deletes), f"unload() sends DELETE to the Location: answered {deletes}"
     assert log.urls("DELETE") == log.locations(urls.whep_url), \
         f"unload() DELETEd {log.urls('DELETE')}; the session is {log.locations(urls.whep_url)}"
     assert seen["sessions_after_unload"] == 1, \
         f"after unload() the server held {seen['sessions_after_unload']} sessions, not the publisher's alone"
-    assert _ok(seen["publisher_delete"]) and left == 0, \
+    assert answered_2xx(seen["publisher_delete"]) and left == 0, \
         f"the publisher's DELETE got {seen['publisher_delete']}; {left} sessions left"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, page_report, serve_folder, video_stats,
-                                           wait_video_frames)
+from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, answered_2xx, harness,  # noqa: F401 (a fixture)
+                                           page_report, serve_folder, video_stats, wait_video_frames)
 from tests.clients.conftest import wait_sessions
 from tests.clients.npm_browser_clients import browser_clients
 from tests.plain_shell import new_live_input
@@ -27,13 +27,6 @@ PAGES = Path(__file__).resolve().parent / "pages"
 FRAMES = 30
 MEDIA_TIMEOUT_S = 20
 SCENARIO_TIMEOUT_S = 90
-
-
-@pytest.fixture(scope="module")
-def harness():
-    chromium = ChromiumHarness()
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +68,6 @@ async def _publish_and_view(harness: ChromiumHarness, origin: str, urls, token: 
 GONE = (404, 410)
 
 
-def _ok(status: int | None) -> bool:
-    return status is not None and 200 <= status < 300
-
-
 @pytest.mark.client("medooze whip-whep 1.2.0", role="both")
 @pytest.mark.parametrize("codec", ["VP8", "VP9", "H264"])
 def test_whip_js_publishes_and_whep_js_plays(harness, origin, make_server, pair, measured, codec):
@@ -105,11 +94,11 @@ def test_whip_js_publishes_and_whep_js_plays(harness, origin, make_server, pair,
         f"whep.js decoded {decoded} and its <video> presented {seen['presented']} frames of whip.js's {codec} (wanted {FRAMES})"
     assert sent.get("codec") == f"video/{codec}" == decoded.get("codec"), \
         f"whip.js was set to send {codec}: its encoder sent {sent.get('codec')}, whep.js decoded {decoded.get('codec')}"
-    assert whip_patches and all(_ok(s) for s in whip_patches), \
+    assert whip_patches and all(answered_2xx(s) for s in whip_patches), \
         f"whip.js trickles its candidates by PATCH with If-Match (RFC 9725 §4.3.1): answered {whip_patches}"
     assert all(not r["survived"] and not r["nonHost"] for r in seen["ice"]), \
         f"an ICE server survived the override or a non-host candidate was gathered: {seen['ice']}"
-    assert len(deletes) == 2 and all(_ok(s) or s in GONE for s in deletes), \
+    assert len(deletes) == 2 and all(answered_2xx(s) or s in GONE for s in deletes), \
         f"stop() on whep.js, then whip.js: one DELETE each, answered 2xx or {GONE} (after the DTLS close): got {deletes}"
     sessions = log.locations(urls.whip_url, urls.whep_url)
     assert sorted(log.urls("DELETE")) == sorted(sessions), \
