@@ -174,6 +174,8 @@ FAULTS: dict[str, str] = {
     "wrong-payload-type": "forward video under the payload type of another codec the viewer offered",
     "viewer-delete-ends-all": "a DELETE of one viewer ends every viewer of the live input",
     "nack-ignored": "drop viewers' NACKs instead of retransmitting from the history",
+    "nack-needs-reports": "ignore a viewer's NACKs until its second RTCP receiver report (Janus 1.4.2 keeps no "
+                          "retransmission buffer until an RR gives it a round-trip time: src/ice.c:3140-3155, 5009)",
     # auth
     "auth-ignored": "accept WHIP/WHEP requests without the Bearer token",
     "no-www-authenticate": "send 401 without WWW-Authenticate",
