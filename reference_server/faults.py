@@ -76,6 +76,11 @@ FAULTS: dict[str, str] = {
     "whep-post-500": "answer every WHEP offer POST with 500 Internal Server Error",
     "counter-offer-always": "under draft-ietf-wish-whep-03, refuse every WHEP offer with a 406 counter-offer "
                             "(as janus-whep-server in VideoRoom mode does)",
+    "counter-offer-unread": "under draft-ietf-wish-whep-03, answer every WHEP POST whose body has 'v=0' with a 406 "
+                            "counter-offer without reading the offer, malformed ones included (janus-whep-server "
+                            "1.1.0 in VideoRoom mode: src/whep.js:257 looks for 'v=0' only, :316 always server-offers)",
+    "needs-media-500": "answer a WHEP POST 500 until the input's publisher has connected its media (janus-whep-server "
+                       "in VideoRoom mode: a room feed exists only once the publisher's PeerConnection is up)",
     "active-offer-refused-403": "refuse WHIP offers with a=setup:active with 403 instead of 422/400",
     "retry-after-junk": "with --require-publisher, give the 409 a Retry-After that is neither seconds nor a date",
     "redirect-302": "with --redirect, send endpoint POSTs on with 302 Found instead of 307",
@@ -169,6 +174,8 @@ FAULTS: dict[str, str] = {
     "wrong-payload-type": "forward video under the payload type of another codec the viewer offered",
     "viewer-delete-ends-all": "a DELETE of one viewer ends every viewer of the live input",
     "nack-ignored": "drop viewers' NACKs instead of retransmitting from the history",
+    "nack-needs-reports": "ignore a viewer's NACKs until its second RTCP receiver report (Janus 1.4.2 keeps no "
+                          "retransmission buffer until an RR gives it a round-trip time: src/ice.c:3140-3155, 5009)",
     # auth
     "auth-ignored": "accept WHIP/WHEP requests without the Bearer token",
     "no-www-authenticate": "send 401 without WWW-Authenticate",

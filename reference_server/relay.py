@@ -29,6 +29,7 @@ from aiortc.rtp import (
     HeaderExtensions,
     HeaderExtensionsMap,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
     RtpPacket,
     unwrap_rtx,
@@ -145,6 +146,11 @@ _SSRC = struct.Struct("!I")  # bytes 8-11
 Templates = dict[tuple, bytes]
 
 
+# The nack-needs-reports fault: NACKs are ignored until the viewer's second receiver report, as Janus 1.4.2 keeps
+# no retransmission buffer until an RR gives it a round-trip time (src/ice.c:3140-3155, 4918, 5009).
+NACK_AFTER_REPORTS = 2
+
+
 class Egress:
     """One viewer-facing sender: the per-viewer rewrite of one stream."""
 
@@ -163,6 +169,7 @@ class Egress:
         self.wrong_codec = wrong_codec
         self.seq_offset: int | None = None
         self.rtx_seq = random.randint(0, 0xFFFF)
+        self.receiver_reports = 0  # RTCP RRs the viewer sent about this stream (the nack-needs-reports fault)
         self._payload_types: dict[int, int | None] = {}
         self._first_sent: float | None = None
 
@@ -414,7 +421,11 @@ class Relay:
                 if "no-keyframe-on-join" not in self.faults:
                     self.request_keyframe()
                 return
+            if isinstance(packet, RtcpRrPacket):
+                egress.receiver_reports += 1
             if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                if "nack-needs-reports" in self.faults and egress.receiver_reports < NACK_AFTER_REPORTS:
+                    return  # the fault: no retransmission buffer before the viewer's reports give an RTT
                 # A NACK asks for packets of the media source it names (RFC 4585 §6.2.1); one naming another
                 # SSRC (the RTX stream's, say) asks for nothing this viewer was sent, as Janus treats it too.
                 names_media = egress.keep_ssrc or packet.media_ssrc == egress.sender._ssrc

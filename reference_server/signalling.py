@@ -233,6 +233,10 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
             assert protocol.server_offer is not None
             session, offer = await protocol.server_offer(server, live)
             return _server_offered(server, request, protocol, session, offer, base, status=201)
+        if await _counter_offers_unread(server, request, protocol):
+            assert protocol.server_offer is not None
+            session, offer = await protocol.server_offer(server, live)
+            return _server_offered(server, request, protocol, session, offer, base, status=406)
         offer, desc = await _read_offer(server, request)
         session, answer = await protocol.negotiate(server, live, offer, desc, protocol.profile(server))
     except Refusal as refusal:
@@ -271,6 +275,16 @@ def _redirect(server: "ReferenceServer", request: web.Request, base: dict[str, s
     """307 keeps the method and body (RFC 9725 §4.5; 301/302 may turn the POST into a GET)."""
     status = 302 if server.config.fault("redirect-302") else 307
     return web.Response(status=status, headers={**base, "Location": REDIRECTED_PREFIX + request.path_qs})
+
+
+async def _counter_offers_unread(server: "ReferenceServer", request: web.Request, protocol: Protocol) -> bool:
+    """The counter-offer-unread fault: a -03 WHEP POST typed application/sdp with 'v=0' anywhere in it gets a
+    counter-offer, unparsed (janus-whep-server reads no body of another type: those get 415)."""
+    if not (server.config.fault("counter-offer-unread") and protocol.server_offer is not None
+            and protocol.profile(server) == profiles.WHEP_03 and server.config.patch
+            and headers.media_type(request.headers.get("Content-Type")) == headers.SDP):
+        return False
+    return b"v=0" in await request.read()
 
 
 def _asks_for_server_offer(server: "ReferenceServer", request: web.Request, protocol: Protocol) -> bool:

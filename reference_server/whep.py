@@ -45,6 +45,8 @@ def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
     """--require-publisher: no playback before publication (draft-ietf-wish-whep-03 §4.2.8)."""
     if server.config.fault("needs-publisher-500") and live.publisher is None:
         raise Refusal(500, "no feed to subscribe to")
+    if server.config.fault("needs-media-500") and (live.publisher is None or not live.publisher.connected.is_set()):
+        raise Refusal(500, "no feed to subscribe to: the publisher's media is not up")
     if not server.config.require_publisher or live.publisher is not None:
         return
     if server.config.fault("conflict-without-retry-after"):

@@ -59,3 +59,25 @@ def test_nack_names_the_media_ssrc_not_the_rtx_one():
     seq, sent = asyncio.run(scenario())
     assert sent == [(MEDIA_SSRC, [11])] and seq == 11, (
         f"the NACK went to {sent}; it must name media SSRC {MEDIA_SSRC} and its newest sequence number 11")
+
+
+def test_rtx_packets_are_counted_with_their_original_sequence_number():
+    """An RTX packet (RFC 4588 §4: the payload starts with the original sequence number) is counted as a
+    repair of that number, so the NACK case can tell an answer to its own NACK from other repairs."""
+    async def scenario():
+        the_player = player.Player([])
+        try:
+            offer = await peer.local_offer(the_player.pc)
+            await the_player.pc.setRemoteDescription(RTCSessionDescription(_answer_with_fid(offer), "answer"))
+            receiver = next(t for t in the_player.pc.getTransceivers() if t.kind == "video").receiver
+            rtx = next(pt for pt in range(96, 128) if (the_player.codec_name(pt) or "").lower() == "video/rtx")
+            # act: an RTX packet on the repair SSRC carrying original sequence number 4660 (0x1234)
+            await receiver._handle_rtp_packet(RtpPacket(payload_type=rtx, sequence_number=7, ssrc=RTX_SSRC,
+                                                        payload=b"\x12\x34\x10\x00"), arrival_time_ms=0)
+            return the_player.streams["video"]
+        finally:
+            await the_player.close()
+
+    stream = asyncio.run(scenario())
+    assert stream.retransmissions == 1 and stream.repaired == {0x1234}, (
+        f"an RTX packet for sequence number 4660 was counted as {stream.retransmissions} repairs of {stream.repaired}")

@@ -79,6 +79,9 @@ class Stream:
     ssrcs: set[int] = field(default_factory=set)
     keyframes: int = 0
     retransmissions: int = 0  # RTX packets (RFC 4588) received
+    repaired: set[int] = field(default_factory=set)  # the original sequence numbers (OSN, RFC 4588 §4) those RTX packets carried
+    reported: bool = False  # a receiver report went out naming a media SSRC with the server's last SR (LSR ≠ 0)
+    receiver_reports: int = 0  # receiver reports (RTCP RR) sent about this stream
     last_sequence_number: int | None = None
     last_ssrc: int | None = None  # the media SSRC that carried last_sequence_number (a NACK names both)
     last_packet_s: float | None = None  # time.monotonic() of the latest RTP packet (any payload type)
@@ -112,6 +115,8 @@ class Player:
             codec = self.codec_name(packet.payload_type) or ""
             if codec.lower().endswith("/rtx") or packet.ssrc in self.repair_ssrcs():
                 stream.retransmissions += 1
+                if len(packet.payload) >= 2:
+                    stream.repaired.add(int.from_bytes(packet.payload[:2], "big"))
                 stream.progress.set()
             else:
                 stream.payload_types.add(packet.payload_type)
@@ -123,6 +128,17 @@ class Player:
             await original(packet, arrival_time_ms=arrival_time_ms)
 
         receiver._handle_rtp_packet = observe
+        send_rtcp = receiver._send_rtcp
+
+        async def report(packet) -> None:
+            await send_rtcp(packet)
+            reports = [r for r in getattr(packet, "reports", None) or [] if r.ssrc in stream.ssrcs]
+            if reports:
+                stream.receiver_reports += 1
+                stream.reported = stream.reported or any(r.lsr for r in reports)
+                stream.progress.set()
+
+        receiver._send_rtcp = report
 
     def _on_track(self, track) -> None:
         stream = self.streams[track.kind]

@@ -14,6 +14,7 @@ import pytest
 
 from aiortc import RTCSessionDescription
 
+from fixtures.case import NO_COUNTER_OFFER_TAG, Played
 from whip_whep import headers, peer, profiles, sdp, sdpfrag
 
 pytestmark = pytest.mark.asyncio
@@ -28,24 +29,47 @@ def trickle_taken(status: int) -> bool:
 
 
 async def _session(case, protocol):
-    """A session and the offer it was made from."""
+    """A session and the description that carries our ICE credentials and candidates: the offer, or
+    under draft-ietf-wish-whep-03 the player's answer to a 406 counter-offer (§4.2.2), the flow the
+    profile allows; its Location is the session URL and `posted.etag` the If-Match baseline
+    (fixtures.case.Played explains where a counter-offer session's tag comes from)."""
     if protocol == "whip":
         _, pc, posted = await case.publish()
     else:
-        pc, posted = await case.play(await case.live_input())
-    if posted.status != 201 or not posted.location:
-        raise RuntimeError(f"arranging a session failed: POST got {posted.describe()}")
+        pc, posted = await case.play(await case.live_input(), counter_offer_ok=True)
+    case.session_url(posted, protocol)  # a session URL, or the case ends naming the rule graded elsewhere
     return pc.localDescription.sdp, posted
+
+
+def _baseline(posted) -> str:
+    """The If-Match that names the session's current ICE session: its entity-tag, or * when none was given."""
+    return posted.etag or "*"
+
+
+def _tag_named(posted) -> str:
+    """How messages name the If-Match baseline ("the 201's entity-tag "x"", ...)."""
+    if not posted.etag:
+        return "If-Match: * (no ETag was given)"
+    source = getattr(posted, "etag_source", f"the {posted.status}'s")  # a WHIP POST's Posted has none
+    return f"{source} entity-tag {posted.etag}"
+
+
+def _entity_tag_or_not_applicable(case, posted) -> str | None:
+    """The session's entity-tag for a case about the tag itself; a counter-offer session given none
+    is Not applicable there (-03 defines no tag on that flow: see fixtures.case.Played)."""
+    if not posted.etag and getattr(posted, "counter_offer", False):
+        case.not_applicable(NO_COUNTER_OFFER_TAG)
+    return posted.etag
 
 
 async def _trickle(case, protocol):
     """Arrange a session that accepts trickle PATCHes, or make the case not applicable."""
     offer, posted = await _session(case, protocol)
     fragment = sdpfrag.for_offer(offer, end_of_candidates=False)
-    response = await case.signalling.patch(posted.location, str(fragment), if_match=posted.etag or "*")
+    response = await case.signalling.patch(posted.location, str(fragment), if_match=_baseline(posted))
     if not trickle_taken(response.status_code):
         kind = "does not support trickle ICE" if response.status_code in REFUSALS else "took no trickle PATCH"
-        case.not_applicable(f"the session {kind}: the control PATCH with the 201's entity-tag {posted.etag or '*'} "
+        case.not_applicable(f"the session {kind}: the control PATCH with {_tag_named(posted)} "
                             f"answered {response.status_code} (graded by test_trickle_patch_is_answered_204), so "
                             "no refusal by this session can be told from its refusing everything")
     return offer, posted, response
@@ -55,10 +79,10 @@ async def _trickle(case, protocol):
                          "WHEPL-4.4.2-10", "WHEP01-4.4-16", "WHEPL-4.4.2-11")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_trickle_patch_is_answered_204(case, protocol):
-    """PATCH the offer's candidates with the current ETag: 204 No Content, no body, no ETag."""
+    """PATCH our candidates with the current ETag: 204 No Content, no body, no ETag."""
     offer, posted = await _session(case, protocol)
     fragment = sdpfrag.for_offer(offer, end_of_candidates=True)
-    response = await case.signalling.patch(posted.location, str(fragment), if_match=posted.etag or "*")
+    response = await case.signalling.patch(posted.location, str(fragment), if_match=_baseline(posted))
     status = response.status_code
     # Three kinds of answer. A 2xx: trickle is supported (graded on, below). A refusal the revisions name
     # for an unsupported PATCH kind (405/422/501): trickle is not supported, a SHOULD (RECOMMENDED) missed.
@@ -73,9 +97,8 @@ async def test_trickle_patch_is_answered_204(case, protocol):
     if refused:
         case.not_applicable("trickle ICE is not supported")
     no_content = ("WHIP-4.3.2-11",) if protocol == "whip" else ("WHEPL-4.4.2-10", "WHEP01-4.4-16")
-    tag = f"If-Match {posted.etag}, the 201's entity-tag" if posted.etag else "If-Match: * (the 201 had no ETag)"
     case.expect(response.status_code == 204 and not response.content, *no_content,
-                message=f"a trickle PATCH of the offer's candidates with {tag} answered {response.status_code} "
+                message=f"a trickle PATCH of our candidates with {_tag_named(posted)} answered {response.status_code} "
                         f"with {len(response.content)} bytes")
     no_etag = "WHIP-4.3.2-12" if protocol == "whip" else "WHEPL-4.4.2-11"
     case.expect("ETag" not in response.headers, no_etag, message=f"the 204 carries ETag {response.headers.get('ETag')}")
@@ -87,7 +110,7 @@ async def test_204_ends_with_its_header_section(case, protocol):
     """Pipeline a trickle PATCH and an OPTIONS on one connection: the 204's header section is followed
     directly by the OPTIONS' status line, with no content between."""
     offer, posted, _ = await _trickle(case, protocol)
-    reply = await case.signalling.patch_pipelined(posted.location, str(sdpfrag.for_offer(offer)), posted.etag or "*")
+    reply = await case.signalling.patch_pipelined(posted.location, str(sdpfrag.for_offer(offer)), _baseline(posted))
     if reply.status != 204:
         case.not_applicable(f"the pipelined trickle PATCH got {reply.status}, not 204")
     case.expect(not reply.between, "HTTP-10",
@@ -100,7 +123,7 @@ async def test_204_ends_with_its_header_section(case, protocol):
 async def test_patch_of_another_media_type_is_refused(case, protocol, content_type):
     """PATCH a valid fragment typed application/sdp, text/plain or untyped: a 4xx."""
     offer, posted, _ = await _trickle(case, protocol)
-    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=posted.etag or "*",
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=_baseline(posted),
                                            content_type=content_type)
     req = "WHIP-4.3.1-3" if protocol == "whip" else "WHEPL-4.4.1-2"
     case.expect(400 <= response.status_code < 500, req,
@@ -146,7 +169,7 @@ MALFORMED = {
 async def test_malformed_fragment_is_refused(case, protocol, kind):
     """PATCH a malformed trickle-ice-sdpfrag with the right type and If-Match: a 4xx."""
     _, posted, _ = await _trickle(case, protocol)
-    response = await case.signalling.patch(posted.location, MALFORMED[kind], if_match=posted.etag or "*")
+    response = await case.signalling.patch(posted.location, MALFORMED[kind], if_match=_baseline(posted))
     req = "WHIP-4.3.1-4" if protocol == "whip" else "WHEPL-4.4.1-2"
     case.expect(400 <= response.status_code < 500, req, message=f"a {kind} fragment got {response.status_code}")
     _grade_patch_error(case, response, 400, f"a {kind} fragment")
@@ -157,6 +180,7 @@ async def test_malformed_fragment_is_refused(case, protocol, kind):
 async def test_stale_entity_tag_gets_412(case, protocol):
     """PATCH a fragment with If-Match naming a tag the session never had: 412 Precondition Failed."""
     offer, posted, _ = await _trickle(case, protocol)
+    _entity_tag_or_not_applicable(case, posted)
     response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match='"stale-tag"')
     ids = ("WHIP-4.3.1-11",) if protocol == "whip" else ("WHEPL-4.4.1-10", "WHEP01-4.4-14")
     case.expect(response.status_code == 412, *ids, message=f"a PATCH with a stale If-Match got {response.status_code}")
@@ -176,6 +200,7 @@ async def test_wildcard_if_match_passes(case, protocol):
 async def test_missing_if_match_gets_428(case, protocol):
     """PATCH a fragment without If-Match: 428 Precondition Required."""
     offer, posted, _ = await _trickle(case, protocol)
+    _entity_tag_or_not_applicable(case, posted)  # a session that gave no tag leaves a player nothing to send
     response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=None)
     if protocol == "whip" and case.target.whip_profile == profiles.WHIP_06:
         case.info("WHIP-4.3.1-11", f"draft-ietf-wish-whip-06 defines no 428; a PATCH without If-Match got {response.status_code}")
@@ -196,7 +221,7 @@ async def test_unusable_candidates_are_dropped_silently(case, protocol):
         "5 1 udp 2122260223 192.0.2.11 54323 typ host",
     ]
     fragment = sdpfrag.for_offer(offer, candidates=odd)
-    response = await case.signalling.patch(posted.location, str(fragment), if_match=posted.etag or "*")
+    response = await case.signalling.patch(posted.location, str(fragment), if_match=_baseline(posted))
     ids = ("WHIP-4.3.2-13",) if protocol == "whip" else ("WHEPL-4.4.2-12", "WHEP01-4.4-17")
     case.expect(response.status_code == 204, *ids,
                 message=f"a fragment with TCP/mDNS/unresolvable candidates got {response.status_code}")
@@ -235,13 +260,24 @@ async def test_trickled_candidates_carry_media(case, protocol):
     offer = await peer.local_offer(pc)
     peer.answer_only_ice(pc)
     posted = await case.signalling.post_offer(url, sdp.without_candidates(offer))
-    if posted.status != 201:
-        raise RuntimeError(f"arranging a zero-candidate session failed: POST got {posted.describe()}")
-    if sdp.SessionDescription.parse(posted.body).ice_lite:
+    counter_offer = protocol == "whep" and case.is_counter_offer(posted)
+    if not counter_offer:
+        case.arranged(posted, protocol, "a zero-candidate session")
+    case.session_url(posted, protocol)
+    if _ice_lite(posted.body):
         case.not_applicable("the media server is ICE-lite: it sends no checks, so trickled candidates cannot be told apart")
-    await pc.setRemoteDescription(RTCSessionDescription(posted.body, "answer"))
+    if counter_offer:
+        # draft-ietf-wish-whep-03 §4.2.2: the endpoint offers, so the player's candidates are its answer's;
+        # it answers with none (and starts no checks), then trickles them, as with an offer of none.
+        await the_player.close()
+        the_player, answered = await case.answer_server_offer(posted, trickle_only=True)
+        case.answer_patch_ok(answered)
+        pc, offer = the_player.pc, the_player.pc.localDescription.sdp
+        posted = Played(posted.response, posted.request_url, posted.redirects, counter_offer=True, answer_patch=answered)
+    else:
+        await pc.setRemoteDescription(RTCSessionDescription(posted.body, "answer"))
     response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, end_of_candidates=True)),
-                                           if_match=posted.etag or "*")
+                                           if_match=_baseline(posted))
     if not trickle_taken(response.status_code):
         case.not_applicable(f"the session took no trickle PATCH (answered {response.status_code}; graded by "
                             "test_trickle_patch_is_answered_204)")
@@ -255,6 +291,13 @@ async def test_trickled_candidates_carry_media(case, protocol):
     decoded = await the_player.wait_frames("video", 15, case.target.timeout_s)
     case.expect(decoded, req, message=f"connected by trickled candidates, the viewer decoded "
                                       f"{the_player.streams['video'].frames} video frames in {case.target.timeout_s:g} s")
+
+
+def _ice_lite(description: str) -> bool:
+    try:
+        return sdp.SessionDescription.parse(description).ice_lite
+    except sdp.SdpSyntaxError:
+        return False  # not ours to judge here: applying it fails with the reason
 
 
 @pytest.mark.requirement("WHEP01-4.4-6")
@@ -287,10 +330,12 @@ async def test_patch_on_an_ended_session_fails(case, protocol):
 async def test_trickle_sessions_use_entity_tags(case, protocol):
     """A session that takes trickle PATCHes has an ETag on its 201 and refuses a PATCH whose If-Match names another tag."""
     offer, posted, _ = await _trickle(case, protocol)
+    _entity_tag_or_not_applicable(case, posted)
     stale = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match='"not-this-session"')
     ids = ("WHIP-4.3.2-10",) if protocol == "whip" else ("WHEPL-4.4.2-9",)
+    source = getattr(posted, "etag_source", f"the {posted.status}'s")
     case.expect(bool(posted.etag) and stale.status_code == 412, *ids,
-                message=f"the 201's ETag is {posted.etag!r}; a PATCH with another tag answered {stale.status_code}")
+                message=f"{source} ETag is {posted.etag!r}; a PATCH with another tag answered {stale.status_code}")
 
 
 @pytest.mark.requirement("WHIP-4.3.1-6")
@@ -299,7 +344,7 @@ async def test_concurrent_patches_are_each_answered(case):
     offer, posted, _ = await _trickle(case, "whip")
     halves = [[f"{n} 1 udp 2122260223 192.0.2.{n} {54300 + n} typ host"] for n in (31, 32)]  # new to the session
     first, second = await asyncio.gather(*(
-        case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, candidates=half)), if_match=posted.etag or "*")
+        case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, candidates=half)), if_match=_baseline(posted))
         for half in halves))
     case.capability(first.status_code == second.status_code == 204, "WHIP-4.3.1-6",
                     f"two concurrent trickle PATCHes got {first.status_code} and {second.status_code}")
@@ -309,9 +354,9 @@ async def test_concurrent_patches_are_each_answered(case):
 async def test_candidates_may_be_repeated_or_left_out(case):
     """PATCH the same candidates twice, then a fragment with only a new one: each is answered 204."""
     offer, posted, first = await _trickle(case, "whip")
-    again = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=posted.etag or "*")
+    again = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=_baseline(posted))
     fresh = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, candidates=[NEW_CANDIDATE])),
-                                        if_match=posted.etag or "*")
+                                        if_match=_baseline(posted))
     statuses = (first.status_code, again.status_code, fresh.status_code)
     case.capability(statuses == (204, 204, 204), "WHIP-4.3.2-9",
                     f"the candidates, the same again, then only a new one: {', '.join(map(str, statuses))}")
@@ -328,7 +373,7 @@ async def test_resource_without_patch_answers_501(case):
     offer, posted = await _session(case, "whep")
     if posted.response.headers.get("Accept-Patch"):
         case.not_applicable(f"the 201 announces Accept-Patch: {posted.response.headers['Accept-Patch']}: PATCH is supported")
-    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=posted.etag or "*")
+    response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=_baseline(posted))
     if response.status_code == 204:
         case.not_applicable("the session takes trickle PATCHes although its 201 has no Accept-Patch")
     case.expect(response.status_code in (501, 405), "WHEP01-4.4-8",

@@ -101,7 +101,8 @@ async def test_offer_with_wrong_content_type_is_refused(case, content_type):
     urls = await case.live_input()
     _, offer = await case.viewer_offer()
     posted = await case.signalling.post_offer(case.whep_url(urls), offer, content_type=content_type)
-    case.expect(400 <= posted.status < 500, "WHEPL-4.2.4-1",
+    case.expect(await case.refusal_of_the_offer(posted, "whep", urls, f"an offer typed {content_type or '(none)'}"),
+                "WHEPL-4.2.4-1",
                 message=f"an offer typed {content_type or '(none)'} got {posted.describe()}")
 
 
@@ -111,7 +112,7 @@ async def test_malformed_offer_is_refused(case, body):
     """POST malformed SDP typed application/sdp: a 4xx."""
     urls = await case.live_input()
     posted = await case.signalling.post_offer(case.whep_url(urls), body)
-    case.expect(case.refused_for_the_offer(posted, "malformed SDP"), "WHEPL-4.2.4-1",
+    case.expect(await case.refusal_of_the_offer(posted, "whep", urls, "malformed SDP"), "WHEPL-4.2.4-1",
                 message=f"malformed SDP got {posted.describe()}")
 
 
