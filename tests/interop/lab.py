@@ -132,8 +132,8 @@ def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: floa
     plan_file.write_text(json.dumps(plan, indent=1))
     t1 = time.monotonic()
     cmd = ["unshare", "-n", "--", sys.executable, "-m", "tests.interop.lab", "--inside", str(plan_file)]
-    proc = subprocess.Popen(cmd, cwd=peers.REPO, stdout=(out_dir / "lab.log").open("w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with (out_dir / "lab.log").open("w") as lab_log:  # the child holds its own copy of the descriptor
+        proc = subprocess.Popen(cmd, cwd=peers.REPO, stdout=lab_log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -253,8 +253,9 @@ def _start_janus(conf: Path, janus: dict, plugins: set[str], ws_port: int, rtp_p
     shutil.rmtree(conf, ignore_errors=True)
     conf.mkdir()
     _janus_configs(conf, janus, plugins, ws_port, rtp_ports)
-    proc = subprocess.Popen([janus["binary"], "-F", str(conf), "-C", str(conf / "janus.jcfg")],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    with log.open("w") as janus_log:
+        proc = subprocess.Popen([janus["binary"], "-F", str(conf), "-C", str(conf / "janus.jcfg")],
+                                stdout=janus_log, stderr=subprocess.STDOUT)
     try:
         _wait_port(ws_port, deadline, lambda: proc.poll() is None)
     except Exception:
@@ -333,9 +334,9 @@ def inside(plan_file: Path) -> int:
         }
         (out / "node-config.json").write_text(json.dumps(node_conf, indent=1))
         node_log = out / "node.log"
-        node_proc = subprocess.Popen(["node", str(peers.HERE / "launcher.mjs"), plan["node_dir"],
-                                      str(out / "node-config.json")],
-                                     stdout=node_log.open("w"), stderr=subprocess.STDOUT)
+        with node_log.open("w") as node_out:
+            node_proc = subprocess.Popen(["node", str(peers.HERE / "launcher.mjs"), plan["node_dir"],
+                                          str(out / "node-config.json")], stdout=node_out, stderr=subprocess.STDOUT)
         procs.append(node_proc)
         named.append((node_proc, "node"))
         _wait_line(node_proc, node_log, "lab: ready", deadline)
