@@ -54,3 +54,19 @@ def stop(proc: subprocess.Popen, timeout_s: float = 10) -> None:
         proc.wait(timeout_s)
     except subprocess.TimeoutExpired:
         pass
+
+
+def run_in_new_network_namespace(args: list[str], cwd: str | os.PathLike, log: os.PathLike,
+                                 timeout_s: float) -> int | None:
+    """Run `args` under `unshare -n` (a network namespace of its own: peers that skip loopback get the
+    veth pair it makes), output to `log`, within `timeout_s`: its exit code, or None when the deadline
+    passed (the whole process group is killed then)."""
+    with open(log, "w") as out:  # the child holds its own copy of the descriptor
+        proc = subprocess.Popen(["unshare", "-n", "--", *args], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        return proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+        return None

@@ -53,6 +53,16 @@ def certificate(folder: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKe
     return cert_path, key_path
 
 
+async def _start_viewer(viewer: Player, whep_url: str) -> int:
+    """Offer `viewer` to the input's WHEP URL and take the answer: the POST's status (201 when playing)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        posted = await http.post(whep_url, content=await peer.local_offer(viewer.pc),
+                                 headers={"Content-Type": "application/sdp"})
+    if posted.status_code == 201:
+        await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
+    return posted.status_code
+
+
 async def publish_and_watch(server: EmbeddedServer, seconds: float, certificate: tuple[Path, Path] | None) -> dict:
     """FFmpeg publishes for `seconds` through a recording proxy while an aiortc viewer plays: what each saw."""
     seen: dict = {}
@@ -61,13 +71,9 @@ async def publish_and_watch(server: EmbeddedServer, seconds: float, certificate:
     viewer = Player([])
     process: asyncio.subprocess.Process | None = None
     try:
-        async with httpx.AsyncClient(timeout=10) as http:
-            posted = await http.post(urls.whep_url, content=await peer.local_offer(viewer.pc),
-                                     headers={"Content-Type": "application/sdp"})
-        seen["viewer_post"] = posted.status_code
-        if posted.status_code != 201:
+        seen["viewer_post"] = await _start_viewer(viewer, urls.whep_url)
+        if seen["viewer_post"] != 201:
             return seen
-        await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
         publish_url = proxy.base_url + httpx.URL(urls.whip_url).raw_path.decode()
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
@@ -113,13 +119,9 @@ async def publish_then_vanish(server: EmbeddedServer, vanish_after_s: float, cer
     viewer = Player([])
     process: asyncio.subprocess.Process | None = None
     try:
-        async with httpx.AsyncClient(timeout=10) as http:
-            posted = await http.post(urls.whep_url, content=await peer.local_offer(viewer.pc),
-                                     headers={"Content-Type": "application/sdp"})
-        seen["viewer_post"] = posted.status_code
-        if posted.status_code != 201:
+        seen["viewer_post"] = await _start_viewer(viewer, urls.whep_url)
+        if seen["viewer_post"] != 201:
             return seen
-        await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
         process = await asyncio.create_subprocess_exec(
             sys.executable, str(HERE / "ffmpeg_publisher.py"), urls.whip_url, str(vanish_after_s + 60),
             *(str(p) for p in certificate), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

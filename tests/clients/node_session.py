@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -37,6 +35,7 @@ from tests.clients.conftest import wait_sessions
 from tests.clients.rtp_media import RtpSink, RtpSource
 from tests.interop import lab
 from tests.plain_shell import new_live_input
+from tests.processes import run_in_new_network_namespace
 from whip_whep import peer, player, profiles, sdp
 
 SCENARIOS = ("werift-publish", "wrtc-publish", "werift-play")
@@ -66,17 +65,12 @@ def run(scenario: str, whip: str, whep: str, out_dir: Path, timeout_s: float = 1
                                 "result": str(result_file), "faults": list(faults),
                                 "media_deadline_s": media_deadline_s, "teardown_s": teardown_s}))
     log = out_dir / "session.log"
-    proc = subprocess.Popen(["unshare", "-n", "--", sys.executable, "-m", "tests.clients.node_session", str(plan)],
-                            cwd=node_stack.REPO, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    code = run_in_new_network_namespace([sys.executable, "-m", "tests.clients.node_session", str(plan)],
+                                        node_stack.REPO, log, timeout_s)
+    if code is None:
         return {"error": f"the session exceeded {timeout_s:.0f} s; see {log}"}
     if not result_file.exists():
-        return {"error": f"the session left no result (exit {proc.returncode}); see {log}: "
+        return {"error": f"the session left no result (exit {code}); see {log}: "
                          f"{log.read_text(errors='replace')[-1500:]}"}
     return json.loads(result_file.read_text())
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import signal
 import subprocess
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from fixtures.embedded import EmbeddedServer
 from tests.interop import lab, peers
+from tests.processes import run_in_new_network_namespace
 
 TARBALL = "simple-whip-client-b9b3fac.tar.gz"
 VERSION = "b9b3fac"
@@ -89,19 +89,14 @@ def run(pair: str, out_dir: Path, timeout_s: float = 120) -> ClientRun:
     out_dir.mkdir(parents=True, exist_ok=True)
     result_file = out_dir / "result.json"
     result_file.unlink(missing_ok=True)
-    cmd = ["unshare", "-n", "--", sys.executable, "-m", "tests.clients.simple_whip_client", "--inside",
+    cmd = [sys.executable, "-m", "tests.clients.simple_whip_client", "--inside",
            "--pair", pair, "--binary", str(binary), "--out", str(result_file)]
     log = out_dir / "inside.log"
-    proc = subprocess.Popen(cmd, cwd=peers.REPO, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    code = run_in_new_network_namespace(cmd, peers.REPO, log, timeout_s)
+    if code is None:
         return ClientRun(error=f"the namespace run exceeded {timeout_s:.0f} s; see {log}")
     if not result_file.exists():
-        return ClientRun(error=f"no result (exit {proc.returncode}); see {log}: {log.read_text()[-1500:]}")
+        return ClientRun(error=f"no result (exit {code}); see {log}: {log.read_text()[-1500:]}")
     return ClientRun(**json.loads(result_file.read_text()))
 
 
