@@ -31,13 +31,18 @@ def _answer_with_fid(offer: str) -> str:
     return "\r\n".join(out) + "\r\n"
 
 
+async def _video_receiver_with_fid(the_player: player.Player):
+    """The player's video receiver, once it took an answer that pairs MEDIA_SSRC with RTX_SSRC."""
+    offer = await peer.local_offer(the_player.pc)
+    await the_player.pc.setRemoteDescription(RTCSessionDescription(_answer_with_fid(offer), "answer"))
+    return next(t for t in the_player.pc.getTransceivers() if t.kind == "video").receiver
+
+
 def test_nack_names_the_media_ssrc_not_the_rtx_one():
     async def scenario():
         the_player = player.Player([])
         try:
-            offer = await peer.local_offer(the_player.pc)
-            await the_player.pc.setRemoteDescription(RTCSessionDescription(_answer_with_fid(offer), "answer"))
-            receiver = next(t for t in the_player.pc.getTransceivers() if t.kind == "video").receiver
+            receiver = await _video_receiver_with_fid(the_player)
             vp8 = next(pt for pt in range(96, 128) if (the_player.codec_name(pt) or "").lower() == "video/vp8")
             sent: list[tuple[int, list[int]]] = []
 
@@ -67,9 +72,7 @@ def test_rtx_packets_are_counted_with_their_original_sequence_number():
     async def scenario():
         the_player = player.Player([])
         try:
-            offer = await peer.local_offer(the_player.pc)
-            await the_player.pc.setRemoteDescription(RTCSessionDescription(_answer_with_fid(offer), "answer"))
-            receiver = next(t for t in the_player.pc.getTransceivers() if t.kind == "video").receiver
+            receiver = await _video_receiver_with_fid(the_player)
             rtx = next(pt for pt in range(96, 128) if (the_player.codec_name(pt) or "").lower() == "video/rtx")
             # act: an RTX packet on the repair SSRC carrying original sequence number 4660 (0x1234)
             await receiver._handle_rtp_packet(RtpPacket(payload_type=rtx, sequence_number=7, ssrc=RTX_SSRC,
