@@ -228,3 +228,11 @@ def test_a_case_file_selects_its_cases_however_it_is_spelled(spelling, tmp_path)
     run = _cli([spelling, "--collect-only", "-q"], REPO)
     collected = [line for line in run.stdout.splitlines() if "::" in line]
     assert collected and all("test_4_7_authentication.py" in line for line in collected), run.stdout[-1500:]
+
+
+def test_an_option_value_naming_a_suite_folder_stays_a_value(tmp_path):
+    """`-k brief` selects by keyword over the whole suite: "brief" is also a folder of the suite, and was
+    taken for a path (pytest then stopped on `-k /…/suites/brief`, a bad expression)."""
+    run = _cli(["-k", "brief", "--collect-only", "-q"], tmp_path)
+    collected = [line for line in run.stdout.splitlines() if "::" in line]
+    assert run.returncode == 0 and collected, run.stdout[-1500:] + run.stderr[-1500:]

@@ -97,6 +97,29 @@ class _SuggestOptions:
                 outcome.force_exception(pytest.UsageError(did_you_mean(str(exc.args[0]), known), *exc.args[1:]))
 
 
+# pytest's own options that take their value as the next argument (the common ones)
+PYTEST_VALUE_OPTIONS = frozenset({"-k", "-m", "-p", "-o", "-W", "-c", "-n", "--deselect", "--ignore", "--rootdir",
+                                  "--basetemp", "--junitxml", "--tb", "--maxfail", "--durations", "--override-ini"})
+
+
+def _options_taking_values() -> frozenset[str]:
+    """The suite's options that take a value, as its plugin declares them, and pytest's common ones."""
+    from . import plugin
+
+    names: set[str] = set()
+
+    class _Declared:
+        def getgroup(self, *args, **kwargs) -> "_Declared":
+            return self
+
+        def addoption(self, *option_names: str, **attrs) -> None:
+            if attrs.get("action") not in ("store_true", "store_false", "count"):
+                names.update(option_names)
+
+    plugin.pytest_addoption(_Declared())  # type: ignore[arg-type]
+    return frozenset(names) | PYTEST_VALUE_OPTIONS
+
+
 def _case_path(suite_dir: Path, arg: str) -> str | None:
     """The suite path an argument names (`whip/test_x.py::case`, `suites/whip/…`, or a path that exists
     from here and lies in the suite), or None when it names none (an option's value, say)."""
@@ -126,8 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     ini = Path(__file__).resolve().parent / "suite.ini"
     # Select cases by node id relative to the suite (`whip/test_4_2_...py::test_x`) or by -k.
     # `suites/whip/…` (as the repository spells it) and a path from the working directory select too.
-    located = {a: path for a in args if not a.startswith("-") and (path := _case_path(suite_dir, a)) is not None}
-    options = [a for a in args if a not in located]
+    # An option's value (`-k whip`, `--reports-dir brief`) is never a path, whatever folder it names.
+    takes_value = _options_taking_values()
+    located: dict[int, str] = {}
+    for i, arg in enumerate(args):
+        if arg.startswith("-") or (i and args[i - 1] in takes_value):
+            continue
+        if (path := _case_path(suite_dir, arg)) is not None:
+            located[i] = path
+    options = [a for i, a in enumerate(args) if i not in located]
     paths = list(located.values()) or [str(suite_dir)]
     # this module's own package is imported by the time pytest starts: its asserts need no rewriting
     quiet = ["-W", "ignore:Module already imported so cannot be rewritten; whip_whep:pytest.PytestAssertRewriteWarning"]

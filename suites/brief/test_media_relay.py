@@ -110,7 +110,10 @@ async def test_nack_is_answered_with_a_retransmission(case):
     comes; the RTX must answer a NACK of ours, not the player's own NACKs of a lost packet."""
     urls = await case.live_stream()
     player, _ = await case.start_player(urls)
-    await player.wait_frames("video", 15, case.target.timeout_s)
+    if not await player.wait_frames("video", 15, case.target.timeout_s):
+        # the control: a NACK can only be answered on a stream that flows (no media is BRIEF-MEDIA-1's Fail)
+        raise ArrangeFailed(f"arranging a playing viewer failed: 15 video frames not decoded in "
+                            f"{case.target.timeout_s:g} s (graded under BRIEF-MEDIA-1)")
     if not player.has_rtx("video"):
         case.not_applicable("the answer negotiated no RTX for video")
     await player.wait_for("video", lambda s: s.reported or s.receiver_reports >= REPORTS_WITHOUT_SR,
