@@ -55,14 +55,18 @@ def take_server_role(pc: RTCPeerConnection, setups: dict[str, str | None]) -> in
     on the transports whose m-sections say `a=setup:actpass` (`setups`: the offer's value by mid). An
     `active` offer aiortc already answers `passive`; a `passive` one stays answered `active`. Returns how
     many transports were set."""
-    transports = {}
+    # Under BUNDLE the m-sections share one transport, whose attributes are those of the first section
+    # using it (RFC 8843 §7.1.3): only that section's a=setup decides the transport's role.
+    first_setup: dict[int, tuple[object, str | None]] = {}
     for transceiver in pc.getTransceivers():
-        if transceiver.mid is not None and setups.get(transceiver.mid) == "actpass" and transceiver.sender.transport:
-            transports[id(transceiver.sender.transport)] = transceiver.sender.transport
-    if pc.sctp is not None and pc.sctp.mid is not None and setups.get(pc.sctp.mid) == "actpass":
-        transports[id(pc.sctp.transport)] = pc.sctp.transport
+        if transceiver.mid is not None and transceiver.sender.transport:
+            first_setup.setdefault(id(transceiver.sender.transport), (transceiver.sender.transport, setups.get(transceiver.mid)))
+    if pc.sctp is not None and pc.sctp.mid is not None:
+        first_setup.setdefault(id(pc.sctp.transport), (pc.sctp.transport, setups.get(pc.sctp.mid)))
     changed = 0
-    for transport in transports.values():
+    for transport, setup in first_setup.values():
+        if setup != "actpass":
+            continue
         role = getattr(transport, "_role", None)
         if role is None or not callable(getattr(transport, "_set_role", None)):
             raise RuntimeError("aiortc's RTCDtlsTransport has no _role/_set_role: reference_server/dtls.py needs updating")

@@ -11,6 +11,7 @@ with its jitter buffer replaced so that nothing is decoded.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import struct
@@ -252,7 +253,8 @@ class Relay:
         self._last_keyframe_request = 0.0
         self._keyframe_pending: asyncio.TimerHandle | None = None
         self._delayed: set[asyncio.Task] = set()  # sends held back by the media-delayed fault
-        self._created, self._awaiting_keyframe, self._dropped_video = time.monotonic(), False, 0  # the video-pauses fault
+        self._created, self._awaiting_keyframe = time.monotonic(), False  # the video-pauses fault
+        self._dropped_video: dict[int, int] = {}  # video packets the fault dropped, by SSRC
 
     # --- publisher ---------------------------------------------------------------------------
     def attach_publisher(self, session: Session) -> None:
@@ -377,11 +379,14 @@ class Relay:
             if not paused:
                 self.request_keyframe()
             self._awaiting_keyframe = True
-            self._dropped_video += 1
+            self._dropped_video[packet.ssrc] = self._dropped_video.get(packet.ssrc, 0) + 1
             return None
         self._awaiting_keyframe = False
-        packet.sequence_number = (packet.sequence_number - self._dropped_video) & 0xFFFF
-        return packet
+        # a copy: the packet also goes on to aiortc's own receiver (its NACKs and reports to the publisher),
+        # which must see the publisher's numbering, not the viewers'; each stream (simulcast) counts its own drops
+        renumbered = copy.copy(packet)
+        renumbered.sequence_number = (packet.sequence_number - self._dropped_video.get(packet.ssrc, 0)) & 0xFFFF
+        return renumbered
 
     def _send_later(self, egress: "Egress", packet: bytes) -> None:
         """The media-delayed fault: a relay with a deep buffer (every packet held FAULT_DELAY_S)."""
