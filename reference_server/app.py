@@ -222,12 +222,13 @@ async def _stop_answering_checks(session: Session, after_s: float) -> None:
     STUN Binding request (consent checks, RFC 7675) while media keeps flowing."""
     await session.connected.wait()
     await asyncio.sleep(after_s)  # the fault's schedule, not a synchronisation
+    connections = {}  # under BUNDLE every transceiver shares one ICE agent: wrap each agent once
     for transceiver in session.pc.getTransceivers():
-        dtls = transceiver.sender.transport
-        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
-        if connection is None:
-            continue
-
+        dtls_transport = transceiver.sender.transport
+        connection = getattr(getattr(dtls_transport, "transport", None), "_connection", None)
+        if connection is not None:
+            connections[id(connection)] = connection
+    for connection in connections.values():
         def drop(message, addr, protocol, original=connection.request_received) -> None:
             if message.message_method == stun.Method.BINDING:
                 return
