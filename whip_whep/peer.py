@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from typing import Callable
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
@@ -138,18 +139,24 @@ async def local_offer(pc: RTCPeerConnection) -> str:
     return pc.localDescription.sdp
 
 
-async def wait_connected(pc: RTCPeerConnection, timeout_s: float) -> str:
-    """Wait until ICE and DTLS are up; returns the final state ('connected', 'failed', or 'timeout')."""
-    done = asyncio.Event()
+async def wait_state(pc: RTCPeerConnection, done: Callable[[str], bool], timeout_s: float) -> str | None:
+    """Wait until `done(pc.connectionState)`; the state then, or None when `timeout_s` passed first."""
+    reached = asyncio.Event()
 
     def _check() -> None:
-        if pc.connectionState in ("connected", "failed", "closed"):
-            done.set()
+        if done(pc.connectionState):
+            reached.set()
 
     pc.on("connectionstatechange", _check)
     _check()
     try:
-        await asyncio.wait_for(done.wait(), timeout_s)
+        await asyncio.wait_for(reached.wait(), timeout_s)
     except asyncio.TimeoutError:
-        return "timeout"
+        return None
     return pc.connectionState
+
+
+async def wait_connected(pc: RTCPeerConnection, timeout_s: float) -> str:
+    """Wait until ICE and DTLS are up; returns the final state ('connected', 'failed', or 'timeout')."""
+    state = await wait_state(pc, lambda s: s in ("connected", "failed", "closed"), timeout_s)
+    return "timeout" if state is None else state

@@ -7,11 +7,9 @@ session streaming after the user pressed stop. Reported as Info (what happened),
 Cloudflare's product is under test: a plain WHIP endpoint owes it nothing.
 """
 
-import asyncio
-
 import pytest
 
-from whip_whep import headers
+from whip_whep import headers, peer
 
 pytestmark = pytest.mark.asyncio
 
@@ -23,18 +21,7 @@ PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "DELETE"}
 
 async def _left_connected(pc, within_s: float) -> str:
     """The publisher's connection state once it leaves "connected" (the server closed it), or after `within_s`."""
-    changed = asyncio.Event()
-    pc.on("connectionstatechange", changed.set)
-    deadline = asyncio.get_running_loop().time() + within_s
-    while pc.connectionState == "connected":
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            break
-        changed.clear()
-        try:
-            await asyncio.wait_for(changed.wait(), remaining)
-        except asyncio.TimeoutError:
-            break
+    await peer.wait_state(pc, lambda state: state != "connected", within_s)
     return pc.connectionState
 
 
