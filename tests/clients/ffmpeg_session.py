@@ -63,6 +63,16 @@ async def _start_viewer(viewer: Player, whep_url: str) -> int:
     return posted.status_code
 
 
+async def _start_ffmpeg(url: str, seconds: float, certificate: tuple[Path, Path] | None,
+                        output: int) -> asyncio.subprocess.Process:
+    """FFmpeg's WHIP muxer (ffmpeg_publisher.py) publishing to `url` for `seconds`; its output (stdout and
+    stderr together) to `output` (subprocess.PIPE to read it, DEVNULL to drop it)."""
+    stderr = subprocess.STDOUT if output == subprocess.PIPE else subprocess.DEVNULL
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(HERE / "ffmpeg_publisher.py"), url, str(seconds),
+        *(str(p) for p in certificate or ()), stdout=output, stderr=stderr)
+
+
 async def publish_and_watch(server: EmbeddedServer, seconds: float, certificate: tuple[Path, Path] | None) -> dict:
     """FFmpeg publishes for `seconds` through a recording proxy while an aiortc viewer plays: what each saw."""
     seen: dict = {}
@@ -76,9 +86,7 @@ async def publish_and_watch(server: EmbeddedServer, seconds: float, certificate:
             return seen
         publish_url = proxy.base_url + httpx.URL(urls.whip_url).raw_path.decode()
         started = time.monotonic()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, str(HERE / "ffmpeg_publisher.py"), publish_url, str(seconds),
-            *(str(p) for p in certificate or ()), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = await _start_ffmpeg(publish_url, seconds, certificate, output=subprocess.PIPE)
         seen["video"] = await viewer.wait_frames("video", 30, FIRST_FRAMES_WITHIN_S)
         seen["audio"] = await viewer.wait_frames("audio", 25, 5)
         seen["codecs"] = sorted({viewer.codec_name(pt) or "?" for kind in ("video", "audio")
@@ -122,9 +130,7 @@ async def publish_then_vanish(server: EmbeddedServer, vanish_after_s: float, cer
         seen["viewer_post"] = await _start_viewer(viewer, urls.whep_url)
         if seen["viewer_post"] != 201:
             return seen
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, str(HERE / "ffmpeg_publisher.py"), urls.whip_url, str(vanish_after_s + 60),
-            *(str(p) for p in certificate), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = await _start_ffmpeg(urls.whip_url, vanish_after_s + 60, certificate, output=subprocess.DEVNULL)
         started = time.monotonic()
         seen["video"] = await viewer.wait_frames("video", 30, FIRST_FRAMES_WITHIN_S)
         await asyncio.sleep(max(0.0, started + vanish_after_s - time.monotonic()))  # the scenario's schedule
