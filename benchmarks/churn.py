@@ -20,8 +20,9 @@ from aiortc import RTCSessionDescription
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures.embedded import EmbeddedServer  # noqa: E402
-from whip_whep import peer, profiles  # noqa: E402
+from whip_whep_conformance.harness.embedded import EmbeddedServer  # noqa: E402
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.protocol import profiles  # noqa: E402
 
 
 def udp_sockets(pid: int) -> int:

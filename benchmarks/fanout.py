@@ -35,7 +35,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reference_server.relay import abs_send_time  # noqa: E402  the relay's own clock for the stamp
+from whip_whep_conformance.reference_server.relay import abs_send_time  # noqa: E402  the relay's own clock for the stamp
 
 SDP = {"Content-Type": "application/sdp"}
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -89,7 +89,7 @@ def viewer_process(url: str, commands, results) -> None:
 async def _viewer_loop(url: str, commands, results) -> None:
     from aiortc import RTCSessionDescription
 
-    from whip_whep import peer
+    from whip_whep_conformance.webrtc import peer
 
     peer.restrict_host_addresses(["127.0.0.1"])
     viewers: list[dict] = []
@@ -184,7 +184,7 @@ async def publish(server, frames: list[bytes]) -> tuple[object, object]:
     from aiortc import RTCSessionDescription
     from aiortc.rtcrtpsender import RTCRtpSender
 
-    from whip_whep import peer
+    from whip_whep_conformance.webrtc import peer
 
     http = httpx.AsyncClient(timeout=30)
     created = await http.post(f"{server.base_url}/client/v4/accounts/bench/stream/live_inputs",
@@ -208,8 +208,9 @@ async def sent_packets(pc) -> tuple[int, int]:
 
 
 async def run(steps: list[int], window: float, processes: int, bitrate: int) -> None:
-    from fixtures.embedded import EmbeddedServer
-    from whip_whep import peer, profiles
+    from whip_whep_conformance.harness.embedded import EmbeddedServer
+    from whip_whep_conformance.webrtc import peer
+    from whip_whep_conformance.protocol import profiles
 
     frames = encode_loop(LOOP_S, bitrate)
     print(f"publisher: {len(frames)} VP8 640x480 frames encoded beforehand, "

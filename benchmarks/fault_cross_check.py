@@ -1,6 +1,6 @@
 """Every fault × the whole suite (run on purpose; minutes per fault): which tests react to which fault.
 
-For each fault of reference_server/faults.py the whole suite runs against an embedded server started
+For each fault of whip_whep_conformance/reference_server/faults.py the whole suite runs against an embedded server started
 with it; the script prints the tests mapped to the fault (tests/fault_map.toml) that did NOT react
 (a defect), and the other tests that did react (collateral: fine when the fault breaks what they need,
 worth a look when a test fails for a fault it does not name).
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reference_server.faults import FAULTS  # noqa: E402
+from whip_whep_conformance.reference_server.faults import FAULTS  # noqa: E402
 from tests.suite_run import fault_map, pair_args, run_suite  # noqa: E402
 
 REACTED = {"Fail", "Error", "Warning"}

@@ -1,6 +1,6 @@
 """How long an FFmpeg WHIP publisher holds on the reference server: FFmpeg 8's muxer answers only the
 first ICE consent check, so its consent expires ~30 s in (RFC 7675); the ingest must go on while its
-media arrives (reference_server/consent.py), and a viewer must keep decoding to the end.
+media arrives (whip_whep_conformance/reference_server/consent.py), and a viewer must keep decoding to the end.
 
     .venv/bin/python benchmarks/ffmpeg_hold.py --seconds 600 [--pair standard|cloudflare]
 
@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures.embedded import EmbeddedServer  # noqa: E402
+from whip_whep_conformance.harness.embedded import EmbeddedServer  # noqa: E402
 from tests.clients.conftest import PAIRS  # noqa: E402
 from tests.clients.ffmpeg_session import p256_certificate, publish_and_watch  # noqa: E402
-from whip_whep import peer  # noqa: E402
+from whip_whep_conformance.webrtc import peer  # noqa: E402
 
 
 def main() -> int:

@@ -2,7 +2,7 @@
 (run on purpose; prints figures, asserts nothing).
 
 Method: start the reference server as its own process; for each codec, publish stamped video
-(320x240 at 30 fps, whip_whep/stamp.py) + Opus over WHIP from this process; then, one trial at a
+(320x240 at 30 fps, whip_whep_conformance/webrtc/stamp.py) + Opus over WHIP from this process; then, one trial at a
 time, a WHEP viewer POSTs, decodes `--frames` pictures and reads each one's stamp. Time to first
 frame is from the viewer's POST to its first decoded picture; latency is decode time minus the
 stamped capture time (CLOCK_MONOTONIC, the same clock for both). Prints per codec the median and
@@ -25,9 +25,11 @@ from aiortc import RTCSessionDescription
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures.embedded import EmbeddedServer  # noqa: E402
-from whip_whep import peer, player, profiles  # noqa: E402
-from whip_whep.measurement import quantile  # noqa: E402
+from whip_whep_conformance.harness.embedded import EmbeddedServer  # noqa: E402
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player
+from whip_whep_conformance.protocol import profiles  # noqa: E402
+from whip_whep_conformance.harness.measurement import quantile  # noqa: E402
 
 SDP = {"Content-Type": "application/sdp"}
 

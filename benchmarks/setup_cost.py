@@ -28,9 +28,11 @@ from aiortc import RTCSessionDescription
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures.embedded import EmbeddedServer  # noqa: E402
-from whip_whep import peer, player, profiles  # noqa: E402
-from whip_whep.measurement import quantile  # noqa: E402
+from whip_whep_conformance.harness.embedded import EmbeddedServer  # noqa: E402
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player
+from whip_whep_conformance.protocol import profiles  # noqa: E402
+from whip_whep_conformance.harness.measurement import quantile  # noqa: E402
 
 SDP = {"Content-Type": "application/sdp"}
 

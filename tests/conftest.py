@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import peer, profiles
+from whip_whep_conformance.harness.embedded import EmbeddedServer
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.protocol import profiles
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from whip_whep import peer
+from whip_whep_conformance.webrtc import peer
 
 
 def aiortc_publisher_offer() -> str:

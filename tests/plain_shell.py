@@ -16,9 +16,9 @@ from typing import Iterator
 
 import httpx
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import profiles
-from whip_whep.client import LiveInputsApi, LiveInputUrls
+from whip_whep_conformance.harness.embedded import EmbeddedServer
+from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance.harness.client import LiveInputsApi, LiveInputUrls
 
 CLI = Path(sys.executable).parent / "whip-whep-conformance"
 

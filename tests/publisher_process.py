@@ -14,7 +14,8 @@ from aiortc import RTCSessionDescription
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from whip_whep import peer, player  # noqa: E402
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player  # noqa: E402
 
 
 async def main(url: str) -> None:

@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from whip_whep import profiles
+from whip_whep_conformance.protocol import profiles
 
 REPO = Path(__file__).resolve().parent.parent
 PAIRS = {"standard": profiles.STANDARD, "cloudflare": profiles.CLOUDFLARE}
@@ -30,7 +30,8 @@ class Run:
 
 def run_suite(args: list[str], reports_dir: Path, timeout_s: float = 600) -> Run:
     # `--opt=value`: pytest takes an existing path after a bare option for a test path (rootdir).
-    paths = [a for a in args if a.startswith("suites")] or ["suites"]
+    # case paths are spelt as reports spell case ids (suites/...): the suite lives in the package
+    paths = [f"whip_whep_conformance/{a}" for a in args if a.startswith("suites")] or ["whip_whep_conformance/suites"]
     options = [a for a in args if not a.startswith("suites")]
     if not any(a.startswith("--max-concurrency") for a in options):
         options.append("--max-concurrency=1")  # a handful of cases: worker start-up would cost more than it saves
@@ -53,10 +54,11 @@ def fault_map() -> list[dict]:
 def conformance_tests() -> list[str]:
     """Node ids (without parameters) of every conformance case in suites/."""
     found = []
-    for path in sorted((REPO / "suites").rglob("test_*.py")):
+    package = REPO / "whip_whep_conformance"
+    for path in sorted((package / "suites").rglob("test_*.py")):
         module_name = ".".join(path.relative_to(REPO).with_suffix("").parts)
         module = importlib.import_module(module_name)
         for name, func in inspect.getmembers(module, inspect.isfunction):
             if name.startswith("test_") and func.__module__ == module_name:
-                found.append(f"{path.relative_to(REPO).as_posix()}::{name}")
+                found.append(f"{path.relative_to(package).as_posix()}::{name}")
     return found

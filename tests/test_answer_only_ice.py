@@ -7,7 +7,8 @@ import asyncio
 
 from aiortc import RTCSessionDescription
 
-from whip_whep import peer, sdp
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.protocol import sdp
 
 
 async def _connect(strip_offer_candidates: bool) -> tuple[str, str]:

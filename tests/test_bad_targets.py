@@ -31,7 +31,7 @@ def test_unusable_target_exits_6_in_bounded_time(bad_server, tmp_path):
     mode, url = bad_server
     started = time.monotonic()
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--endpoint={url}",
-                          "--timeout-s=1", f"--reports-dir={tmp_path}", "suites"],
+                          "--timeout-s=1", f"--reports-dir={tmp_path}", "whip_whep_conformance/suites"],
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     elapsed = time.monotonic() - started
     doc = json.loads((tmp_path / "results.json").read_text())

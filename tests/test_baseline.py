@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from whip_whep.results import write_junit
+from whip_whep_conformance.reporting.results import write_junit
 
 from .test_cli import STANDARD, _cli
 

@@ -18,12 +18,12 @@ import httpx
 import pytest
 from aiortc import RTCSessionDescription
 
-from fixtures.embedded import EmbeddedServer
+from whip_whep_conformance.harness.embedded import EmbeddedServer
 from tests.clients.browser_harness import ChromiumHarness, harness, pc_index, serve_folder, video_stats  # noqa: F401 (a fixture)
-from whip_whep import peer
-from whip_whep.player import Player
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness.player import Player
 
-STATIC = Path(__file__).resolve().parent.parent / "reference_server" / "static"
+STATIC = Path(__file__).resolve().parent.parent / "whip_whep_conformance" / "reference_server" / "static"
 FRAMES = 30
 # A whole scenario's deadline: Playwright's evaluate() of a promise waits without one of its own.
 SCENARIO_TIMEOUT_S = 120

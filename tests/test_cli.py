@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import profiles
+from whip_whep_conformance.harness.embedded import EmbeddedServer
+from whip_whep_conformance.protocol import profiles
 
 from .plain_shell import run_cli
 from .suite_run import REPO

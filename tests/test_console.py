@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from whip_whep.plugin import PROGRESS
+from whip_whep_conformance.plugin import PROGRESS
 
 from .test_plain_environment import cli_in_plain_environment
 

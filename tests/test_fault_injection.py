@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from reference_server.faults import FAULTS
+from whip_whep_conformance.reference_server.faults import FAULTS
 
 from .suite_run import conformance_tests, fault_map, pair_args, run_suite
 
@@ -165,8 +165,8 @@ def test_product_rules_are_info_against_a_plain_endpoint(tmp_path):
     same fault against a live inputs API is a Fail (the fault_map row of second-publisher-accepted)."""
     import httpx
 
-    from fixtures.embedded import EmbeddedServer
-    from whip_whep import profiles
+    from whip_whep_conformance.harness.embedded import EmbeddedServer
+    from whip_whep_conformance.protocol import profiles
 
     server = EmbeddedServer(profiles.STANDARD, token=False, faults=["second-publisher-accepted"], ice_servers=[])
     target = server.start()
@@ -204,8 +204,9 @@ def test_cleanup_confirms_its_deletes(make_server, fault, unverified):
 
     import httpx
 
-    from whip_whep import peer, player
-    from whip_whep.leftovers import Leftovers
+    from whip_whep_conformance.webrtc import peer
+    from whip_whep_conformance.harness import player
+    from whip_whep_conformance.harness.leftovers import Leftovers
 
     server = make_server(faults=fault)
     live_inputs = f"{server.base_url}/client/v4/accounts/conformance/stream/live_inputs"
@@ -265,8 +266,8 @@ def test_publish_url_delete_is_reported_both_ways(pair, plain, verdict, said, tm
     else:
         import httpx
 
-        from fixtures.embedded import EmbeddedServer
-        from whip_whep import profiles
+        from whip_whep_conformance.harness.embedded import EmbeddedServer
+        from whip_whep_conformance.protocol import profiles
 
         server = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[])
         target = server.start()

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import profiles
+from whip_whep_conformance.harness.embedded import EmbeddedServer
+from whip_whep_conformance.protocol import profiles
 
 from .fuzz_inputs import CONTENT_TYPES, HEADER_VALUE, JSON, METHODS, PATH_SEGMENT, SDP_BODIES, SDPFRAG_BODIES, VALID_OFFER
 

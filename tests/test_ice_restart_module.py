@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from aiortc import RTCSessionDescription
 
-from whip_whep import ice_restart, peer
-from whip_whep.player import Player, publisher
+from whip_whep_conformance.webrtc import ice_restart, peer
+from whip_whep_conformance.harness.player import Player, publisher
 
 
 async def _pair():

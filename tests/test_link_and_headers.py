@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from whip_whep import headers
-from whip_whep.link import Link, LinkSyntaxError, format_link, ice_server_problems, parse_links
+from whip_whep_conformance.protocol import headers
+from whip_whep_conformance.protocol.link import Link, LinkSyntaxError, format_link, ice_server_problems, parse_links
 
 VALUES = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20)
 

@@ -13,7 +13,8 @@ import asyncio
 from aiortc import RTCSessionDescription
 from aiortc.rtp import RtpPacket
 
-from whip_whep import peer, player
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player
 
 MEDIA_SSRC, RTX_SSRC = 1111, 4_000_000_000  # the repair stream's SSRC is the larger one
 

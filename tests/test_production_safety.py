@@ -15,9 +15,11 @@ import httpx
 import pytest
 from aiortc import RTCSessionDescription
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import peer, player, profiles
-from whip_whep.leftovers import Leftovers
+from whip_whep_conformance.harness.embedded import EmbeddedServer
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player
+from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance.harness.leftovers import Leftovers
 
 from .processes import child_env, read_line, stop
 from .suite_run import REPO
@@ -49,7 +51,7 @@ def _suite(s: EmbeddedServer, tmp_path, *args: str) -> subprocess.Popen:
     collection = f"{s.base_url}/client/v4/accounts/vendor/stream/live_inputs"
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--live-inputs={collection}",
-         f"--api-token={s.api_token}", f"--reports-dir={tmp_path}", *args, "suites"],
+         f"--api-token={s.api_token}", f"--reports-dir={tmp_path}", *args, "whip_whep_conformance/suites"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,  # its own process group, as a shell gives a foreground job
     )

@@ -10,8 +10,9 @@ import time
 import httpx
 import pytest
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import peer, profiles
+from whip_whep_conformance.harness.embedded import EmbeddedServer
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.protocol import profiles
 
 from .offers import aiortc_publisher_offer
 from .suite_run import REPO

@@ -2,10 +2,11 @@
 
 import re
 
-from whip_whep import profiles, registry
-from whip_whep.case import CaseRecord, ConformanceFailure
-from whip_whep.verdicts import Verdict
-from whip_whep.wire import WireLog
+from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance import registry
+from whip_whep_conformance.harness.grading import CaseRecord, ConformanceFailure
+from whip_whep_conformance.verdicts import Verdict
+from whip_whep_conformance.harness.wire import WireLog
 
 ID = re.compile(r"^(WHIP-(\d+(\.\d+)*|D)-\d+|WHEP01-[\d.]+-\d+|WHEPL-[\d.]+-\d+|WHEPE-[\d.]+-\d+|WHEPX-[\d.]+-\d+|WHEPP-\d+-\d+|HTTP-\d+|SDP-[A-Z0-9]+-\d+|BRIEF-[A-Z]+-\d+)$")
 
@@ -61,7 +62,7 @@ def _named_by_tests() -> set[str]:
 
     root = Path(__file__).resolve().parent.parent
     named: set[str] = set()
-    for path in sorted((root / "suites").rglob("test_*.py")):
+    for path in sorted((root / "whip_whep_conformance" / "suites").rglob("test_*.py")):
         module = importlib.import_module(".".join(path.relative_to(root).with_suffix("").parts))
         for _, func in inspect.getmembers(module, inspect.isfunction):
             for mark in getattr(func, "pytestmark", []):

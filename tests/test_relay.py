@@ -11,15 +11,16 @@ from aiortc import RTCSessionDescription
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 
-from fixtures.embedded import EmbeddedServer
-from reference_server.relay import same_codec
-from whip_whep import peer, player
+from whip_whep_conformance.harness.embedded import EmbeddedServer
+from whip_whep_conformance.reference_server.relay import same_codec
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player
 
 
 def test_aiortc_is_the_version_the_relay_hooks():
     """The relay and the suite's players reach into aiortc internals; an upgrade must be re-checked."""
     assert version("aiortc") == "1.16.0" and version("aioice") == "0.13.0", (
-        "aiortc/aioice changed: re-check reference_server/relay.py and whip_whep/player.py hooks, then update the pins"
+        "aiortc/aioice changed: re-check whip_whep_conformance/reference_server/relay.py and whip_whep_conformance/harness/player.py hooks, then update the pins"
     )
 
     async def inspect() -> None:

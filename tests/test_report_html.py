@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from whip_whep.report_html import compliance_line, compliance, render, write_html
+from whip_whep_conformance.reporting.html import compliance_line, compliance, render, write_html
 
 EVIL = "<script>alert(1)</script>"
 

@@ -4,7 +4,7 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
-from whip_whep.report_matrix import render, write_matrix
+from whip_whep_conformance.reporting.matrix import render, write_matrix
 
 
 def _doc(label: str, verdict: str) -> dict:

@@ -24,9 +24,11 @@ from aiortc.rtcdtlstransport import SRTPProtectionProfile, generate_certificate
 from cryptography.hazmat.primitives.asymmetric import rsa
 from OpenSSL import SSL
 
-from fixtures.embedded import EmbeddedServer
+from whip_whep_conformance.harness.embedded import EmbeddedServer
 from tests.plain_shell import new_live_input
-from whip_whep import peer, player, profiles, sdp
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player
+from whip_whep_conformance.protocol import profiles, sdp
 
 # What an OpenSSL-based peer with an RSA key can negotiate: RSA-authenticated suites when it is the DTLS
 # server, and both kinds when it is the client (the server's certificate picks).

@@ -2,7 +2,7 @@
 
 import pytest
 
-from whip_whep import sdp
+from whip_whep_conformance.protocol import sdp
 
 from .offers import aiortc_publisher_offer
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from whip_whep import sdpfrag
+from whip_whep_conformance.protocol import sdpfrag
 
 ICE = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/", min_size=4, max_size=40)
 PWD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789+/", min_size=22, max_size=40)

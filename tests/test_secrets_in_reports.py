@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from fixtures.embedded import EmbeddedServer
-from whip_whep import profiles
+from whip_whep_conformance.harness.embedded import EmbeddedServer
+from whip_whep_conformance.protocol import profiles
 
 from .test_plain_environment import PLAIN, cli_in_plain_environment
 

@@ -1,9 +1,9 @@
-"""The simulcast model (whip_whep/simulcast.py): the reference server's answer to the suite's offer
+"""The simulcast model (whip_whep_conformance/protocol/simulcast.py): the reference server's answer to the suite's offer
 is clean, and each way an answer can break RFC 8853 §5.3.2 / RFC 8851 §6.3 is named."""
 
 import pytest
 
-from whip_whep import sdp, simulcast
+from whip_whep_conformance.protocol import sdp, simulcast
 
 OFFER = "\r\n".join([
     "v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",

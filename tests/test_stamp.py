@@ -8,9 +8,9 @@ from fractions import Fraction
 import av
 import pytest
 
-from whip_whep import stamp
-from whip_whep.measurement import Measurement
-from whip_whep.media import PatternVideoTrack
+from whip_whep_conformance.webrtc import stamp
+from whip_whep_conformance.harness.measurement import Measurement
+from whip_whep_conformance.webrtc.media import PatternVideoTrack
 
 
 def _pictures(count: int) -> list[av.VideoFrame]:

@@ -13,9 +13,9 @@ from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from whip_whep import aiortc_vp9, peer, stamp, vp9
-from whip_whep.media import PatternVideoTrack
-from whip_whep.player import Player, publisher
+from whip_whep_conformance.webrtc import aiortc_vp9, peer, stamp, vp9
+from whip_whep_conformance.webrtc.media import PatternVideoTrack
+from whip_whep_conformance.harness.player import Player, publisher
 
 
 def _frames(count: int, width: int = 320, height: int = 240):

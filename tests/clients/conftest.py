@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from whip_whep import profiles
+from whip_whep_conformance.protocol import profiles
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO / "build" / "clients"

@@ -19,7 +19,7 @@ import av
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from whip_whep import stamp  # noqa: E402
+from whip_whep_conformance.webrtc import stamp  # noqa: E402
 
 FPS, WIDTH, HEIGHT, RATE = 30, 320, 240, 48000
 

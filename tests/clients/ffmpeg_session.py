@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from fixtures.embedded import EmbeddedServer
+from whip_whep_conformance.harness.embedded import EmbeddedServer
 from tests.clients.conftest import wait_sessions
 from tests.clients.recording_proxy import RecordingProxy
 from tests.plain_shell import new_live_input
-from whip_whep import peer
-from whip_whep.player import Player
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness.player import Player
 
 HERE = Path(__file__).resolve().parent
 FIRST_FRAMES_WITHIN_S = 20.0

@@ -29,14 +29,16 @@ from pathlib import Path
 import httpx
 from aiortc import RTCSessionDescription
 
-from fixtures.embedded import EmbeddedServer
+from whip_whep_conformance.harness.embedded import EmbeddedServer
 from tests.clients import node_stack
 from tests.clients.conftest import wait_sessions
 from tests.clients.rtp_media import RtpSink, RtpSource
 from tests.interop import lab
 from tests.plain_shell import new_live_input
 from tests.processes import run_in_new_network_namespace
-from whip_whep import peer, player, profiles, sdp
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player
+from whip_whep_conformance.protocol import profiles, sdp
 
 SCENARIOS = ("werift-publish", "wrtc-publish", "werift-play")
 ICE_ADDR = lab.SUITE_ADDR  # 10.77.0.1, which lab._network puts on its veth pair
@@ -52,7 +54,7 @@ def run(scenario: str, whip: str, whep: str, out_dir: Path, timeout_s: float = 1
         media_deadline_s: float = MEDIA_DEADLINE_S, teardown_s: float = TEARDOWN_S) -> dict:
     """Install the Node clients (cached), run `scenario` in a fresh namespace, return its measurements.
 
-    `faults`: reference-server faults (reference_server/faults.py), to prove the tests' checks fail;
+    `faults`: reference-server faults (whip_whep_conformance/reference_server/faults.py), to prove the tests' checks fail;
     shorter deadlines keep those runs short."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")

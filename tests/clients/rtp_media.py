@@ -20,7 +20,7 @@ from aiortc.mediastreams import AudioStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from whip_whep.media import PatternVideoTrack, is_keyframe
+from whip_whep_conformance.webrtc.media import PatternVideoTrack, is_keyframe
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 KEYFRAME_EVERY = 30  # frames: a viewer that joins after the publisher waits at most a second for one

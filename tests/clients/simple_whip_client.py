@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fixtures.embedded import EmbeddedServer
+from whip_whep_conformance.harness.embedded import EmbeddedServer
 from tests.interop import lab, peers
 from tests.processes import run_in_new_network_namespace
 
@@ -136,8 +136,8 @@ async def _inside(pair_name: str, binary: str, client_log: Path, result: ClientR
 
     from tests.clients.conftest import PAIRS, wait_sessions
     from tests.plain_shell import new_live_input
-    from whip_whep import peer
-    from whip_whep.player import Player
+    from whip_whep_conformance.webrtc import peer
+    from whip_whep_conformance.harness.player import Player
 
     t0 = time.monotonic()
     server = _NamespaceServer(PAIRS[pair_name], token=True, faults=[], ice_servers=[])

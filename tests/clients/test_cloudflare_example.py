@@ -31,7 +31,7 @@ from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, answered
 from tests.clients.conftest import wait_sessions
 from tests.interop.peers import PeerUnavailable, peers_dir
 from tests.plain_shell import new_live_input, stats
-from whip_whep import profiles
+from whip_whep_conformance.protocol import profiles
 
 EXAMPLE = "cloudflare-stream-webrtc-example"
 PAGES = Path(__file__).resolve().parent / "pages"

@@ -33,8 +33,9 @@ from tests.clients.browser_harness import (ChromiumHarness, NetworkLog, answered
 from tests.clients.conftest import wait_sessions
 from tests.clients.npm_browser_clients import browser_clients
 from tests.plain_shell import new_live_input, stats
-from whip_whep import peer, player
-from whip_whep.player import Player
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import player
+from whip_whep_conformance.harness.player import Player
 
 PAGES = Path(__file__).resolve().parent / "pages"
 FRAMES = 30

@@ -5,7 +5,7 @@ server is left holding no session.
 
 FFmpeg 8 answers only the first of the server's ICE consent checks (RFC 7675), so its consent expires
 about 30 s in: the hold test publishes for HOLD_S (three times that) and the viewer must decode to the
-end (reference_server/consent.py: expiry stops the server's sending, the ingest lives while its media
+end (whip_whep_conformance/reference_server/consent.py: expiry stops the server's sending, the ingest lives while its media
 arrives). A third FFmpeg, killed 45 s in, shows that a publisher gone after its consent expired is
 still ended. The three run at once, on one event loop in a thread, so together they cost one hold.
 Wall time (measured, 2 cores under load): 104 s for the holds and the vanishing publisher, 12 s for
@@ -20,11 +20,12 @@ from concurrent.futures import Future
 
 import pytest
 
-from fixtures.embedded import EmbeddedServer
+from whip_whep_conformance.harness.embedded import EmbeddedServer
 from tests.clients.conftest import PAIRS
 from tests.clients.ffmpeg_session import (FIRST_FRAMES_WITHIN_S, p256_certificate, publish_and_watch, publish_then_vanish,
                                          rsa_certificate)
-from whip_whep import peer, profiles
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.protocol import profiles
 
 FFMPEG = "FFmpeg 8 WHIP muxer (PyAV 18.1)"
 HOLD_S = 96.0  # the viewer must decode ≥ 90 s of it (three consent timeouts, RFC 7675 §5.1), start-up aside
@@ -119,7 +120,7 @@ def test_ffmpeg_publishes_for_90_s_past_consent_expiry(holds, pair, measured):
 @pytest.mark.client(FFMPEG, role="publish")
 def test_ffmpeg_with_its_default_certificate(make_server, pair, measured):
     """FFmpeg as users run it, without cert_file/key_file: its own certificate is on P-224 (GnuTLS's
-    default ECDSA size in FFmpeg 8), which the server's DTLS accepts (reference_server/openssl_groups.py:
+    default ECDSA size in FFmpeg 8), which the server's DTLS accepts (whip_whep_conformance/reference_server/openssl_groups.py:
     OpenSSL 3.5 with P-224 among its groups; OpenSSL 4 cannot)."""
     seen = asyncio.run(publish_and_watch(make_server(pair, token=False), SHORT_S, None))
     _measure(measured, seen)
@@ -130,7 +131,7 @@ def test_ffmpeg_with_its_default_certificate(make_server, pair, measured):
 @pytest.mark.client(FFMPEG, role="publish")
 def test_ffmpeg_with_an_rsa_certificate(make_server, pair, measured, tmp_path):
     """FFmpeg 8 offers a=setup:passive (it is the DTLS server), so with an RSA certificate the server's DTLS
-    client must offer ECDHE-RSA suites (reference_server/dtls.py): with aiortc's ECDHE-ECDSA-only list it failed."""
+    client must offer ECDHE-RSA suites (whip_whep_conformance/reference_server/dtls.py): with aiortc's ECDHE-ECDSA-only list it failed."""
     seen = asyncio.run(publish_and_watch(make_server(pair, token=False), SHORT_S, rsa_certificate(tmp_path)))
     _measure(measured, seen)
     problems = _problems(seen, pair.id)

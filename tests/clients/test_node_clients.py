@@ -21,7 +21,7 @@ import pytest
 
 from tests.clients import node_session, node_stack
 from tests.interop import lab
-from whip_whep import profiles
+from whip_whep_conformance.protocol import profiles
 
 # The client names are literal strings in the markers: tests/clients/test_table.py reads them from the source.
 
@@ -126,7 +126,7 @@ def test_werift_plays_what_a_publisher_sends(node_clients, pair, measured, tmp_p
     assert not problems, f"werift playing in {pair.id}: " + "; ".join(problems) + f"\n{seen}"
 
 
-# The checks above fail when the server is at fault (reference_server/faults.py); short deadlines keep
+# The checks above fail when the server is at fault (whip_whep_conformance/reference_server/faults.py); short deadlines keep
 # these runs to a few seconds each.
 @pytest.mark.parametrize("scenario, fault, judge, expected", [
     ("werift-play", "delete-keeps-session", werift_play_problems, "after the client's DELETE the server held 2"),

@@ -1,0 +1,184 @@
+"""Simulcast in SDP (RFC 8853, with RFC 8851 a=rid), as WHIP negotiates it (RFC 9725 §4.8).
+
+A client that wants to send simulcast lists its RTP streams with `a=rid:<id> send` lines and orders
+them in `a=simulcast:send <id>;<id>`. A server that accepts answers them reversed (`recv`), keeping
+some or all of the offered streams and adding none (RFC 8853 §5.3.2); one that does not answers
+without a=simulcast and gets a single stream. The suite offers with `offer`, judges the answer with
+`answer_problems`; the reference server answers with `accept`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from whip_whep_conformance.protocol import sdp
+
+RID_ID = re.compile(r"^[A-Za-z0-9_-]+$")  # RFC 8851 §10 rid-id
+RID_EXTENSION = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"  # RFC 8852: the rid carried in each RTP packet
+OFFERED_RIDS = ("h", "l")  # a high and a low stream, highest first as RFC 8853 §5.1 orders preference
+
+
+@dataclass(frozen=True)
+class SimulcastLine:
+    """One a=simulcast value: the rid-ids per direction, as lists of alternatives (RFC 8853 §5.1)."""
+
+    streams: dict[str, list[list[str]]]  # "send"/"recv" -> [[alternative, ...], ...]; a "~" prefix kept
+
+    @classmethod
+    def parse(cls, value: str) -> "SimulcastLine":
+        words = value.split()
+        if len(words) not in (2, 4):
+            raise ValueError(f"a=simulcast:{value} is not 'send|recv <streams>' once or twice")
+        streams: dict[str, list[list[str]]] = {}
+        for direction, listed in zip(words[::2], words[1::2]):
+            if direction not in ("send", "recv") or direction in streams:
+                raise ValueError(f"a=simulcast:{value} names direction {direction!r} wrongly or twice")
+            streams[direction] = [alternatives.split(",") for alternatives in listed.split(";")]
+        return cls(streams)
+
+    def rid_ids(self, direction: str) -> list[str]:
+        """Every rid-id listed for `direction`, without the paused marker."""
+        return [rid.lstrip("~") for stream in self.streams.get(direction, []) for rid in stream]
+
+    def paused(self) -> list[str]:
+        """The rid-ids marked "~" (paused, RFC 7728), in either direction."""
+        return [rid for streams in self.streams.values() for stream in streams for rid in stream if rid.startswith("~")]
+
+
+def rid_lines(media: sdp.Media) -> dict[str, list[str]]:
+    """The section's a=rid lines by rid-id: each one's [direction, restrictions...]."""
+    found: dict[str, list[str]] = {}
+    for value in media.attributes.get("rid", []):
+        if value.split():  # a bare a=rid: names no stream (RFC 8851 §6.2.2 discards what it cannot parse)
+            rid_id, *rest = value.split()
+            found.setdefault(rid_id, []).append(" ".join(rest))
+    return found
+
+
+def offered_section(desc: sdp.SessionDescription) -> sdp.Media | None:
+    """The first section that offers to send simulcast."""
+    return next((m for m in desc.media if any(v.split()[:1] == ["send"] for v in m.attributes.get("simulcast", []))), None)
+
+
+def offer(text: str, rids: tuple[str, ...] = OFFERED_RIDS) -> str:
+    """`text` with its first video section offering to send `rids` as simulcast streams (RFC 8853 §5.3.1).
+    The SSRCs go: with simulcast the streams are named by rid, not signalled SSRC (RFC 9429 §5.2.1)."""
+    done = False
+
+    def add(section: str) -> str:
+        nonlocal done
+        if done or not section.startswith("m=video"):
+            return section
+        done = True
+        section = re.sub(r"^a=(ssrc|ssrc-group):[^\r\n]*\r?\n", "", section, flags=re.MULTILINE)
+        used = [int(n) for n in re.findall(r"^a=extmap:(\d+)", text, flags=re.MULTILINE)]  # BUNDLE: ids are shared
+        lines = ([f"a=extmap:{max(used, default=0) + 1} {RID_EXTENSION}"] if RID_EXTENSION not in section else [])
+        lines += [f"a=rid:{rid} send" for rid in rids] + [f"a=simulcast:send {';'.join(rids)}"]
+        return sdp.with_lines(section, lines)
+
+    return sdp.rewrite_sections(text, add)
+
+
+def accepted(desc: sdp.SessionDescription) -> sdp.Media | None:
+    """The answer's section that takes up simulcast (has a=simulcast, rightly or wrongly), if any. a=rid
+    lines alone do not: RFC 8851 restrictions apply to single streams too."""
+    return next((m for m in desc.media if m.attributes.get("simulcast")), None)
+
+
+def describe(media: sdp.Media) -> str:
+    """A section's simulcast and rid lines, as a message quotes them."""
+    lines = [f"a=simulcast:{v}" for v in media.attributes.get("simulcast", [])]
+    return ", ".join(lines + [f"a=rid:{v}" for v in media.attributes.get("rid", [])]) or "no a=simulcast or a=rid"
+
+
+def rid_extension_negotiated(answer_section: sdp.Media) -> bool:
+    """Whether the answer keeps the RID header extension; neither RFC 8853 nor RFC 8851 requires it,
+    but browsers (Chromium) refuse an answer that takes up simulcast without it."""
+    return any(RID_EXTENSION in value for value in answer_section.attributes.get("extmap", []))
+
+
+def answer_problems(offer_text: str, answer_text: str) -> list[str]:
+    """How an answer that takes up simulcast breaks RFC 8853 §5.2/§5.3.2 and RFC 8851 §6.3 (empty if it
+    does not take it up, or takes it up correctly). The offer sends simulcast, without pause/resume."""
+    offered_desc, answer = sdp.SessionDescription.parse(offer_text), sdp.SessionDescription.parse(answer_text)
+    offered = offered_section(offered_desc)
+    if offered is None:
+        return ["the offer has no simulcast to answer"]
+    problems = []
+    if "simulcast" in answer.session_attributes:
+        problems.append("a=simulcast at session level (RFC 8853 §5.3.2 removes it there)")
+    offered_rids = set(rid_lines(offered))
+    for where, media in ((f"m-section {i} ({m.kind}, mid {m.mid})", m) for i, m in enumerate(answer.media)):
+        values = media.attributes.get("simulcast", [])
+        rids = rid_lines(media)
+        if not values:
+            continue  # not taken up here (a=rid alone restricts a single stream, RFC 8851)
+        if media.mid != offered.mid:
+            problems.append(f"{where}: simulcast or a=rid where the offer had none")
+            continue
+        if len(values) > 1:
+            problems.append(f"{where}: {len(values)} a=simulcast lines; at most one (RFC 8853 §5.2)")
+        for value in values:
+            try:
+                line = SimulcastLine.parse(value)
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            if "send" in line.streams:
+                problems.append(f"{where}: a=simulcast:{value} sends, but the offer only sent: the answer "
+                                "reverses send to recv (RFC 8853 §5.3.2)")
+            listed = line.rid_ids("recv")
+            duplicated = sorted({r for r in listed if listed.count(r) > 1})
+            if duplicated:
+                problems.append(f"{where}: rid-ids {duplicated} appear twice in a=simulcast (RFC 8853 §5.2)")
+            added = [r for r in listed if r not in offered_rids]
+            if added:
+                problems.append(f"{where}: a=simulcast:{value} adds rid-ids {added} the offer did not send "
+                                "(RFC 8853 §5.3.2: no new streams)")
+            if line.paused():
+                problems.append(f"{where}: rid-ids {line.paused()} are marked paused, but the offer has no "
+                                "pause/resume (RFC 8853 §5.3.2)")
+            unlinked = [r for r in listed if [d.split()[:1] for d in rids.get(r, [])] != [["recv"]]]
+            if unlinked:
+                problems.append(f"{where}: rid-ids {unlinked} of a=simulcast have no single 'a=rid:<id> recv' line "
+                                "(RFC 8853 §5.2: each rid-id has an a=rid line of its direction)")
+        for rid_id, lines in rids.items():
+            if rid_id not in offered_rids:
+                problems.append(f"{where}: a=rid:{rid_id} was not offered (RFC 8851 §6.3 keeps the offer's rid-ids)")
+            for rest in lines:
+                if rest.split()[:1] != ["recv"]:
+                    problems.append(f"{where}: a=rid:{rid_id} {rest} is not reversed to recv (RFC 8851 §6.3)")
+                if "pt=" in rest:
+                    problems.append(f"{where}: a=rid:{rid_id} {rest} adds pt=, which the offer did not have (RFC 8851 §6.3)")
+    return problems
+
+
+def accept(answer_text: str, offer: sdp.SessionDescription) -> tuple[str, bool]:
+    """The reference server's answer, taking up every simulcast stream the offer sends (RFC 8853
+    §5.3.2), and whether it took any up. The offer comes parsed: this runs on every WHIP POST."""
+    offered = offered_section(offer)
+    if offered is None or offered.mid is None:
+        return answer_text, False
+    rids = [r for r, lines in rid_lines(offered).items() if RID_ID.match(r) and [d.split()[:1] for d in lines] == [["send"]]]
+    try:
+        line = next(SimulcastLine.parse(v) for v in offered.attributes["simulcast"] if v.split()[:1] == ["send"])
+    except ValueError:
+        return answer_text, False  # a malformed a=simulcast: answer without simulcast, as an answerer that ignores it
+    sent = list(dict.fromkeys(r for r in line.rid_ids("send") if r in rids))
+    extmaps = offered.attributes.get("extmap", [])  # the RID header extension, kept at the offered id
+    if not sent:
+        return answer_text, False
+    taken = False
+
+    def add(section: str) -> str:
+        nonlocal taken
+        if not re.search(rf"^a=mid:{re.escape(offered.mid)}\r?$", section, re.MULTILINE) or section.startswith(("m=audio", "m=application")):
+            return section
+        taken = True
+        lines = [f"a=extmap:{value}" for value in extmaps if RID_EXTENSION in value and value not in section]
+        lines += [f"a=rid:{rid} recv" for rid in sent] + [f"a=simulcast:recv {';'.join(sent)}"]
+        return sdp.with_lines(section, lines)
+
+    answer = sdp.rewrite_sections(answer_text, add)
+    return answer, taken

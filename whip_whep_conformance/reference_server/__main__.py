@@ -1,0 +1,126 @@
+"""`python -m reference_server`: run the reference WHIP/WHEP server until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from . import openssl_groups  # noqa: F401  first: it loads cryptography's OpenSSL with P-224 accepted
+
+from aiohttp import web
+
+from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance.webrtc.peer import restrict_host_addresses
+
+from . import faults
+from .app import make_app
+from .config import ServerConfig
+from .tls import self_signed_context
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
+    parser = argparse.ArgumentParser(prog="python -m reference_server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
+    parser.add_argument("--ice-host", action="append", metavar="ADDR",
+                        help="the only addresses offered as host candidates (repeatable; default 127.0.0.1)")
+    parser.add_argument("--ice-server", action="append", default=[], metavar="URL",
+                        help="STUN/TURN URL advertised in Link rel=ice-server and used by the server (repeatable; none by default)")
+    parser.add_argument("--link-ice-server", action="append", default=[], metavar="URL",
+                        help="STUN/TURN URL advertised in Link rel=ice-server but not used by the server's own ICE agent (repeatable)")
+    parser.add_argument("--api-token", help="Bearer token required by the live inputs API")
+    parser.add_argument("--token", help="Bearer token required on WHIP/WHEP requests (none: the URL secret is the credential)")
+    parser.add_argument("--whip-profile", default=profiles.DEFAULT_WHIP, choices=profiles.WHIP_PROFILES)
+    parser.add_argument("--whep-profile", default=profiles.DEFAULT_WHEP, choices=profiles.WHEP_PROFILES)
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="inject a named defect (repeatable); --fault list prints them")
+    parser.add_argument("--session-timeout", type=float, default=30.0, metavar="S",
+                        help="end sessions whose ICE/DTLS has not connected after S seconds (default 30)")
+    parser.add_argument("--media-timeout", type=float, default=15.0, metavar="S",
+                        help="end a connected publisher (and its viewers) whose RTP stops for S seconds (default 15)")
+    parser.add_argument("--no-ice-restart", action="store_true",
+                        help="refuse ICE restarts (422, or 405 under the drafts) while taking trickle PATCHes")
+    parser.add_argument("--no-patch", action="store_true",
+                        help="support no PATCH at all (neither trickle ICE nor ICE restart): PATCH gets 501 under "
+                             "draft-ietf-wish-whip-06 / draft-murillo-whep-01, 405 otherwise; no Accept-Patch")
+    parser.add_argument("--offer-timeout", type=float, default=30.0, metavar="S",
+                        help="a WHEP server offer or counter-offer waits S seconds for its answer and connection (default 30)")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS with a self-signed certificate made at start-up (the suite then needs --insecure)")
+    parser.add_argument("--redirect", action="store_true",
+                        help="answer WHIP/WHEP endpoint POSTs with 307 Temporary Redirect to the same endpoint under "
+                             "/via/, as a load balancer sending clients on would (RFC 9725 §4.5)")
+    parser.add_argument("--require-publisher", action="store_true",
+                        help="refuse WHEP playback of an input nobody is publishing: 409 Conflict with Retry-After "
+                             "(draft-ietf-wish-whep-03 §4.2.8); by default viewers may wait for the publisher")
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    if args.fault == ["list"]:
+        for name, what in sorted(faults.FAULTS.items()):
+            print(f"{name:32} {what}")
+        raise SystemExit(0)
+    try:
+        faults.check(args.fault)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        ice_hosts=args.ice_host or ["127.0.0.1"],
+        ice_servers=args.ice_server,
+        link_ice_servers=args.link_ice_server,
+        api_token=args.api_token,
+        token=args.token,
+        whip_profile=args.whip_profile,
+        whep_profile=args.whep_profile,
+        faults=set(args.fault),
+        session_timeout_s=args.session_timeout,
+        media_timeout_s=args.media_timeout,
+        offer_timeout_s=args.offer_timeout,
+        ice_restart=not args.no_ice_restart,
+        patch=not args.no_patch,
+        redirect=args.redirect,
+        tls=args.tls,
+        require_publisher=args.require_publisher,
+    ), args.log_level
+
+
+async def serve(config: ServerConfig) -> None:
+    restrict_host_addresses(config.ice_hosts)
+    runner = web.AppRunner(make_app(config), handle_signals=False, access_log=None)
+    await runner.setup()
+    ssl_context = self_signed_context([config.host, "localhost"]) if config.tls else None
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    shown = f"[{host}]" if ":" in host else host
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # Announced only once requests are accepted and a signal would stop us cleanly.
+    print(f"reference_server listening on {'https' if config.tls else 'http'}://{shown}:{port}", flush=True)
+    await stop.wait()
+    await runner.cleanup()  # runs on_shutdown: every peer connection is closed
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, log_level = parse_args(argv)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    if not openssl_groups.LOADED_WITH_P224:
+        logging.getLogger("reference_server").warning(
+            "cryptography was loaded before reference_server.openssl_groups: DTLS will not accept P-224 "
+            "certificates (FFmpeg 8's default)")
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:
+        print(f"reference_server: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

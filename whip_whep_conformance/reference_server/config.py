@@ -1,0 +1,38 @@
+"""What the reference server was started with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from whip_whep_conformance.protocol import profiles
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    ice_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    ice_servers: list[str] = field(default_factory=list)
+    link_ice_servers: list[str] = field(default_factory=list)  # advertised only, not used by the server
+    api_token: str | None = None
+    token: str | None = None
+    whip_profile: str = profiles.DEFAULT_WHIP
+    whep_profile: str = profiles.DEFAULT_WHEP
+    faults: set[str] = field(default_factory=set)
+    session_timeout_s: float = 30.0
+    media_timeout_s: float = 15.0
+    patch: bool = True  # False: no PATCH at all (no trickle, no restart): the profile's 501 or 405
+    ice_restart: bool = True  # False: a restart PATCH gets the profile's "unsupported" answer
+    offer_timeout_s: float = 30.0  # how long a server offer (WHEP) waits for its answer and connection
+    require_publisher: bool = False  # WHEP POSTs for an input nobody publishes get 409 + Retry-After
+    tls: bool = False  # HTTPS with a self-signed certificate made at start-up
+    redirect: bool = False  # endpoint POSTs get 307 to the same endpoint under /via/ (RFC 9725 §4.5)
+
+    def fault(self, name: str) -> bool:
+        return name in self.faults
+
+
+# The application key under which handlers find the ReferenceServer.
+SERVER_KEY: web.AppKey = web.AppKey("reference_server")

@@ -1,0 +1,92 @@
+"""What consent expiry (RFC 7675) ends on the reference server: a WHIP ingest only once its media stops too.
+
+aioice checks consent every ~5 s and, after six unanswered checks (~30 s: RFC 7675 §5.1's consent
+timeout), closes the whole ICE connection, so the session's transport fails and the server ends the
+session. For a WHEP viewer that is right: the server sends it media, and on expiry it must stop
+(§5.1). For a WHIP publisher it is more than RFC 7675 asks. Consent is consent *to send*: expiry
+obliges the agent that checked to cease sending on that 5-tuple; it says nothing about receiving,
+and nothing about ending a session. RFC 9725 §4.2 uses consent freshness "to detect non-graceful
+disconnection", and a publisher whose SRTP (authenticated by the session's DTLS-SRTP keys) keeps
+arriving has not disconnected. FFmpeg 8's WHIP muxer answers only the first consent check and so
+lost its ingest after ~33 s.
+
+So on a WHIP session, expiry here does what §5.1 requires, the server stops sending on the pair (to
+a publisher that is only RTCP: receiver reports, keyframe requests, NACKs) and checks no more (the
+same credentials may not regain consent on that 5-tuple), and the session lives while the
+publisher's RTP keeps arriving. Once RTP has been silent for MEDIA_SHOWS_LIFE_S after expiry (or
+already was at expiry), the ICE connection is closed as aioice would have closed it, and the
+session ends through the same path (a peer that vanished is still ended within the consent
+timeout). An ICE restart (new credentials, whose checks succeeded) obtains consent anew. The media timeout (--media-timeout) still ends a publisher whose RTP stops, consent or not.
+
+Written against aioice 0.13.0's `Connection` (pinned; see whip_whep_conformance/webrtc/ice_restart.py): its consent loop
+is replaced per connection, before ICE connects, by this one, which checks the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Callable
+
+from aioice import Connection, stun
+from aioice.ice import CONSENT_FAILURES, CONSENT_INTERVAL
+
+log = logging.getLogger("reference_server.consent")
+
+MEDIA_SHOWS_LIFE_S = 5.0  # RTP within this long counts as a publisher still there (~250 packets at 30 fps + Opus)
+WATCH_EVERY_S = 1.0
+
+
+def keep_ingest_while_media_arrives(connection: Connection, last_media: Callable[[], float], label: str) -> None:
+    """Make consent expiry on `connection` (a WHIP session's ICE agent) stop the server's sending and
+    end the session only when the publisher's RTP (`last_media()`: time.monotonic() of the latest
+    packet) has stopped too. Call before ICE connects: aioice starts its consent task then."""
+    expired = False
+    send = connection.sendto
+
+    async def sendto(data: bytes, component: int) -> None:
+        if not expired:  # RFC 7675 §5.1: nothing is sent on a pair whose consent expired
+            await send(data, component)
+
+    async def checks_until_expired() -> None:
+        """aioice's loop: a check on each nominated pair every ~5 s, until CONSENT_FAILURES in a row fail."""
+        assert connection.remote_password is not None
+        failures = 0
+        while failures < CONSENT_FAILURES:
+            # aioice's pacing: 0.8 to 1.2 times the interval (RFC 7675 §5.1 randomises it)
+            await asyncio.sleep(CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))
+            for pair in list(connection._nominated.values()):
+                request = connection.build_request(pair, nominate=False)
+                try:
+                    await pair.protocol.request(request, pair.remote_addr,
+                                                integrity_key=connection.remote_password.encode("utf8"),
+                                                retransmissions=0)
+                    failures = 0
+                except stun.TransactionError:
+                    failures += 1
+
+    async def query_consent() -> None:
+        nonlocal expired
+        while True:
+            await checks_until_expired()
+            expired, credentials = True, connection.remote_password
+            if time.monotonic() - last_media() < MEDIA_SHOWS_LIFE_S:
+                log.info("WHIP session %s: consent expired; the server stops sending to it (RFC 7675 §5.1) and "
+                         "keeps the ingest while its media arrives", label)
+            while (silent := time.monotonic() - last_media()) < MEDIA_SHOWS_LIFE_S:
+                if connection.remote_password != credentials:
+                    break  # an ICE restart (its checks succeeded): consent anew on the new pair (§5.1)
+                await asyncio.sleep(WATCH_EVERY_S)  # a watchdog's period, not a synchronisation
+            if connection.remote_password != credentials:
+                expired = False
+                log.info("WHIP session %s: ICE restarted; consent obtained again", label)
+                continue
+            log.info("WHIP session %s: consent expired and no media for %.1f s; closing its ICE connection", label, silent)
+            connection._query_consent_task = None  # close() would otherwise wait for this very task
+            await connection.close()
+            return
+
+    connection.sendto = sendto  # type: ignore[method-assign]
+    connection.query_consent = query_consent  # type: ignore[method-assign]

@@ -1,0 +1,480 @@
+"""RTP-level forwarding from one publisher to many viewers, without decoding (relay-notes.md).
+
+Ingress hooks the publisher-facing receivers of aiortc after SRTP and routing; each packet is
+kept in a shared history and rewritten per viewer (payload type, SSRC, sequence number, MID and
+abs-send-time) before the viewer's DTLS transport protects and sends it. Viewers' PLI/FIR become
+one coalesced keyframe request upstream; their NACKs are answered from the history, with RTX
+where negotiated. aiortc's own receiver still runs for its RTCP (receiver reports, NACK, REMB),
+with its jitter buffer replaced so that nothing is decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import random
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from aiortc import RTCRtpCodecParameters, RTCRtpParameters
+from aiortc.codecs import is_rtx
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    HeaderExtensions,
+    HeaderExtensionsMap,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+    unwrap_rtx,
+    wrap_rtx,
+)
+
+from whip_whep_conformance.protocol import sdp
+from whip_whep_conformance.webrtc.media import is_keyframe
+
+from .sessions import Session
+
+log = logging.getLogger("reference_server.relay")
+
+HISTORY = 1024  # packets kept per stream for NACKs; libsrtp refuses indices further behind
+FAULT_DELAY_S = 0.7  # what the media-delayed fault holds every packet back
+FAULT_PAUSE_EVERY_S, FAULT_PAUSE_S = 3.0, 0.6  # the video-pauses fault's schedule
+FAULT_MEDIA_FOR_S = 5.0  # how long the media-stops-after-5s fault forwards to a viewer
+KEYFRAME_INTERVAL_S = 0.3  # at most one upstream keyframe request per interval
+
+
+def abs_send_time() -> int:
+    """Now, as the 24-bit 6.18 fixed-point seconds of the abs-send-time extension (NTP era)."""
+    return (int(time.time() * (1 << 18)) + (2208988800 << 18)) & 0x00FFFFFF
+
+
+class _NoFrames:
+    """Stands in for aiortc's jitter buffer so the publisher's media is never decoded."""
+
+    def add(self, packet: RtpPacket) -> tuple[bool, None]:
+        return False, None
+
+
+def same_codec(a: RTCRtpCodecParameters, b: RTCRtpCodecParameters) -> bool:
+    """Whether `b` can carry packets of `a` unchanged (sdp.decodable_as)."""
+    return sdp.decodable_as(_as_format(a), _as_format(b))
+
+
+def _as_format(codec: RTCRtpCodecParameters) -> sdp.Codec:
+    fmtp = ";".join(f"{name}={value}" for name, value in codec.parameters.items())
+    return sdp.Codec(payload=codec.payloadType or 0, name=codec.name, clock_rate=codec.clockRate, fmtp=fmtp)
+
+
+class PacketHistory:
+    """The last HISTORY packets of one publisher stream, shared by every viewer."""
+
+    def __init__(self) -> None:
+        self._slots: list[RtpPacket | None] = [None] * HISTORY
+
+    def add(self, packet: RtpPacket) -> None:
+        self._slots[packet.sequence_number % HISTORY] = packet
+
+    def get(self, sequence_number: int) -> RtpPacket | None:
+        packet = self._slots[sequence_number % HISTORY]
+        return packet if packet is not None and packet.sequence_number == sequence_number else None
+
+
+class SimulcastChoice:
+    """Which of a publisher's simulcast streams (RFC 8853) the relay forwards: the first whose RTP
+    arrives, and another when it falls silent for SWITCH_AFTER_S (a browser turns off an upper stream
+    when its bandwidth estimate drops). Packets leave as one continuous stream, their sequence numbers
+    and timestamps shifted across a switch, so viewers see a new keyframe, not a new stream."""
+
+    SWITCH_AFTER_S = 0.5
+
+    def __init__(self, clock_rate: int) -> None:
+        self.clock_rate = clock_rate
+        self.ssrc: int | None = None  # the stream forwarded now
+        self.switches = 0
+        self._seq_shift = self._ts_shift = 0
+        self._last: tuple[int, int, float] | None = None  # (sequence number, timestamp, time) last forwarded
+
+    def take(self, packet: RtpPacket) -> RtpPacket | None:
+        """The packet as forwarded, or None for another stream's packet."""
+        now = time.monotonic()
+        if self.ssrc is None:
+            self.ssrc = packet.ssrc
+        elif packet.ssrc != self.ssrc:
+            if self._last is None or now - self._last[2] < self.SWITCH_AFTER_S:
+                return None
+            last_seq, last_ts, last_at = self._last
+            self.ssrc, self.switches = packet.ssrc, self.switches + 1
+            self._seq_shift = (last_seq + 1 - packet.sequence_number) & 0xFFFF
+            self._ts_shift = (last_ts + int((now - last_at) * self.clock_rate) - packet.timestamp) & 0xFFFFFFFF
+        if self._seq_shift or self._ts_shift:
+            shifted = RtpPacket(payload_type=packet.payload_type, marker=packet.marker,
+                                sequence_number=(packet.sequence_number + self._seq_shift) & 0xFFFF,
+                                timestamp=(packet.timestamp + self._ts_shift) & 0xFFFFFFFF,
+                                ssrc=packet.ssrc, payload=packet.payload)
+            shifted.extensions = packet.extensions
+            packet = shifted
+        self._last = (packet.sequence_number, packet.timestamp, now)
+        return packet
+
+
+@dataclass
+class Ingress:
+    """One stream the publisher sends (audio or video)."""
+
+    kind: str
+    receiver: RTCRtpReceiver
+    codecs: dict[int, RTCRtpCodecParameters]
+    history: PacketHistory = field(default_factory=PacketHistory)
+    media_ssrc: int | None = None
+    codec: RTCRtpCodecParameters | None = None  # what the publisher actually sends
+    simulcast: SimulcastChoice | None = None  # several streams arrive (RFC 8853): the one forwarded
+    payload_bytes: int = 0  # since first_packet_at, for the bitrate the WHEP layers event reports
+    first_packet_at: float | None = None
+
+
+_SEQUENCE = struct.Struct("!H")  # RTP header bytes 2-3 (RFC 3550 §5.1)
+_SSRC = struct.Struct("!I")  # bytes 8-11
+
+# Serialised packets shared by the viewers of one incoming packet, by (payload type, extension layout).
+Templates = dict[tuple, bytes]
+
+
+# The nack-needs-reports fault: NACKs are ignored until the viewer's second receiver report, as Janus 1.4.2 keeps
+# no retransmission buffer until an RR gives it a round-trip time (src/ice.c:3140-3155, 4918, 5009).
+NACK_AFTER_REPORTS = 2
+
+
+class Egress:
+    """One viewer-facing sender: the per-viewer rewrite of one stream."""
+
+    def __init__(self, session: Session, transceiver: RTCRtpTransceiver, keep_ssrc: bool, wrong_codec: bool = False) -> None:
+        self.session = session
+        self.sender = transceiver.sender
+        self.kind = transceiver.kind
+        self.codecs = [c for c in transceiver._codecs if not is_rtx(c)]
+        self.rtx = {int(c.parameters["apt"]): c.payloadType for c in transceiver._codecs if is_rtx(c)}
+        self.mid = transceiver.mid
+        self.extensions = HeaderExtensionsMap()
+        self.extensions.configure(RTCRtpParameters(headerExtensions=transceiver._headerExtensions))
+        # viewers with the same MID and extension IDs receive byte-identical packets but for seq and SSRC
+        self.layout = (self.mid, tuple(sorted((e.uri, e.id) for e in transceiver._headerExtensions)))
+        self.keep_ssrc = keep_ssrc
+        self.wrong_codec = wrong_codec
+        self.seq_offset: int | None = None
+        self.rtx_seq = random.randint(0, 0xFFFF)
+        self.receiver_reports = 0  # RTCP RRs the viewer sent about this stream (the nack-needs-reports fault)
+        self._payload_types: dict[int, int | None] = {}
+        self._first_sent: float | None = None
+
+    def payload_type(self, codec: RTCRtpCodecParameters) -> int | None:
+        if codec.payloadType not in self._payload_types:
+            match = next((c for c in self.codecs if same_codec(codec, c) != self.wrong_codec), None)
+            self._payload_types[codec.payloadType] = match.payloadType if match else None
+        return self._payload_types[codec.payloadType]
+
+    @property
+    def ready(self) -> bool:
+        transport = self.sender.transport
+        return transport is not None and transport.state == "connected"
+
+    def _sequence_number(self, packet: RtpPacket) -> int:
+        if self.seq_offset is None:
+            self.seq_offset = (random.randint(0, 0xFFFF) - packet.sequence_number) & 0xFFFF
+        return (packet.sequence_number + self.seq_offset) & 0xFFFF
+
+    def _ssrc(self, packet: RtpPacket) -> int:
+        return packet.ssrc if self.keep_ssrc else self.sender._ssrc
+
+    def rewrite(self, packet: RtpPacket, payload_type: int, abs_send_time: int) -> RtpPacket:
+        """The packet as this viewer receives it, as an object (retransmissions wrap it in RTX)."""
+        out = RtpPacket(
+            payload_type=payload_type,
+            marker=packet.marker,
+            sequence_number=self._sequence_number(packet),
+            timestamp=packet.timestamp,
+            ssrc=self._ssrc(packet),
+            payload=packet.payload,
+        )
+        out.extensions = HeaderExtensions()
+        out.extensions.mid = self.mid
+        out.extensions.abs_send_time = abs_send_time
+        out.extensions.audio_level = packet.extensions.audio_level
+        return out
+
+    def wire(self, packet: RtpPacket, payload_type: int, abs_send_time: int, templates: Templates) -> bytes:
+        """The packet as this viewer receives it, as bytes: serialised once for every viewer with the
+        same layout, then patched (sequence number, SSRC). The hot loop: see benchmarks/RESULTS.md."""
+        key = (payload_type, self.layout)
+        template = templates.get(key)
+        if template is None:
+            template = templates[key] = self.rewrite(packet, payload_type, abs_send_time).serialize(self.extensions)
+        data = bytearray(template)
+        _SEQUENCE.pack_into(data, 2, self._sequence_number(packet))
+        _SSRC.pack_into(data, 8, self._ssrc(packet))
+        return bytes(data)  # pylibsrtp protects bytes only
+
+    def sending_for(self) -> float:
+        """Seconds since this egress first sent a packet (0 before that)."""
+        now = time.monotonic()
+        if self._first_sent is None:
+            self._first_sent = now
+        return now - self._first_sent
+
+    async def send(self, data: bytes) -> None:
+        try:
+            await self.sender.transport._send_rtp(data)
+        except ConnectionError:
+            pass
+
+
+def _has_event_stream(session: Session) -> bool:
+    """The playback-needs-sse fault: a viewer gets media only once it listens to its events."""
+    return session.events is not None and any(s.opened.is_set() for s in session.events.streams.values())
+
+
+class Relay:
+    """The forwarding state of one live input."""
+
+    def __init__(self, faults: set[str], on_unservable: Callable[[Session, str], Awaitable[None]]) -> None:
+        self.faults = faults
+        self.on_unservable = on_unservable
+        self.ingress: dict[str, Ingress] = {}
+        self.publisher: Session | None = None
+        self.viewers: dict[Session, dict[str, Egress]] = {}
+        self.last_packet = time.monotonic()  # of the publisher's RTP, for reaping a vanished publisher
+        self._last_keyframe_request = 0.0
+        self._keyframe_pending: asyncio.TimerHandle | None = None
+        self._delayed: set[asyncio.Task] = set()  # sends held back by the media-delayed fault
+        self._created, self._awaiting_keyframe = time.monotonic(), False  # the video-pauses fault
+        self._dropped_video: dict[int, int] = {}  # video packets the fault dropped, by SSRC
+
+    # --- publisher ---------------------------------------------------------------------------
+    def attach_publisher(self, session: Session) -> None:
+        self.publisher = session
+        for transceiver in session.pc.getTransceivers():
+            receiver = transceiver.receiver
+            ingress = Ingress(transceiver.kind, receiver, {c.payloadType: c for c in transceiver._codecs},
+                              simulcast=SimulcastChoice(90000) if session.simulcast and transceiver.kind == "video" else None)
+            self.ingress[transceiver.kind] = ingress
+            receiver._RTCRtpReceiver__jitter_buffer = _NoFrames()  # type: ignore[attr-defined]
+            original = receiver._handle_rtp_packet
+
+            async def on_rtp(packet: RtpPacket, arrival_time_ms: int, ingress: Ingress = ingress, original=original) -> None:
+                await self._forward(ingress, packet)
+                await original(packet, arrival_time_ms=arrival_time_ms)
+
+            receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]
+
+    async def reap_when_silent(self, session: Session, timeout_s: float, end: Callable[[Session], Awaitable[None]]) -> None:
+        """End a connected publisher whose RTP stops for `timeout_s` (it vanished without DELETE);
+        ending it ends its viewers. ICE consent would notice too, but only after about 30 s."""
+        await session.connected.wait()
+        self.last_packet = time.monotonic()
+        while not session.closed:
+            silent = time.monotonic() - self.last_packet
+            if silent > timeout_s:
+                log.info("publisher %s sent nothing for %.1f s; ending it", session.id, silent)
+                await end(session)
+                return
+            await asyncio.sleep(max(0.1, timeout_s - silent))  # a watchdog's period, not a synchronisation
+
+    def detach_publisher(self) -> None:
+        self.ingress.clear()
+        self.publisher = None
+        if self._keyframe_pending is not None:
+            self._keyframe_pending.cancel()
+            self._keyframe_pending = None
+
+    def video_bitrate(self) -> int | None:
+        """The publisher's average video bitrate (bit/s) so far; None before a second of video."""
+        ingress = self.ingress.get("video")
+        if ingress is None or ingress.first_packet_at is None:
+            return None
+        elapsed = time.monotonic() - ingress.first_packet_at
+        return int(ingress.payload_bytes * 8 / elapsed) if elapsed >= 1.0 else None
+
+    def live_codec(self, kind: str) -> RTCRtpCodecParameters | None:
+        """The codec the publisher sends (seen on the wire), else the one it negotiated first."""
+        ingress = self.ingress.get(kind)
+        if ingress is None:
+            return None
+        return ingress.codec or next((c for c in ingress.codecs.values() if not is_rtx(c)), None)
+
+    async def _forward(self, ingress: Ingress, packet: RtpPacket) -> None:
+        self.last_packet = time.monotonic()
+        codec = ingress.codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        if "video-pauses" in self.faults and ingress.kind == "video":
+            if not is_rtx(codec):
+                ingress.media_ssrc = packet.ssrc  # where the keyframe request after a pause goes
+            packet = self._through_pauses(codec, packet)
+            if packet is None:
+                return  # lost before the history: no retransmission can repair it
+        if ingress.simulcast is not None:
+            if is_rtx(codec):
+                return  # a retransmission whose stream is unknown (simulcast signals no a=ssrc-group)
+            switches = ingress.simulcast.switches
+            taken = ingress.simulcast.take(packet)
+            if taken is None:
+                return
+            if ingress.simulcast.switches != switches:
+                log.info("simulcast: stream %s fell silent; forwarding %s", ingress.media_ssrc, packet.ssrc)
+                ingress.media_ssrc = packet.ssrc  # where the keyframe request goes
+                self.request_keyframe()
+            packet = taken
+        if is_rtx(codec):
+            apt = int(codec.parameters.get("apt", -1))
+            if apt not in ingress.codecs or ingress.media_ssrc is None or len(packet.payload) < 2:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=ingress.media_ssrc)
+            codec = ingress.codecs[apt]
+        else:
+            ingress.media_ssrc = packet.ssrc
+            ingress.codec = codec
+            ingress.payload_bytes += len(packet.payload)
+            if ingress.first_packet_at is None:
+                ingress.first_packet_at = time.monotonic()
+        ingress.history.add(packet)
+        if "whip-ext-required" in self.faults and not (self.publisher is not None and self.publisher.extension_used):
+            return
+        if ("media-never-forwarded" in self.faults or ("vp9-never-forwarded" in self.faults and codec.name.lower() == "vp9")
+                or ("audio-never-forwarded" in self.faults and codec.mimeType.lower().startswith("audio/"))):
+            return
+        sent_at = abs_send_time()
+        templates: Templates = {}
+        for session, streams in list(self.viewers.items()):
+            egress = streams.get(ingress.kind)
+            if egress is None or not egress.ready or ("playback-needs-sse" in self.faults and not _has_event_stream(session)):
+                continue
+            if "media-stops-after-5s" in self.faults and egress.sending_for() > FAULT_MEDIA_FOR_S:
+                continue
+            payload_type = egress.payload_type(codec)
+            if payload_type is None:
+                self.viewers.pop(session, None)
+                session.spawn(self.on_unservable(session, f"the viewer's {ingress.kind} codecs cannot carry {codec.mimeType}"))
+                continue
+            data = egress.wire(packet, payload_type, sent_at, templates)
+            if "media-delayed" in self.faults:
+                self._send_later(egress, data)
+            else:
+                await egress.send(data)
+
+    def _through_pauses(self, codec: RTCRtpCodecParameters, packet: RtpPacket) -> RtpPacket | None:
+        """The video-pauses fault: None while video is dropped (every FAULT_PAUSE_EVERY_S, for FAULT_PAUSE_S) and
+        until the keyframe asked for after each pause; the packets that pass are renumbered without gaps, so
+        viewers see whole frames missing (frames lost, a freeze) rather than a broken stream they cannot decode."""
+        if is_rtx(codec):
+            return None  # no retransmission may repair the loss
+        paused = (time.monotonic() - self._created) % FAULT_PAUSE_EVERY_S < FAULT_PAUSE_S
+        if paused or (self._awaiting_keyframe and not is_keyframe(codec.mimeType, packet.payload)):
+            if not paused:
+                self.request_keyframe()
+            self._awaiting_keyframe = True
+            self._dropped_video[packet.ssrc] = self._dropped_video.get(packet.ssrc, 0) + 1
+            return None
+        self._awaiting_keyframe = False
+        # a copy: the packet also goes on to aiortc's own receiver (its NACKs and reports to the publisher),
+        # which must see the publisher's numbering, not the viewers'; each stream (simulcast) counts its own drops
+        renumbered = copy.copy(packet)
+        renumbered.sequence_number = (packet.sequence_number - self._dropped_video.get(packet.ssrc, 0)) & 0xFFFF
+        return renumbered
+
+    def _send_later(self, egress: "Egress", packet: bytes) -> None:
+        """The media-delayed fault: a relay with a deep buffer (every packet held FAULT_DELAY_S)."""
+        def send() -> None:
+            task = asyncio.ensure_future(egress.send(packet))
+            self._delayed.add(task)
+            task.add_done_callback(self._delayed.discard)
+
+        asyncio.get_running_loop().call_later(FAULT_DELAY_S, send)
+
+    # --- viewers -----------------------------------------------------------------------------
+    def attach_viewer(self, session: Session) -> None:
+        streams = {}
+        for transceiver in session.pc.getTransceivers():
+            if transceiver.currentDirection in ("sendonly", "sendrecv") or transceiver.direction == "sendonly":
+                egress = Egress(session, transceiver, keep_ssrc="wrong-ssrc-rewrite" in self.faults,
+                                wrong_codec="wrong-payload-type" in self.faults and transceiver.kind == "video")
+                streams[transceiver.kind] = egress
+                self._hook_feedback(egress)
+        self.viewers[session] = streams
+
+        async def on_connected() -> None:
+            await session.connected.wait()
+            if "no-keyframe-on-join" not in self.faults:
+                self.request_keyframe()
+
+        session.spawn(on_connected())
+
+    def detach_viewer(self, session: Session) -> None:
+        self.viewers.pop(session, None)
+
+    def _hook_feedback(self, egress: Egress) -> None:
+        original = egress.sender._handle_rtcp_packet
+
+        async def on_rtcp(packet) -> None:
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+                if "no-keyframe-on-join" not in self.faults:
+                    self.request_keyframe()
+                return
+            if isinstance(packet, RtcpRrPacket):
+                egress.receiver_reports += 1
+            if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                if "nack-needs-reports" in self.faults and egress.receiver_reports < NACK_AFTER_REPORTS:
+                    return  # the fault: no retransmission buffer before the viewer's reports give an RTT
+                # A NACK asks for packets of the media source it names (RFC 4585 §6.2.1); one naming another
+                # SSRC (the RTX stream's, say) asks for nothing this viewer was sent, as Janus treats it too.
+                names_media = egress.keep_ssrc or packet.media_ssrc == egress.sender._ssrc
+                if names_media and "nack-ignored" not in self.faults:
+                    await self._retransmit(egress, packet.lost)
+                return
+            await original(packet)
+
+        egress.sender._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
+
+    async def _retransmit(self, egress: Egress, lost: list[int]) -> None:
+        ingress = self.ingress.get(egress.kind)
+        if ingress is None or egress.seq_offset is None or not egress.ready:
+            return
+        for seq in lost:
+            packet = ingress.history.get((seq - egress.seq_offset) & 0xFFFF)
+            if packet is None:
+                continue
+            codec = ingress.codecs[packet.payload_type]
+            payload_type = egress.payload_type(codec)
+            if payload_type is None:
+                continue
+            out = egress.rewrite(packet, payload_type, abs_send_time())
+            rtx_pt = egress.rtx.get(payload_type)
+            if rtx_pt is not None:
+                egress.rtx_seq = (egress.rtx_seq + 1) & 0xFFFF
+                out = wrap_rtx(out, payload_type=rtx_pt, sequence_number=egress.rtx_seq, ssrc=egress.sender._rtx_ssrc)
+            await egress.send(out.serialize(egress.extensions))
+
+    # --- keyframes ---------------------------------------------------------------------------
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most once per KEYFRAME_INTERVAL_S (never dropped)."""
+        if self._keyframe_pending is not None:
+            return
+        wait = self._last_keyframe_request + KEYFRAME_INTERVAL_S - time.monotonic()
+        if wait > 0:
+            self._keyframe_pending = asyncio.get_running_loop().call_later(wait, self._send_keyframe_request)
+        else:
+            self._send_keyframe_request()
+
+    def _send_keyframe_request(self) -> None:
+        self._keyframe_pending = None
+        ingress = self.ingress.get("video")
+        if ingress is None or ingress.media_ssrc is None:
+            return
+        self._last_keyframe_request = time.monotonic()
+        asyncio.ensure_future(ingress.receiver._send_rtcp_pli(ingress.media_ssrc))

@@ -1,0 +1,154 @@
+"""ICE restart for aiortc peer connections (RFC 8445 §9, RFC 8839 §4.4.1.1.1), as WHIP and WHEP drive
+it by PATCH (RFC 9725 §4.3.3, draft-ietf-wish-whep-03 §4.4.3).
+
+aiortc keeps one aioice `Connection` per transport for life and has no restart. A restart here
+runs a second, fresh agent — new ufrag/pwd, newly gathered candidates (new sockets), its own
+checks and nomination — beside the working one, which keeps carrying media meanwhile. When the new
+agent has nominated a pair, its state is moved into the connection aiortc holds (so the DTLS
+association, SRTP keys and every reader stay as they are) and the old sockets are closed. If the
+new agent fails, nothing changes: the session keeps its current ICE session (RFC 9725 §4.3.3).
+
+    restart = await IceRestart.begin(pc)           # new credentials and candidates to send
+    restart.set_remote(ufrag, pwd, candidates, end_of_candidates=True)
+    ok = await restart.complete(timeout_s=10)      # checks, nomination, switch-over
+
+Written against aiortc 1.16.0 / aioice 0.13.0 (pinned in pyproject.toml); `check_versions()` refuses
+others, as the move reaches into aioice's private state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+
+from aioice import Candidate, Connection
+from aiortc import RTCPeerConnection
+
+log = logging.getLogger("whip_whep.ice_restart")
+
+SUPPORTED = {"aiortc": ("1.16.0",), "aioice": ("0.13.0",)}
+# aioice Connection attributes the switch-over moves or relies on.
+_STATE = ("_local_username", "_local_password", "remote_username", "remote_password", "remote_is_lite",
+          "_local_candidates", "_remote_candidates", "_remote_candidates_end", "_check_list", "_nominated",
+          "_nominating", "_protocols", "_tie_breaker", "ice_controlling", "_query_consent_task", "_components")
+
+
+class IceRestartError(RuntimeError):
+    """The installed aiortc/aioice are not the ones this module was written for, or a restart cannot start."""
+
+
+def check_versions() -> None:
+    for package, versions in SUPPORTED.items():
+        found = importlib.metadata.version(package)
+        if found not in versions:
+            raise IceRestartError(f"ICE restart supports {package} {', '.join(versions)}, found {found}: check "
+                                  "whip_whep_conformance/webrtc/ice_restart.py against it (aioice Connection internals) before widening the pin")
+    probe = Connection(ice_controlling=False)
+    missing = [name for name in _STATE if not hasattr(probe, name)]
+    if missing:
+        raise IceRestartError(f"aioice Connection lacks {missing}: the ICE restart needs updating")
+
+
+def ice_connection(pc: RTCPeerConnection) -> Connection:
+    """The aioice connection of a bundled peer connection (the first transceiver's transport)."""
+    for transceiver in pc.getTransceivers():
+        transport = transceiver.sender.transport
+        connection = getattr(getattr(transport, "transport", None), "_connection", None)
+        if connection is not None:
+            return connection
+    raise IceRestartError("the peer connection has no ICE transport yet (apply a description first)")
+
+
+class IceRestart:
+    """One ICE restart of one peer connection, from gathering to switch-over."""
+
+    def __init__(self, current: Connection, agent: Connection) -> None:
+        self.current = current
+        self.agent = agent
+        self.done = False
+
+    @classmethod
+    async def begin(cls, pc: RTCPeerConnection) -> "IceRestart":
+        """Start a restart: a new agent in the same role, with new credentials and freshly gathered candidates."""
+        check_versions()
+        current = ice_connection(pc)
+        if current._closing or not current._nominated:
+            raise IceRestartError("ICE has not connected (or has closed): there is nothing to restart")
+        agent = Connection(
+            ice_controlling=current.ice_controlling,
+            components=len(current._components),
+            stun_server=current.stun_server, turn_server=current.turn_server,
+            turn_username=current.turn_username, turn_password=current.turn_password,
+            turn_ssl=current.turn_ssl, turn_transport=current.turn_transport,
+            use_ipv4=current._use_ipv4, use_ipv6=current._use_ipv6,
+            transport_policy=current._transport_policy,
+        )
+        # Media that reaches the new sockets before the switch-over belongs to the working session.
+        agent.data_received = current.data_received  # type: ignore[method-assign]
+        await agent.gather_candidates()
+        return cls(current, agent)
+
+    @property
+    def local_username(self) -> str:
+        return self.agent.local_username
+
+    @property
+    def local_password(self) -> str:
+        return self.agent.local_password
+
+    @property
+    def local_candidates(self) -> list[Candidate]:
+        return self.agent.local_candidates
+
+    def set_remote(self, username: str, password: str, ice_lite: bool = False) -> None:
+        self.agent.remote_username, self.agent.remote_password = username, password
+        self.agent.remote_is_lite = ice_lite
+
+    async def add_remote_candidate(self, candidate: Candidate | None) -> None:
+        """A remote candidate of the restarted session (None: end-of-candidates)."""
+        if not self.agent._remote_candidates_end:
+            await self.agent.add_remote_candidate(candidate)
+
+    async def complete(self, timeout_s: float, retire_old: bool = True) -> bool:
+        """Run the new agent's checks; on nomination switch the session over to it. False (and the
+        old ICE session kept) when it does not connect within `timeout_s`. `retire_old=False` leaves
+        the old sockets open and answering (a fault of the reference server: RFC 9725 §4.3.3 wants
+        only the newly exchanged candidates used)."""
+        try:
+            await asyncio.wait_for(self.agent.connect(), timeout_s)
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            log.info("ICE restart failed (%s); keeping the current ICE session", exc or "timeout")
+            await self.abandon()
+            return False
+        except asyncio.CancelledError:  # the session ended meanwhile: free the new agent's sockets
+            await self.abandon()
+            raise
+        if self.current._closing:
+            await self.abandon()
+            return False
+        await self._switch_over(retire_old)
+        self.done = True
+        return True
+
+    async def abandon(self) -> None:
+        """Drop the new agent (its sockets) and keep the current ICE session."""
+        self.agent.data_received = lambda data, component: None  # type: ignore[method-assign]
+        await self.agent.close()
+
+    async def _switch_over(self, retire_old: bool) -> None:
+        current, agent = self.current, self.agent
+        if agent._query_consent_task is not None:
+            agent._query_consent_task.cancel()  # the current connection's consent task goes on, on the new pair
+        retired = current._protocols
+        for protocol in agent._protocols:
+            protocol.receiver = current
+        for name in _STATE:
+            if name not in ("_query_consent_task", "_components"):
+                setattr(current, name, getattr(agent, name))
+        if retire_old:
+            for protocol in retired:
+                await protocol.close()
+        else:  # still open and answering, closed with the connection
+            current._protocols = current._protocols + retired
+        log.info("ICE restart complete: nominated %s", list(current._nominated.values()))
