@@ -92,10 +92,15 @@ class Server:
         result = (await response.json())["result"]
         return LiveInput(result["uid"], URL(result["webRTC"]["url"]).path, URL(result["webRTCPlayback"]["url"]).path)
 
-    async def post_offer(self, endpoint: str, offer: str, content_type: str | None = SDP, **headers: str) -> ClientResponse:
-        """POST `offer` to a WHIP or WHEP endpoint, with the server's token unless `headers` replace it."""
+    async def post_offer(self, endpoint: str, offer: str, content_type: str | None = SDP, authorized: bool = True,
+                         **headers: str) -> ClientResponse:
+        """POST `offer` to a WHIP or WHEP endpoint: with the server's token (unless not `authorized`, or
+        `headers` name another Authorization) and typed `content_type` (None: untyped)."""
         typed = {"Content-Type": content_type} if content_type else {}
-        return await self.request("POST", endpoint, data=offer.encode(), headers={**self.auth(), **typed, **headers})
+        token = self.auth() if authorized else {}
+        untyped = () if content_type else ("Content-Type",)  # aiohttp would type bytes application/octet-stream
+        return await self.request("POST", endpoint, data=offer.encode() or None, headers={**token, **typed, **headers},
+                                  skip_auto_headers=untyped)
 
     async def session(self, endpoint: str, offer: str) -> Session:
         """A session set up by POST. The control for what is then done to it: 201 with Location and ETag."""
@@ -106,11 +111,12 @@ class Server:
         return Session(URL(location).path, etag, await response.text(), response)
 
     async def patch(self, path: str, body: str, content_type: str = SDPFRAG, if_match: str | None = None,
-                    **headers: str) -> ClientResponse:
+                    authorized: bool = True, **headers: str) -> ClientResponse:
         """PATCH a session URL (trickle ICE, ICE restart, or an SDP answer to a server offer)."""
         extra = {"If-Match": if_match} if if_match is not None else {}
+        token = self.auth() if authorized else {}
         return await self.request("PATCH", path, data=body.encode(),
-                                  headers={**self.auth(), "Content-Type": content_type, **extra, **headers})
+                                  headers={**token, "Content-Type": content_type, **extra, **headers})
 
     async def close(self) -> None:
         """Shut the application down: its on_shutdown closes every session's peer connection."""
@@ -119,5 +125,5 @@ class Server:
 
 def described(response: ClientResponse, body: str | None = None) -> str:
     """`201 Created (Location: ..., ETag: ...)`-style text for failure messages: what was received."""
-    shown = {k: v for k, v in response.headers.items() if k.lower() not in ("date", "server", "content-length")}
-    return f"{response.method} {response.url.path} got {response.status} {response.reason} {shown}" + (f" {body[:200]!r}" if body else "")
+    shown = "; ".join(f"{k}: {v}" for k, v in response.headers.items() if k.lower() not in ("date", "server", "content-length"))
+    return f"{response.method} {response.url.path} got {response.status} {response.reason} [{shown}]" + (f" {body[:200]!r}" if body else "")
