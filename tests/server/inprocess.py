@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import ClientResponse, web
+from aiohttp import ClientResponse, ClientTimeout, web
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
@@ -23,6 +23,7 @@ SDPFRAG = "application/trickle-ice-sdpfrag"
 PROBLEM = "application/problem+json"
 ACCOUNT = "fast-layer"
 TOKEN = "fast-layer-token"
+REQUEST_TIMEOUT_S = 10.0  # a whole request, body included: a server that never finishes fails the test, never hangs it
 
 
 def server_config(pair: profiles.ProfilePair = profiles.STANDARD, faults: tuple[str, ...] = (), **options: Any) -> ServerConfig:
@@ -80,6 +81,7 @@ class Server:
     async def request(self, method: str, path: str, **kwargs: Any) -> ClientResponse:
         """One request, its body read before it returns (the response stays usable afterwards).
         Redirects are not followed: a 3xx is an answer to assert on."""
+        kwargs.setdefault("timeout", ClientTimeout(total=REQUEST_TIMEOUT_S))
         response = await self.client.request(method, path, allow_redirects=False, **kwargs)
         await response.read()
         return response
