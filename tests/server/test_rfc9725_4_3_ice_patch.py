@@ -45,6 +45,23 @@ async def test_trickle_204_has_no_body(server, session, publisher_offer):
     assert await response.read() == b"", f"RFC 9110 §15.3.5: a 204 has no content; {described(response)}"
 
 
+async def test_trickle_204_has_no_etag(server, session, publisher_offer):
+    response = await server.patch(session.path, trickle(publisher_offer), if_match=session.etag)
+    assert response.status == 204 and "ETag" not in response.headers, \
+        f"RFC 9725 §4.3.2: a trickle PATCH's 204 MUST NOT include an ETag; {described(response)}"
+
+
+ODD_CANDIDATES = ["1 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active",
+                  "2 1 udp 2122260223 3b7a4d0e-0f6c-4d5b-9a3e-5b6a7c8d9e0f.local 61764 typ host"]
+
+
+async def test_unsupported_candidates_are_discarded_silently(server, session, publisher_offer):
+    body = str(sdpfrag.for_offer(publisher_offer, candidates=ODD_CANDIDATES, end_of_candidates=True))
+    response = await server.patch(session.path, body, if_match=session.etag)
+    assert response.status == 204, \
+        f"RFC 9725 §4.3.2: a TCP or unresolvable (mDNS) candidate is silently discarded, the rest applied (204); {described(response)}"
+
+
 async def test_trickle_with_wildcard_if_match_is_answered_204(server, session, publisher_offer):
     response = await server.patch(session.path, trickle(publisher_offer), if_match="*")
     assert response.status == 204, f'RFC 9110 §13.1.1: If-Match: * matches the current ICE session; {described(response)}'
