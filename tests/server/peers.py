@@ -31,11 +31,11 @@ class Peers:
         self._made.append(pc)
         return pc
 
-    def publisher(self, video: str | None = None) -> RTCPeerConnection:
-        """A WHIP client's peer: audio and video sendonly (aiortc's codecs, or only `video`'s)."""
+    def publisher(self, video: str | None = None, direction: str = "sendonly") -> RTCPeerConnection:
+        """A WHIP client's peer: audio and video `direction` (aiortc's codecs, or only `video`'s)."""
         pc = self._new()
-        pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
-        transceiver = pc.addTransceiver(VideoStreamTrack(), direction="sendonly")
+        pc.addTransceiver(AudioStreamTrack(), direction=direction)
+        transceiver = pc.addTransceiver(VideoStreamTrack(), direction=direction)
         if video is not None:
             transceiver.setCodecPreferences(video_codecs(video))
         return pc

@@ -67,11 +67,20 @@ async def test_get_gives_the_input(server, live):
         f"Cloudflare API: GET live_inputs/<uid> gives the input; {described(response)}"
 
 
-async def test_input_state_follows_its_publisher(server, live, publisher_offer):
-    await server.session(live.publish, publisher_offer)
+async def test_new_input_is_disconnected(server, live):
+    result = (await (await server.request("GET", f"{BASE}/{live.uid}")).json())["result"]
+    assert result["status"]["current"]["state"] == "disconnected", \
+        f"Cloudflare API: an input nobody publishes to is disconnected; {result['status']}"
+
+
+async def test_input_with_a_connected_publisher_is_connected(server, live, peers):
+    pc = peers.publisher()
+    session = await server.session(live.publish, await peers.offer(pc))
+    state = await peers.connect(pc, session.answer)
+    assert state == "connected", f"arranging: the publisher did not connect (state {state})"
     result = (await (await server.request("GET", f"{BASE}/{live.uid}")).json())["result"]
     assert result["status"]["current"]["state"] == "connected", \
-        f"Cloudflare API: status.current.state is connected while a publisher's session exists; {result['status']}"
+        f"Cloudflare API: status.current.state is connected while a publisher is connected; {result['status']}"
 
 
 async def test_delete_answers_200_then_the_input_is_gone(server, live):

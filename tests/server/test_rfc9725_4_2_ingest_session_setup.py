@@ -61,6 +61,17 @@ async def test_two_sessions_get_distinct_locations(server, peers):
     assert one.path != two.path, f"RFC 9725 §4.2: each session has its own URL; both got {one.path}"
 
 
+async def test_sendrecv_offer_is_answered_201(server, live, peers):
+    response = await server.post_offer(live.publish, await peers.offer(peers.publisher(direction="sendrecv")))
+    assert response.status == 201, f"RFC 9725 §4.2: a WHIP client MAY offer sendrecv; {described(response)}"
+
+
+async def test_media_type_is_matched_case_insensitively_and_without_parameters(server, live, publisher_offer):
+    response = await server.post_offer(live.publish, publisher_offer, content_type="Application/SDP; charset=utf-8")
+    assert response.status == 201, \
+        f"RFC 9110 §8.3.1: type and subtype are case-insensitive, parameters do not change the type; {described(response)}"
+
+
 async def test_offer_typed_otherwise_gets_415(server, live, publisher_offer):
     response = await server.post_offer(live.publish, publisher_offer, content_type="text/plain")
     assert response.status == 415, \

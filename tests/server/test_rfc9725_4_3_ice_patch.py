@@ -67,6 +67,16 @@ async def test_trickle_with_wildcard_if_match_is_answered_204(server, session, p
     assert response.status == 204, f'RFC 9110 §13.1.1: If-Match: * matches the current ICE session; {described(response)}'
 
 
+async def test_trickle_with_a_list_naming_the_etag_is_answered_204(server, session, publisher_offer):
+    response = await server.patch(session.path, trickle(publisher_offer), if_match=f'"stale", {session.etag}')
+    assert response.status == 204, f"RFC 9110 §13.1.1: an If-Match list naming the current entity-tag matches; {described(response)}"
+
+
+async def test_trickle_with_the_etag_made_weak_gets_412(server, session, publisher_offer):
+    response = await server.patch(session.path, trickle(publisher_offer), if_match="W/" + session.etag)
+    assert response.status == 412, f"RFC 9110 §13.1.1: If-Match compares strongly; a weak tag never matches; {described(response)}"
+
+
 async def test_trickle_without_if_match_gets_428(server, session, publisher_offer):
     response = await server.patch(session.path, trickle(publisher_offer))
     assert response.status == 428, f"RFC 9725 §4.3.1: a missing entity-tag gets 428 Precondition Required; {described(response)}"
