@@ -12,7 +12,7 @@ import pytest
 
 from whip_whep_conformance.protocol import sdp, sdpfrag
 
-from .inprocess import TOKEN, described
+from .inprocess import ACCOUNT, TOKEN, described
 
 pytestmark = pytest.mark.asyncio
 
@@ -100,7 +100,7 @@ async def test_counter_offer_no_location_leaves_location_out_of_the_406(start_se
 async def test_api_no_envelope_answers_the_bare_input(start_server):
     """Mirrors test_create_answers_201_in_the_envelope (the Cloudflare-shaped API)."""
     server = await start_server(faults=("api-no-envelope",))
-    response = await server.request("POST", "/client/v4/accounts/fast-layer/stream/live_inputs", json={})
+    response = await server.request("POST", f"/client/v4/accounts/{ACCOUNT}/stream/live_inputs", json={})
     body = await response.json()
     assert response.status == 201 and "success" not in body and "uid" in body, \
         f"fault api-no-envelope: the input comes without the v4 envelope; {described(response, await response.text())}"

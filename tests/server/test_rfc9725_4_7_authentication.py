@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from .inprocess import TOKEN, described
+from .inprocess import ACCOUNT, TOKEN, described
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,12 +74,12 @@ async def test_whep_offer_without_a_token_gets_401(guarded, viewer_offer):
 
 async def test_api_without_its_token_gets_401_with_a_challenge(start_server):
     server = await start_server(api_token="api-secret")
-    response = await server.request("GET", "/client/v4/accounts/fast-layer/stream/live_inputs")
+    response = await server.request("GET", f"/client/v4/accounts/{ACCOUNT}/stream/live_inputs")
     assert response.status == 401 and response.headers.get("WWW-Authenticate", "").lower().startswith("bearer"), \
         f"the live inputs API (Cloudflare-shaped) needs its API token: 401 with a Bearer challenge; {described(response)}"
 
 
 async def test_api_with_its_token_is_answered(start_server):
     server = await start_server(api_token="api-secret")
-    response = await server.request("GET", "/client/v4/accounts/fast-layer/stream/live_inputs", headers=server.api_auth())
+    response = await server.request("GET", f"/client/v4/accounts/{ACCOUNT}/stream/live_inputs", headers=server.api_auth())
     assert response.status == 200, f"the live inputs API answers its API token; {described(response)}"
