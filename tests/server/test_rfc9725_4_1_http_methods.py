@@ -38,7 +38,7 @@ async def test_get_on_the_endpoint_is_405_under_the_drafts(start_server):
     live = await server.live_input()
     response = await server.request("GET", live.publish)
     assert response.status == 405 and "GET" not in allow(response), \
-        f"draft-ietf-wish-whip-06: GET on the endpoint gets 405, and Allow does not list it; {described(response)}"
+        f"draft-ietf-wish-whip-06 §4: GET on the endpoint gets 405, and Allow does not list it; {described(response)}"
 
 
 async def test_put_on_the_endpoint_gets_405_with_allow(server, live):

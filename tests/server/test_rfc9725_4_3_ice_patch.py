@@ -5,7 +5,8 @@ a missing entity-tag gets 428, a non-matching one 412; a session supporting only
 restart answers the other 422. §4.3.2: a trickle PATCH is answered 204 No Content. §4.3.3: new
 ice-ufrag/ice-pwd make a PATCH an ICE restart, answered 200 with a fragment carrying the new
 credentials and a new ETag; a restart that cannot be done is refused without ending the session.
-A server with no PATCH at all: 405 (RFC 9110 §15.5.6), or 501 where draft-ietf-wish-whip-06 names it.
+A server with no PATCH at all: 405 (RFC 9110 §15.5.6), or 501 where draft-ietf-wish-whip-06 §4.1 names
+it (which also has a trickle-only session refuse a restart "405 Not Implemented", sic).
 """
 
 from __future__ import annotations
@@ -182,14 +183,16 @@ async def test_old_etag_is_stale_after_restart(server, restarted):
 # -- servers that support less ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pair, status", [(profiles.STANDARD, 422), (profiles.CLOUDFLARE, 405)], ids=["rfc9725", "whip-06"])
-async def test_trickle_only_session_refuses_restart(start_server, peers, pair, status):
+@pytest.mark.parametrize("pair, status, rule", [(profiles.STANDARD, 422, "RFC 9725 §4.3.1"),
+                                               (profiles.CLOUDFLARE, 405, "draft-ietf-wish-whip-06 §4.1")],
+                         ids=["rfc9725", "whip-06"])
+async def test_trickle_only_session_refuses_restart(start_server, peers, pair, status, rule):
     server = await start_server(pair, ice_restart=False)
     offer = await peers.offer(peers.publisher())
     session = await server.session((await server.live_input()).publish, offer)
     response = await server.patch(session.path, restart(offer), if_match="*")
     assert response.status == status, \
-        f"{pair.whip} §4.3.1: a session doing trickle but not restart refuses the restart {status}; {described(response)}"
+        f"{rule}: a session doing trickle but not restart refuses the restart {status}; {described(response)}"
 
 
 async def test_trickle_only_session_still_takes_trickle(start_server, peers):
@@ -200,14 +203,16 @@ async def test_trickle_only_session_still_takes_trickle(start_server, peers):
     assert response.status == 204, f"RFC 9725 §4.3.2: restart off, trickle still gets 204; {described(response)}"
 
 
-@pytest.mark.parametrize("pair, status", [(profiles.STANDARD, 405), (profiles.CLOUDFLARE, 501)], ids=["rfc9725", "whip-06"])
-async def test_server_without_patch_refuses_it(start_server, peers, pair, status):
+@pytest.mark.parametrize("pair, status, rule", [(profiles.STANDARD, 405, "RFC 9110 §15.5.6 (RFC 9725 names no status)"),
+                                               (profiles.CLOUDFLARE, 501, "draft-ietf-wish-whip-06 §4.1")],
+                         ids=["rfc9725", "whip-06"])
+async def test_server_without_patch_refuses_it(start_server, peers, pair, status, rule):
     server = await start_server(pair, patch=False)
     offer = await peers.offer(peers.publisher())
     session = await server.session((await server.live_input()).publish, offer)
     response = await server.patch(session.path, trickle(offer), if_match=session.etag)
     assert response.status == status, \
-        f"{pair.whip}: a server supporting PATCH for no purpose answers {status}; {described(response)}"
+        f"{rule}: a server supporting PATCH for no purpose answers {status}; {described(response)}"
 
 
 async def test_server_without_patch_leaves_it_out_of_allow(start_server, peers):
