@@ -6,5 +6,5 @@ offers and answers come from real aiortc peers (`peers.py`, empty ICE server lis
 One module per rule family, named by spec section; each test asserts one rule of the clean server with
 a message naming it. `test_faults.py` starts the app with single faults and asserts their distortion,
 each mirroring a clean rule, so a fault is shown both ways without a suite run. Nothing is slow:
-`./run tests tests/server` takes well under a minute.
+`./run tests tests/server` takes about half a minute.
 """
