@@ -10,7 +10,6 @@ from whip_whep_conformance.harness.grading import NotApplicable
 from whip_whep_conformance.harness.target import is_loopback
 from whip_whep_conformance.harness.target_fixture import UNREACHABLE, probed_target
 from whip_whep_conformance.plugin.session import run_of
-from whip_whep_conformance.plugin.distribution import worker_count
 from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.webrtc.peer import restrict_host_addresses
 
@@ -47,8 +46,8 @@ def probe_once(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> bool | None:
     """No case runs against a target the probe found untestable (the reports carry the reason)."""
-    config = session.config
-    if UNREACHABLE in config.stash and worker_count(config) is None and run_of(config) is not None:
+    run = run_of(session.config)
+    if run is not None and run.reporting and UNREACHABLE in session.config.stash:
         return True
     return None
 
@@ -79,9 +78,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     without being run (needs.py decides which cases need which endpoint)."""
     config = session.config
     run = run_of(config)
-    mode = run.mode if run is not None else None
-    if mode is None or mode.embedded or config.getoption("collectonly"):
+    if run is None or run.mode.embedded or config.getoption("collectonly"):
         return
+    mode = run.mode
     costs = {"whep": 0, "whip": 0}
     cases = [item for item in session.items if item.get_closest_marker("requirement") is not None]
     for item in cases:
@@ -90,7 +89,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             item.stash[MISSING] = reason
             costs["whep" if reason.startswith("no WHEP") else "whip"] += 1
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or worker_count(config) is not None or UNREACHABLE in config.stash:
+    if reporter is None or not run.reporting or UNREACHABLE in config.stash:
         return  # a worker's output is not shown; an untestable target is reported instead
     if not mode.whep:
         reporter.write_line(f"no WHEP endpoint (--whep-endpoint): {costs['whep']} of {len(cases)} cases need one "
