@@ -58,10 +58,10 @@ def version() -> str:
 
 
 def suite_help() -> str:
-    """The usage, then the suite's own options (those of plugin.pytest_addoption), as argparse lays them out."""
+    """The usage, then the suite's own options (those of plugin.options.pytest_addoption), as argparse lays them out."""
     import argparse
 
-    from whip_whep_conformance import plugin
+    from whip_whep_conformance.plugin.options import pytest_addoption as declare_options
 
     class Options:
         def __init__(self) -> None:
@@ -76,7 +76,7 @@ def suite_help() -> str:
             self.group.add_argument(*names, **attrs)
 
     options = Options()
-    plugin.pytest_addoption(options)  # type: ignore[arg-type]
+    declare_options(options)  # type: ignore[arg-type]
     return USAGE + "\n" + options.parser.format_help()
 
 
@@ -104,7 +104,7 @@ PYTEST_VALUE_OPTIONS = frozenset({"-k", "-m", "-p", "-o", "-W", "-c", "-n", "--d
 
 def _options_taking_values() -> frozenset[str]:
     """The suite's options that take a value, as its plugin declares them, and pytest's common ones."""
-    from whip_whep_conformance import plugin
+    from whip_whep_conformance.plugin.options import pytest_addoption as declare_options
 
     names: set[str] = set()
 
@@ -116,7 +116,7 @@ def _options_taking_values() -> frozenset[str]:
             if attrs.get("action") not in ("store_true", "store_false", "count"):
                 names.update(option_names)
 
-    plugin.pytest_addoption(_Declared())  # type: ignore[arg-type]
+    declare_options(_Declared())  # type: ignore[arg-type]
     return frozenset(names) | PYTEST_VALUE_OPTIONS
 
 

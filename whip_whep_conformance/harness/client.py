@@ -14,11 +14,16 @@ import httpx
 
 from whip_whep_conformance.protocol import headers
 from whip_whep_conformance.harness.leftovers import LEFTOVERS
+from whip_whep_conformance.harness.outcome import CaseOutcome
 from whip_whep_conformance.harness.wire import PipelinedReply, WireClient, url_secrets
+from whip_whep_conformance.verdicts import Verdict
 
 
-class CreationRefused(Exception):
-    """The run is read-only (--no-create): a case tried to create a session or live input."""
+class CreationRefused(CaseOutcome, Exception):
+    """The run is read-only (--no-create): a case tried to create a session or live input, so it
+    is Not applicable (an ordinary Exception to pytest, as before)."""
+
+    verdict = Verdict.NOT_APPLICABLE
 
 
 # Redirects a client follows with the same POST (RFC 9110 §15.4.8-9); 301/302/303 may become a GET

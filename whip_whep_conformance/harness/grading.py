@@ -15,19 +15,27 @@ import pytest
 from whip_whep_conformance import registry
 from whip_whep_conformance.registry import Requirement
 from whip_whep_conformance.verdicts import Verdict, worst
+from whip_whep_conformance.harness.outcome import CaseOutcome
 from whip_whep_conformance.harness.wire import WireLog
 
 
-class ConformanceFailure(AssertionError):
-    """A violated MUST: the case fails with this message."""
+class ConformanceFailure(CaseOutcome, AssertionError):
+    """A violated MUST: the case fails with this message (an AssertionError to pytest)."""
+
+    verdict = Verdict.FAIL
 
     def __init__(self, requirement: Requirement, message: str) -> None:
         super().__init__(message)
         self.requirement = requirement
 
 
-class NotApplicable(pytest.skip.Exception):  # type: ignore[name-defined]
-    """The case does not apply to this target (feature absent, option not given)."""
+class NotApplicable(CaseOutcome, pytest.skip.Exception):  # type: ignore[name-defined,misc]
+    """The case does not apply to this target (feature absent, option not given); a skip to pytest."""
+
+    verdict = Verdict.NOT_APPLICABLE
+
+    def reason(self) -> str:
+        return str(self.msg)
 
 
 class ArrangeFailed(NotApplicable):
@@ -39,10 +47,15 @@ class ArrangeFailed(NotApplicable):
     "arranging …" or "no usable answer", so the report never shows the suite's internals."""
 
 
-class CaseEnded(pytest.skip.Exception):  # type: ignore[name-defined]
+class CaseEnded(CaseOutcome, pytest.skip.Exception):  # type: ignore[name-defined,misc]
     """The case has its verdict already (e.g. the target lacks an optional feature): stop here.
 
     A skip to pytest (nothing crashed); the plugin reports the verdict of the checks made."""
+
+    verdict = None
+
+    def reason(self) -> str:
+        return str(self.msg)
 
 
 @dataclass

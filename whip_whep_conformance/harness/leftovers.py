@@ -18,7 +18,7 @@ NAME = "whip-whep-conformance"
 class Leftovers:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, str]] = {}  # URL to DELETE -> the headers that authorise it
-        self.run_id = uuid.uuid4().hex[:12]  # the same in every worker process of a run (plugin.py)
+        self.run_id = uuid.uuid4().hex[:12]  # the same in every worker process of a run (plugin/distribution.py)
         self.unverified: list[str] = []  # DELETEd with a 2xx, yet a second DELETE did not find them gone
 
     @property

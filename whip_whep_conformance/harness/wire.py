@@ -16,6 +16,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from whip_whep_conformance.harness.outcome import CaseOutcome
+from whip_whep_conformance.verdicts import Verdict
+
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
 _ICE_PWD = re.compile(r"^(a=ice-pwd:)\S+", re.MULTILINE)
 _ICE_PWD_VALUE = re.compile(r"^a=ice-pwd:(\S{8,})", re.MULTILINE)  # ICE passwords are 22+ characters (RFC 8839 §5.4)
@@ -176,8 +179,14 @@ class RateLimit:
 RATE_LIMIT = RateLimit()
 
 
-class TargetUnreachable(Exception):
-    """The target did not answer at all (connection refused, DNS failure, timeout)."""
+class TargetUnreachable(CaseOutcome, Exception):
+    """The target did not answer at all (connection refused, DNS failure, timeout): the case is an
+    Error, reported with this class's name as any other crash is."""
+
+    verdict = Verdict.ERROR
+
+    def reason(self) -> str:
+        return f"{type(self).__name__}: {self}".strip()
 
 
 @dataclass
