@@ -15,6 +15,7 @@ from whip_whep_conformance.reference_server.faults import FAULTS
 from .suite_run import CLEAN_RUNS, assert_graded_as_recorded, conformance_tests, fault_map, pair_args, run_suite
 
 ROWS = fault_map()
+ARRANGEMENTS = __import__("tomllib").loads((__import__("pathlib").Path(__file__).parent / "fault_map.toml").read_text()).get("arrangement", [])
 # Rows run together when they share a fault, a pair and the extra suite options (`args`).
 GROUPS: dict[tuple[str, str, tuple[str, ...]], list[dict]] = defaultdict(list)
 for _row in ROWS:
@@ -31,6 +32,17 @@ def test_every_row_names_a_real_fault_and_test():
     tests = set(conformance_tests())
     bad = [(r["fault"], r["test"]) for r in ROWS if r["fault"] not in FAULTS or r["test"] not in tests]
     assert not bad, f"fault_map.toml rows naming unknown faults or tests: {bad}"
+
+
+def test_every_graded_fail_requirement_is_shown_failing():
+    """The proof is per requirement, not only per test: every requirement a clean run grades whose
+    violation is a Fail has a row (or an arrangement) in which a fault makes its check Fail."""
+    from whip_whep_conformance import registry
+
+    shown = {r["requirement"] for r in ROWS if r.get("verdict", "Fail") == "Fail" and "requirement" in r}
+    shown |= {req for a in ARRANGEMENTS for req in a["fails"]}
+    unshown = sorted(i for i in registry.checked_ids() if registry.get(i).grade == "fail" and i not in shown)
+    assert not unshown, f"graded-fail requirements no fault is shown to make fail (add fault_map.toml rows): {unshown}"
 
 
 def test_every_fault_is_used():
@@ -146,7 +158,6 @@ def test_server_without_ice_restart_fails_nothing(pair, tmp_path):
     assert_graded_as_recorded(f"no-ice-restart-{pair}", run.doc)
 
 
-ARRANGEMENTS = __import__("tomllib").loads((__import__("pathlib").Path(__file__).parent / "fault_map.toml").read_text()).get("arrangement", [])
 
 
 @pytest.mark.slow
