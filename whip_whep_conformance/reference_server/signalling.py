@@ -30,7 +30,7 @@ from whip_whep_conformance.protocol.link import Link, format_link
 from . import events
 from .config import SERVER_KEY
 from .refusal import Refusal
-from .faults import PROBE_RESOURCE_FAULTS, rewrite_answer, whip_extension_links
+from .faults import PROBE_RESOURCE_FAULTS, Fault, rewrite_answer, whip_extension_links
 from .sessions import Session, new_etag
 
 if TYPE_CHECKING:
@@ -84,9 +84,9 @@ def _server(request: web.Request) -> "ReferenceServer":
 
 def _base_headers(server: "ReferenceServer", protocol: Protocol) -> dict[str, str]:
     result = {"Access-Control-Allow-Origin": "*"}
-    if not server.config.fault("cors-no-expose"):
+    if not server.config.fault(Fault.CORS_NO_EXPOSE):
         result["Access-Control-Expose-Headers"] = "Location, ETag, Link, Accept-Post, protocol-version"
-    if not server.config.fault("no-protocol-version"):
+    if not server.config.fault(Fault.NO_PROTOCOL_VERSION):
         result["protocol-version"] = protocol.profile(server)
     return result
 
@@ -97,23 +97,23 @@ def _text(status: int, reason: str, extra: dict[str, str]) -> web.Response:
 
 def _error(server: "ReferenceServer", status: int, reason: str, extra: dict[str, str]) -> web.Response:
     """A 4xx/5xx that explains itself: RFC 9457 problem details (RFC 9725 §4.1, WHEP §4.1)."""
-    if server.config.fault("errors-plain-text"):
+    if server.config.fault(Fault.ERRORS_PLAIN_TEXT):
         return _text(status, reason, extra)
     document = problem.build(status, reason)
-    if server.config.fault("problem-status-mismatch"):
+    if server.config.fault(Fault.PROBLEM_STATUS_MISMATCH):
         document["status"] = 200 if status != 200 else 500
     return web.Response(status=status, text=json.dumps(document) + "\n", headers={**extra, "Content-Type": problem.MEDIA_TYPE})
 
 
 def _check_token(server: "ReferenceServer", request: web.Request) -> None:
     token = server.config.token
-    if not token or server.config.fault("auth-ignored"):
+    if not token or server.config.fault(Fault.AUTH_IGNORED):
         return
     presented = headers.bearer_token(request.headers.get("Authorization"))
-    if presented != token or server.config.fault("bearer-refused"):
-        if server.config.fault("auth-403-no-challenge"):
+    if presented != token or server.config.fault(Fault.BEARER_REFUSED):
+        if server.config.fault(Fault.AUTH_403_NO_CHALLENGE):
             raise Refusal(403, "Unauthorized", {})  # simple-whip-server's refusal: no challenge at all
-        if server.config.fault("wrong-token-403") and presented is not None:
+        if server.config.fault(Fault.WRONG_TOKEN_403) and presented is not None:
             raise Refusal(403, "this token grants no access here",
                           {"WWW-Authenticate": 'Bearer realm="whip-whep", error="insufficient_scope"'})
         raise Refusal(401, "a valid Bearer token is required", {"WWW-Authenticate": _challenge(server, presented)})
@@ -121,7 +121,7 @@ def _check_token(server: "ReferenceServer", request: web.Request) -> None:
 
 def _challenge(server: "ReferenceServer", presented: str | None) -> str:
     """RFC 6750 §3: a request without credentials gets the bare challenge; a bad token gets error="invalid_token"."""
-    if server.config.fault("basic-challenge"):
+    if server.config.fault(Fault.BASIC_CHALLENGE):
         return 'Basic realm="whip-whep"'
     if presented is None:
         return 'Bearer realm="whip-whep"'
@@ -138,9 +138,9 @@ def _ice_server_links(server: "ReferenceServer") -> list[str]:
             username, _, credential = userinfo.partition(":")
             url = f"{scheme}:{host}"
             params.update(username=username, credential=credential)
-            if server.config.fault("turn-link-no-credential"):
+            if server.config.fault(Fault.TURN_LINK_NO_CREDENTIAL):
                 del params["credential"]
-        if server.config.fault("broken-link-syntax"):
+        if server.config.fault(Fault.BROKEN_LINK_SYNTAX):
             links.append(f"{url}; rel: ice-server;")
         else:
             links.append(format_link(Link(url, params)))
@@ -149,9 +149,9 @@ def _ice_server_links(server: "ReferenceServer") -> list[str]:
 
 def _get_is_405(server: "ReferenceServer", protocol: Protocol) -> bool:
     """Whether GET/HEAD are refused here (405): by the revision in force, or by a get-* fault."""
-    if server.config.fault("get-405-everywhere"):
+    if server.config.fault(Fault.GET_405_EVERYWHERE):
         return True
-    if server.config.fault("get-2xx-everywhere"):
+    if server.config.fault(Fault.GET_2XX_EVERYWHERE):
         return False
     return protocol.profile(server) in GET_IS_405
 
@@ -159,25 +159,25 @@ def _get_is_405(server: "ReferenceServer", protocol: Protocol) -> bool:
 def _supported(server: "ReferenceServer", protocol: Protocol, methods: tuple[str, ...]) -> tuple[str, ...]:
     """The methods a resource supports, for Allow and Access-Control-Allow-Methods: where GET and HEAD
     get 405 they are not among them (RFC 9110 §15.5.6: a 405's Allow lists the supported methods)."""
-    if not _get_is_405(server, protocol) or server.config.fault("allow-lists-get"):
+    if not _get_is_405(server, protocol) or server.config.fault(Fault.ALLOW_LISTS_GET):
         return methods
     return tuple(m for m in methods if m not in ("GET", "HEAD"))
 
 
 def _not_allowed(server: "ReferenceServer", allowed: tuple[str, ...], base: dict[str, str], method: str, why: str = "") -> web.Response:
-    if server.config.fault("unsupported-method-404") and method in ("POST", "PUT"):
+    if server.config.fault(Fault.UNSUPPORTED_METHOD_404) and method in ("POST", "PUT"):
         return _error(server, 404, f"no {method} route here", base)  # as a router without that route answers
     if method not in KNOWN_METHODS:
-        if server.config.fault("unknown-method-400"):
+        if server.config.fault(Fault.UNKNOWN_METHOD_400):
             return _error(server, 400, f"bad method {method}", base)
         return _error(server, 501, f"method {method} is not implemented", base)
-    extra = {} if server.config.fault("405-without-allow") else {"Allow": ", ".join(allowed)}
+    extra = {} if server.config.fault(Fault.S405_WITHOUT_ALLOW) else {"Allow": ", ".join(allowed)}
     return _error(server, 405, why or f"method {method} is not allowed here", {**base, **extra})
 
 
 def _get(server: "ReferenceServer", protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str], method: str) -> web.Response:
     """GET/HEAD: 2xx without content since RFC 9725 / whep-02; 405 in the older drafts."""
-    if method == "HEAD" and server.config.fault("head-differs"):
+    if method == "HEAD" and server.config.fault(Fault.HEAD_DIFFERS):
         return web.Response(status=404, headers=base)
     if _get_is_405(server, protocol):
         return _not_allowed(server, allowed, base, method, f"{method} is not allowed by {protocol.profile(server)}")
@@ -192,11 +192,11 @@ def _options(server: "ReferenceServer", request: web.Request, allowed: tuple[str
         "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, Link",
         "Access-Control-Max-Age": "600",
     }
-    if endpoint and not server.config.fault("no-accept-post"):
+    if endpoint and not server.config.fault(Fault.NO_ACCEPT_POST):
         result["Accept-Post"] = headers.SDP
     response = web.Response(status=200, headers=result)
     preflight = "Access-Control-Request-Method" in request.headers
-    if endpoint and (not preflight or server.config.fault("links-on-preflight")) and not server.config.fault("no-links-on-options"):
+    if endpoint and (not preflight or server.config.fault(Fault.LINKS_ON_PREFLIGHT)) and not server.config.fault(Fault.NO_LINKS_ON_OPTIONS):
         for link in _ice_server_links(server):
             response.headers.add("Link", link)
     return response
@@ -207,14 +207,14 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     server = _server(request)
     base = _base_headers(server, protocol)
     method = request.method
-    if method == "POST" and server.config.fault("dies-after-12-posts"):
+    if method == "POST" and server.config.fault(Fault.DIES_AFTER_12_POSTS):
         _POSTS[0] += 1
         if _POSTS[0] > 12:
             os._exit(3)  # the fault: the process is gone, as a crashed target is
     allowed = _supported(server, protocol, _endpoint_methods(server, protocol))
     try:
         if method == "OPTIONS":
-            if server.config.fault("preflight-needs-auth"):
+            if server.config.fault(Fault.PREFLIGHT_NEEDS_AUTH):
                 _check_token(server, request)
             return _options(server, request, allowed, base, endpoint=True)
         if method == "POST" and server.config.redirect and not request.path.startswith(REDIRECTED_PREFIX):
@@ -262,7 +262,7 @@ async def _end_publisher(server: "ReferenceServer", live: "LiveInput", base: dic
     session = live.publisher
     if session is None:
         raise Refusal(404, "nobody is publishing to this live input")
-    if not server.config.fault("publish-url-delete-keeps-publisher"):
+    if not server.config.fault(Fault.PUBLISH_URL_DELETE_KEEPS_PUBLISHER):
         await server.end_session(session)
     return web.Response(status=200, headers=base)
 
@@ -273,14 +273,14 @@ REDIRECTED_PREFIX = "/via"
 
 def _redirect(server: "ReferenceServer", request: web.Request, base: dict[str, str]) -> web.Response:
     """307 keeps the method and body (RFC 9725 §4.5; 301/302 may turn the POST into a GET)."""
-    status = 302 if server.config.fault("redirect-302") else 307
+    status = 302 if server.config.fault(Fault.REDIRECT_302) else 307
     return web.Response(status=status, headers={**base, "Location": REDIRECTED_PREFIX + request.path_qs})
 
 
 async def _counter_offers_unread(server: "ReferenceServer", request: web.Request, protocol: Protocol) -> bool:
     """The counter-offer-unread fault: a -03 WHEP POST typed application/sdp with 'v=0' anywhere in it gets a
     counter-offer, unparsed (janus-whep-server reads no body of another type: those get 415)."""
-    if not (server.config.fault("counter-offer-unread") and protocol.server_offer is not None
+    if not (server.config.fault(Fault.COUNTER_OFFER_UNREAD) and protocol.server_offer is not None
             and protocol.profile(server) == profiles.WHEP_03 and server.config.patch
             and headers.media_type(request.headers.get("Content-Type")) == headers.SDP):
         return False
@@ -291,7 +291,7 @@ def _asks_for_server_offer(server: "ReferenceServer", request: web.Request, prot
     """draft-murillo-whep-01 §4.2: a POST with no body (and no Content-Type) asks the server to offer."""
     return (protocol.server_offer is not None and protocol.profile(server) == profiles.MURILLO_01
             and not request.can_read_body and "Content-Type" not in request.headers
-            and server.config.patch and not server.config.fault("no-server-offer"))
+            and server.config.patch and not server.config.fault(Fault.NO_SERVER_OFFER))
 
 
 def _session_path(request: web.Request, protocol: Protocol, session: Session) -> str:
@@ -305,20 +305,20 @@ def _server_offered(server: "ReferenceServer", request: web.Request, protocol: P
     deadline = formatdate(session.offer_expires or time.time() + server.config.offer_timeout_s, usegmt=True)
     result = {**base, "Location": _session_path(request, protocol, session)}
     if status == 406:
-        result["Content-Type"] = headers.SDP if server.config.fault("counter-offer-no-valid-until") else f'{headers.SDP}; valid-until="{deadline}"'
-        if server.config.fault("counter-offer-no-location"):
+        result["Content-Type"] = headers.SDP if server.config.fault(Fault.COUNTER_OFFER_NO_VALID_UNTIL) else f'{headers.SDP}; valid-until="{deadline}"'
+        if server.config.fault(Fault.COUNTER_OFFER_NO_LOCATION):
             del result["Location"]
     else:
         result["Content-Type"] = headers.SDP
-        if not server.config.fault("server-offer-no-expires"):
+        if not server.config.fault(Fault.SERVER_OFFER_NO_EXPIRES):
             result["Expires"] = deadline
-    if server.config.fault("server-offer-recvonly"):
+    if server.config.fault(Fault.SERVER_OFFER_RECVONLY):
         offer = sdp.with_direction(offer, "recvonly")
     # draft-murillo-whep-01 §4.5: an offering endpoint marks bundled sections bundle-only (all but the
     # first, which carries the transport, as JSEP's max-bundle does) and rtcp-mux-only (RFC 8858).
-    if not server.config.fault("server-offer-no-bundle-only"):
+    if not server.config.fault(Fault.SERVER_OFFER_NO_BUNDLE_ONLY):
         offer = sdp.as_bundle_only(offer)
-    if not server.config.fault("server-offer-no-rtcp-mux-only"):
+    if not server.config.fault(Fault.SERVER_OFFER_NO_RTCP_MUX_ONLY):
         offer = sdp.with_media_attribute(offer, "rtcp-mux-only")
     response = web.Response(status=status, body=offer.encode(), headers=result)
     for link in _ice_server_links(server):
@@ -331,7 +331,7 @@ def _server_offered(server: "ReferenceServer", request: web.Request, protocol: P
 
 async def _read_offer(server: "ReferenceServer", request: web.Request) -> tuple[str, sdp.SessionDescription]:
     content_type = headers.media_type(request.headers.get("Content-Type"))
-    if content_type != headers.SDP and not server.config.fault("accept-any-content-type"):
+    if content_type != headers.SDP and not server.config.fault(Fault.ACCEPT_ANY_CONTENT_TYPE):
         raise Refusal(415, f"the offer must be typed {headers.SDP}, not {content_type or 'untyped'}")
     body = await request.read()
     try:
@@ -341,43 +341,43 @@ async def _read_offer(server: "ReferenceServer", request: web.Request) -> tuple[
     try:
         desc = sdp.parse_offer(text)
     except sdp.OfferError as exc:
-        if server.config.fault("malformed-sdp-500"):
+        if server.config.fault(Fault.MALFORMED_SDP_500):
             raise Refusal(500, "internal error") from None
         raise Refusal(400, f"the offer cannot be used: {exc}") from None
-    if server.config.fault("offer-without-candidates-refused") and not any(m.candidates for m in desc.media):
+    if server.config.fault(Fault.OFFER_WITHOUT_CANDIDATES_REFUSED) and not any(m.candidates for m in desc.media):
         raise Refusal(400, "the offer carries no candidates")
     return text, desc
 
 
 def _refusal(server: "ReferenceServer", refusal: Refusal, base: dict[str, str]) -> web.Response:
     extra = {**base, **refusal.headers}
-    if server.config.fault("no-www-authenticate"):
+    if server.config.fault(Fault.NO_WWW_AUTHENTICATE):
         extra.pop("WWW-Authenticate", None)
     return _error(server, refusal.status, refusal.reason, extra)
 
 
 def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, answer: str, base: dict[str, str]) -> web.Response:
     location = _session_path(request, protocol, session)
-    if server.config.fault("broken-relative-location"):
+    if server.config.fault(Fault.BROKEN_RELATIVE_LOCATION):
         location = session.id  # resolves to /{key}/webRTC/{session.id}: no such session
-    if server.config.fault("location-plain-http"):
+    if server.config.fault(Fault.LOCATION_PLAIN_HTTP):
         location = f"http://{request.host}{location}"  # an absolute URL that drops TLS
     result = dict(base)
-    result["Content-Type"] = "text/plain" if server.config.fault("answer-content-type") else headers.SDP
-    if server.config.fault("etag-carries-ice-credentials"):
+    result["Content-Type"] = "text/plain" if server.config.fault(Fault.ANSWER_CONTENT_TYPE) else headers.SDP
+    if server.config.fault(Fault.ETAG_CARRIES_ICE_CREDENTIALS):
         ufrag, pwd = (re.search(rf"^a=ice-{name}:(\S+)", answer, re.MULTILINE) for name in ("ufrag", "pwd"))
         session.etag = f'"{ufrag.group(1) if ufrag else ""}:{pwd.group(1) if pwd else ""}"'
-    result["ETag"] = "W/" + session.etag if server.config.fault("etag-weak") else session.etag
-    if not server.config.fault("no-location"):
+    result["ETag"] = "W/" + session.etag if server.config.fault(Fault.ETAG_WEAK) else session.etag
+    if not server.config.fault(Fault.NO_LOCATION):
         result["Location"] = location
-    if server.config.patch and not server.config.fault("no-accept-patch"):
+    if server.config.patch and not server.config.fault(Fault.NO_ACCEPT_PATCH):
         result["Accept-Patch"] = headers.SDPFRAG  # trickle ICE and ICE restart by PATCH (RFC 5789 §3.1)
     response = web.Response(
-        status=200 if server.config.fault("post-status-200") else 201,
+        status=200 if server.config.fault(Fault.POST_STATUS_200) else 201,
         body=rewrite_answer(answer, server.config.faults).encode(),
         headers=result,
     )
-    for link in [] if server.config.fault("no-ice-server-links") else _ice_server_links(server):
+    for link in [] if server.config.fault(Fault.NO_ICE_SERVER_LINKS) else _ice_server_links(server):
         response.headers.add("Link", link)
     if protocol.name == "whep":  # the extensions it offers (WHEP §4.9)
         for link in events.links(_session_path(request, protocol, session), server.config.faults):
@@ -447,23 +447,23 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
         session = await server.find_session(request.match_info["sid"])
         live = protocol.find_input(server, request.match_info["key"])
         if session is None or live is None or session.kind != protocol.name or session.input_uid != live.uid:
-            if method == "DELETE" and server.config.fault("unknown-session-200"):
+            if method == "DELETE" and server.config.fault(Fault.UNKNOWN_SESSION_200):
                 return web.Response(status=200, headers=base)
-            if method == "PATCH" and server.config.fault("patch-after-delete-204"):
+            if method == "PATCH" and server.config.fault(Fault.PATCH_AFTER_DELETE_204):
                 return web.Response(status=204, headers=base)
-            if method == "PATCH" and server.config.fault("patch-after-delete-500"):
+            if method == "PATCH" and server.config.fault(Fault.PATCH_AFTER_DELETE_500):
                 return _error(server, 500, "internal error", base)
             raise Refusal(404, "no such session (never created, or already ended)")
         if method == "DELETE":
-            if server.config.fault("session-redirects"):
+            if server.config.fault(Fault.SESSION_REDIRECTS):
                 return web.Response(status=307, headers={**base, "Location": str(request.url)})
-            if server.config.fault("delete-refused"):
+            if server.config.fault(Fault.DELETE_REFUSED):
                 return _not_allowed(server, ("PATCH", "OPTIONS"), base, "DELETE")
-            if server.config.fault("delete-checks-if-match") and request.headers.get("If-Match", session.etag) != session.etag:
+            if server.config.fault(Fault.DELETE_CHECKS_IF_MATCH) and request.headers.get("If-Match", session.etag) != session.etag:
                 return _error(server, 412, "If-Match does not match the session's entity-tag", base)
-            if not server.config.fault("delete-keeps-session"):
+            if not server.config.fault(Fault.DELETE_KEEPS_SESSION):
                 await server.end_session(session)
-            if server.config.fault("viewer-delete-ends-all") and session.kind == "whep":
+            if server.config.fault(Fault.VIEWER_DELETE_ENDS_ALL) and session.kind == "whep":
                 for viewer in list(live.viewers):
                     await server.end_session(viewer)
             return web.Response(status=200, headers=base)
@@ -483,7 +483,7 @@ NO_PATCH_501 = (profiles.WHIP_06, profiles.MURILLO_01)  # "does not support the 
 
 def _no_patch(server: "ReferenceServer", protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str]) -> web.Response:
     """A server with PATCH switched off: 501 where the revision names it, else 405 (RFC 9110: not allowed here)."""
-    if server.config.fault("no-patch-400"):
+    if server.config.fault(Fault.NO_PATCH_400):
         return _error(server, 400, "PATCH is not supported", base)
     if protocol.profile(server) in NO_PATCH_501:
         return _error(server, 501, f"this server supports PATCH for no purpose ({protocol.profile(server)})", base)
@@ -499,47 +499,47 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     content_type = headers.media_type(request.headers.get("Content-Type"))
     if session.awaiting_answer:
         return await _patch_answer(server, request, protocol, session, base, content_type)
-    if content_type == headers.SDP and protocol.name == "whep" and fault("sdp-patch-422"):
+    if content_type == headers.SDP and protocol.name == "whep" and fault(Fault.SDP_PATCH_422):
         return _error(server, 422, "no offer of this session waits for an answer", base)
-    if content_type != headers.SDPFRAG and fault("patch-wrong-type-400"):
+    if content_type != headers.SDPFRAG and fault(Fault.PATCH_WRONG_TYPE_400):
         return _error(server, 400, f"a PATCH must be typed {headers.SDPFRAG}", base)
-    if content_type != headers.SDPFRAG and not fault("patch-any-content-type"):
+    if content_type != headers.SDPFRAG and not fault(Fault.PATCH_ANY_CONTENT_TYPE):
         return _error(server, 415, f"a PATCH must be typed {headers.SDPFRAG}", {**base, "Accept-Patch": headers.SDPFRAG})
     if_match = request.headers.get("If-Match")
-    if if_match is None and not fault("trickle-no-428"):
+    if if_match is None and not fault(Fault.TRICKLE_NO_428):
         return _error(server, 428, "a PATCH must carry If-Match with the session's entity-tag", base)
     try:
         frag = sdpfrag.parse((await request.read()).decode("utf-8"))
     except (UnicodeDecodeError, sdpfrag.SdpFragError) as exc:
-        if fault("patch-malformed-500"):
+        if fault(Fault.PATCH_MALFORMED_500):
             return _error(server, 500, "internal error", base)
-        if fault("malformed-patch-ends-session"):
+        if fault(Fault.MALFORMED_PATCH_ENDS_SESSION):
             await server.end_session(session)
-        return _error(server, 422 if fault("patch-malformed-422") else 400, f"not a trickle-ice-sdpfrag: {exc}", base)
+        return _error(server, 422 if fault(Fault.PATCH_MALFORMED_422) else 400, f"not a trickle-ice-sdpfrag: {exc}", base)
     ufrag, pwd = frag.credentials()
-    if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not fault("restart-as-trickle"):
-        if fault("restart-500"):
+    if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not fault(Fault.RESTART_AS_TRICKLE):
+        if fault(Fault.RESTART_500):
             return _error(server, 500, "internal error", base)
-        if not server.config.ice_restart or fault("restart-unsupported") or fault("restart-refused-501"):
-            status = 501 if fault("restart-refused-501") else UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
+        if not server.config.ice_restart or fault(Fault.RESTART_UNSUPPORTED) or fault(Fault.RESTART_REFUSED_501):
+            status = 501 if fault(Fault.RESTART_REFUSED_501) else UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
             return _error(server, status, "ICE restart is not supported by this session; trickle ICE is", base)
         return await _restart(server, session, frag, if_match, base)
-    if if_match is not None and not fault("trickle-ignores-if-match"):
+    if if_match is not None and not fault(Fault.TRICKLE_IGNORES_IF_MATCH):
         try:
             matches = headers.if_match_passes(if_match, session.etag)
         except ValueError:
             matches = False
-        if not matches or fault("trickle-always-412") or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
+        if not matches or fault(Fault.TRICKLE_ALWAYS_412) or (fault(Fault.WILDCARD_IF_MATCH_REFUSED) and if_match.strip() == "*"):
             return _error(server, 412, "If-Match does not name the session's current entity-tag", base)
-    if fault("concurrent-patch-409") or fault("trickle-repeat-400"):
+    if fault(Fault.CONCURRENT_PATCH_409) or fault(Fault.TRICKLE_REPEAT_400):
         refused = await _fault_refuses_trickle(server, session, frag)
         if refused is not None:
             return _error(server, refused[0], refused[1], base)
-    for media in [] if fault("trickle-candidates-discarded") else frag.media:
+    for media in [] if fault(Fault.TRICKLE_CANDIDATES_DISCARDED) else frag.media:
         for line in media.candidates:
             candidate = _usable_candidate(line, media.mid or session.first_mid)
             if candidate is None:
-                if fault("trickle-rejects-odd-candidates"):
+                if fault(Fault.TRICKLE_REJECTS_ODD_CANDIDATES):
                     return _error(server, 400, f"unsupported candidate {line!r}", base)
                 continue  # unsupported transport or unresolvable address: dropped silently (§4.3.2)
             try:
@@ -549,15 +549,15 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
                     await session.pc.addIceCandidate(candidate)
             except Exception as exc:  # aiortc refuses some odd but well-formed candidates
                 log.info("session %s: candidate %r dropped: %s", session.id, line, exc)
-    if (frag.end_of_candidates or any(m.end_of_candidates for m in frag.media)) and not fault("trickle-candidates-discarded"):
+    if (frag.end_of_candidates or any(m.end_of_candidates for m in frag.media)) and not fault(Fault.TRICKLE_CANDIDATES_DISCARDED):
         if session.ice_restart is not None:
             await session.ice_restart.add_remote_candidate(None)
         else:
             await session.pc.addIceCandidate(None)
-    if fault("trickle-status-200"):
+    if fault(Fault.TRICKLE_STATUS_200):
         return _text(200, "candidates applied", base)
-    extra = {"ETag": session.etag} if fault("trickle-204-with-etag") else {}
-    if fault("204-with-content"):
+    extra = {"ETag": session.etag} if fault(Fault.TRICKLE_204_WITH_ETAG) else {}
+    if fault(Fault.S204_WITH_CONTENT):
         return await _no_content_with_content(request, {**base, **extra})
     return web.Response(status=204, headers={**base, **extra})
 
@@ -577,7 +577,7 @@ _TRICKLED: dict[str, set[str]] = {}  # candidates each session was sent (fault t
 
 async def _fault_refuses_trickle(server: "ReferenceServer", session: Session, frag: sdpfrag.SdpFrag) -> tuple[int, str] | None:
     """The two trickle faults a client's PATCH pattern can trip: one PATCH at a time, no repeated candidate."""
-    if server.config.fault("concurrent-patch-409"):
+    if server.config.fault(Fault.CONCURRENT_PATCH_409):
         if session.id in _PATCHING:
             return 409, "another PATCH for this session is in progress"
         _PATCHING.add(session.id)
@@ -585,7 +585,7 @@ async def _fault_refuses_trickle(server: "ReferenceServer", session: Session, fr
             await asyncio.sleep(0.3)  # the fault: a slow, exclusive PATCH handler
         finally:
             _PATCHING.discard(session.id)
-    if server.config.fault("trickle-repeat-400"):
+    if server.config.fault(Fault.TRICKLE_REPEAT_400):
         seen = _TRICKLED.setdefault(session.id, set())
         lines = {line for m in frag.media for line in m.candidates}
         if lines & seen:
@@ -599,7 +599,7 @@ async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.Sd
     """An ICE restart (RFC 9725 §4.3.3): a new ICE agent with new credentials and candidates, answered
     200 with them and a new ETag; the current ICE session carries media until the new one is nominated."""
     fault = server.config.fault
-    if if_match is not None and not fault("trickle-ignores-if-match"):
+    if if_match is not None and not fault(Fault.TRICKLE_IGNORES_IF_MATCH):
         try:
             matches = if_match.strip() in ("*", '"*"') or headers.if_match_passes(if_match, session.etag)
         except ValueError:
@@ -623,20 +623,20 @@ async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.Sd
     if previous is not None and not previous.done:
         session.spawn(previous.abandon())
     session.ice_restart, session.remote_ufrag, session.remote_pwd = restart, ufrag, pwd
-    if not fault("restart-keeps-etag"):
+    if not fault(Fault.RESTART_KEEPS_ETAG):
         session.etag = new_etag()
-    if fault("restart-faked"):
+    if fault(Fault.RESTART_FAKED):
         session.spawn(restart.abandon())  # new credentials on paper; the old agent carries on
     else:
         session.spawn(_finish_restart(session, restart, server.config.session_timeout_s,
-                                      retire_old=not fault("restart-old-candidates-kept")))
+                                      retire_old=not fault(Fault.RESTART_OLD_CANDIDATES_KEPT)))
     answer = sdpfrag.for_description(session.pc.localDescription.sdp, restart.local_username, restart.local_password,
                                      [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
-    if fault("restart-answer-old-credentials"):
+    if fault(Fault.RESTART_ANSWER_OLD_CREDENTIALS):
         old = sdp.SessionDescription.parse(session.pc.localDescription.sdp).media[0]
         answer.ice_ufrag, answer.ice_pwd = old.ice_ufrag, old.ice_pwd
-    answer.ice_lite = answer.ice_lite or fault("restart-answer-claims-ice-lite")
-    body = str(answer).replace("a=candidate:", "a=candidate:x ") if fault("restart-answer-malformed") else str(answer)
+    answer.ice_lite = answer.ice_lite or fault(Fault.RESTART_ANSWER_CLAIMS_ICE_LITE)
+    body = str(answer).replace("a=candidate:", "a=candidate:x ") if fault(Fault.RESTART_ANSWER_MALFORMED) else str(answer)
     return web.Response(status=200, text=body,
                         headers={**base, "Content-Type": headers.SDPFRAG, "ETag": session.etag})
 
@@ -663,13 +663,13 @@ async def _patch_answer(server: "ReferenceServer", request: web.Request, protoco
     try:
         await protocol.answered(server, live, session, body)  # type: ignore[arg-type]
     except Refusal as refusal:
-        if refusal.status == 400 and server.config.fault("malformed-answer-accepted"):
+        if refusal.status == 400 and server.config.fault(Fault.MALFORMED_ANSWER_ACCEPTED):
             return web.Response(status=204, headers={**base, "ETag": session.etag})
         if refusal.status == 400:
             return _error(server, 400, refusal.reason, base)  # a malformed answer leaves the offer waiting
         return _refusal(server, refusal, base)
-    etag = {} if server.config.fault("answer-patch-no-etag") else {"ETag": session.etag}
-    if server.config.fault("answer-patch-200"):
+    etag = {} if server.config.fault(Fault.ANSWER_PATCH_NO_ETAG) else {"ETag": session.etag}
+    if server.config.fault(Fault.ANSWER_PATCH_200):
         return _text(200, "answer applied", {**base, **etag})
     return web.Response(status=204, headers={**base, **etag})
 
