@@ -19,6 +19,7 @@ from whip_whep_conformance.protocol.sdp import SessionDescription
 
 from . import consent, demo, dtls, events, live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
+from .fault_layer import FaultLayer
 from .faults import Fault
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
@@ -36,6 +37,7 @@ web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy  # type: ignore
 class ReferenceServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self.layer = FaultLayer(config.faults)  # the faults' distortions; with none, the correct server
         self.inputs = LiveInputs()
         self.sessions: dict[str, Session] = {}
         self._counter = 0
@@ -165,6 +167,7 @@ class ReferenceServer:
             live.relay.detach_viewer(session)
         if session.events is not None:
             session.events.close()
+        self.layer.session_ended(session)
         await session.close()
         log.info("%s session %s ended", session.kind, session.id)
 
