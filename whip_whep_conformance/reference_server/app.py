@@ -19,6 +19,8 @@ from whip_whep_conformance.protocol.sdp import SessionDescription
 
 from . import consent, demo, dtls, events, live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
+from .fault_layer import FaultLayer
+from .faults import Fault
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
 from .sessions import Session, cancel_sweeps
@@ -35,12 +37,13 @@ web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy  # type: ignore
 class ReferenceServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self.layer = FaultLayer(config.faults)  # the faults' distortions; with none, the correct server
         self.inputs = LiveInputs()
         self.sessions: dict[str, Session] = {}
         self._counter = 0
 
     def create_input(self, account_id: str, meta: dict) -> LiveInput:
-        live = self.inputs.create(account_id, meta, secret_is_uid=self.config.fault("secret-is-uid"))
+        live = self.inputs.create(account_id, meta, secret_is_uid=self.config.fault(Fault.SECRET_IS_UID))
         live.relay = Relay(self.config.faults, self.end_unservable_viewer)
         return live
 
@@ -61,7 +64,7 @@ class ReferenceServer:
         """Answer `offer` with a new peer connection; the session is attached before any await,
         so a concurrent second publisher sees it."""
         self._counter += 1
-        sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
+        sid = str(self._counter) if self.config.fault(Fault.SEQUENTIAL_SESSION_IDS) else new_session_id()
         session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)))
         first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
@@ -73,7 +76,7 @@ class ReferenceServer:
         try:
             if prepare is not None:
                 prepare(session)
-            if self.config.fault("no-vp9"):
+            if self.config.fault(Fault.NO_VP9):
                 offer = sdp.without_format(offer, "VP9")
             await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             dtls.take_server_role(session.pc, {m.mid: m.setup for m in desc.media if m.mid is not None})
@@ -84,13 +87,13 @@ class ReferenceServer:
             await self.end_session(session)
             raise Refusal(refusal_status, f"the offer cannot be negotiated: {exc}") from exc
         answer = session.pc.localDescription.sdp
-        if self.config.fault("active-answered-active") and "a=setup:active" in offer:
+        if self.config.fault(Fault.ACTIVE_ANSWERED_ACTIVE) and "a=setup:active" in offer:
             answer = answer.replace("a=setup:passive", "a=setup:active")
-        if self.config.fault("answer-unreachable-candidates"):
+        if self.config.fault(Fault.ANSWER_UNREACHABLE_CANDIDATES):
             # A media server that is not where its answer says: no checks go out, none are answered.
             await session.pc.close()
-        session.watch(self.config.session_timeout_s, self.end_session, not self.config.fault("dtls-close-ignored"))
-        if self.config.fault("consent-answered-briefly"):
+        session.watch(self.config.session_timeout_s, self.end_session, not self.config.fault(Fault.DTLS_CLOSE_IGNORED))
+        if self.config.fault(Fault.CONSENT_ANSWERED_BRIEFLY):
             session.spawn(_stop_answering_checks(session, FAULT_CONSENT_FOR_S))
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
@@ -106,7 +109,7 @@ class ReferenceServer:
         Its answer arrives later by PATCH (`apply_answer`); unanswered or unconnected after
         offer_timeout_s, the session ends and its URL answers 404."""
         self._counter += 1
-        sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
+        sid = str(self._counter) if self.config.fault(Fault.SEQUENTIAL_SESSION_IDS) else new_session_id()
         session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)),
                           awaiting_answer=True)
         self.sessions[session.id] = session
@@ -118,12 +121,12 @@ class ReferenceServer:
             await self.end_session(session)
             raise
         session.offer_expires = math.floor(time.time() + self.config.offer_timeout_s)
-        if self.config.fault("server-offer-never-expires"):
+        if self.config.fault(Fault.SERVER_OFFER_NEVER_EXPIRES):
             session.offer_expires, timeout = None, 3600.0
         else:
             timeout = session.offer_expires - time.time()
-        session.watch(timeout, self.end_session, not self.config.fault("dtls-close-ignored"))
-        if self.config.fault("consent-answered-briefly"):
+        session.watch(timeout, self.end_session, not self.config.fault(Fault.DTLS_CLOSE_IGNORED))
+        if self.config.fault(Fault.CONSENT_ANSWERED_BRIEFLY):
             session.spawn(_stop_answering_checks(session, FAULT_CONSENT_FOR_S))
         log.info("%s session %s offered on input %s", kind, session.id, live.uid)
         return session, session.pc.localDescription.sdp
@@ -164,6 +167,7 @@ class ReferenceServer:
             live.relay.detach_viewer(session)
         if session.events is not None:
             session.events.close()
+        self.layer.session_ended(session)
         await session.close()
         log.info("%s session %s ended", session.kind, session.id)
 

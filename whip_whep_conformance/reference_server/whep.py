@@ -18,6 +18,7 @@ from aiortc import RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpSender
 from whip_whep_conformance.protocol import profiles, sdp
 from whip_whep_conformance.webrtc.peer import SilentTrack
 
+from .faults import Fault
 from .relay import same_codec
 from .signalling import CounterOffer, Protocol, Refusal, count_kinds
 
@@ -43,17 +44,17 @@ RETRY_AFTER_S = 5
 
 def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
     """--require-publisher: no playback before publication (draft-ietf-wish-whep-03 §4.2.8)."""
-    if server.config.fault("needs-publisher-500") and live.publisher is None:
+    if server.config.fault(Fault.NEEDS_PUBLISHER_500) and live.publisher is None:
         raise Refusal(500, "no feed to subscribe to")
-    if server.config.fault("needs-media-500") and (live.publisher is None or not live.publisher.connected.is_set()):
+    if server.config.fault(Fault.NEEDS_MEDIA_500) and (live.publisher is None or not live.publisher.connected.is_set()):
         raise Refusal(500, "no feed to subscribe to: the publisher's media is not up")
     if not server.config.require_publisher or live.publisher is not None:
         return
-    if server.config.fault("conflict-without-retry-after"):
+    if server.config.fault(Fault.CONFLICT_WITHOUT_RETRY_AFTER):
         retry = {}
-    elif server.config.fault("retry-after-junk"):
+    elif server.config.fault(Fault.RETRY_AFTER_JUNK):
         retry = {"Retry-After": "soon"}
-    elif server.config.fault("retry-after-http-date"):
+    elif server.config.fault(Fault.RETRY_AFTER_HTTP_DATE):
         retry = {"Retry-After": formatdate(time.time() + RETRY_AFTER_S, usegmt=True)}
     else:
         retry = {"Retry-After": str(RETRY_AFTER_S)}
@@ -63,9 +64,9 @@ def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
 async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
                      profile: str) -> tuple["Session", str]:
     _require_publisher(server, live)
-    if server.config.fault("whep-post-500"):
+    if server.config.fault(Fault.WHEP_POST_500):
         raise Refusal(500, "internal error")
-    if server.config.fault("counter-offer-always") and profile == profiles.WHEP_03 and server.config.patch:
+    if server.config.fault(Fault.COUNTER_OFFER_ALWAYS) and profile == profiles.WHEP_03 and server.config.patch:
         offering, counter = await server_offer(server, live)
         raise CounterOffer(offering, counter, "this endpoint always makes the offer")
     counts = count_kinds(desc)
@@ -118,7 +119,7 @@ async def answered(server: "ReferenceServer", live: "LiveInput", session: "Sessi
     if unservable:
         await server.end_session(session)
         raise Refusal(422, unservable)
-    if not server.config.fault("server-offered-media-never-forwarded"):
+    if not server.config.fault(Fault.SERVER_OFFERED_MEDIA_NEVER_FORWARDED):
         live.relay.attach_viewer(session)
 
 
