@@ -142,7 +142,7 @@ def links(session_url: str, faults: ActiveFaults) -> list[str]:
     events = [e for e in SUPPORTED if not (e == "layers" and Fault.SSE_EVENTS_WITHOUT_LAYERS in faults)]
     sse = Link(f"{session_url}/sse{'-missing' if Fault.SSE_URL_MISSING in faults else ''}",
                {"rel": ext.SSE_REL} if Fault.SSE_LINK_NO_EVENTS in faults else {"rel": ext.SSE_REL, "events": ",".join(events)})
-    layer = Link(f"{session_url}/layer", {"rel": ext.LAYER_REL})
+    layer = Link(ext.LAYER_REL if Fault.LAYER_LINK_NAMES_THE_URN in faults else f"{session_url}/layer", {"rel": ext.LAYER_REL})
     if Fault.EXTENSION_LINKS_COMBINED in faults:
         return [format_link(Link(sse.target, {**sse.params, "rel": f"{ext.SSE_REL} {ext.LAYER_REL}"}))]
     if Fault.LAYER_WITHOUT_SSE in faults:

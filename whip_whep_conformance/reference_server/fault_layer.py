@@ -302,6 +302,8 @@ class FaultLayer:
         if response.status == 406:
             if F.COUNTER_OFFER_NO_VALID_UNTIL in self:
                 response.headers["Content-Type"] = headers.SDP
+            if F.COUNTER_OFFER_VALID_UNTIL_SECONDS in self:
+                response.headers["Content-Type"] = f'{headers.SDP}; valid-until="30"'
             if F.COUNTER_OFFER_NO_LOCATION in self:
                 del response.headers["Location"]
         elif F.SERVER_OFFER_NO_EXPIRES in self:
@@ -324,6 +326,8 @@ class FaultLayer:
         return response
 
     async def _options(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
+        if F.PREFLIGHT_REFUSED in self and "Access-Control-Request-Method" in ex.request.headers:
+            return self.error(403, "CORS preflight refused", ex.base)
         if F.NO_ACCEPT_POST in self:
             response.headers.pop("Accept-Post", None)
         return response
@@ -415,6 +419,8 @@ class FaultLayer:
         return response
 
     async def _patch_malformed(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
+        if F.MALFORMED_PATCH_ACCEPTED in self:
+            return web.Response(status=204, headers=ex.base)
         if F.PATCH_MALFORMED_500 in self:
             return self.error(500, "internal error", ex.base)
         if F.MALFORMED_PATCH_ENDS_SESSION in self:
@@ -463,6 +469,8 @@ class FaultLayer:
 
     async def _answer_patch(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
         assert ex.session is not None
+        if F.ANSWER_PATCH_REFUSED in self:
+            return self.error(400, "the answer to the server's offer is refused", ex.base)
         etag = {} if F.ANSWER_PATCH_NO_ETAG in self else {"ETag": ex.session.etag}
         if F.ANSWER_PATCH_200 in self:
             return responses.text(200, "answer applied", {**ex.base, **etag})

@@ -392,6 +392,23 @@ class Fault(enum.Enum):
         "use the input's uid as the publish secret")
     PUBLISH_URL_DELETE_KEEPS_PUBLISHER = ('publish-url-delete-keeps-publisher', Kind.DELETE,
         'answer DELETE on the publish URL 200 (Cloudflare profile) but keep the publisher live')
+    # proof per requirement (issue 20): requirements a clean run grades that no other fault showed failing
+    ANSWER_PATCH_REFUSED = ('answer-patch-refused', Kind.ANSWER_PATCH,
+        "refuse (400) the PATCH that carries the player's SDP answer to a server offer")
+    PREFLIGHT_REFUSED = ('preflight-refused', Kind.METHODS,
+        'answer every CORS preflight 403, whether a token is required or not')
+    COUNTER_OFFER_VALID_UNTIL_SECONDS = ('counter-offer-valid-until-seconds', Kind.SERVER_OFFER,
+        'type the 406 counter-offer valid-until="30" (seconds) instead of an HTTP-date')
+    MALFORMED_PATCH_ACCEPTED = ('malformed-patch-accepted', Kind.TRICKLE,
+        'answer a malformed trickle-ice-sdpfrag (e.g. a restart with a 2-character ice-ufrag) 204, as if applied')
+    ANSWER_REJECTS_EVERY_SECTION = ('answer-rejects-every-section', Kind.ANSWER,
+        'answer every m-section with port 0 (rejected): the answer accepts no track')
+    ANSWER_AUDIO_AS_VIDEO = ('answer-audio-as-video', Kind.ANSWER,
+        "turn the answer's m=audio into m=video: two tracks of one kind")
+    LAYER_LINK_NAMES_THE_URN = ('layer-link-names-the-urn', Kind.EXTENSION_LINKS,
+        "point the layer selection Link at its own rel URN instead of the layer-selection URL")
+    MEDIA_STOPS_AFTER_RESTART = ('media-stops-after-restart', Kind.RELAY,
+        'forward no media of (WHIP) or to (WHEP) a session once it has restarted ICE')
 
 
 # The `--fault NAME` names and their help (kept for readers of the old mapping: plugin, tests).
@@ -456,6 +473,10 @@ def rewrite_answer(answer: str, active: ActiveFaults) -> str:
         answer = re.sub(r"^a=simulcast:recv ([^\r\n]*)", r"a=rid:extra recv\r\na=simulcast:recv \1;extra", answer, flags=re.MULTILINE)
     if Fault.ANSWER_RTCP_MUX_ONLY in active:
         answer = re.sub(r"^a=rtcp-mux\r?$", "a=rtcp-mux\r\na=rtcp-mux-only\r", answer, flags=re.MULTILINE)
+    if Fault.ANSWER_REJECTS_EVERY_SECTION in active:
+        answer = re.sub(r"^m=(\w+) \d+", r"m=\1 0", answer, flags=re.MULTILINE)
+    if Fault.ANSWER_AUDIO_AS_VIDEO in active:
+        answer = re.sub(r"^m=audio ", "m=video ", answer, flags=re.MULTILINE)
     if Fault.ANSWER_MSID_SPLIT in active:
         count = iter(range(1000))
         answer = re.sub(r"^a=msid:(\S+)", lambda m: f"a=msid:{m.group(1)}-{next(count)}", answer, flags=re.MULTILINE)

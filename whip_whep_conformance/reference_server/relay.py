@@ -358,6 +358,9 @@ class Relay:
                 continue
             if Fault.MEDIA_STOPS_AFTER_5S in self.faults and egress.sending_for() > FAULT_MEDIA_FOR_S:
                 continue
+            if Fault.MEDIA_STOPS_AFTER_RESTART in self.faults and (
+                    session.ice_restart is not None or (self.publisher is not None and self.publisher.ice_restart is not None)):
+                continue
             payload_type = egress.payload_type(codec)
             if payload_type is None:
                 self.viewers.pop(session, None)
