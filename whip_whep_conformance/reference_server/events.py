@@ -138,15 +138,10 @@ def initial_events(live: "LiveInput", viewer: "Session", stream: EventStream) ->
 
 # --- the 201's Links ------------------------------------------------------------------------------
 
-def links(session_url: str, faults: ActiveFaults) -> list[str]:
-    events = [e for e in SUPPORTED if not (e == "layers" and Fault.SSE_EVENTS_WITHOUT_LAYERS in faults)]
-    sse = Link(f"{session_url}/sse{'-missing' if Fault.SSE_URL_MISSING in faults else ''}",
-               {"rel": ext.SSE_REL} if Fault.SSE_LINK_NO_EVENTS in faults else {"rel": ext.SSE_REL, "events": ",".join(events)})
-    layer = Link(ext.LAYER_REL if Fault.LAYER_LINK_NAMES_THE_URN in faults else f"{session_url}/layer", {"rel": ext.LAYER_REL})
-    if Fault.EXTENSION_LINKS_COMBINED in faults:
-        return [format_link(Link(sse.target, {**sse.params, "rel": f"{ext.SSE_REL} {ext.LAYER_REL}"}))]
-    if Fault.LAYER_WITHOUT_SSE in faults:
-        return [format_link(layer)]
+def links(session_url: str) -> list[str]:
+    """A WHEP session's extension Links: server-sent events (with the types it sends) and layer selection."""
+    sse = Link(f"{session_url}/sse", {"rel": ext.SSE_REL, "events": ",".join(SUPPORTED)})
+    layer = Link(f"{session_url}/layer", {"rel": ext.LAYER_REL})
     return [format_link(sse), format_link(layer)]
 
 

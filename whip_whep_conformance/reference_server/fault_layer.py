@@ -26,17 +26,21 @@ import asyncio
 import enum
 import os
 import re
+import time
+from email.utils import formatdate
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
+from aioice import stun
 
 from whip_whep_conformance.protocol import headers, sdp, sdpfrag
+from whip_whep_conformance.protocol import whep_extensions as ext
 from whip_whep_conformance.protocol.link import Link, format_link, parse_links
 
-from . import responses
+from . import events, responses
 from .candidates import usable_candidate
-from .faults import ActiveFaults, Fault, rewrite_answer
+from .faults import PROBE_RESOURCE_FAULTS, ActiveFaults, Fault, rewrite_answer, whip_extension_links
 from .refusal import Refusal
 
 if TYPE_CHECKING:
@@ -58,6 +62,10 @@ class Route(enum.Enum):
     NO_SUCH_SESSION = "404 for a session URL that names no session"
     DELETE = "200 to a DELETE that ends a session"
     OFFER_MALFORMED = "400 to an offer that is not usable SDP"
+    TRACK_LIMIT = "406/422 to a WHIP offer with more tracks than the endpoint takes"
+    OFFER_UNUSABLE = "406/422 to a WHIP offer the endpoint cannot negotiate"
+    NOT_PUBLISHED = "409 + Retry-After to a WHEP POST before publication (--require-publisher)"
+    EXTENSIONS = "the extension Links of a 201 (or of a session's OPTIONS)"
     PATCH_WRONG_TYPE = "415 to a PATCH of another media type"
     PATCH_MALFORMED = "400 to a malformed trickle-ice-sdpfrag"
     NO_PATCH = "501/405 to a PATCH when PATCH is switched off"
@@ -78,6 +86,9 @@ class Check(enum.Enum):
     RESTART = "new ICE credentials in a PATCH mean an ICE restart"
     SERVER_OFFER = "an empty POST asks for a server offer (draft-murillo-whep-01)"
     TOKEN_ON_OPTIONS = "OPTIONS needs no token (a fault makes it need one)"
+    ONE_PUBLISHER = "a live input takes one publisher at a time (409)"
+    SIMULCAST = "a simulcast offer is answered with every stream taken up (RFC 9725 §4.8)"
+    ANSWERED_VIEWER_FORWARDED = "a viewer that answered the server's offer gets the media"
 
 
 class Place(enum.Enum):
@@ -86,7 +97,9 @@ class Place(enum.Enum):
     CREATED = "the 201"
     OPTIONS = "plain OPTIONS on an endpoint"
     PREFLIGHT = "CORS preflight on an endpoint"
-    SERVER_OFFER = "the 201/406 carrying the server's offer"
+    SERVER_OFFER = "the 201 carrying the server's offer"
+    COUNTER_OFFER = "the 406 carrying a counter-offer"
+    SESSION_OPTIONS = "OPTIONS on a session URL"
 
 
 @dataclass
@@ -209,6 +222,9 @@ class FaultLayer:
             Check.RESTART: F.RESTART_AS_TRICKLE,
             Check.SERVER_OFFER: F.NO_SERVER_OFFER,
             Check.TOKEN_ON_OPTIONS: F.PREFLIGHT_NEEDS_AUTH,
+            Check.ONE_PUBLISHER: F.SECOND_PUBLISHER_ACCEPTED,
+            Check.SIMULCAST: F.SIMULCAST_UNSUPPORTED,
+            Check.ANSWERED_VIEWER_FORWARDED: F.SERVER_OFFERED_MEDIA_NEVER_FORWARDED,
         }[check] in self
 
     def endpoint_post(self) -> None:
@@ -231,11 +247,107 @@ class FaultLayer:
         """Hook: whether a DELETE on the publish URL ends the publisher it answers 200 for."""
         return F.PUBLISH_URL_DELETE_KEEPS_PUBLISHER not in self
 
-    def offer_refusal(self, desc: sdp.SessionDescription) -> Refusal | None:
-        """Hook: a refusal a fault gives a well-formed offer the correct server takes."""
-        if F.OFFER_WITHOUT_CANDIDATES_REFUSED in self and not any(m.candidates for m in desc.media):
-            return Refusal(400, "the offer carries no candidates")
+    def offer_refusal(self, desc: sdp.SessionDescription, route: Route = Route.CREATED) -> Refusal | None:
+        """Hook: a refusal a fault gives an offer the correct server takes: any well-formed offer
+        (`route` CREATED), a WHIP offer that passed the endpoint's checks (OFFER_UNUSABLE), or a WHEP
+        offer before it is negotiated (NOT_PUBLISHED, where `desc` is the live publisher's state)."""
+        if route is Route.CREATED:
+            if F.OFFER_WITHOUT_CANDIDATES_REFUSED in self and not any(m.candidates for m in desc.media):
+                return Refusal(400, "the offer carries no candidates")
+        elif route is Route.OFFER_UNUSABLE:
+            if F.SENDRECV_REFUSED in self and any(m.direction == "sendrecv" for m in desc.media):
+                return Refusal(400, "sendrecv offers are not accepted")
+            if F.ACTIVE_OFFER_REFUSED_403 in self and any(m.setup == "active" for m in desc.media):
+                return Refusal(403, "a=setup:active offers are not taken")
         return None
+
+    def feed_refusal(self, publisher: "Session | None") -> Refusal | None:
+        """Hook: janus-whep-server's refusals of a WHEP POST while the input's feed is not up."""
+        if F.NEEDS_PUBLISHER_500 in self and publisher is None:
+            return Refusal(500, "no feed to subscribe to")
+        if F.NEEDS_MEDIA_500 in self and (publisher is None or not publisher.connected.is_set()):
+            return Refusal(500, "no feed to subscribe to: the publisher's media is not up")
+        return None
+
+    def viewer_offer_refusal(self, counter_offers: bool) -> Refusal | str | None:
+        """Hook: a WHEP offer a fault refuses before negotiating it: a Refusal, or the reason of a
+        counter-offer (`counter_offers`: the revision in force has them)."""
+        if F.WHEP_POST_500 in self:
+            return Refusal(500, "internal error")
+        if F.COUNTER_OFFER_ALWAYS in self and counter_offers:
+            return "this endpoint always makes the offer"
+        return None
+
+    def refusal_status(self, route: Route, correct: int) -> int:
+        """Hook: the status of a refusal the correct server gives `correct` (a 403 instead, say)."""
+        if route is Route.TRACK_LIMIT and F.TRACK_LIMIT_403 in self:
+            return 403
+        if route is Route.OFFER_UNUSABLE and F.UNUSABLE_OFFER_403 in self:
+            return 403
+        return correct
+
+    # ---- negotiation and the session's life (hooks the server's session code calls) -----------------
+
+    def session_id(self, counter: int, correct: str) -> str:
+        """Hook: the id of a new session (`correct`: 128 random bits; `counter`: sessions so far)."""
+        return str(counter) if F.SEQUENTIAL_SESSION_IDS in self else correct
+
+    def offer_to_apply(self, kind: str, offer: str, desc: sdp.SessionDescription) -> str:
+        """Hook: the offer text the peer connection is given."""
+        for name in self._unknown_video_formats(kind, desc):  # negotiated as VP8, answered rejected below
+            offer = sdp.with_format_renamed(offer, name, "VP8")
+        if F.NO_VP9 in self:
+            offer = sdp.without_format(offer, "VP9")
+        return offer
+
+    def answer_made(self, kind: str, offer: str, desc: sdp.SessionDescription, answer: str) -> str:
+        """Hook: the answer the peer connection made to `offer` (as applied), before it is sent."""
+        if F.ACTIVE_ANSWERED_ACTIVE in self and "a=setup:active" in offer:
+            answer = answer.replace("a=setup:passive", "a=setup:active")
+        if self._unknown_video_formats(kind, desc):
+            answer = re.sub(r"^m=video \d+", "m=video 0", answer, flags=re.MULTILINE)
+        return answer
+
+    def _unknown_video_formats(self, kind: str, desc: sdp.SessionDescription) -> list[str]:
+        """unusable-section-rejected: the WHIP offer's video formats aiortc cannot negotiate."""
+        if kind != "whip" or F.UNUSABLE_SECTION_REJECTED not in self:
+            return []
+        from aiortc import RTCRtpSender
+
+        known = {c.mimeType.split("/")[1].lower() for c in RTCRtpSender.getCapabilities("video").codecs}
+        return sorted({c.name for m in desc.media if m.kind == "video" for c in m.codecs if c.name.lower() not in known})
+
+    async def answered(self, session: "Session") -> None:
+        """Hook: the session's answer is made (answer-unreachable-candidates shuts its ICE agent)."""
+        if F.ANSWER_UNREACHABLE_CANDIDATES in self:
+            await session.pc.close()  # a media server that is not where its answer says
+
+    def ends_when_closed(self) -> bool:
+        """Hook: whether a session whose DTLS closed or whose ICE failed is ended."""
+        return F.DTLS_CLOSE_IGNORED not in self
+
+    def offer_deadline(self, expires: int, timeout_s: float) -> tuple[int | None, float]:
+        """Hook: a server offer's Expires time and how long its session waits for the answer."""
+        if F.SERVER_OFFER_NEVER_EXPIRES in self:
+            return None, 3600.0
+        return expires, timeout_s
+
+    def session_opened(self, session: "Session") -> None:
+        """Hook: a session's peer connection is set up (consent-answered-briefly starts its clock)."""
+        if F.CONSENT_ANSWERED_BRIEFLY in self:
+            session.spawn(_stop_answering_checks(session, FAULT_CONSENT_FOR_S))
+
+    # ---- extensions ------------------------------------------------------------------------------
+
+    def extension_links(self, protocol: str, session_path: str, correct: list[str], on_201: bool = True) -> list[str]:
+        """The EXTENSIONS step: the extension Links a 201 (`on_201`) or a session's OPTIONS sends."""
+        if protocol == "whep":
+            return _whep_extension_links(session_path, self.active) if self.active & WHEP_LINK_FAULTS else correct
+        return correct + whip_extension_links(session_path, self.active, on_201)
+
+    def has_probe_extension(self) -> bool:
+        """Whether `<WHIP session>/ext` exists (only the whip-ext-* faults announce it)."""
+        return bool(self.active & PROBE_RESOURCE_FAULTS)
 
     def restarts(self, configured: bool) -> bool:
         """Hook: whether sessions take ICE restarts (the server is `configured` to)."""
@@ -457,6 +569,15 @@ class FaultLayer:
             return web.Response(status=204, headers={**ex.base, **extra})
         return response
 
+    async def _not_published(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
+        if F.CONFLICT_WITHOUT_RETRY_AFTER in self:
+            response.headers.pop("Retry-After", None)
+        elif F.RETRY_AFTER_JUNK in self:
+            response.headers["Retry-After"] = "soon"
+        elif F.RETRY_AFTER_HTTP_DATE in self:
+            response.headers["Retry-After"] = formatdate(time.time() + int(response.headers["Retry-After"]), usegmt=True)
+        return response
+
     async def _offer_malformed(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
         if F.MALFORMED_SDP_500 in self:
             return self.error(500, "internal error", ex.base)
@@ -496,6 +617,7 @@ _SHAPE = {
     Route.NOT_ALLOWED: FaultLayer._not_allowed,
     Route.NO_SUCH_SESSION: FaultLayer._no_such_session,
     Route.OFFER_MALFORMED: FaultLayer._offer_malformed,
+    Route.NOT_PUBLISHED: FaultLayer._not_published,
     Route.NO_PATCH: FaultLayer._no_patch,
     Route.ANSWER_PATCH: FaultLayer._answer_patch,
     Route.ANSWER_REFUSED: FaultLayer._answer_refused,
@@ -511,6 +633,46 @@ _INSTEAD = {
     Route.RESTART: FaultLayer._instead_of_restart,
     Route.TRICKLE: FaultLayer._instead_of_trickle,
 }
+
+
+FAULT_CONSENT_FOR_S = 2.0  # how long the consent-answered-briefly fault answers consent checks
+
+
+async def _stop_answering_checks(session: "Session", after_s: float) -> None:
+    """The consent-answered-briefly fault: `after_s` after connecting, the session's ICE agent drops every
+    STUN Binding request (consent checks, RFC 7675) while media keeps flowing."""
+    await session.connected.wait()
+    await asyncio.sleep(after_s)  # the fault's schedule, not a synchronisation
+    connections = {}  # under BUNDLE every transceiver shares one ICE agent: wrap each agent once
+    for transceiver in session.pc.getTransceivers():
+        dtls_transport = transceiver.sender.transport
+        connection = getattr(getattr(dtls_transport, "transport", None), "_connection", None)
+        if connection is not None:
+            connections[id(connection)] = connection
+    for connection in connections.values():
+        def drop(message, addr, protocol, original=connection.request_received) -> None:
+            if message.message_method == stun.Method.BINDING:
+                return
+            original(message, addr, protocol)
+
+        connection.request_received = drop
+
+
+WHEP_LINK_FAULTS = frozenset({F.SSE_EVENTS_WITHOUT_LAYERS, F.SSE_URL_MISSING, F.SSE_LINK_NO_EVENTS,
+                              F.EXTENSION_LINKS_COMBINED, F.LAYER_WITHOUT_SSE, F.LAYER_LINK_NAMES_THE_URN})
+
+
+def _whep_extension_links(session_url: str, active: ActiveFaults) -> list[str]:
+    """A WHEP 201's extension Links as the sse-*/layer-* link faults distort them (events.links is the correct set)."""
+    kinds = [e for e in events.SUPPORTED if not (e == "layers" and F.SSE_EVENTS_WITHOUT_LAYERS in active)]
+    sse = Link(f"{session_url}/sse{'-missing' if F.SSE_URL_MISSING in active else ''}",
+               {"rel": ext.SSE_REL} if F.SSE_LINK_NO_EVENTS in active else {"rel": ext.SSE_REL, "events": ",".join(kinds)})
+    layer = Link(ext.LAYER_REL if F.LAYER_LINK_NAMES_THE_URN in active else f"{session_url}/layer", {"rel": ext.LAYER_REL})
+    if F.EXTENSION_LINKS_COMBINED in active:
+        return [format_link(Link(sse.target, {**sse.params, "rel": f"{ext.SSE_REL} {ext.LAYER_REL}"}))]
+    if F.LAYER_WITHOUT_SSE in active:
+        return [format_link(layer)]
+    return [format_link(sse), format_link(layer)]
 
 
 async def _no_content_with_content(request: web.Request, response_headers: dict[str, str]) -> web.StreamResponse:

@@ -25,11 +25,10 @@ from .config import SERVER_KEY
 from .refusal import Refusal
 from .candidates import usable_candidate
 from .fault_layer import Check, Exchange, Place, Route
-from .faults import PROBE_RESOURCE_FAULTS, whip_extension_links
 from .sessions import Session, new_etag
 
 if TYPE_CHECKING:
-    from .app import ReferenceServer
+    from .ports import SignallingServer
     from .live_inputs import LiveInput
 
 log = logging.getLogger("reference_server.signalling")
@@ -63,21 +62,21 @@ class Protocol:
 
     name: str  # "whip" | "whep"
     path: str  # "publish" | "play"
-    find_input: Callable[["ReferenceServer", str], "LiveInput | None"]
-    negotiate: Callable[["ReferenceServer", "LiveInput", str, sdp.SessionDescription, str], Awaitable[tuple[Session, str]]]
+    find_input: Callable[["SignallingServer", str], "LiveInput | None"]
+    negotiate: Callable[["SignallingServer", "LiveInput", str, sdp.SessionDescription, str], Awaitable[tuple[Session, str]]]
     # WHEP only: the server offers (empty POST, draft-murillo-whep-01 §4.2) and takes the answer by PATCH.
-    server_offer: Callable[["ReferenceServer", "LiveInput"], Awaitable[tuple[Session, str]]] | None = None
-    answered: Callable[["ReferenceServer", "LiveInput", Session, str], Awaitable[None]] | None = None
+    server_offer: Callable[["SignallingServer", "LiveInput"], Awaitable[tuple[Session, str]]] | None = None
+    answered: Callable[["SignallingServer", "LiveInput", Session, str], Awaitable[None]] | None = None
 
-    def profile(self, server: "ReferenceServer") -> str:
+    def profile(self, server: "SignallingServer") -> str:
         return server.config.whip_profile if self.name == "whip" else server.config.whep_profile
 
 
-def _server(request: web.Request) -> "ReferenceServer":
+def _server(request: web.Request) -> "SignallingServer":
     return request.app[SERVER_KEY]
 
 
-def _base_headers(server: "ReferenceServer", protocol: Protocol) -> dict[str, str]:
+def _base_headers(server: "SignallingServer", protocol: Protocol) -> dict[str, str]:
     result = {
         "Access-Control-Allow-Origin": "*",
         "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post, protocol-version",
@@ -86,12 +85,12 @@ def _base_headers(server: "ReferenceServer", protocol: Protocol) -> dict[str, st
     return server.layer.base_headers(result)
 
 
-def _error(server: "ReferenceServer", status: int, reason: str, extra: dict[str, str]) -> web.Response:
+def _error(server: "SignallingServer", status: int, reason: str, extra: dict[str, str]) -> web.Response:
     """A 4xx/5xx that explains itself: RFC 9457 problem details (RFC 9725 §4.1, WHEP §4.1)."""
     return server.layer.error(status, reason, extra)
 
 
-def _check_token(server: "ReferenceServer", request: web.Request) -> None:
+def _check_token(server: "SignallingServer", request: web.Request) -> None:
     token = server.config.token
     if not token:
         return
@@ -109,7 +108,7 @@ def _challenge(presented: str | None) -> str:
     return 'Bearer realm="whip-whep", error="invalid_token"'
 
 
-def _ice_server_links(server: "ReferenceServer") -> list[str]:
+def _ice_server_links(server: "SignallingServer") -> list[str]:
     links = []
     for url in server.config.ice_servers + server.config.link_ice_servers:
         scheme, _, rest = url.partition(":")
@@ -123,12 +122,26 @@ def _ice_server_links(server: "ReferenceServer") -> list[str]:
     return links
 
 
-def _get_is_405(server: "ReferenceServer", protocol: Protocol) -> bool:
+def _links(server: "SignallingServer", protocol: Protocol, place: Place, path: str) -> list[str]:
+    """The Links a response at `place` carries: the ice-servers (none on a preflight, which is not
+    the request the client means) and, on a 201, the extensions: WHEP's events and layer selection
+    (WHEP §4.9); WHIP offers none (RFC 9725 §4.9)."""
+    if place is Place.SESSION_OPTIONS:  # no ice-servers; WHIP: the extensions its session URL has
+        return server.layer.extension_links(protocol.name, path, [], on_201=False) if protocol.name == "whip" else []
+    every = _ice_server_links(server)
+    links = server.layer.ice_server_links(place, [] if place is Place.PREFLIGHT else every, every)
+    if place in (Place.CREATED, Place.SERVER_OFFER):
+        correct = events.links(path) if protocol.name == "whep" else []
+        links += server.layer.extension_links(protocol.name, path, correct)
+    return links
+
+
+def _get_is_405(server: "SignallingServer", protocol: Protocol) -> bool:
     """Whether GET/HEAD are refused here (405): by the revision in force."""
     return server.layer.get_is_405(protocol.profile(server) in GET_IS_405)
 
 
-def _supported(server: "ReferenceServer", protocol: Protocol, methods: tuple[str, ...]) -> tuple[str, ...]:
+def _supported(server: "SignallingServer", protocol: Protocol, methods: tuple[str, ...]) -> tuple[str, ...]:
     """The methods a resource supports, for Allow and Access-Control-Allow-Methods: where GET and HEAD
     get 405 they are not among them (RFC 9110 §15.5.6: a 405's Allow lists the supported methods)."""
     if not _get_is_405(server, protocol):
@@ -136,7 +149,7 @@ def _supported(server: "ReferenceServer", protocol: Protocol, methods: tuple[str
     return server.layer.allowed(tuple(m for m in methods if m not in ("GET", "HEAD")), methods)
 
 
-async def _not_allowed(server: "ReferenceServer", request: web.Request, allowed: tuple[str, ...], base: dict[str, str],
+async def _not_allowed(server: "SignallingServer", request: web.Request, allowed: tuple[str, ...], base: dict[str, str],
                        method: str, why: str = "") -> web.Response:
     if method not in KNOWN_METHODS:
         response = _error(server, 501, f"method {method} is not implemented", base)
@@ -145,7 +158,7 @@ async def _not_allowed(server: "ReferenceServer", request: web.Request, allowed:
     return await server.layer.shape(Route.NOT_ALLOWED, response, Exchange(request, base))
 
 
-async def _get(server: "ReferenceServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...],
+async def _get(server: "SignallingServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...],
                base: dict[str, str], method: str) -> web.StreamResponse:
     """GET/HEAD: 2xx without content since RFC 9725 / whep-02; 405 in the older drafts."""
     if _get_is_405(server, protocol):
@@ -155,7 +168,7 @@ async def _get(server: "ReferenceServer", request: web.Request, protocol: Protoc
     return await server.layer.shape(Route.GET, response, Exchange(request, base))
 
 
-async def _options(server: "ReferenceServer", request: web.Request, allowed: tuple[str, ...], base: dict[str, str],
+async def _options(server: "SignallingServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str],
                    endpoint: bool) -> web.StreamResponse:
     result = {
         **base,
@@ -168,11 +181,9 @@ async def _options(server: "ReferenceServer", request: web.Request, allowed: tup
         result["Accept-Post"] = headers.SDP
     response = web.Response(status=200, headers=result)
     preflight = "Access-Control-Request-Method" in request.headers
-    if endpoint:  # a preflight carries none (it is not the request the client means)
-        every = _ice_server_links(server)
-        place = Place.PREFLIGHT if preflight else Place.OPTIONS
-        for link in server.layer.ice_server_links(place, [] if preflight else every, every):
-            response.headers.add("Link", link)
+    place = (Place.PREFLIGHT if preflight else Place.OPTIONS) if endpoint else Place.SESSION_OPTIONS
+    for link in _links(server, protocol, place, request.path):
+        response.headers.add("Link", link)
     return await server.layer.shape(Route.OPTIONS, response, Exchange(request, base))
 
 
@@ -188,7 +199,7 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
         if method == "OPTIONS":
             if server.layer.waives(Check.TOKEN_ON_OPTIONS):
                 _check_token(server, request)
-            return await _options(server, request, allowed, base, endpoint=True)
+            return await _options(server, request, protocol, allowed, base, endpoint=True)
         if method == "POST" and server.config.redirect and not request.path.startswith(REDIRECTED_PREFIX):
             return await _redirect(server, request, base)
         _check_token(server, request)
@@ -218,14 +229,14 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     return await _created(server, request, protocol, session, answer, base)
 
 
-def _endpoint_methods(server: "ReferenceServer", protocol: Protocol) -> tuple[str, ...]:
+def _endpoint_methods(server: "SignallingServer", protocol: Protocol) -> tuple[str, ...]:
     """The methods an endpoint supports: DELETE too on a publish URL where the profile takes it."""
     if protocol.name == "whip" and protocol.profile(server) in PUBLISH_URL_DELETE:
         return (*ENDPOINT_METHODS, "DELETE")
     return ENDPOINT_METHODS
 
 
-async def _end_publisher(server: "ReferenceServer", live: "LiveInput", base: dict[str, str]) -> web.Response:
+async def _end_publisher(server: "SignallingServer", live: "LiveInput", base: dict[str, str]) -> web.Response:
     """DELETE on the publish URL (PUBLISH_URL_DELETE): end the input's live publisher, as a DELETE of its
     session URL would; 404 when nobody publishes (there is no session to end)."""
     session = live.publisher
@@ -240,13 +251,13 @@ async def _end_publisher(server: "ReferenceServer", live: "LiveInput", base: dic
 REDIRECTED_PREFIX = "/via"
 
 
-async def _redirect(server: "ReferenceServer", request: web.Request, base: dict[str, str]) -> web.StreamResponse:
+async def _redirect(server: "SignallingServer", request: web.Request, base: dict[str, str]) -> web.StreamResponse:
     """307 keeps the method and body (RFC 9725 §4.5; 301/302 may turn the POST into a GET)."""
     response = web.Response(status=307, headers={**base, "Location": REDIRECTED_PREFIX + request.path_qs})
     return await server.layer.shape(Route.REDIRECT, response, Exchange(request, base))
 
 
-def _asks_for_server_offer(server: "ReferenceServer", request: web.Request, protocol: Protocol) -> bool:
+def _asks_for_server_offer(server: "SignallingServer", request: web.Request, protocol: Protocol) -> bool:
     """draft-murillo-whep-01 §4.2: a POST with no body (and no Content-Type) asks the server to offer."""
     return (protocol.server_offer is not None and protocol.profile(server) == profiles.MURILLO_01
             and not request.can_read_body and "Content-Type" not in request.headers
@@ -258,7 +269,7 @@ def _session_path(request: web.Request, protocol: Protocol, session: Session) ->
     return f"/{request.match_info['key']}/webRTC/{protocol.path}/{session.id}"
 
 
-async def _server_offered(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session,
+async def _server_offered(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session,
                          offer: str, base: dict[str, str], status: int) -> web.StreamResponse:
     """201 (server offer, with Expires) or 406 (counter-offer, valid-until) carrying the server's SDP offer."""
     deadline = formatdate(session.offer_expires or time.time() + server.config.offer_timeout_s, usegmt=True)
@@ -272,17 +283,13 @@ async def _server_offered(server: "ReferenceServer", request: web.Request, proto
     # first, which carries the transport, as JSEP's max-bundle does) and rtcp-mux-only (RFC 8858).
     marked = sdp.with_media_attribute(sdp.as_bundle_only(offer), "rtcp-mux-only")
     response = web.Response(status=status, body=marked.encode(), headers=result)
-    every = _ice_server_links(server)
-    for link in server.layer.ice_server_links(Place.SERVER_OFFER, every, every):
+    for link in _links(server, protocol, Place.SERVER_OFFER if status == 201 else Place.COUNTER_OFFER, result["Location"]):
         response.headers.add("Link", link)
-    if status == 201:
-        for link in events.links(result["Location"], server.config.faults):
-            response.headers.add("Link", link)
     route = Route.COUNTER_OFFER if status == 406 else Route.SERVER_OFFER
     return await server.layer.shape(route, response, Exchange(request, base, session, protocol.name, answer=offer))
 
 
-async def _read_offer(server: "ReferenceServer", request: web.Request, base: dict[str, str]) -> tuple[str, sdp.SessionDescription]:
+async def _read_offer(server: "SignallingServer", request: web.Request, base: dict[str, str]) -> tuple[str, sdp.SessionDescription]:
     content_type = headers.media_type(request.headers.get("Content-Type"))
     if content_type != headers.SDP and not server.layer.waives(Check.OFFER_TYPE):
         raise Refusal(415, f"the offer must be typed {headers.SDP}, not {content_type or 'untyped'}")
@@ -301,14 +308,14 @@ async def _read_offer(server: "ReferenceServer", request: web.Request, base: dic
     return text, desc
 
 
-async def _refusal(server: "ReferenceServer", request: web.Request, refusal: Refusal, base: dict[str, str]) -> web.StreamResponse:
+async def _refusal(server: "SignallingServer", request: web.Request, refusal: Refusal, base: dict[str, str]) -> web.StreamResponse:
     response = _error(server, refusal.status, refusal.reason, {**base, **refusal.headers})
     if refusal.route is None:
         return response
     return await server.layer.shape(refusal.route, response, Exchange(request, base))
 
 
-async def _created(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session, answer: str,
+async def _created(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session, answer: str,
                    base: dict[str, str]) -> web.StreamResponse:
     result = {
         **base,
@@ -319,15 +326,8 @@ async def _created(server: "ReferenceServer", request: web.Request, protocol: Pr
     if server.config.patch:
         result["Accept-Patch"] = headers.SDPFRAG  # trickle ICE and ICE restart by PATCH (RFC 5789 §3.1)
     response = web.Response(status=201, body=answer.encode(), headers=result)
-    every = _ice_server_links(server)
-    for link in server.layer.ice_server_links(Place.CREATED, every, every):
+    for link in _links(server, protocol, Place.CREATED, _session_path(request, protocol, session)):
         response.headers.add("Link", link)
-    if protocol.name == "whep":  # the extensions it offers (WHEP §4.9)
-        for link in events.links(_session_path(request, protocol, session), server.config.faults):
-            response.headers.add("Link", link)
-    else:  # it offers no WHIP extension (RFC 9725 §4.9); the whip-ext-* faults announce one
-        for link in whip_extension_links(_session_path(request, protocol, session), server.config.faults, on_201=True):
-            response.headers.add("Link", link)
     return await server.layer.shape(Route.CREATED, response, Exchange(request, base, session, protocol.name, answer=answer))
 
 
@@ -337,7 +337,7 @@ async def whip_extension_resource(request: web.Request, protocol: Protocol) -> w
     server = _server(request)
     base = _base_headers(server, protocol)
     session = await server.find_session(request.match_info["sid"])
-    if session is None or session.kind != "whip" or not server.config.faults & PROBE_RESOURCE_FAULTS:
+    if session is None or session.kind != "whip" or not server.layer.has_probe_extension():
         return _error(server, 404, "no such resource", base)
     session.extension_used = True
     return web.Response(status=204, headers=base)
@@ -353,7 +353,7 @@ async def extension_resource(request: web.Request, protocol: Protocol, what: str
     allowed = {"sse": ("POST", "OPTIONS"), "stream": ("GET", "DELETE", "OPTIONS"), "layer": ("POST", "OPTIONS")}[what]
     try:
         if method == "OPTIONS":
-            return await _options(server, request, allowed, base, endpoint=False)
+            return await _options(server, request, protocol, allowed, base, endpoint=False)
         if what != "stream":
             _check_token(server, request)
         session = await server.find_session(request.match_info["sid"])
@@ -382,10 +382,7 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
         methods = SESSION_METHODS if server.config.patch else tuple(m for m in SESSION_METHODS if m != "PATCH")
         allowed = _supported(server, protocol, methods)
         if method == "OPTIONS":
-            response = await _options(server, request, allowed, base, endpoint=False)
-            for link in whip_extension_links(request.path, server.config.faults, on_201=False) if protocol.name == "whip" else ():
-                response.headers.add("Link", link)
-            return response
+            return await _options(server, request, protocol, allowed, base, endpoint=False)
         _check_token(server, request)
         session = await server.find_session(request.match_info["sid"])
         live = protocol.find_input(server, request.match_info["key"])
@@ -413,7 +410,7 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
 NO_PATCH_501 = (profiles.WHIP_06, profiles.MURILLO_01)  # "does not support the PATCH method for any purpose": 501
 
 
-async def _no_patch(server: "ReferenceServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...],
+async def _no_patch(server: "SignallingServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...],
                     base: dict[str, str]) -> web.StreamResponse:
     """A server with PATCH switched off: 501 where the revision names it, else 405 (RFC 9110: not allowed here)."""
     if protocol.profile(server) in NO_PATCH_501:
@@ -426,7 +423,7 @@ async def _no_patch(server: "ReferenceServer", request: web.Request, protocol: P
 UNSUPPORTED_PATCH_KIND = {profiles.WHIP_06: 405, profiles.MURILLO_01: 405}  # "405 Not Implemented" (sic)
 
 
-async def _patch(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session,
+async def _patch(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session,
                  base: dict[str, str]) -> web.StreamResponse:
     """Trickle ICE (RFC 8840 fragments, WHIP §4.3.2 / WHEP §4.4.2) and ICE restart (RFC 9725 §4.3.3)."""
     layer = server.layer
@@ -491,7 +488,7 @@ async def _add_trickled(session: Session, frag: sdpfrag.SdpFrag) -> None:
             await session.pc.addIceCandidate(None)
 
 
-async def _restart(server: "ReferenceServer", request: web.Request, session: Session, frag: sdpfrag.SdpFrag,
+async def _restart(server: "SignallingServer", request: web.Request, session: Session, frag: sdpfrag.SdpFrag,
                    if_match: str | None, base: dict[str, str]) -> web.StreamResponse:
     """An ICE restart (RFC 9725 §4.3.3): a new ICE agent with new credentials and candidates, answered
     200 with them and a new ETag; the current ICE session carries media until the new one is nominated."""
@@ -541,7 +538,7 @@ async def _finish_restart(session: Session, restart: IceRestart, timeout_s: floa
         log.info("session %s: ICE restart did not connect; the previous ICE session carries on", session.id)
 
 
-async def _patch_answer(server: "ReferenceServer", request: web.Request, protocol: Protocol, session: Session,
+async def _patch_answer(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session,
                         base: dict[str, str], content_type: str | None) -> web.StreamResponse:
     """The player's SDP answer to a server offer: 204 with the session's first ETag, 4xx if unusable."""
     if content_type != headers.SDP:
