@@ -25,7 +25,8 @@ def lines() -> Iterator[str]:
     for req in rows:
         where = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
         profiles_note = f" [{', '.join(req.profiles)}]" if req.profiles else ""
-        yield f"{req.id:16} {req.level:6} {req.grade:10} {req.testability}  {where} {req.stated}{profiles_note}: {req.text}"
+        said = f" {req.stated}" if req.stated.lower() != req.spec.lower() else ""  # not "brief brief:"
+        yield f"{req.id:16} {req.level:6} {req.grade:10} {req.testability}  {where}{said}{profiles_note}: {req.text}"
         if req.grade_reason:
             yield f"{'':16} graded {req.grade}: {req.grade_reason}"
         if req.untested_reason:
