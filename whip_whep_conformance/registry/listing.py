@@ -13,7 +13,7 @@ from whip_whep_conformance import registry
 from whip_whep_conformance.protocol import profiles
 
 HEADER = (
-    f"{'ID':16} {'LEVEL':6} {'GRADE':10} {'T'}  WHERE AND KEYWORD: PARAPHRASE",
+    f"{'ID':16} {'LEVEL':6} {'GRADE':10} {'T'}  WHERE: PARAPHRASE",
     f"{'':16} {'':6} {'':10} {'^ testability: T HTTP only, M needs media, P partly, C client-only, N not black-box, I info'}",
 )
 
@@ -31,7 +31,8 @@ def lines() -> Iterator[str]:
             yield f"{'':16} graded {req.grade}: {req.grade_reason}"
         if req.untested_reason:
             yield f"{'':16} untested: {req.untested_reason}"
-    yield f"{len(rows)} requirements, {sum(1 for r in rows if r.id in checked)} checked by the suite (graded in a clean run)"
+    yield f"{len(rows)} requirements, {sum(1 for r in rows if r.id in checked)} checked by the suite"
+    yield "(checked: graded by a check in a clean run of the reference server, registry/graded.toml)"
     yield ""
     yield "checked / catalogued, by spec and grade (fail = MUST, warn = SHOULD, capability = MAY):"
     for spec in sorted({r.spec for r in rows}, key=profiles.spec_rank):
