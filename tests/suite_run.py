@@ -62,3 +62,34 @@ def conformance_tests() -> list[str]:
             if name.startswith("test_") and func.__module__ == module_name:
                 found.append(f"{path.relative_to(package).as_posix()}::{name}")
     return found
+
+
+# The clean runs of the reference server the project's tests make (tests/test_fault_injection.py), by
+# name: what the suite grades in them is the record of what it checks (registry/graded.toml, written by
+# `python -m tests.graded_record`). Each configuration reaches cases the default one leaves Not
+# applicable: a server that needs a publisher first (HTTP-8's Retry-After), one without PATCH, one that
+# trickles but does not restart ICE, one over HTTPS, and the cases that wait out the consent timeout.
+SLOW_CASE = "suites/common/test_consent.py::test_silent_peer_is_ended_after_a_refused_restart"
+PATCH_CASES = ["suites/common/test_trickle_ice.py", "suites/common/test_ice_restart.py"]
+CLEAN_RUNS: dict[str, list[str]] = {
+    "standard": [*pair_args("standard"), "--max-concurrency=4"],
+    "cloudflare": [*pair_args("cloudflare"), "--max-concurrency=4"],
+    "require-publisher": ["--server-option=--require-publisher", "--max-concurrency=4"],
+    "no-patch-standard": [*pair_args("standard"), "--server-option=--no-patch", *PATCH_CASES],
+    "no-patch-cloudflare": [*pair_args("cloudflare"), "--server-option=--no-patch", *PATCH_CASES],
+    "no-ice-restart-standard": [*pair_args("standard"), "--server-option=--no-ice-restart", *PATCH_CASES],
+    "no-ice-restart-cloudflare": [*pair_args("cloudflare"), "--server-option=--no-ice-restart", *PATCH_CASES],
+    "https": ["--server-option=--tls", "--insecure", "--max-concurrency=4"],
+    "slow-cases": ["--slow-cases", "--max-concurrency=4", SLOW_CASE],
+}
+
+
+def assert_graded_as_recorded(name: str, doc: dict) -> None:
+    """The clean run `name` graded exactly the requirement IDs registry/graded.toml records for it: a
+    check added or lost since the record was written shows here (regenerate: python -m tests.graded_record)."""
+    from whip_whep_conformance import registry
+
+    graded, recorded = registry.graded_in(doc["cases"]), registry.graded().get(name, frozenset())
+    assert graded == recorded, (
+        f"clean run {name!r} graded {sorted(graded - recorded)} that registry/graded.toml does not record, and not "
+        f"{sorted(recorded - graded)} that it does: run `.venv/bin/python -m tests.graded_record`")

@@ -12,9 +12,10 @@ import pytest
 
 from whip_whep_conformance.reference_server.faults import FAULTS
 
-from .suite_run import conformance_tests, fault_map, pair_args, run_suite
+from .suite_run import CLEAN_RUNS, assert_graded_as_recorded, conformance_tests, fault_map, pair_args, run_suite
 
 ROWS = fault_map()
+ARRANGEMENTS = __import__("tomllib").loads((__import__("pathlib").Path(__file__).parent / "fault_map.toml").read_text()).get("arrangement", [])
 # Rows run together when they share a fault, a pair and the extra suite options (`args`).
 GROUPS: dict[tuple[str, str, tuple[str, ...]], list[dict]] = defaultdict(list)
 for _row in ROWS:
@@ -31,6 +32,17 @@ def test_every_row_names_a_real_fault_and_test():
     tests = set(conformance_tests())
     bad = [(r["fault"], r["test"]) for r in ROWS if r["fault"] not in FAULTS or r["test"] not in tests]
     assert not bad, f"fault_map.toml rows naming unknown faults or tests: {bad}"
+
+
+def test_every_graded_fail_requirement_is_shown_failing():
+    """The proof is per requirement, not only per test: every requirement a clean run grades whose
+    violation is a Fail has a row (or an arrangement) in which a fault makes its check Fail."""
+    from whip_whep_conformance import registry
+
+    shown = {r["requirement"] for r in ROWS if r.get("verdict", "Fail") == "Fail" and "requirement" in r}
+    shown |= {req for a in ARRANGEMENTS for req in a["fails"]}
+    unshown = sorted(i for i in registry.checked_ids() if registry.get(i).grade == "fail" and i not in shown)
+    assert not unshown, f"graded-fail requirements no fault is shown to make fail (add fault_map.toml rows): {unshown}"
 
 
 def test_every_fault_is_used():
@@ -72,21 +84,23 @@ def test_fault_is_caught(fault, pair, args, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("pair", ["standard", "cloudflare"])
 def test_clean_server_passes_everything(pair, tmp_path):
-    run = run_suite([*pair_args(pair), "--max-concurrency=4"], tmp_path)  # as the README's command runs it
+    run = run_suite(CLEAN_RUNS[pair], tmp_path)  # as the README's command runs it
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
     assert not bad, f"the clean reference server has findings: {bad}"
     assert run.returncode == 0, run.output
+    assert_graded_as_recorded(pair, run.doc)
 
 
 @pytest.mark.slow
 def test_server_requiring_a_publisher_passes_everything(tmp_path):
     """Against a server that plays only what is being published (409 + Retry-After before that), the
     suite publishes first where a case needs playback, and the 409 case itself passes."""
-    run = run_suite(["--server-option=--require-publisher", "--max-concurrency=4"], tmp_path)
+    run = run_suite(CLEAN_RUNS["require-publisher"], tmp_path)
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
     assert not bad, f"findings against a server that requires a publisher: {bad}"
+    assert_graded_as_recorded("require-publisher", run.doc)
     conflict = run.cases("suites/whep/test_4_2_playback_session_setup.py::test_playback_before_publication_is_409_with_retry_after")
     assert conflict and {c["verdict"] for c in conflict} == {"Pass"}, conflict
 
@@ -96,11 +110,11 @@ def test_server_requiring_a_publisher_passes_everything(tmp_path):
 def test_server_without_patch_fails_nothing(pair, tmp_path):
     """A server that supports no PATCH at all (--no-patch) is allowed: the PATCH cases warn where trickle
     and restart are RECOMMENDED and are otherwise not applicable; under draft-murillo-whep-01 its 501 passes."""
-    patch_cases = ["suites/common/test_trickle_ice.py", "suites/common/test_ice_restart.py"]
-    run = run_suite([*pair_args(pair), "--server-option=--no-patch", *patch_cases], tmp_path)
+    run = run_suite(CLEAN_RUNS[f"no-patch-{pair}"], tmp_path)
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error")]
     assert not bad, f"findings against a server without PATCH: {bad}"
+    assert_graded_as_recorded(f"no-patch-{pair}", run.doc)
     if pair == "cloudflare":
         no_patch = run.cases("suites/common/test_trickle_ice.py::test_resource_without_patch_answers_501")
         assert no_patch and {c["verdict"] for c in no_patch} == {"Pass"}, no_patch
@@ -110,10 +124,11 @@ def test_server_without_patch_fails_nothing(pair, tmp_path):
 def test_server_over_https_passes_everything(tmp_path):
     """The suite drives an HTTPS target as it drives plain http (vendors' targets are HTTPS): the reference
     server with --tls (self-signed, so --insecure) passes everything, and the HTTPS cases apply."""
-    run = run_suite(["--server-option=--tls", "--insecure", "--max-concurrency=4"], tmp_path)
+    run = run_suite(CLEAN_RUNS["https"], tmp_path)
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
     assert not bad, f"findings against the reference server over HTTPS: {bad}"
+    assert_graded_as_recorded("https", run.doc)
     https = run.cases("suites/common/test_security.py::test_https_is_used")
     assert https and {c["verdict"] for c in https} <= {"Pass", "Info"}, https
 
@@ -122,13 +137,27 @@ def test_server_over_https_passes_everything(tmp_path):
 def test_slow_cases_pass_against_the_clean_server(tmp_path):
     """--slow-cases runs the cases that wait out the 30-second consent timeout; the clean server passes them."""
     slow = "suites/common/test_consent.py::test_silent_peer_is_ended_after_a_refused_restart"
-    run = run_suite(["--slow-cases", "--max-concurrency=4", slow], tmp_path)
+    run = run_suite(CLEAN_RUNS["slow-cases"], tmp_path)
     assert run.doc is not None, run.output
     cases = run.cases(slow)
     assert len(cases) == 4 and {c["verdict"] for c in cases} <= {"Pass", "Info"}, cases
+    assert_graded_as_recorded("slow-cases", run.doc)
 
 
-ARRANGEMENTS = __import__("tomllib").loads((__import__("pathlib").Path(__file__).parent / "fault_map.toml").read_text()).get("arrangement", [])
+@pytest.mark.slow
+@pytest.mark.parametrize("pair", ["standard", "cloudflare"])
+def test_server_without_ice_restart_fails_nothing(pair, tmp_path):
+    """A server that takes trickle PATCHes but no ICE restart (--no-ice-restart) is allowed: the restart
+    cases are Not applicable or warn, and the trickle-only case grades its refusal (422; the drafts: 405)."""
+    run = run_suite(CLEAN_RUNS[f"no-ice-restart-{pair}"], tmp_path)
+    assert run.doc is not None, run.output
+    bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error")]
+    assert not bad, f"findings against a server without ICE restart: {bad}"
+    refusal = run.cases("suites/common/test_ice_restart.py::test_trickle_only_session_refuses_restart_with_422")
+    assert refusal and {c["verdict"] for c in refusal} == {"Pass"}, refusal
+    assert_graded_as_recorded(f"no-ice-restart-{pair}", run.doc)
+
+
 
 
 @pytest.mark.slow

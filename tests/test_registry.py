@@ -71,9 +71,66 @@ def _named_by_tests() -> set[str]:
     return named
 
 
-def test_every_row_is_tested_or_says_why_not():
-    rows, named = registry.load(), _named_by_tests()
-    silent = sorted(i for i, r in rows.items() if not r.untested_reason and i not in named)
-    stale = sorted(i for i, r in rows.items() if r.untested_reason and i in named)
-    assert not silent, f"rows no test checks and no untested_reason explains: {silent}"
-    assert not stale, f"rows a test checks that still carry an untested_reason (drop it): {stale}"
+def test_every_row_is_checked_or_says_why_not():
+    """"Checked" is what clean runs grade (registry/graded.toml), not what a marker or a file claims."""
+    rows, checked = registry.load(), registry.checked_ids()
+    silent = sorted(i for i, r in rows.items() if not r.untested_reason and i not in checked)
+    stale = sorted(i for i, r in rows.items() if r.untested_reason and i in checked)
+    assert not silent, f"rows no clean run grades and no untested_reason explains: {silent}"
+    assert not stale, f"rows a clean run grades that still carry an untested_reason (drop it): {stale}"
+
+
+def test_markers_claim_only_what_a_check_grades():
+    """A marker names what its case grades. One no clean run grades is a claim that can never fail (drop it),
+    unless its row says why no clean run reaches the check (e.g. it needs a feature the reference server
+    lacks, such as a WHIP extension): then it is not counted checked, and the reason is listed."""
+    rows, checked = registry.load(), registry.checked_ids()
+    ungraded = sorted(i for i in _named_by_tests() - checked if not rows[i].untested_reason)
+    assert not ungraded, f"marker IDs no check grades in a clean run (grade them or drop them from the marker): {ungraded}"
+
+
+def test_every_graded_requirement_is_named_by_a_marker():
+    """`--requirement ID` selects cases by their markers: a graded ID no marker names could not be selected."""
+    unnamed = sorted(registry.checked_ids() - _named_by_tests())
+    assert not unnamed, f"requirements graded in a clean run that no marker names: {unnamed}"
+
+
+def test_the_graded_record_names_registry_rows():
+    unknown = sorted(registry.checked_ids() - set(registry.load()))
+    assert not unknown, f"registry/graded.toml names IDs the registry lacks (regenerate it): {unknown}"
+
+
+def test_levels_are_a_closed_set_and_odd_grades_say_why():
+    rows = registry.load().values()
+    assert {r.level for r in rows} <= set(registry.LEVELS), sorted({r.level for r in rows})
+    unexplained = [r.id for r in rows if r.grade != registry.LEVEL_GRADE[r.level] and not r.grade_reason]
+    assert not unexplained, f"rows graded other than their level without a grade_reason: {unexplained}"
+
+
+def test_the_loader_refuses_an_odd_grade_without_a_reason():
+    row = registry.Requirement(id="WHIP-4.2-4", protocol="whip", spec="rfc9725", section="4.2", level="MUST",
+                               grade="warn", text="", testability="T")
+    try:
+        registry._validate(row, "test.toml")
+    except ValueError as exc:
+        assert "grade_reason" in str(exc), exc
+    else:
+        raise AssertionError("a MUST graded warn without a grade_reason was accepted")
+
+
+def test_the_loader_refuses_a_free_text_level():
+    row = registry.Requirement(id="WHIP-4.2-4", protocol="whip", spec="rfc9725", section="4.2", level="SHALL",
+                               grade="fail", text="", testability="T")
+    try:
+        registry._validate(row, "test.toml")
+    except ValueError as exc:
+        assert "keyword" in str(exc), exc
+    else:
+        raise AssertionError("level 'SHALL' was accepted (the closed set is MUST, SHOULD, MAY, INFO)")
+
+
+def test_an_info_check_of_a_must_grades_nothing():
+    """A MUST seen only as Info (a figure reported, a rule of another revision) could not have failed."""
+    cases = [{"checks": [{"id": "WHIP-4.2-4", "verdict": "Info", "message": ""},
+                         {"id": "WHIP-4.2-5", "verdict": "Pass", "message": ""}]}]
+    assert registry.graded_in(cases) == {"WHIP-4.2-5"}

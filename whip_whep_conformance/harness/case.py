@@ -19,7 +19,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from whip_whep_conformance.protocol import headers, link, profiles, sdp, sdpfrag, whep_extensions
 from whip_whep_conformance.webrtc import peer
-from whip_whep_conformance.harness import player
+from whip_whep_conformance.harness import player, rules
 from whip_whep_conformance import registry
 from whip_whep_conformance.harness.grading import ArrangeFailed, CaseRecord, NotApplicable
 from whip_whep_conformance.webrtc.ice_restart import IceRestart
@@ -34,11 +34,9 @@ CODEC_REQUIREMENT = {"vp9": "BRIEF-CODEC-1", "vp8": "BRIEF-CODEC-2", "h264": "BR
 NOT_ABOUT_THE_OFFER = (401, 403, 404, 409, 429)
 
 
-# The rules that grade a POST's response, by protocol (and WHEP profile): a case that only arranges a
-# session with that POST points at them when the POST fails, rather than grading the rule again.
-CREATED_RULE = {"whip": "WHIP-4.2-4", profiles.WHEP_03: "WHEPL-4.2.1-1", profiles.MURILLO_01: "WHEP01-4.1-3"}
-ANSWER_RULE = {"whip": "WHIP-4.2-5", profiles.WHEP_03: "WHEPL-4.2.1-1", profiles.MURILLO_01: "WHEP01-4.1-3"}
-DTLS_ROLE_RULE = {"whip": "WHIP-D-11", profiles.WHEP_03: "WHEPL-4.2.1-1", profiles.MURILLO_01: "WHEP01-4.1-3"}
+# The rules that grade a POST's response ("created", "answered", "session-url", "dtls-role" in
+# harness/rules.py): a case that only arranges a session with that POST points at them when the POST
+# fails, rather than grading the rule again.
 
 
 @dataclass
@@ -270,8 +268,9 @@ class Case:
         return (self.target.whep_profile == profiles.WHEP_03 and posted.status == 406
                 and posted.media_type == headers.SDP and bool(posted.body.strip()))
 
-    def _rule(self, table: dict[str, str], protocol: str) -> str:
-        return table[protocol if protocol == "whip" else self.target.whep_profile]
+    def _rule(self, rule: str, protocol: str) -> str:
+        """The ID of `rule` (harness/rules.py) in force for this target's profiles."""
+        return rules.in_force(rule, protocol, self.target.whip_profile, self.target.whep_profile)
 
     def refused_for_the_offer(self, posted: Posted, what: str) -> bool:
         """Whether a 4xx to a bad offer speaks about the offer. A refusal of who we are or when we ask
@@ -317,18 +316,18 @@ class Case:
         # can still be judged by the rules about answers.
         if not 200 <= posted.status < 300:
             raise ArrangeFailed(f"arranging {what} failed: {name} POST answered {posted.describe()} "
-                                f"(graded under {self._rule(CREATED_RULE, protocol)})")
+                                f"(graded under {self._rule('created', protocol)})")
         if not posted.body.strip():
             raise ArrangeFailed(f"arranging {what} failed: the {name} POST's {posted.describe()} has an empty body "
-                                f"(graded under {self._rule(ANSWER_RULE, protocol)})")
+                                f"(graded under {self._rule('answered', protocol)})")
         problem = answer_problem(posted.body)
         if problem is not None and problem[0] == "answer":
-            raise ArrangeFailed(f"no usable answer: see {self._rule(ANSWER_RULE, protocol)} ({problem[1]})")
+            raise ArrangeFailed(f"no usable answer: see {self._rule('answered', protocol)} ({problem[1]})")
 
     def session_url(self, posted: Posted, protocol: str) -> str:
         """The session URL of an arranged POST; a 201 without Location ends the case Not applicable."""
         if not posted.location:
-            rule = "WHIP-4.2-6" if protocol == "whip" else self._rule(CREATED_RULE, protocol)
+            rule = self._rule("session-url", protocol)
             raise ArrangeFailed(f"arranging a session failed: the {protocol.upper()} POST's {posted.describe()} "
                                 f"has no Location (graded under {rule})")
         return posted.location
@@ -338,7 +337,7 @@ class Case:
         try:
             return sdp.SessionDescription.parse(posted.body)
         except sdp.SdpSyntaxError as exc:
-            raise ArrangeFailed(f"no usable answer: see {self._rule(ANSWER_RULE, protocol)} (the body is not SDP: {exc})") from None
+            raise ArrangeFailed(f"no usable answer: see {self._rule('answered', protocol)} (the body is not SDP: {exc})") from None
 
     async def follow_counter_offer(self, played: Played, trickle_only: bool = False) -> player.Player:
         """Answer a 406 counter-offer by PATCH, as a player must (draft-ietf-wish-whep-03 §4.2.2), and mark
@@ -363,8 +362,8 @@ class Case:
         protocol = protocol or _protocol_of(pc)
         problem = answer_problem(posted.body)
         if problem is not None:
-            table = ANSWER_RULE if problem[0] == "answer" else DTLS_ROLE_RULE
-            raise ArrangeFailed(f"no usable answer: see {self._rule(table, protocol)} ({problem[1]})")
+            rule = "answered" if problem[0] == "answer" else "dtls-role"
+            raise ArrangeFailed(f"no usable answer: see {self._rule(rule, protocol)} ({problem[1]})")
         try:
             await pc.setRemoteDescription(RTCSessionDescription(posted.body, "answer"))
         except Exception as exc:  # aiortc's parser and negotiation raise bare AssertionError/ValueError
@@ -437,7 +436,7 @@ class Case:
             self.arranged(played, "whep", "a viewer")
             state = await self.connect(the_player.pc, played, "whep")
         if state != "connected":
-            rule = "WHEPL-4.4.2-3" if self.target.whep_profile == profiles.WHEP_03 else "WHEP01-4.4-2"
+            rule = self._rule("viewer-connects", "whep")
             raise ArrangeFailed(f"arranging a viewer failed: its connection ended {state!r} within "
                                 f"{self.target.timeout_s:g} s (graded under {rule})")
         return the_player, played

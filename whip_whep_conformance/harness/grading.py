@@ -161,10 +161,10 @@ class CaseRecord:
 
     def describe(self, req: Requirement, message: str) -> str:
         if req.spec == "brief":  # not a spec: its level is "brief" too, which read "brief brief:"
-            where = "Cloudflare product brief" + (f" ({req.level})" if req.level.lower() != "brief" else "")
+            where = "Cloudflare product brief" + (f" ({req.stated})" if req.stated.lower() != "brief" else "")
         else:
             spec = f"{req.spec} §{req.section}" if req.section[:1].isdigit() else req.spec
-            where = f"{spec} {req.level}"
+            where = f"{spec} {req.stated}"
         return (
             f"[{req.id}] {where}: {req.text}\n"
             f"  observed: {message}\n"

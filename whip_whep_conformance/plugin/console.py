@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from whip_whep_conformance.plugin.listing import _natural
+from whip_whep_conformance.registry.listing import _natural
 from whip_whep_conformance.plugin.session import VERDICT_ATTR, run_of
 from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.verdicts import EXIT_OK

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
 from typing import Callable
 
 from aiohttp import http_parser, web, web_protocol
-from aioice import stun
 from aiortc import RTCSessionDescription
 
 from whip_whep_conformance.webrtc.ice_restart import ice_connection
 from whip_whep_conformance.webrtc.peer import new_peer_connection
-from whip_whep_conformance.protocol import sdp
 from whip_whep_conformance.protocol.sdp import SessionDescription
 
 from . import consent, demo, dtls, events, live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
+from .fault_layer import FaultLayer
+from .faults import Fault
 from .live_inputs import LiveInput, LiveInputs
 from .relay import Relay
 from .sessions import Session, cancel_sweeps
@@ -35,12 +34,13 @@ web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy  # type: ignore
 class ReferenceServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self.layer = FaultLayer(config.faults)  # the faults' distortions; with none, the correct server
         self.inputs = LiveInputs()
         self.sessions: dict[str, Session] = {}
         self._counter = 0
 
     def create_input(self, account_id: str, meta: dict) -> LiveInput:
-        live = self.inputs.create(account_id, meta, secret_is_uid=self.config.fault("secret-is-uid"))
+        live = self.inputs.create(account_id, meta, secret_is_uid=self.config.fault(Fault.SECRET_IS_UID))
         live.relay = Relay(self.config.faults, self.end_unservable_viewer)
         return live
 
@@ -61,7 +61,7 @@ class ReferenceServer:
         """Answer `offer` with a new peer connection; the session is attached before any await,
         so a concurrent second publisher sees it."""
         self._counter += 1
-        sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
+        sid = self.layer.session_id(self._counter, new_session_id())
         session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)))
         first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
@@ -73,8 +73,7 @@ class ReferenceServer:
         try:
             if prepare is not None:
                 prepare(session)
-            if self.config.fault("no-vp9"):
-                offer = sdp.without_format(offer, "VP9")
+            offer = self.layer.offer_to_apply(kind, offer, desc)
             await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             dtls.take_server_role(session.pc, {m.mid: m.setup for m in desc.media if m.mid is not None})
             if kind == "whip":  # before ICE connects: consent expiry ends an ingest only once its media stops
@@ -83,15 +82,10 @@ class ReferenceServer:
         except Exception as exc:  # aiortc raises several types for offers it cannot use
             await self.end_session(session)
             raise Refusal(refusal_status, f"the offer cannot be negotiated: {exc}") from exc
-        answer = session.pc.localDescription.sdp
-        if self.config.fault("active-answered-active") and "a=setup:active" in offer:
-            answer = answer.replace("a=setup:passive", "a=setup:active")
-        if self.config.fault("answer-unreachable-candidates"):
-            # A media server that is not where its answer says: no checks go out, none are answered.
-            await session.pc.close()
-        session.watch(self.config.session_timeout_s, self.end_session, not self.config.fault("dtls-close-ignored"))
-        if self.config.fault("consent-answered-briefly"):
-            session.spawn(_stop_answering_checks(session, FAULT_CONSENT_FOR_S))
+        answer = self.layer.answer_made(kind, offer, desc, session.pc.localDescription.sdp)
+        await self.layer.answered(session)
+        session.watch(self.config.session_timeout_s, self.end_session, self.layer.ends_when_closed())
+        self.layer.session_opened(session)
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
 
@@ -106,7 +100,7 @@ class ReferenceServer:
         Its answer arrives later by PATCH (`apply_answer`); unanswered or unconnected after
         offer_timeout_s, the session ends and its URL answers 404."""
         self._counter += 1
-        sid = str(self._counter) if self.config.fault("sequential-session-ids") else new_session_id()
+        sid = self.layer.session_id(self._counter, new_session_id())
         session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)),
                           awaiting_answer=True)
         self.sessions[session.id] = session
@@ -117,14 +111,10 @@ class ReferenceServer:
         except Exception:
             await self.end_session(session)
             raise
-        session.offer_expires = math.floor(time.time() + self.config.offer_timeout_s)
-        if self.config.fault("server-offer-never-expires"):
-            session.offer_expires, timeout = None, 3600.0
-        else:
-            timeout = session.offer_expires - time.time()
-        session.watch(timeout, self.end_session, not self.config.fault("dtls-close-ignored"))
-        if self.config.fault("consent-answered-briefly"):
-            session.spawn(_stop_answering_checks(session, FAULT_CONSENT_FOR_S))
+        expires = math.floor(time.time() + self.config.offer_timeout_s)
+        session.offer_expires, timeout = self.layer.offer_deadline(expires, expires - time.time())
+        session.watch(timeout, self.end_session, self.layer.ends_when_closed())
+        self.layer.session_opened(session)
         log.info("%s session %s offered on input %s", kind, session.id, live.uid)
         return session, session.pc.localDescription.sdp
 
@@ -164,6 +154,7 @@ class ReferenceServer:
             live.relay.detach_viewer(session)
         if session.events is not None:
             session.events.close()
+        self.layer.session_ended(session)
         await session.close()
         log.info("%s session %s ended", session.kind, session.id)
 
@@ -212,26 +203,3 @@ def make_app(config: ServerConfig) -> web.Application:
 
     app.on_shutdown.append(_close)
     return app
-
-
-FAULT_CONSENT_FOR_S = 2.0  # how long the consent-answered-briefly fault answers consent checks
-
-
-async def _stop_answering_checks(session: Session, after_s: float) -> None:
-    """The consent-answered-briefly fault: `after_s` after connecting, the session's ICE agent drops every
-    STUN Binding request (consent checks, RFC 7675) while media keeps flowing."""
-    await session.connected.wait()
-    await asyncio.sleep(after_s)  # the fault's schedule, not a synchronisation
-    connections = {}  # under BUNDLE every transceiver shares one ICE agent: wrap each agent once
-    for transceiver in session.pc.getTransceivers():
-        dtls_transport = transceiver.sender.transport
-        connection = getattr(getattr(dtls_transport, "transport", None), "_connection", None)
-        if connection is not None:
-            connections[id(connection)] = connection
-    for connection in connections.values():
-        def drop(message, addr, protocol, original=connection.request_received) -> None:
-            if message.message_method == stun.Method.BINDING:
-                return
-            original(message, addr, protocol)
-
-        connection.request_received = drop

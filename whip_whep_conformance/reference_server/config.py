@@ -8,6 +8,8 @@ from aiohttp import web
 
 from whip_whep_conformance.protocol import profiles
 
+from .faults import ActiveFaults, Fault
+
 
 @dataclass
 class ServerConfig:
@@ -20,7 +22,7 @@ class ServerConfig:
     token: str | None = None
     whip_profile: str = profiles.DEFAULT_WHIP
     whep_profile: str = profiles.DEFAULT_WHEP
-    faults: set[str] = field(default_factory=set)
+    faults: ActiveFaults = field(default_factory=ActiveFaults)
     session_timeout_s: float = 30.0
     media_timeout_s: float = 15.0
     patch: bool = True  # False: no PATCH at all (no trickle, no restart): the profile's 501 or 405
@@ -30,8 +32,8 @@ class ServerConfig:
     tls: bool = False  # HTTPS with a self-signed certificate made at start-up
     redirect: bool = False  # endpoint POSTs get 307 to the same endpoint under /via/ (RFC 9725 §4.5)
 
-    def fault(self, name: str) -> bool:
-        return name in self.faults
+    def fault(self, fault: Fault) -> bool:
+        return fault in self.faults
 
 
 # The application key under which handlers find the ReferenceServer.

@@ -18,6 +18,7 @@ from aiohttp import web
 from whip_whep_conformance.protocol import whep_extensions as ext
 from whip_whep_conformance.protocol.link import Link, format_link
 
+from .faults import ActiveFaults, Fault
 from .refusal import Refusal
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class EventStream:
 class SessionEvents:
     """The event streams of one WHEP session."""
 
-    def __init__(self, faults: set[str]) -> None:
+    def __init__(self, faults: ActiveFaults) -> None:
         self.faults = faults
         self.streams: dict[str, EventStream] = {}
 
@@ -59,11 +60,11 @@ class SessionEvents:
 
     def emit(self, event_type: str, data: Any, only: EventStream | None = None) -> None:
         for stream in [only] if only else list(self.streams.values()):
-            if event_type in stream.types or "sse-ignores-subscription" in self.faults:
-                if "sse-data-not-json" in self.faults:
+            if event_type in stream.types or Fault.SSE_IGNORES_SUBSCRIPTION in self.faults:
+                if Fault.SSE_DATA_NOT_JSON in self.faults:
                     stream.queue.put_nowait(f"event: {event_type}\ndata: {event_type} happened\n\n".encode())
                     continue
-                stream.queue.put_nowait(ext.format_event(event_type, data, split_lines="sse-multiline-data" in self.faults))
+                stream.queue.put_nowait(ext.format_event(event_type, data, split_lines=Fault.SSE_MULTILINE_DATA in self.faults))
 
     def delete(self, stream_id: str) -> bool:
         stream = self.streams.pop(stream_id, None)
@@ -75,7 +76,7 @@ class SessionEvents:
     def close(self) -> None:
         """The session ended: every stream with it (§4.9.1), once what was queued (the `inactive` of
         a publication that ended, say) has gone out."""
-        if "sse-open-after-session-end" in self.faults:
+        if Fault.SSE_OPEN_AFTER_SESSION_END in self.faults:
             self.streams.clear()  # forgotten, but their long polls are left hanging
             return
         for stream in self.streams.values():
@@ -86,7 +87,7 @@ class SessionEvents:
 # --- what the live input tells its viewers ------------------------------------------------------
 
 def publication_changed(live: "LiveInput", active: bool) -> None:
-    if not active and "sse-no-inactive" in live.relay.faults:
+    if not active and Fault.SSE_NO_INACTIVE in live.relay.faults:
         return
     for viewer in list(live.viewers):
         if viewer.events is not None:
@@ -103,7 +104,7 @@ def viewers_changed(live: "LiveInput") -> None:
 
 def _viewercount(live: "LiveInput") -> dict:
     count = len(live.viewers)
-    return {"viewercount": str(count) if "viewercount-as-text" in live.relay.faults else count}
+    return {"viewercount": str(count) if Fault.VIEWERCOUNT_AS_TEXT in live.relay.faults else count}
 
 
 def _publishing(live: "LiveInput") -> bool:
@@ -116,7 +117,7 @@ def layers(live: "LiveInput", viewer: "Session") -> dict[str, list[dict]]:
     if index is None:
         return {}
     layer: dict[str, Any] = {"spatialLayerId": 0, "temporalLayerId": 0}
-    if "layers-without-ids" in live.relay.faults:
+    if Fault.LAYERS_WITHOUT_IDS in live.relay.faults:
         layer = {}
     bitrate = live.relay.video_bitrate()
     if bitrate:
@@ -130,22 +131,17 @@ def initial_events(live: "LiveInput", viewer: "Session", stream: EventStream) ->
     if _publishing(live):
         viewer.events.emit("active", {}, only=stream)
         viewer.events.emit("layers", layers(live, viewer), only=stream)
-    elif "sse-initial-inactive" in live.relay.faults:
+    elif Fault.SSE_INITIAL_INACTIVE in live.relay.faults:
         viewer.events.emit("inactive", {}, only=stream)  # §4.9.1.2 forbids this
     viewer.events.emit("viewercount", _viewercount(live), only=stream)
 
 
 # --- the 201's Links ------------------------------------------------------------------------------
 
-def links(session_url: str, faults: set[str]) -> list[str]:
-    events = [e for e in SUPPORTED if not (e == "layers" and "sse-events-without-layers" in faults)]
-    sse = Link(f"{session_url}/sse{'-missing' if 'sse-url-missing' in faults else ''}",
-               {"rel": ext.SSE_REL} if "sse-link-no-events" in faults else {"rel": ext.SSE_REL, "events": ",".join(events)})
+def links(session_url: str) -> list[str]:
+    """A WHEP session's extension Links: server-sent events (with the types it sends) and layer selection."""
+    sse = Link(f"{session_url}/sse", {"rel": ext.SSE_REL, "events": ",".join(SUPPORTED)})
     layer = Link(f"{session_url}/layer", {"rel": ext.LAYER_REL})
-    if "extension-links-combined" in faults:
-        return [format_link(Link(sse.target, {**sse.params, "rel": f"{ext.SSE_REL} {ext.LAYER_REL}"}))]
-    if "layer-without-sse" in faults:
-        return [format_link(layer)]
     return [format_link(sse), format_link(layer)]
 
 
@@ -164,13 +160,13 @@ async def open_stream(request: web.Request, live: "LiveInput", viewer: "Session"
         if not isinstance(asked, list) or not all(isinstance(t, str) for t in asked):
             raise Refusal(400, "the body must be a JSON array of event types")
         unknown = sorted(set(asked) - set(SUPPORTED))
-        if unknown and "sse-unknown-event-accepted" not in viewer.events.faults:
+        if unknown and Fault.SSE_UNKNOWN_EVENT_ACCEPTED not in viewer.events.faults:
             raise Refusal(400, f"event types not supported here: {', '.join(unknown)}")  # core extensions §4
         types = set(asked) & set(SUPPORTED)
     stream = viewer.events.open(types)
     initial_events(live, viewer, stream)
     headers = dict(base)
-    if "sse-post-no-location" not in viewer.events.faults:
+    if Fault.SSE_POST_NO_LOCATION not in viewer.events.faults:
         headers["Location"] = f"{request.path}/{stream.id}"
     return web.Response(status=201, headers=headers)
 
@@ -200,7 +196,7 @@ async def serve_stream(request: web.Request, viewer: "Session", stream_id: str, 
 
 async def delete_stream(viewer: "Session", stream_id: str, base: dict[str, str]) -> web.Response:
     assert viewer.events is not None
-    if "sse-stream-survives-delete" in viewer.events.faults:
+    if Fault.SSE_STREAM_SURVIVES_DELETE in viewer.events.faults:
         return web.Response(status=200, headers=base)
     if not viewer.events.delete(stream_id):
         raise Refusal(404, "no such event stream")
@@ -221,7 +217,7 @@ async def select_layer(request: web.Request, live: "LiveInput", viewer: "Session
     if available is None:
         raise Refusal(422, f"no video m-line {media_id!r} to select a layer of")
     wanted = {k: asked[k] for k in ("rid", "spatialLayerId", "temporalLayerId") if k in asked}
-    if wanted and "layer-selection-accepts-anything" not in live.relay.faults:
+    if wanted and Fault.LAYER_SELECTION_ACCEPTS_ANYTHING not in live.relay.faults:
         if not any(all(layer.get(k) == v for k, v in wanted.items()) for layer in available):
             raise Refusal(422, f"no layer {json.dumps(wanted)} on m-line {media_id}")
     return web.Response(status=200, headers=base)

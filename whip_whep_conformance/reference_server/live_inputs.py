@@ -19,6 +19,7 @@ from aiohttp import web
 from whip_whep_conformance.protocol.headers import bearer_token
 
 from .config import SERVER_KEY
+from .faults import Fault
 
 if TYPE_CHECKING:
     from .app import ReferenceServer
@@ -125,7 +126,7 @@ async def create(request: web.Request) -> web.Response:
             return error(400, 10005, "meta must be a JSON object")
     live = server.create_input(request.match_info["account_id"], meta)
     result = live.to_json(_origin(request))
-    if server.config.fault("api-no-envelope"):
+    if server.config.fault(Fault.API_NO_ENVELOPE):
         return web.json_response(result, status=201)
     return envelope(result, 201)
 
@@ -135,7 +136,7 @@ async def list_inputs(request: web.Request) -> web.Response:
         return refused
     server = _server(request)
     inputs = server.inputs.of_account(request.match_info["account_id"])
-    if server.config.fault("api-list-missing"):
+    if server.config.fault(Fault.API_LIST_MISSING):
         inputs = []
     return envelope([i.to_json(_origin(request)) for i in inputs])
 
@@ -163,7 +164,7 @@ async def delete(request: web.Request) -> web.Response:
     live = _lookup(request)
     if live is None:
         return error(404, 10003, "live input not found")
-    if not server.config.fault("api-delete-keeps-input"):
+    if not server.config.fault(Fault.API_DELETE_KEEPS_INPUT):
         await server.end_input(live)
     return envelope(None)
 

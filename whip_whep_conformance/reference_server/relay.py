@@ -40,6 +40,7 @@ from aiortc.rtp import (
 from whip_whep_conformance.protocol import sdp
 from whip_whep_conformance.webrtc.media import is_keyframe
 
+from .faults import ActiveFaults, Fault
 from .sessions import Session
 
 log = logging.getLogger("reference_server.relay")
@@ -243,7 +244,7 @@ def _has_event_stream(session: Session) -> bool:
 class Relay:
     """The forwarding state of one live input."""
 
-    def __init__(self, faults: set[str], on_unservable: Callable[[Session, str], Awaitable[None]]) -> None:
+    def __init__(self, faults: ActiveFaults, on_unservable: Callable[[Session, str], Awaitable[None]]) -> None:
         self.faults = faults
         self.on_unservable = on_unservable
         self.ingress: dict[str, Ingress] = {}
@@ -313,7 +314,7 @@ class Relay:
         codec = ingress.codecs.get(packet.payload_type)
         if codec is None:
             return
-        if "video-pauses" in self.faults and ingress.kind == "video":
+        if Fault.VIDEO_PAUSES in self.faults and ingress.kind == "video":
             if not is_rtx(codec):
                 ingress.media_ssrc = packet.ssrc  # where the keyframe request after a pause goes
             packet = self._through_pauses(codec, packet)
@@ -344,18 +345,21 @@ class Relay:
             if ingress.first_packet_at is None:
                 ingress.first_packet_at = time.monotonic()
         ingress.history.add(packet)
-        if "whip-ext-required" in self.faults and not (self.publisher is not None and self.publisher.extension_used):
+        if Fault.WHIP_EXT_REQUIRED in self.faults and not (self.publisher is not None and self.publisher.extension_used):
             return
-        if ("media-never-forwarded" in self.faults or ("vp9-never-forwarded" in self.faults and codec.name.lower() == "vp9")
-                or ("audio-never-forwarded" in self.faults and codec.mimeType.lower().startswith("audio/"))):
+        if (Fault.MEDIA_NEVER_FORWARDED in self.faults or (Fault.VP9_NEVER_FORWARDED in self.faults and codec.name.lower() == "vp9")
+                or (Fault.AUDIO_NEVER_FORWARDED in self.faults and codec.mimeType.lower().startswith("audio/"))):
             return
         sent_at = abs_send_time()
         templates: Templates = {}
         for session, streams in list(self.viewers.items()):
             egress = streams.get(ingress.kind)
-            if egress is None or not egress.ready or ("playback-needs-sse" in self.faults and not _has_event_stream(session)):
+            if egress is None or not egress.ready or (Fault.PLAYBACK_NEEDS_SSE in self.faults and not _has_event_stream(session)):
                 continue
-            if "media-stops-after-5s" in self.faults and egress.sending_for() > FAULT_MEDIA_FOR_S:
+            if Fault.MEDIA_STOPS_AFTER_5S in self.faults and egress.sending_for() > FAULT_MEDIA_FOR_S:
+                continue
+            if Fault.MEDIA_STOPS_AFTER_RESTART in self.faults and (
+                    session.ice_restart is not None or (self.publisher is not None and self.publisher.ice_restart is not None)):
                 continue
             payload_type = egress.payload_type(codec)
             if payload_type is None:
@@ -363,7 +367,7 @@ class Relay:
                 session.spawn(self.on_unservable(session, f"the viewer's {ingress.kind} codecs cannot carry {codec.mimeType}"))
                 continue
             data = egress.wire(packet, payload_type, sent_at, templates)
-            if "media-delayed" in self.faults:
+            if Fault.MEDIA_DELAYED in self.faults:
                 self._send_later(egress, data)
             else:
                 await egress.send(data)
@@ -402,15 +406,15 @@ class Relay:
         streams = {}
         for transceiver in session.pc.getTransceivers():
             if transceiver.currentDirection in ("sendonly", "sendrecv") or transceiver.direction == "sendonly":
-                egress = Egress(session, transceiver, keep_ssrc="wrong-ssrc-rewrite" in self.faults,
-                                wrong_codec="wrong-payload-type" in self.faults and transceiver.kind == "video")
+                egress = Egress(session, transceiver, keep_ssrc=Fault.WRONG_SSRC_REWRITE in self.faults,
+                                wrong_codec=Fault.WRONG_PAYLOAD_TYPE in self.faults and transceiver.kind == "video")
                 streams[transceiver.kind] = egress
                 self._hook_feedback(egress)
         self.viewers[session] = streams
 
         async def on_connected() -> None:
             await session.connected.wait()
-            if "no-keyframe-on-join" not in self.faults:
+            if Fault.NO_KEYFRAME_ON_JOIN not in self.faults:
                 self.request_keyframe()
 
         session.spawn(on_connected())
@@ -423,18 +427,18 @@ class Relay:
 
         async def on_rtcp(packet) -> None:
             if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-                if "no-keyframe-on-join" not in self.faults:
+                if Fault.NO_KEYFRAME_ON_JOIN not in self.faults:
                     self.request_keyframe()
                 return
             if isinstance(packet, RtcpRrPacket):
                 egress.receiver_reports += 1
             if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-                if "nack-needs-reports" in self.faults and egress.receiver_reports < NACK_AFTER_REPORTS:
+                if Fault.NACK_NEEDS_REPORTS in self.faults and egress.receiver_reports < NACK_AFTER_REPORTS:
                     return  # the fault: no retransmission buffer before the viewer's reports give an RTT
                 # A NACK asks for packets of the media source it names (RFC 4585 §6.2.1); one naming another
                 # SSRC (the RTX stream's, say) asks for nothing this viewer was sent, as Janus treats it too.
                 names_media = egress.keep_ssrc or packet.media_ssrc == egress.sender._ssrc
-                if names_media and "nack-ignored" not in self.faults:
+                if names_media and Fault.NACK_IGNORED not in self.faults:
                     await self._retransmit(egress, packet.lost)
                 return
             await original(packet)

@@ -8,8 +8,6 @@ stream gets 406 with a server offer in the live codec, answered by PATCH.
 
 from __future__ import annotations
 
-import time
-from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 
@@ -18,16 +16,17 @@ from aiortc import RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpSender
 from whip_whep_conformance.protocol import profiles, sdp
 from whip_whep_conformance.webrtc.peer import SilentTrack
 
+from .fault_layer import Check, Route
 from .relay import same_codec
 from .signalling import CounterOffer, Protocol, Refusal, count_kinds
 
 if TYPE_CHECKING:
-    from .app import ReferenceServer
+    from .ports import SignallingServer
     from .live_inputs import LiveInput
     from .sessions import Session
 
 
-def _find(server: "ReferenceServer", uid: str) -> "LiveInput | None":
+def _find(server: "SignallingServer", uid: str) -> "LiveInput | None":
     return server.inputs.by_uid(uid)
 
 
@@ -41,33 +40,26 @@ def _add_senders(session: "Session", desc: sdp.SessionDescription) -> None:
 RETRY_AFTER_S = 5
 
 
-def _require_publisher(server: "ReferenceServer", live: "LiveInput") -> None:
+def _require_publisher(server: "SignallingServer", live: "LiveInput") -> None:
     """--require-publisher: no playback before publication (draft-ietf-wish-whep-03 §4.2.8)."""
-    if server.config.fault("needs-publisher-500") and live.publisher is None:
-        raise Refusal(500, "no feed to subscribe to")
-    if server.config.fault("needs-media-500") and (live.publisher is None or not live.publisher.connected.is_set()):
-        raise Refusal(500, "no feed to subscribe to: the publisher's media is not up")
+    refusal = server.layer.feed_refusal(live.publisher)
+    if refusal is not None:
+        raise refusal
     if not server.config.require_publisher or live.publisher is not None:
         return
-    if server.config.fault("conflict-without-retry-after"):
-        retry = {}
-    elif server.config.fault("retry-after-junk"):
-        retry = {"Retry-After": "soon"}
-    elif server.config.fault("retry-after-http-date"):
-        retry = {"Retry-After": formatdate(time.time() + RETRY_AFTER_S, usegmt=True)}
-    else:
-        retry = {"Retry-After": str(RETRY_AFTER_S)}
-    raise Refusal(409, "nobody is publishing to this live input yet", retry)
+    raise Refusal(409, "nobody is publishing to this live input yet", {"Retry-After": str(RETRY_AFTER_S)},
+                  route=Route.NOT_PUBLISHED)
 
 
-async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
+async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
                      profile: str) -> tuple["Session", str]:
     _require_publisher(server, live)
-    if server.config.fault("whep-post-500"):
-        raise Refusal(500, "internal error")
-    if server.config.fault("counter-offer-always") and profile == profiles.WHEP_03 and server.config.patch:
+    refused = server.layer.viewer_offer_refusal(counter_offers=profile == profiles.WHEP_03 and server.config.patch)
+    if isinstance(refused, Refusal):
+        raise refused
+    if refused is not None:  # a counter-offer instead
         offering, counter = await server_offer(server, live)
-        raise CounterOffer(offering, counter, "this endpoint always makes the offer")
+        raise CounterOffer(offering, counter, refused)
     counts = count_kinds(desc)
     if any(n > 1 for n in counts.values()):
         raise Refusal(422, f"one audio and one video track at most; the offer has {counts}")
@@ -88,7 +80,7 @@ async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, d
     return session, answer
 
 
-async def server_offer(server: "ReferenceServer", live: "LiveInput") -> tuple["Session", str]:
+async def server_offer(server: "SignallingServer", live: "LiveInput") -> tuple["Session", str]:
     _require_publisher(server, live)
     """A viewer session where the server offers sendonly audio and video (in the live codecs, if live)."""
 
@@ -104,7 +96,7 @@ async def server_offer(server: "ReferenceServer", live: "LiveInput") -> tuple["S
     return await server.open_offering_session("whep", live, prepare)
 
 
-async def answered(server: "ReferenceServer", live: "LiveInput", session: "Session", answer: str) -> None:
+async def answered(server: "SignallingServer", live: "LiveInput", session: "Session", answer: str) -> None:
     """The player's answer to a server offer arrived (PATCH application/sdp): start its media."""
     try:
         desc = sdp.SessionDescription.parse(answer)
@@ -118,7 +110,7 @@ async def answered(server: "ReferenceServer", live: "LiveInput", session: "Sessi
     if unservable:
         await server.end_session(session)
         raise Refusal(422, unservable)
-    if not server.config.fault("server-offered-media-never-forwarded"):
+    if not server.layer.waives(Check.ANSWERED_VIEWER_FORWARDED):
         live.relay.attach_viewer(session)
 
 

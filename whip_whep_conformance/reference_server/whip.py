@@ -2,56 +2,42 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
-
-from aiortc import RTCRtpSender
 
 from whip_whep_conformance.protocol import profiles, sdp, simulcast
 
 from . import events
+from .fault_layer import Check, Route
 from .signalling import Protocol, Refusal, count_kinds
 
 if TYPE_CHECKING:
-    from .app import ReferenceServer
+    from .ports import SignallingServer
     from .live_inputs import LiveInput
     from .sessions import Session
 
 
-def _unknown_video_formats(desc: sdp.SessionDescription) -> list[str]:
-    """Video format names of the offer that aiortc cannot negotiate (fault unusable-section-rejected)."""
-    known = {c.mimeType.split("/")[1].lower() for c in RTCRtpSender.getCapabilities("video").codecs}
-    return sorted({c.name for m in desc.media if m.kind == "video" for c in m.codecs if c.name.lower() not in known})
-
-
-def _find(server: "ReferenceServer", secret: str) -> "LiveInput | None":
+def _find(server: "SignallingServer", secret: str) -> "LiveInput | None":
     return server.inputs.by_secret(secret)
 
 
-async def _negotiate(server: "ReferenceServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
+async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
                      profile: str) -> tuple["Session", str]:
     unsupported = 406 if profile == profiles.WHIP_06 else 422
     counts = count_kinds(desc)
     if any(n > 1 for n in counts.values()):
-        status = 403 if server.config.fault("track-limit-403") else unsupported
+        status = server.layer.refusal_status(Route.TRACK_LIMIT, unsupported)
         raise Refusal(status, f"one audio and one video track at most; the offer has {counts}")
     for m in desc.media:
         if m.direction in ("recvonly", "inactive"):
             raise Refusal(400, f"a WHIP offer must not be {m.direction} (RFC 9725 §4.2)")
-        if m.direction == "sendrecv" and server.config.fault("sendrecv-refused"):
-            raise Refusal(400, "sendrecv offers are not accepted")
-    if live.publisher is not None and not server.config.fault("second-publisher-accepted"):
+    refusal = server.layer.offer_refusal(desc, Route.OFFER_UNUSABLE)
+    if refusal is not None:
+        raise refusal
+    if live.publisher is not None and not server.layer.waives(Check.ONE_PUBLISHER):
         raise Refusal(409, "a publisher is already live on this input; DELETE its session first")
-    if server.config.fault("active-offer-refused-403") and any(m.setup == "active" for m in desc.media):
-        raise Refusal(403, "a=setup:active offers are not taken")
-    refusal_status = 403 if server.config.fault("unusable-offer-403") else unsupported
-    unknown = _unknown_video_formats(desc) if server.config.fault("unusable-section-rejected") else []
-    for name in unknown:  # the fault: negotiate the section as VP8, then answer it rejected (port 0)
-        offer = sdp.with_format_renamed(offer, name, "VP8")
+    refusal_status = server.layer.refusal_status(Route.OFFER_UNUSABLE, unsupported)
     session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=refusal_status)
-    if unknown:
-        answer = re.sub(r"^m=video \d+", "m=video 0", answer, flags=re.MULTILINE)
-    if not server.config.fault("simulcast-unsupported"):  # RFC 9725 §4.8: take up every offered stream
+    if not server.layer.waives(Check.SIMULCAST):  # RFC 9725 §4.8: take up every offered stream
         answer, session.simulcast = simulcast.accept(answer, desc)
     live.relay.attach_publisher(session)
     session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))

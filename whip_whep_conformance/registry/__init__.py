@@ -3,6 +3,12 @@
 Rows live in `registry/*.toml` (one file per protocol). IDs follow the catalogues' scheme
 (`WHIP-4.2-4`, `WHEP01-…`, `WHEPL-…`, `HTTP-…`, `SDP-…`, `BRIEF-…`). A row names the profiles it holds
 in; graded against another profile, a violation is reported as Info and says so.
+
+A row's `level` is one of LEVELS (the spec's word as written, "SHALL", "will", "derived", stays in
+`keyword`); its `grade` says what a violation is. Where the grade is not the level's own (LEVEL_GRADE)
+the row says why in `grade_reason`, and the loader refuses it otherwise. Whether the suite checks a
+row is not written in the row: it is what clean runs grade (`graded.toml`, see `checked_ids`); a row
+no clean run grades says why in `untested_reason`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,11 @@ from whip_whep_conformance.verdicts import Verdict
 GRADES = {"fail": Verdict.FAIL, "warn": Verdict.WARNING, "capability": Verdict.UNSUPPORTED, "info": Verdict.INFO}
 PROTOCOLS = ("whip", "whep", "http", "sdp", "brief")
 TESTABILITY = {"T", "M", "P", "C", "N", "I"}
+# The closed set of levels, each with the grade a violation of it gets unless the row says otherwise.
+LEVEL_GRADE = {"MUST": "fail", "SHOULD": "warn", "MAY": "capability", "INFO": "info"}
+LEVELS = tuple(LEVEL_GRADE)
+# The generated record of what clean runs grade (tests/graded_record.py writes it); not a file of rows.
+GRADED_FILE = "graded.toml"
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,13 @@ class Requirement:
     testability: str
     profiles: tuple[str, ...] = field(default=())
     untested_reason: str = ""
+    keyword: str = ""  # the spec's word where it is not the level itself ("SHALL", "will", "derived", "brief")
+    grade_reason: str = ""  # why the grade is not the level's own (LEVEL_GRADE)
+
+    @property
+    def stated(self) -> str:
+        """The level as the spec words it, for messages and reports ("SHALL", not "MUST")."""
+        return self.keyword or self.level
 
     @property
     def violation(self) -> Verdict:
@@ -61,7 +79,7 @@ def load() -> dict[str, Requirement]:
     rows: dict[str, Requirement] = {}
     folder = resources.files(__package__)
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml"):
+        if not entry.name.endswith(".toml") or entry.name == GRADED_FILE:
             continue
         data = tomllib.loads(entry.read_text(encoding="utf-8"))
         for raw in data.get("requirement", []):
@@ -79,6 +97,13 @@ def _validate(req: Requirement, source: str) -> None:
         raise ValueError(f"{source}: {req.id}: protocol {req.protocol!r} not in {PROTOCOLS}")
     if req.grade not in GRADES:
         raise ValueError(f"{source}: {req.id}: grade {req.grade!r} not in {sorted(GRADES)}")
+    if req.level not in LEVELS:
+        raise ValueError(f"{source}: {req.id}: level {req.level!r} not in {LEVELS} (the spec's own word goes in keyword)")
+    own = LEVEL_GRADE[req.level]
+    if req.grade != own and not req.grade_reason:
+        raise ValueError(f"{source}: {req.id}: a {req.level} graded {req.grade!r} (not {own!r}) needs a grade_reason")
+    if req.grade == own and req.grade_reason:
+        raise ValueError(f"{source}: {req.id}: grade_reason given, but {req.grade!r} is the grade of a {req.level}")
     if req.testability not in TESTABILITY:
         raise ValueError(f"{source}: {req.id}: testability {req.testability!r}")
     for p in req.profiles:
@@ -91,3 +116,25 @@ def get(req_id: str) -> Requirement:
         return load()[req_id]
     except KeyError:
         raise UnknownRequirement(f"requirement {req_id!r} is not in the registry") from None
+
+
+def graded_in(cases: list[dict]) -> set[str]:
+    """Requirement IDs a run graded (results.json's cases): a check that reached a verdict of its own.
+
+    An Info check of a requirement that is not itself Info (a rule of another revision, a figure
+    reported) grades nothing: that check could not have failed."""
+    rows = load()
+    return {c["id"] for case in cases for c in case["checks"]
+            if c["verdict"] != Verdict.INFO.value or rows[c["id"]].grade == "info"}
+
+
+@cache
+def graded() -> dict[str, frozenset[str]]:
+    """The record of clean runs: configuration name -> requirement IDs its checks graded."""
+    text = resources.files(__package__).joinpath(GRADED_FILE).read_text(encoding="utf-8")
+    return {run["name"]: frozenset(run["graded"]) for run in tomllib.loads(text).get("run", [])}
+
+
+def checked_ids() -> frozenset[str]:
+    """What the suite checks: every requirement some clean run grades."""
+    return frozenset().union(*graded().values())

@@ -56,11 +56,11 @@ class CaseResult:
             "profile": {"whip": self.whip_profile, "whep": self.whep_profile},
             "params": self.params,
             "requirements": [
-                {"id": r.id, "spec": r.spec, "section": r.section, "level": r.level,
+                {"id": r.id, "spec": r.spec, "section": r.section, "level": r.stated,
                  "grade": r.grade, "text": r.text, "url": r.url}
                 for r in reqs
             ],
-            "level": reqs[0].level if reqs else "",
+            "level": reqs[0].stated if reqs else "",
             "verdict": self.verdict.value,
             "message": self.message,
             "checks": self.checks,

@@ -16,7 +16,7 @@ CODECS = ["vp9", "vp8", "h264"]
 MEASURED_FRAMES = 60  # two seconds at 30 fps
 
 
-@pytest.mark.requirement("BRIEF-LATENCY-1", "BRIEF-TTFF-1", "BRIEF-LOSS-1", "BRIEF-FREEZE-1")
+@pytest.mark.requirement("BRIEF-LATENCY-1", "BRIEF-TTFF-1", "BRIEF-LOSS-1", "BRIEF-FREEZE-1", "BRIEF-MEDIA-1")
 @pytest.mark.parametrize("codec", CODECS)
 async def test_latency_and_time_to_first_frame(case, codec):
     """Publish stamped video; a viewer decodes two seconds of it: report TTFF, latency p50/p95/max, losses, freezes."""

@@ -2,6 +2,7 @@
 draft-murillo-whep-01 §4.5: audio and video travel together over a single ICE/DTLS transport."""
 
 import pytest
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,7 +26,7 @@ async def test_audio_and_video_share_the_bundle_transport(case, protocol):
     transports = {id(t.receiver.transport) for t in pc.getTransceivers() if t.receiver.transport is not None}
     audio = await the_player.wait_frames("audio", AUDIO_FRAMES, case.target.timeout_s)
     video = await the_player.wait_frames("video", VIDEO_FRAMES, case.target.timeout_s)
-    ids = ("WHIP-4.4.1-2",) if protocol == "whip" else ("WHEPL-4.5.1-2", "WHEP01-4.5-4")
+    ids = rules.ids("one-bundle-transport", protocol)
     streams = the_player.streams
     case.expect(len(transports) == 1 and audio and video, *ids,
                 message=f"the {protocol.upper()} peer used {len(transports)} transport(s); the player decoded "

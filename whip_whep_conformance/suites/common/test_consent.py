@@ -15,6 +15,7 @@ import pytest
 from whip_whep_conformance.protocol import sdpfrag
 from whip_whep_conformance.harness.grading import ArrangeFailed
 from whip_whep_conformance.webrtc.consent import ConsentCheck, go_silent
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -91,7 +92,7 @@ async def test_delete_withdraws_consent(case, protocol):
     if not 200 <= deleted.status_code < 300:
         case.not_applicable(f"the DELETE got {deleted.status_code}: the session did not end")
     took = await check.wait_withdrawn(WITHDRAWN_WITHIN_S)
-    ids = ("WHIP-4.2-16",) if protocol == "whip" else ("WHEPL-4.3-2", "WHEP01-4.3-5")
+    ids = rules.ids("consent-withdrawn-on-delete", protocol)
     if took is not None:
         case.record.figures["consent_withdrawn_ms"] = round(took * 1000)
     case.expect(took is not None, *ids,
@@ -113,7 +114,7 @@ async def test_dtls_close_ends_the_session(case, protocol):
     pc, posted, _, check = await _connected_session(case, protocol)
     await pc.close()
     took = await check.wait_withdrawn(ENDED_WITHIN_S)
-    ids = ("WHIP-4.2-13",) if protocol == "whip" else ("WHEPL-4.2.8-3", "WHEP01-4.3-3")
+    ids = rules.ids("session-ends-with-consent", protocol)
     if took is not None:
         case.record.figures["consent_withdrawn_ms"] = round(took * 1000)
     case.expect(took is not None, *ids,
@@ -147,7 +148,7 @@ async def test_silent_peer_is_ended_after_a_refused_restart(case, protocol):
                 if took is None else
                 f"the server stopped answering consent checks {took:.1f} s after the client went silent, but a DELETE of "
                 f"the session then got {deleted.status_code if deleted else '?'}, not 404")
-    after_restart = ("WHIP-4.3.3-12",) if protocol == "whip" else ("WHEPL-4.4.3-13",)
-    freshness = ("WHIP-4.2-13",) if protocol == "whip" else ("WHEPL-4.2.8-3", "WHEP01-4.3-3")
+    after_restart = rules.ids("refused-restart-ends-silent-session", protocol)
+    freshness = rules.ids("session-ends-with-consent", protocol)
     case.expect(ended, *after_restart, message=f"after a refused restart ({refused.status_code}): {observed}")
     case.expect(ended, *freshness, message=observed)

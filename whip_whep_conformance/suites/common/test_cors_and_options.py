@@ -4,6 +4,7 @@ draft-murillo-whep-01 §4.3: browsers preflight without credentials and read hea
 import pytest
 
 from whip_whep_conformance.protocol import headers
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,7 +25,7 @@ async def test_preflight_needs_no_credentials(case, protocol):
     """Send a CORS preflight for POST without Authorization: 2xx, allowing the origin, POST and the headers."""
     endpoint = await _endpoint(case, protocol)
     response = await case.signalling.request("OPTIONS", endpoint, with_token=False, headers=PREFLIGHT)
-    ids = ("WHIP-4.2-17",) if protocol == "whip" else ("WHEPL-4.3-3", "WHEP01-4.3-7")
+    ids = rules.ids("preflight-without-credentials", protocol)
     origin = response.headers.get("Access-Control-Allow-Origin")
     methods = headers.split_list(response.headers.get("Access-Control-Allow-Methods"))
     allowed = headers.split_list(response.headers.get("Access-Control-Allow-Headers"))
@@ -42,7 +43,7 @@ async def test_options_announces_accept_post(case, protocol):
     endpoint = await _endpoint(case, protocol)
     response = await case.signalling.request("OPTIONS", endpoint, with_token=False, headers=PREFLIGHT)
     accept_post = headers.split_list(response.headers.get("Accept-Post"))
-    ids = ("WHIP-4.2-18",) if protocol == "whip" else ("WHEPL-4.3-4", "WHEP01-4.3-8")
+    ids = rules.ids("options-accept-post", protocol)
     hint = " (it sends the misspelt Access-Post)" if "Access-Post" in response.headers else ""
     case.expect(headers.SDP in accept_post, *ids, message=f"Accept-Post is {response.headers.get('Accept-Post')!r}{hint}")
 

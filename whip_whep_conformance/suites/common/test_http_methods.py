@@ -5,6 +5,7 @@ RFC 9725 and whep-02, 405 before), the profile in force decides and the message 
 import pytest
 
 from whip_whep_conformance.protocol import headers, profiles
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -29,7 +30,7 @@ async def test_get_follows_the_revision(case, protocol):
     """GET the endpoint (and the session): 2xx without content, or 405 where the revision says so."""
     endpoint, session = await _endpoint_and_session(case, protocol)
     profile = case.target.whip_profile if protocol == "whip" else case.target.whep_profile
-    ids = ("WHIP-4.1-4",) if protocol == "whip" else ("WHEPL-4.1-4", "WHEP01-4.3-6")
+    ids = rules.ids("get-on-endpoint", protocol)
     # draft-murillo-whep-01's 405 rule for sessions has no row here yet: only its endpoint is checked
     urls = [endpoint] if profile == profiles.MURILLO_01 else [endpoint, session]
     for url in urls:
@@ -53,7 +54,7 @@ async def test_unsupported_method_gets_405_with_allow(case, protocol):
     endpoint, _ = await _endpoint_and_session(case, protocol)
     response = await case.signalling.request("PUT", endpoint, content=b"")
     profile = case.target.whip_profile if protocol == "whip" else case.target.whep_profile
-    ids = ("WHIP-4-1", "HTTP-19") if protocol == "whip" else ("WHEP01-4.3-6", "HTTP-19")
+    ids = rules.ids("put-is-405", protocol)
     case.expect(response.status_code == 405, *(ids if profile in GET_IS_405 else ids[1:]),
                 message=f"PUT {endpoint} answered {response.status_code}, not 405 Method Not Allowed")
     if response.status_code != 405:
@@ -168,9 +169,8 @@ async def test_head_is_answered_like_get(case, protocol):
 async def test_delete_ignores_if_match(case, protocol):
     """DELETE the session with If-Match naming a tag it never had: 2xx, and the session is gone."""
     _, session = await _endpoint_and_session(case, protocol)
-    req = "WHIP-4.3.1-10" if protocol == "whip" else "WHEPL-4.4.1-9"
     response = await case.signalling.request("DELETE", session, headers={"If-Match": '"not-the-current-tag"'})
-    case.expect(200 <= response.status_code < 300, req,
+    case.expect(200 <= response.status_code < 300, *rules.ids("delete-ignores-if-match", protocol),
                 message=f"DELETE with a wrong If-Match answered {response.status_code}")
 
 

@@ -22,6 +22,7 @@ import pytest
 from whip_whep_conformance.protocol import headers, profiles, sdp, sdpfrag
 from whip_whep_conformance.webrtc.consent import ConsentCheck
 from whip_whep_conformance.webrtc.ice_restart import ice_connection
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -88,10 +89,6 @@ async def _trickle_own_candidates(case, pc, posted):
                                        if_match=posted.etag or "*")
 
 
-def _ids(protocol: str, whip: str, whep: tuple[str, ...]) -> tuple[str, ...]:
-    return (whip,) if protocol == "whip" else whep
-
-
 @pytest.mark.requirement("WHIP-4.3.1-5", "WHEPL-4.4.1-3", "WHEP01-4.4-7")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_trickle_only_session_refuses_restart_with_422(case, protocol):
@@ -114,7 +111,7 @@ async def test_trickle_only_session_refuses_restart_with_422(case, protocol):
     # 5xx is not the refusal the rule names (RFC 9725 §4.3.1: "MUST return a 422"), and this is the one
     # place it is graded.
     failed = " (a server failure, not the refusal)" if exchange.status >= 500 and exchange.status not in REFUSALS else ""
-    case.expect(exchange.status == wanted, *_ids(protocol, "WHIP-4.3.1-5", ("WHEPL-4.4.1-3", "WHEP01-4.4-7")),
+    case.expect(exchange.status == wanted, *rules.ids("restart-refused-status", protocol),
                 message=f"trickle is taken ({trickle.status_code}) but the restart PATCH got {_status(exchange)}{failed}, "
                         f"not the {wanted} {profile} wants")
 
@@ -132,7 +129,7 @@ async def test_restart_is_supported(case, protocol):
     why = "" if exchange.status in REFUSALS or taken else " (a failure, not a refusal: no evidence of support)"
     if protocol == "whep" and case.target.whep_profile == profiles.MURILLO_01:
         case.capability(taken, "WHEP01-4.5-8", f"a restart PATCH got {_status(exchange)}{why}")
-    case.expect(taken, *_ids(protocol, "WHIP-4.3-1", ("WHEPL-4.4-1",)),
+    case.expect(taken, *rules.ids("trickle-supported", protocol),
                 message=f"ICE restart is not supported: the restart PATCH got {_status(exchange)}{why}")
 
 
@@ -151,7 +148,7 @@ async def test_restart_answer_holds_new_credentials(case, protocol):
         ([] if ufrag and pwd and (ufrag, pwd) != (first.ice_ufrag, first.ice_pwd)
          else [f"credentials {ufrag!r}/{'…' if pwd else None} are missing or the answer's"]) + \
         ([] if candidates else ["no candidate"])
-    case.expect(not problems, *_ids(protocol, "WHIP-4.3.3-5", ("WHEPL-4.4.3-5", "WHEP01-4.4-19")),
+    case.expect(not problems, *rules.ids("restart-connects", protocol),
                 message="the restart's 200: " + "; ".join(problems))
 
 
@@ -175,7 +172,7 @@ async def test_restart_gives_a_new_entity_tag(case, protocol):
     """The 200 carries a new strong ETag; afterwards a trickle PATCH with the old one gets 412, with the new one 204."""
     pc, posted, _, exchange = await _restart(case, protocol)
     new_tag = exchange.response.headers.get("ETag")
-    ids = _ids(protocol, "WHIP-4.3.3-6", ("WHEPL-4.4.3-6", "WHEP01-4.4-11"))
+    ids = rules.ids("restart-new-entity-tag", protocol)
     case.expect(bool(new_tag) and headers.is_strong_entity_tag(new_tag) and new_tag != posted.etag, *ids,
                 message=f"the restart's 200 has ETag {new_tag!r} (before: {posted.etag!r})")
     fragment = str(sdpfrag.for_description(pc.localDescription.sdp, exchange.sent_ufrag, exchange.sent_pwd, []))
@@ -192,9 +189,9 @@ async def test_each_ice_session_has_its_own_strong_entity_tag(case, protocol):
     """A restart-capable session: its 201 had a strong ETag, and the restart's tag is strong and new."""
     _, posted, _, exchange = await _restart(case, protocol)
     first, after = posted.etag or "", exchange.response.headers.get("ETag") or ""
-    case.expect(headers.is_strong_entity_tag(first), *_ids(protocol, "WHIP-4.3.1-8", ("WHEPL-4.4.1-7", "WHEP01-4.4-12")),
+    case.expect(headers.is_strong_entity_tag(first), *rules.ids("restartable-session-strong-tag", protocol),
                 message=f"a session that restarts ICE sent ETag {posted.etag!r} on its 201")
-    case.expect(headers.is_strong_entity_tag(after) and after != first, *_ids(protocol, "WHIP-D-6", ("WHEPL-4.4.1-5", "WHEP01-4.4-9")),
+    case.expect(headers.is_strong_entity_tag(after) and after != first, *rules.ids("ice-session-own-tag", protocol),
                 message=f"entity-tags {first!r} (first ICE session) and {after!r} (after the restart)")
 
 
@@ -208,7 +205,7 @@ async def test_restart_answer_repeats_ice_lite_and_options(case, protocol):
     answer = sdp.SessionDescription.parse(posted.body)
     seen = (exchange.answer.ice_lite, sorted(exchange.answer.ice_options))
     wanted = (answer.ice_lite, sorted(answer.ice_options))
-    case.expect(seen == wanted, *_ids(protocol, "WHIP-4.3.3-9", ("WHEPL-4.4.3-9",)),
+    case.expect(seen == wanted, *rules.ids("restart-repeats-ice-lite", protocol),
                 message=f"the restart's 200 has ice-lite={seen[0]}, ice-options={seen[1]}; the answer had "
                         f"ice-lite={wanted[0]}, ice-options={wanted[1]}")
 
@@ -221,14 +218,14 @@ async def test_media_continues_across_restart(case, protocol):
     _, _, the_player, exchange = await _restart(case, protocol, watch=True)
     video = the_player.streams["video"]
     before = (set(video.payload_types), set(video.ssrcs))
-    connected_ids = _ids(protocol, "WHIP-4.3.3-5", ("WHEPL-4.4.3-5", "WHEP01-4.4-19"))
+    connected_ids = rules.ids("restart-connects", protocol)
     case.expect(exchange.connected, *connected_ids,
                 message=f"the restart was answered {exchange.status}, but no connectivity check on its new "
                         f"credentials and candidates succeeded in {case.target.timeout_s:g} s: the session did not restart ICE")
     decoded = await the_player.wait_frames("video", FRAMES, case.target.timeout_s)
     case.record.figures["media_gap_ms"] = _longest_gap_ms(video.measurement.arrivals_s)
     case.expect(decoded and (set(video.payload_types), set(video.ssrcs)) == before,
-                *_ids(protocol, "WHIP-4.3.3-1", ("WHEPL-4.4.3-1",)),
+                *rules.ids("media-continues-across-restart", protocol),
                 message=f"after the restart the player decoded {video.frames} frames in all; payload types/SSRCs "
                         f"{before} before, {(set(video.payload_types), set(video.ssrcs))} after")
 
@@ -262,7 +259,7 @@ async def test_restart_retires_the_old_candidates(case, protocol):
     # to the new session (its switch-over follows the client's by a moment), and the new credentials
     # would be refused at the old address for that reason alone.
     still = [what for what, check in checks.items() if await check.wait_withdrawn(RETIRED_WITHIN_S) is None]
-    case.expect(not still, *_ids(protocol, "WHIP-4.3.3-8", ("WHEPL-4.4.3-8",)),
+    case.expect(not still, *rules.ids("old-candidates-released", protocol),
                 message=f"for {RETIRED_WITHIN_S:g} s after the restart's new ICE session came up, the server still "
                         f"answered consent checks with {'; and with '.join(still)}")
 
@@ -288,7 +285,7 @@ async def test_restart_recovers_a_broken_path(case, protocol):
         "video", lambda s: s.frames >= frames_at_cut + FRAMES, case.target.timeout_s)
     arrivals = [t for t in video.measurement.arrivals_s if t >= cut_at]
     case.record.figures["recovery_ms"] = round((arrivals[0] - cut_at) * 1000) if arrivals else -1
-    case.expect(bool(resumed), *_ids(protocol, "WHIP-4.3.3-5", ("WHEPL-4.4.3-5", "WHEP01-4.4-19")),
+    case.expect(bool(resumed), *rules.ids("restart-connects", protocol),
                 message=f"with the old path cut, the restart (answered {exchange.status}, new ICE session "
                         f"{'up' if exchange.connected else 'never up'}) brought {video.frames - frames_at_cut} frames "
                         f"in {case.target.timeout_s:g} s")
@@ -318,7 +315,7 @@ async def test_failed_restart_keeps_the_session(case, protocol):
     if not 200 <= before.status_code < 300:
         case.not_applicable(f"the session takes no trickle PATCH ({before.status_code}): the entity-tag cannot be shown to survive")
     refused = await case.signalling.patch(posted.location, str(sdpfrag.unusable_restart(pc.localDescription.sdp)), if_match="*")
-    ids = _ids(protocol, "WHIP-4.3.3-10", ("WHEPL-4.4.3-10", "WHEPL-4.4.3-11"))
+    ids = rules.ids("failed-restart-refused", protocol)
     case.expect(refused.status_code >= 400, *ids, message=f"a restart with ice-ufrag 'ab' got {refused.status_code}")
     trickle = await _trickle_own_candidates(case, pc, posted)
     if the_player is not None:
@@ -330,7 +327,7 @@ async def test_failed_restart_keeps_the_session(case, protocol):
                       "(no WHEP endpoint: media not watched)")
     else:
         decoded, carried_on = True, "no WHEP endpoint, and no consent answered before: media and ICE not watched"
-    case.expect(trickle.status_code == 204 and decoded, *(ids[-1:] if protocol == "whep" else ids),
+    case.expect(trickle.status_code == 204 and decoded, *rules.ids("failed-restart-keeps-session", protocol),
                 message=f"after the refused restart a trickle PATCH with the old ETag got {trickle.status_code}; {carried_on}")
 
 

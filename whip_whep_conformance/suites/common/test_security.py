@@ -5,6 +5,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from whip_whep_conformance.harness.target import is_loopback
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,7 +34,7 @@ async def test_session_urls_are_unguessable(case, protocol):
     numeric = [int(i) for i in ids if i.isdigit() and len(i) < 12]
     sequential = len(numeric) == len(ids) and all(b - a == 1 for a, b in zip(numeric, numeric[1:]))
     short = [i for i in ids if len(i) < 16]
-    case.expect(not sequential and not short, "WHIP-5-3" if protocol == "whip" else "WHEPL-5-3",
+    case.expect(not sequential and not short, *rules.ids("session-ids-unguessable", protocol),
                 message=f"session ids {ids} are {'sequential' if sequential else 'shorter than 16 characters'}")
 
 
@@ -41,7 +42,7 @@ async def test_session_urls_are_unguessable(case, protocol):
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_https_is_used(case, protocol):
     """The endpoint is an https URL, and neither a redirect nor the session's Location leads to plain http."""
-    ids = ("WHIP-5-1",) if protocol == "whip" else ("WHEPL-5-1", "WHEP01-5-1")
+    ids = rules.ids("https-only", protocol)
     url, offer = await case.endpoint_and_offer(protocol, await case.live_input())
     if urlsplit(url).scheme == "http":
         if is_loopback(url):

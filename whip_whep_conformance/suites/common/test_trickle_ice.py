@@ -17,6 +17,7 @@ from aiortc import RTCSessionDescription
 from whip_whep_conformance.harness.case import NO_COUNTER_OFFER_TAG, Played
 from whip_whep_conformance.protocol import headers, profiles, sdp, sdpfrag
 from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -92,18 +93,18 @@ async def test_trickle_patch_is_answered_204(case, protocol):
     # session failed the rule that a PATCH adding candidates is answered 204 (a MUST, graded here once).
     refused = status in REFUSALS
     if trickle_taken(status) or refused:
-        ids = ("WHIP-4.3-1",) if protocol == "whip" else ("WHEPL-4.4-1",)
+        ids = rules.ids("trickle-supported", protocol)
         case.expect(not refused, *ids, message=f"trickle ICE is not supported: PATCH answered {status}")
     if protocol == "whep" and case.target.whep_profile == profiles.MURILLO_01:
         case.capability(trickle_taken(status), "WHEP01-4.4-5", f"trickle PATCH answered {status}")
     if refused:
         case.not_applicable("trickle ICE is not supported")
-    no_content = ("WHIP-4.3.2-11",) if protocol == "whip" else ("WHEPL-4.4.2-10", "WHEP01-4.4-16")
+    no_content = rules.ids("trickle-204-no-content", protocol)
     case.expect(response.status_code == 204 and not response.content, *no_content,
                 message=f"a trickle PATCH of our candidates with {_tag_named(posted)} answered {response.status_code} "
                         f"with {len(response.content)} bytes")
-    no_etag = "WHIP-4.3.2-12" if protocol == "whip" else "WHEPL-4.4.2-11"
-    case.expect("ETag" not in response.headers, no_etag, message=f"the 204 carries ETag {response.headers.get('ETag')}")
+    no_etag = rules.ids("trickle-204-no-etag", protocol)
+    case.expect("ETag" not in response.headers, *no_etag, message=f"the 204 carries ETag {response.headers.get('ETag')}")
 
 
 @pytest.mark.requirement("HTTP-10")
@@ -127,8 +128,7 @@ async def test_patch_of_another_media_type_is_refused(case, protocol, content_ty
     offer, posted, _ = await _trickle(case, protocol)
     response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match=_baseline(posted),
                                            content_type=content_type)
-    req = "WHIP-4.3.1-3" if protocol == "whip" else "WHEPL-4.4.1-2"
-    case.expect(400 <= response.status_code < 500, req,
+    case.expect(400 <= response.status_code < 500, *rules.ids("patch-wrong-type-4xx", protocol),
                 message=f"a fragment typed {content_type or '(none)'} got {response.status_code}")
     _grade_patch_error(case, response, _codes_for_type(case, protocol, content_type), f"a fragment typed {content_type or '(none)'}")
     accepted = headers.split_list(response.headers.get("Accept-Patch"))
@@ -172,8 +172,7 @@ async def test_malformed_fragment_is_refused(case, protocol, kind):
     """PATCH a malformed trickle-ice-sdpfrag with the right type and If-Match: a 4xx."""
     _, posted, _ = await _trickle(case, protocol)
     response = await case.signalling.patch(posted.location, MALFORMED[kind], if_match=_baseline(posted))
-    req = "WHIP-4.3.1-4" if protocol == "whip" else "WHEPL-4.4.1-2"
-    case.expect(400 <= response.status_code < 500, req, message=f"a {kind} fragment got {response.status_code}")
+    case.expect(400 <= response.status_code < 500, *rules.ids("patch-malformed-4xx", protocol), message=f"a {kind} fragment got {response.status_code}")
     _grade_patch_error(case, response, 400, f"a {kind} fragment")
 
 
@@ -184,7 +183,7 @@ async def test_stale_entity_tag_gets_412(case, protocol):
     offer, posted, _ = await _trickle(case, protocol)
     _entity_tag_or_not_applicable(case, posted)
     response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match='"stale-tag"')
-    ids = ("WHIP-4.3.1-11",) if protocol == "whip" else ("WHEPL-4.4.1-10", "WHEP01-4.4-14")
+    ids = rules.ids("patch-stale-if-match-412", protocol)
     case.expect(response.status_code == 412, *ids, message=f"a PATCH with a stale If-Match got {response.status_code}")
 
 
@@ -207,8 +206,7 @@ async def test_missing_if_match_gets_428(case, protocol):
     if protocol == "whip" and case.target.whip_profile == profiles.WHIP_06:
         case.info("WHIP-4.3.1-11", f"draft-ietf-wish-whip-06 defines no 428; a PATCH without If-Match got {response.status_code}")
         return
-    req = "WHIP-4.3.1-11" if protocol == "whip" else "WHEPL-4.4.1-10"
-    case.expect(response.status_code == 428, req, message=f"a PATCH without If-Match got {response.status_code}")
+    case.expect(response.status_code == 428, *rules.ids("patch-without-if-match-428", protocol), message=f"a PATCH without If-Match got {response.status_code}")
 
 
 @pytest.mark.requirement("WHIP-4.3.2-13", "WHEPL-4.4.2-12", "WHEP01-4.4-17")
@@ -224,7 +222,7 @@ async def test_unusable_candidates_are_dropped_silently(case, protocol):
     ]
     fragment = sdpfrag.for_offer(offer, candidates=odd)
     response = await case.signalling.patch(posted.location, str(fragment), if_match=_baseline(posted))
-    ids = ("WHIP-4.3.2-13",) if protocol == "whip" else ("WHEPL-4.4.2-12", "WHEP01-4.4-17")
+    ids = rules.ids("unusable-candidates-ignored", protocol)
     case.expect(response.status_code == 204, *ids,
                 message=f"a fragment with TCP/mDNS/unresolvable candidates got {response.status_code}")
 
@@ -235,7 +233,7 @@ async def test_new_credentials_are_a_restart_request(case, protocol):
     """PATCH a fragment with fresh ice-ufrag/ice-pwd and If-Match: *: a restart (200) or a refusal, never 204."""
     offer, posted, _ = await _trickle(case, protocol)
     response = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer, restart=True)), if_match="*")
-    req = "WHIP-4.3.3-4" if protocol == "whip" else "WHEPL-4.4.3-4"
+    req = rules.in_force("restart-not-204", protocol, case.target.whip_profile, case.target.whep_profile)
     case.expect(response.status_code != 204, req,
                 message="new ICE credentials were answered 204, as if they were a trickle (RFC 8840's discard rule)")
     if response.status_code not in (200, 204):
@@ -283,7 +281,7 @@ async def test_trickled_candidates_carry_media(case, protocol):
         case.not_applicable(f"the session took no trickle PATCH (answered {response.status_code}; graded by "
                             "test_trickle_patch_is_answered_204)")
     state = await peer.wait_connected(pc, case.target.timeout_s)
-    req = "WHIP-4.3.2-8" if protocol == "whip" else "WHEPL-4.4.2-7"
+    req = rules.in_force("trickled-candidates-connect", protocol, case.target.whip_profile, case.target.whep_profile)
     case.expect(state == "connected", req,
                 message=f"with its candidates sent only by PATCH ({response.status_code}), the session's ICE ended "
                         f"{state!r}: the server did not check the trickled candidates")
@@ -333,7 +331,7 @@ async def test_trickle_sessions_use_entity_tags(case, protocol):
     offer, posted, _ = await _trickle(case, protocol)
     _entity_tag_or_not_applicable(case, posted)
     stale = await case.signalling.patch(posted.location, str(sdpfrag.for_offer(offer)), if_match='"not-this-session"')
-    ids = ("WHIP-4.3.2-10",) if protocol == "whip" else ("WHEPL-4.4.2-9",)
+    ids = rules.ids("patch-foreign-if-match-412", protocol)
     source = posted.etag_source
     case.expect(bool(posted.etag) and stale.status_code == 412, *ids,
                 message=f"{source} ETag is {posted.etag!r}; a PATCH with another tag answered {stale.status_code}")

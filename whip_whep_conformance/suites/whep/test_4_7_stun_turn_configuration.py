@@ -3,7 +3,7 @@ the 201 may name ICE servers in Link rel="ice-server" headers, in RFC 9725's for
 
 import pytest
 
-from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -16,5 +16,5 @@ async def test_201_may_name_ice_servers(case):
     if posted.status != 201:
         case.not_applicable(f"no 201 to look at: the POST got {posted.describe()}")
     servers = [link for link in case.links(posted.response) if "ice-server" in link.rels]
-    req = "WHEPL-4.7-1" if case.target.whep_profile == profiles.WHEP_03 else "WHEP01-4.7-1"
+    req = rules.in_force("ice-server-links", "whep", case.target.whip_profile, case.target.whep_profile)
     case.capability(bool(servers), req, f"the 201 names {len(servers)} STUN/TURN server(s) {[s.target for s in servers]}")

@@ -3,7 +3,7 @@
 import pytest
 
 from whip_whep_conformance.suites.common.test_http_authentication import CREDENTIAL_REFUSALS, token_refusal
-from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance.harness import rules
 
 pytestmark = pytest.mark.asyncio
 
@@ -14,7 +14,7 @@ async def test_post_without_token_is_refused(case):
     endpoint insists on Bearer auth, a MAY. How the refusal must look is graded once for WHIP and WHEP
     alike (suites/common/test_http_authentication.py)."""
     posted = await token_refusal(case, "whep", None)
-    req = "WHEPL-4.8.1-1" if case.target.whep_profile == profiles.WHEP_03 else "WHEP01-4.8-1"
+    req = rules.in_force("token-refusal", "whep", case.target.whip_profile, case.target.whep_profile)
     case.capability(posted.status in CREDENTIAL_REFUSALS, req, f"a POST without the token got {posted.describe()}")
 
 

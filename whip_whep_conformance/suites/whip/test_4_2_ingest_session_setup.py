@@ -34,7 +34,7 @@ async def test_answer_is_typed_application_sdp(case):
     case.expect(not parsed, "WHIP-4.2-5", message=f"the body does not parse as SDP: {parsed}")
 
 
-@pytest.mark.requirement("WHIP-4.2-6", "HTTP-9")
+@pytest.mark.requirement("WHIP-4.2-6")
 async def test_location_names_a_new_session(case):
     """POST two offers: each 201 has a Location, distinct from the endpoint and from each other."""
     urls = await case.live_input()

@@ -1,0 +1,46 @@
+"""What the WHIP/WHEP handlers need of the server: a narrow interface, so they depend on no app.
+
+`signalling.py`, `whip.py` and `whep.py` take a `SignallingServer` (the aiohttp application's
+`ReferenceServer` is one) instead of importing the class that wires everything together: the
+imports point down (app -> handlers -> ports), never back up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    from whip_whep_conformance.protocol.sdp import SessionDescription
+
+    from .config import ServerConfig
+    from .fault_layer import FaultLayer
+    from .live_inputs import LiveInput
+    from .sessions import Session
+
+
+class InputDirectory(Protocol):
+    """The live inputs, found by their publish secret (WHIP) or uid (WHEP)."""
+
+    def by_secret(self, secret: str) -> "LiveInput | None": ...
+
+    def by_uid(self, uid: str) -> "LiveInput | None": ...
+
+
+class SignallingServer(Protocol):
+    """The server's state as the signalling handlers use it."""
+
+    config: "ServerConfig"
+    layer: "FaultLayer"  # the faults' distortions (identity when none is active)
+    inputs: InputDirectory
+
+    async def find_session(self, sid: str) -> "Session | None": ...
+
+    async def end_session(self, session: "Session") -> None: ...
+
+    async def open_session(self, kind: str, live: "LiveInput", offer: str, desc: "SessionDescription",
+                           prepare: "Callable[[Session], None] | None", refusal_status: int) -> "tuple[Session, str]": ...
+
+    async def open_offering_session(self, kind: str, live: "LiveInput",
+                                    prepare: "Callable[[Session], None]") -> "tuple[Session, str]": ...
+
+    async def apply_answer(self, session: "Session", answer: str, desc: "SessionDescription") -> None: ...
