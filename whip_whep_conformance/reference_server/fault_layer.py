@@ -292,9 +292,9 @@ class FaultLayer:
 
     # ---- negotiation and the session's life (hooks the server's session code calls) -----------------
 
-    def session_id(self, counter: int, correct: str) -> str:
-        """Hook: the id of a new session (`correct`: 128 random bits; `counter`: sessions so far)."""
-        return str(counter) if F.SEQUENTIAL_SESSION_IDS in self else correct
+    def session_id(self, counter: int, correct: Callable[[], str]) -> str:
+        """Hook: the id of a new session (`correct` makes 128 random bits; `counter`: sessions so far)."""
+        return str(counter) if F.SEQUENTIAL_SESSION_IDS in self else correct()
 
     def offer_to_apply(self, kind: str, offer: str, desc: sdp.SessionDescription) -> str:
         """Hook: the offer text the peer connection is given."""
