@@ -116,4 +116,4 @@ def test_without_faults_the_layer_changes_nothing():
     assert not [c for c in Check if layer.waives(c)], "a layer with no fault switched checks off"
     assert layer.base_headers({"a": "1", "protocol-version": "rfc9725", "Access-Control-Expose-Headers": "x"}) == {
         "a": "1", "protocol-version": "rfc9725", "Access-Control-Expose-Headers": "x"}
-    assert layer.session_id(7, "random") == "random" and layer.get_is_405(False) is False
+    assert layer.session_id(7, lambda: "random") == "random" and layer.get_is_405(False) is False

@@ -61,7 +61,7 @@ class ReferenceServer:
         """Answer `offer` with a new peer connection; the session is attached before any await,
         so a concurrent second publisher sees it."""
         self._counter += 1
-        sid = self.layer.session_id(self._counter, new_session_id())
+        sid = self.layer.session_id(self._counter, new_session_id)
         session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)))
         first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
@@ -100,7 +100,7 @@ class ReferenceServer:
         Its answer arrives later by PATCH (`apply_answer`); unanswered or unconnected after
         offer_timeout_s, the session ends and its URL answers 404."""
         self._counter += 1
-        sid = self.layer.session_id(self._counter, new_session_id())
+        sid = self.layer.session_id(self._counter, new_session_id)
         session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)),
                           awaiting_answer=True)
         self.sessions[session.id] = session

@@ -15,9 +15,13 @@ when no fault is active:
 Fault-only state (the trickle faults' memory of each session) lives here and is dropped by
 `session_ended`.
 
-Client conformance (issue 21) plugs in here: a scenario is a named set of catalogue distortions,
-i.e. an `ActiveFaults` handed to a `FaultLayer` for the session the scenario's URL opens (the layer
-holds no global state, so one server can run a layer per scenario).
+Client conformance (issue 21) plugs in here: a scenario (the server misbehaving on purpose) is a
+named set of catalogue distortions, i.e. an `ActiveFaults`, e.g. `{Fault.REDIRECT_302}` or
+`{Fault.ETAG_WEAK}`, plus the rows it grades. A `FaultLayer` keeps its state to itself, so a server
+can hold one per scenario: today `ReferenceServer.layer` is one for the whole server (started with
+`--fault`); a scenario runner would pick the layer by the live input whose URL it minted for the
+scenario. The relay, event-stream and live-input faults still read the server-wide set
+(`ServerConfig.faults`): a per-scenario layer covers the signalling kinds.
 """
 
 from __future__ import annotations
@@ -288,9 +292,9 @@ class FaultLayer:
 
     # ---- negotiation and the session's life (hooks the server's session code calls) -----------------
 
-    def session_id(self, counter: int, correct: str) -> str:
-        """Hook: the id of a new session (`correct`: 128 random bits; `counter`: sessions so far)."""
-        return str(counter) if F.SEQUENTIAL_SESSION_IDS in self else correct
+    def session_id(self, counter: int, correct: Callable[[], str]) -> str:
+        """Hook: the id of a new session (`correct` makes 128 random bits; `counter`: sessions so far)."""
+        return str(counter) if F.SEQUENTIAL_SESSION_IDS in self else correct()
 
     def offer_to_apply(self, kind: str, offer: str, desc: sdp.SessionDescription) -> str:
         """Hook: the offer text the peer connection is given."""
