@@ -29,6 +29,7 @@ from whip_whep_conformance.protocol.link import Link, format_link
 
 from . import events
 from .config import SERVER_KEY
+from . import etag, offers
 from .refusal import Refusal
 from .faults import PROBE_RESOURCE_FAULTS, rewrite_answer, whip_extension_links
 from .sessions import Session, new_etag
@@ -339,8 +340,8 @@ async def _read_offer(server: "ReferenceServer", request: web.Request) -> tuple[
     except UnicodeDecodeError:
         raise Refusal(400, "the offer is not UTF-8 text") from None
     try:
-        desc = sdp.parse_offer(text)
-    except sdp.OfferError as exc:
+        desc = offers.read_offer(text)
+    except offers.Unusable as exc:
         if server.config.fault("malformed-sdp-500"):
             raise Refusal(500, "internal error") from None
         raise Refusal(400, f"the offer cannot be used: {exc}") from None
@@ -526,7 +527,7 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
         return await _restart(server, session, frag, if_match, base)
     if if_match is not None and not fault("trickle-ignores-if-match"):
         try:
-            matches = headers.if_match_passes(if_match, session.etag)
+            matches = etag.if_match_holds(if_match, session.etag)
         except ValueError:
             matches = False
         if not matches or fault("trickle-always-412") or (fault("wildcard-if-match-refused") and if_match.strip() == "*"):
@@ -601,7 +602,7 @@ async def _restart(server: "ReferenceServer", session: Session, frag: sdpfrag.Sd
     fault = server.config.fault
     if if_match is not None and not fault("trickle-ignores-if-match"):
         try:
-            matches = if_match.strip() in ("*", '"*"') or headers.if_match_passes(if_match, session.etag)
+            matches = if_match.strip() in ("*", '"*"') or etag.if_match_holds(if_match, session.etag)
         except ValueError:
             matches = False
         if not matches:
