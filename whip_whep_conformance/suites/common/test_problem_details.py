@@ -6,6 +6,7 @@ the response's own, are reported as such."""
 import pytest
 
 from whip_whep_conformance.harness.judgments import problem_details
+from whip_whep_conformance.protocol import problem
 
 pytestmark = pytest.mark.asyncio
 
