@@ -20,7 +20,7 @@ from aiortc.sdp import candidate_from_sdp
 from whip_whep_conformance.protocol import headers, link, profiles, sdp, sdpfrag, whep_extensions
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.harness import player
-from whip_whep_conformance.harness.judgments import sdp_syntax
+from whip_whep_conformance.harness.judgments import sdp_syntax, sdpfrag_syntax
 from whip_whep_conformance import registry
 from whip_whep_conformance.harness.grading import ArrangeFailed, CaseRecord, NotApplicable
 from whip_whep_conformance.webrtc.ice_restart import IceRestart
@@ -487,7 +487,7 @@ class Case:
             await restart.abandon()
             return exchange
         try:
-            exchange.answer = sdpfrag.parse(response.text)
+            exchange.answer = sdpfrag_syntax.parse(response.text)
         except sdpfrag.SdpFragError:
             await restart.abandon()
             return exchange

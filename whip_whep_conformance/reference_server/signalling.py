@@ -29,7 +29,7 @@ from whip_whep_conformance.protocol.link import Link, format_link
 
 from . import events
 from .config import SERVER_KEY
-from . import etag, offers
+from . import etag, fragments, offers
 from .refusal import Refusal
 from .faults import PROBE_RESOURCE_FAULTS, rewrite_answer, whip_extension_links
 from .sessions import Session, new_etag
@@ -510,7 +510,7 @@ async def _patch(server: "ReferenceServer", request: web.Request, protocol: Prot
     if if_match is None and not fault("trickle-no-428"):
         return _error(server, 428, "a PATCH must carry If-Match with the session's entity-tag", base)
     try:
-        frag = sdpfrag.parse((await request.read()).decode("utf-8"))
+        frag = fragments.read((await request.read()).decode("utf-8"))
     except (UnicodeDecodeError, sdpfrag.SdpFragError) as exc:
         if fault("patch-malformed-500"):
             return _error(server, 500, "internal error", base)
