@@ -1,11 +1,15 @@
-"""Link (RFC 8288), entity-tag, If-Match, media type and Bearer parsing."""
+"""Link (RFC 8288), media type and Bearer parsing (protocol); the suite's judgments of ice-server links and
+entity-tags (harness/judgments); the server's own If-Match rule (reference_server/etag.py)."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from whip_whep_conformance.harness.judgments import http_fields
+from whip_whep_conformance.harness.judgments.ice_servers import ice_server_problems
 from whip_whep_conformance.protocol import headers
-from whip_whep_conformance.protocol.link import Link, LinkSyntaxError, format_link, ice_server_problems, parse_links
+from whip_whep_conformance.protocol.link import Link, LinkSyntaxError, format_link, parse_links
+from whip_whep_conformance.reference_server import etag
 
 VALUES = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20)
 
@@ -37,15 +41,16 @@ def test_turn_without_credentials_is_a_problem():
 
 @pytest.mark.parametrize("value,strong", [('"abc"', True), ('W/"abc"', False), ("abc", False), ("*", False), ('""', True)])
 def test_entity_tag_syntax(value, strong):
-    assert headers.is_strong_entity_tag(value) is strong
+    assert http_fields.is_strong_entity_tag(value) is strong
 
 
-def test_if_match():
-    assert headers.if_match_passes("*", '"a"')
-    assert headers.if_match_passes('"b", "a"', '"a"')
-    assert not headers.if_match_passes('W/"a"', '"a"'), "weak tags never match strongly"
-    with pytest.raises(ValueError):
-        headers.if_match_tags("nope")
+@pytest.mark.parametrize("if_match,holds", [
+    ("*", True), ('"a"', True), ('"b", "a"', True), ('"b",,  "a" ', True),
+    ('W/"a"', False),  # RFC 9110 §13.1.1: strong comparison, a weak tag never matches
+    ('"b"', False), ("nope", False), ("a", False), ("", False), ('"a', False),
+])
+def test_server_if_match_rule(if_match, holds):
+    assert etag.if_match_holds(if_match, '"a"') is holds, f"If-Match: {if_match} against ETag \"a\""
 
 
 def test_media_type_and_bearer():

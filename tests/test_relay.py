@@ -37,14 +37,33 @@ def test_aiortc_is_the_version_the_relay_hooks():
     assert callable(getattr(RTCRtpSender, "_handle_rtcp_packet"))
 
 
-def test_same_codec_matches_h264_by_profile_and_mode():
-    from aiortc import RTCRtpCodecParameters as C
+def _h264(payload: int, **parameters):
+    from aiortc import RTCRtpCodecParameters
 
-    cb = C(mimeType="video/H264", clockRate=90000, payloadType=102, parameters={"packetization-mode": 1, "profile-level-id": "42e01f"})
-    cb_other_pt = C(mimeType="video/h264", clockRate=90000, payloadType=125, parameters={"packetization-mode": "1", "profile-level-id": "42001f"})
-    main = C(mimeType="video/H264", clockRate=90000, payloadType=103, parameters={"packetization-mode": 1, "profile-level-id": "4d001f"})
-    mode0 = C(mimeType="video/H264", clockRate=90000, payloadType=104, parameters={"packetization-mode": 0, "profile-level-id": "42e01f"})
+    return RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=payload, parameters=parameters)
+
+
+def test_same_codec_matches_h264_by_profile_and_mode():
+    cb = _h264(102, **{"packetization-mode": 1, "profile-level-id": "42e01f"})
+    cb_other_pt = _h264(125, **{"packetization-mode": "1", "profile-level-id": "42c01f"})
+    main = _h264(103, **{"packetization-mode": 1, "profile-level-id": "4d001f"})
+    mode0 = _h264(104, **{"packetization-mode": 0, "profile-level-id": "42e01f"})
     assert same_codec(cb, cb_other_pt) and not same_codec(cb, main) and not same_codec(cb, mode0)
+
+
+@pytest.mark.parametrize("sent,accepted,carried", [
+    ("42e01f", "42001f", True),  # RFC 6184 §8.1: Constrained Baseline is a subset of Baseline
+    ("42001f", "42e01f", False),  # ... not the other way round
+    ("42e01f", None, True),  # absent is Baseline (RFC 6184 §8.1), which takes Constrained Baseline
+    (None, "42e01f", False),  # a Baseline stream does not fit a Constrained Baseline decoder
+    (None, "42001f", True),
+    ("640c1f", "64001f", True),  # High: named by profile_idc
+])
+def test_relay_h264_rule_reads_profiles_as_rfc_6184(sent, accepted, carried):
+    def codec(plid):
+        return _h264(102, **({"packetization-mode": 1} | ({"profile-level-id": plid} if plid else {})))
+
+    assert same_codec(codec(sent), codec(accepted)) is carried, f"{sent} into {accepted}"
 
 
 async def _scenario(server: EmbeddedServer) -> dict:

@@ -1,10 +1,16 @@
-"""application/trickle-ice-sdpfrag bodies: build, parse, round trip, refusal of malformed ones."""
+"""application/trickle-ice-sdpfrag bodies: build, parse, round trip (protocol); refusal of malformed ones by the
+suite's judgment (harness/judgments/sdpfrag_syntax.py) and, separately, by the server's own rule
+(reference_server/fragments.py)."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from whip_whep_conformance.harness.judgments import sdpfrag_syntax
 from whip_whep_conformance.protocol import sdpfrag
+from whip_whep_conformance.reference_server import fragments
+
+READERS = {"suite judgment": sdpfrag_syntax.parse, "server rule": fragments.read}
 
 ICE = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/", min_size=4, max_size=40)
 PWD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789+/", min_size=22, max_size=40)
@@ -39,8 +45,21 @@ def test_build_then_parse_round_trips(ufrag, pwd, candidates, eoc):
         "a=ice-ufrag:abcd\r\n",  # ufrag without pwd
         "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp\r\n",
         "a=candidate:1 1 udp 1 192.0.2.1 9 typ host\r\n",  # outside a media section
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 1 192.0.2.1 port typ host\r\n",
+        "a=ice-ufrag:ab\r\na=ice-pwd:0123456789012345678901\r\n",  # ufrag shorter than 4
+        "m=audio\r\na=mid:0\r\n",
     ],
 )
-def test_malformed_fragments_are_refused(body):
+@pytest.mark.parametrize("reader", READERS, ids=list(READERS))
+def test_malformed_fragments_are_refused(body, reader):
     with pytest.raises(sdpfrag.SdpFragError):
-        sdpfrag.parse(body)
+        READERS[reader](body)
+
+
+@given(ufrag=ICE, pwd=PWD, candidates=st.lists(CANDIDATE, max_size=5))
+def test_well_formed_fragments_are_taken_by_both(ufrag, pwd, candidates):
+    frag = sdpfrag.SdpFrag(ice_ufrag=ufrag, ice_pwd=pwd, media=[
+        sdpfrag.FragMedia("m=audio 9 UDP/TLS/RTP/SAVPF 111", mid="0", candidates=candidates)
+    ])
+    text = sdpfrag.build(frag)
+    assert sdpfrag_syntax.parse(text) == fragments.read(text) == frag

@@ -1,8 +1,10 @@
-"""The simulcast model (whip_whep_conformance/protocol/simulcast.py): the reference server's answer to the suite's offer
-is clean, and each way an answer can break RFC 8853 §5.3.2 / RFC 8851 §6.3 is named."""
+"""The simulcast model (whip_whep_conformance/protocol/simulcast.py) and the suite's judgment of answers
+(harness/judgments/simulcast_answers.py): the reference server's answer to the suite's offer is clean, and
+each way an answer can break RFC 8853 §5.3.2 / RFC 8851 §6.3 is named."""
 
 import pytest
 
+from whip_whep_conformance.harness.judgments import simulcast_answers
 from whip_whep_conformance.protocol import sdp, simulcast
 
 OFFER = "\r\n".join([
@@ -25,7 +27,7 @@ def test_accepting_answer_has_no_problems():
     offered = simulcast.offer(OFFER)
     answer, taken = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))
     assert taken and "a=simulcast:recv h;l" in answer and "a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id" in answer
-    assert simulcast.answer_problems(offered, answer) == []
+    assert simulcast_answers.answer_problems(offered, answer) == []
 
 
 def test_offer_without_simulcast_is_answered_as_it_was():
@@ -35,7 +37,7 @@ def test_offer_without_simulcast_is_answered_as_it_was():
 def test_answer_keeping_one_stream_is_fine():
     offered = simulcast.offer(OFFER)
     answer = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))[0].replace("a=rid:l recv\r\n", "").replace("recv h;l", "recv h")
-    assert simulcast.answer_problems(offered, answer) == []
+    assert simulcast_answers.answer_problems(offered, answer) == []
 
 
 @pytest.mark.parametrize("old,new,problem", [
@@ -50,5 +52,5 @@ def test_answer_keeping_one_stream_is_fine():
 def test_each_broken_answer_is_named(old, new, problem):
     offered = simulcast.offer(OFFER)
     answer = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))[0].replace(old, new)
-    problems = simulcast.answer_problems(offered, answer)
+    problems = simulcast_answers.answer_problems(offered, answer)
     assert any(problem in p for p in problems), problems

@@ -20,6 +20,7 @@ from aiortc.sdp import candidate_from_sdp
 from whip_whep_conformance.protocol import headers, link, profiles, sdp, sdpfrag, whep_extensions
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.harness import player, rules
+from whip_whep_conformance.harness.judgments import sdp_syntax, sdpfrag_syntax
 from whip_whep_conformance import registry
 from whip_whep_conformance.harness.grading import ArrangeFailed, CaseRecord, NotApplicable
 from whip_whep_conformance.webrtc.ice_restart import IceRestart
@@ -91,7 +92,7 @@ def answer_problem(answer: str) -> tuple[str, str] | None:
     The suite's own judgment, made before aiortc sees the text: aiortc's parser stops with a bare
     AssertionError on what it cannot read (a format-less m-line), which says nothing to a vendor."""
     try:
-        desc = sdp.SessionDescription.parse(answer)
+        desc = sdp_syntax.parse(answer)
     except sdp.SdpSyntaxError as exc:
         return "answer", f"the body is not SDP: {exc}"
     if not desc.media:
@@ -335,7 +336,7 @@ class Case:
     def answer_of(self, posted: Posted, protocol: str) -> sdp.SessionDescription:
         """The endpoint's answer parsed; one that is not SDP is graded once (WHIP-4.2-5 / WHEP §4.2.1), elsewhere Not applicable."""
         try:
-            return sdp.SessionDescription.parse(posted.body)
+            return sdp_syntax.parse(posted.body)
         except sdp.SdpSyntaxError as exc:
             raise ArrangeFailed(f"no usable answer: see {self._rule('answered', protocol)} (the body is not SDP: {exc})") from None
 
@@ -485,7 +486,7 @@ class Case:
             await restart.abandon()
             return exchange
         try:
-            exchange.answer = sdpfrag.parse(response.text)
+            exchange.answer = sdpfrag_syntax.parse(response.text)
         except sdpfrag.SdpFragError:
             await restart.abandon()
             return exchange
@@ -564,7 +565,7 @@ def _protocol_of(pc: RTCPeerConnection) -> str:
 
 def _answers_video(answer: str) -> bool:
     try:
-        media = sdp.SessionDescription.parse(answer).media
+        media = sdp_syntax.parse(answer).media
     except sdp.SdpSyntaxError:
         return True  # not ours to judge here: connecting will fail with the reason
     return any(m.kind == "video" and not m.rejected and m.codecs for m in media)

@@ -1,7 +1,8 @@
-"""HTTP field syntax WHIP and WHEP lean on: media types, entity-tags, If-Match.
+"""HTTP field syntax WHIP and WHEP lean on: media types, bearer tokens, dates, lists.
 
-Comparisons follow RFC 9110: media-type names are case-insensitive and may carry
-parameters; an entity-tag is a quoted opaque-tag, optionally weak (`W/`).
+Parsing only (RFC 9110: media-type names are case-insensitive and may carry parameters). Whether an
+entity-tag is strong is the suite's judgment (harness/judgments/http_fields.py); whether an If-Match
+holds is the server's own (reference_server/etag.py).
 """
 
 from __future__ import annotations
@@ -13,47 +14,11 @@ from datetime import datetime, timezone
 SDP = "application/sdp"
 SDPFRAG = "application/trickle-ice-sdpfrag"
 
-# RFC 9110 §8.8.3: etagc = %x21 / %x23-7E / obs-text
-_ENTITY_TAG = re.compile(r'^(W/)?"[\x21\x23-\x7e\x80-\xff]*"$')
-
-
 def media_type(content_type: str | None) -> str | None:
     """The bare, lower-cased media type of a Content-Type value (parameters dropped)."""
     if not content_type:
         return None
     return content_type.split(";", 1)[0].strip().lower() or None
-
-
-def is_entity_tag(value: str) -> bool:
-    return bool(_ENTITY_TAG.match(value.strip()))
-
-
-def is_strong_entity_tag(value: str) -> bool:
-    value = value.strip()
-    return is_entity_tag(value) and not value.startswith("W/")
-
-
-def if_match_tags(value: str) -> list[str] | None:
-    """The entity-tags of an If-Match value, or None for the `*` wildcard.
-
-    Raises ValueError on a value that is neither `*` nor a list of entity-tags.
-    """
-    value = value.strip()
-    if value == "*":
-        return None
-    tags = re.findall(r'(?:W/)?"[^"]*"', value)
-    rest = re.sub(r'(?:W/)?"[^"]*"', "", value).replace(",", "").strip()
-    if not tags or rest:
-        raise ValueError(f"If-Match is neither * nor a list of entity-tags: {value!r}")
-    return tags
-
-
-def if_match_passes(value: str, current: str) -> bool:
-    """Strong comparison (RFC 9110 §13.1.1): weak tags never match."""
-    tags = if_match_tags(value)
-    if tags is None:
-        return True
-    return any(t == current and not t.startswith("W/") for t in tags)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -107,12 +72,6 @@ def http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def is_imf_fixdate(value: str) -> bool:
-    """The preferred HTTP-date form, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`."""
-    return bool(re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-                             r"\d{4} \d{2}:\d{2}:\d{2} GMT", value.strip()))
 
 
 def delay_seconds(value: str | None) -> int | None:

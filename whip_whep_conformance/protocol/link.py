@@ -87,17 +87,3 @@ WHEP_EXTENSIONS = "urn:ietf:params:whep:ext"  # draft-ietf-wish-whep-03 §4.9
 def extension_links(links: list[Link], namespace: str) -> list[Link]:
     """The Links with a rel in an extension namespace (WHIP_EXTENSIONS or WHEP_EXTENSIONS)."""
     return [link for link in links if any(rel.startswith(namespace) for rel in link.rels)]
-
-
-ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
-
-
-def ice_server_problems(link: Link) -> list[str]:
-    """What makes an `ice-server` link unusable (RFC 9725 §4.6, RFC 7064/7065)."""
-    problems = []
-    scheme = link.target.split(":", 1)[0].lower()
-    if scheme not in ICE_SCHEMES:
-        problems.append(f"target {link.target!r} is not a stun:/stuns:/turn:/turns: URI")
-    if scheme in ("turn", "turns") and not ("username" in link.params and "credential" in link.params):
-        problems.append(f"TURN server {link.target!r} lacks username and credential")
-    return problems

@@ -1,8 +1,8 @@
 """SDP offers and answers as WHIP/WHEP exchange them (RFC 8866, JSEP RFC 9429, RFC 8839/8842).
 
-Parsing is done by sdp-transform; this module adds the typed view both sides need and the
-checks: the server validates offers with `offer_problems`, the suite judges answers with the
-`SessionDescription` properties. Keeping both here means they cannot drift apart.
+Parsing is done by sdp-transform; this module adds the typed view both sides need, and the edits
+that build offers. It judges nothing: whether a description conforms is the suite's judgment
+(harness/judgments/) and, for what the server accepts, the server's own (reference_server/offers.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import sdp_transform
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 REPAIR_FORMATS = ("rtx", "red", "ulpfec", "flexfec-03")
-_LINE = re.compile(r"^[a-z]=[^\r\n]*$")
-_ICE_CHARS = re.compile(r"^[A-Za-z0-9+/]+$")
 
 
 class SdpSyntaxError(ValueError):
@@ -91,9 +89,9 @@ class SessionDescription:
 
     @classmethod
     def parse(cls, text: str) -> "SessionDescription":
-        problems = syntax_problems(text)
-        if problems:
-            raise SdpSyntaxError("; ".join(problems))
+        unreadable = _unreadable_media_lines(text)
+        if unreadable:
+            raise SdpSyntaxError("; ".join(unreadable))
         raw = sdp_transform.parse(text)
         sections = re.split(r"\r?\n(?=m=)", text)
         session_text, media_texts = sections[0], sections[1:]
@@ -170,99 +168,18 @@ def _media(m: dict, session_text: str, section: str) -> Media:
     )
 
 
-def syntax_problems(text: str) -> list[str]:
-    """Why `text` is not a well-formed session description (RFC 8866 §5), empty if it is."""
-    if not text.strip():
-        return ["the body is empty"]
-    lines = [ln for ln in re.split(r"\r?\n", text) if ln != ""]
-    bad = [ln for ln in lines if not _LINE.match(ln)]
-    if bad:
-        return [f"line {bad[0][:40]!r} is not of the form <type>=<value>"]
-    problems = []
-    if lines[0] != "v=0":
-        problems.append("the first line is not v=0")
-    types = [ln[0] for ln in lines]
-    for required in ("o", "s", "t"):
-        if required not in types:
-            problems.append(f"no {required}= line")
-    for ln in lines:
-        if ln.startswith("m=") and not re.match(r"^m=\S+ \d+(/\d+)? \S+( \S+)+$", ln):
-            problems.append(f"malformed media line {ln!r}")
-    return problems
-
-
-class OfferError(ValueError):
-    """An offer a server cannot use; `problems` says why."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-def parse_offer(text: str, kinds: tuple[str, ...] = ("audio", "video")) -> SessionDescription:
-    """The offer, parsed once, or OfferError naming every reason a server cannot use it."""
-    try:
-        desc = SessionDescription.parse(text)
-    except SdpSyntaxError as exc:
-        raise OfferError([f"malformed SDP: {exc}"]) from None
-    problems = _offer_problems(desc, kinds)
-    if problems:
-        raise OfferError(problems)
-    return desc
-
-
-def offer_problems(text: str, kinds: tuple[str, ...] = ("audio", "video")) -> list[str]:
-    """Why a server cannot use `text` as a WebRTC offer (empty if it can)."""
-    try:
-        parse_offer(text, kinds)
-    except OfferError as exc:
-        return exc.problems
-    return []
-
-
-def _offer_problems(desc: SessionDescription, kinds: tuple[str, ...]) -> list[str]:
-    problems = []
-    if not desc.media:
-        problems.append("the offer has no m= section")
-    mids = [m.mid for m in desc.media]
-    for group in desc.bundle_groups:
-        missing = [mid for mid in group if mid not in mids]
-        if missing:
-            problems.append(f"a=group:BUNDLE names mids {missing} that no m-section has (RFC 9143 §7.2)")
-    if len([m for m in mids if m is not None]) != len({m for m in mids if m is not None}):
-        problems.append("two m-sections share a mid (RFC 9143 §7.1)")
-    for index, m in enumerate(desc.media):
-        where = f"m-section {index} ({m.kind})"
-        if m.kind not in kinds:
-            problems.append(f"{where}: only {'/'.join(kinds)} media is accepted")
-            continue
-        if not m.ice_ufrag or not m.ice_pwd:
-            problems.append(f"{where}: no a=ice-ufrag/a=ice-pwd")
-        elif not (4 <= len(m.ice_ufrag) <= 256 and _ICE_CHARS.match(m.ice_ufrag)):
-            problems.append(f"{where}: a=ice-ufrag is not 4-256 ice-chars")
-        elif not (22 <= len(m.ice_pwd) <= 256 and _ICE_CHARS.match(m.ice_pwd)):
-            problems.append(f"{where}: a=ice-pwd is not 22-256 ice-chars")
-        if not m.fingerprints:
-            problems.append(f"{where}: no a=fingerprint")
-        if m.mid is None:
-            problems.append(f"{where}: no a=mid")
-        if not m.codecs:
-            problems.append(f"{where}: no a=rtpmap for any payload type")
-    return problems
+def _unreadable_media_lines(text: str) -> list[str]:
+    """m= lines the model cannot be built from (it needs <media> <port> <proto>); whether the text
+    is a well-formed description is judged elsewhere, by each side for itself."""
+    found = []
+    for line in re.split(r"\r?\n", text):
+        fields = line[2:].split() if line.startswith("m=") else None
+        if fields is not None and (len(fields) < 3 or not fields[1].split("/")[0].isdigit()):
+            found.append(f"media line {line[:60]!r} cannot be read")
+    return found
 
 
 CANDIDATE = re.compile(r"^\S{1,32} \d{1,3} \S+ \d{1,10} \S+ \d{1,5} typ \S+( \S+ \S+)*$")  # RFC 8839 §5.1, loosely
-
-
-def candidate_problem(value: str) -> str | None:
-    """Why an a=candidate value cannot be used to reach its agent (None: it can be tried): bad
-    grammar, or an unspecified address or port 0, which name no transport address."""
-    if not CANDIDATE.match(value):
-        return f"{value[:60]!r} is not candidate grammar"
-    address, port = value.split(" ")[4:6]
-    if address in ("0.0.0.0", "::") or int(port) == 0:
-        return f"{value[:60]!r} names no reachable address ({address} port {port})"
-    return None
 
 
 def candidate_address(value: str) -> tuple[str, int] | None:
@@ -304,96 +221,9 @@ def without_attribute(text: str, name: str) -> str:
 
 # --- codecs in offers and answers ----------------------------------------------------------
 
-def h264_profile(profile_level_id: str | None) -> str:
-    """The H.264 profile a profile-level-id names (RFC 6184 §8.1), ignoring the level.
-
-    Constrained Baseline is spelled several ways (42e0, 42c0, 4de0, 58c0…); they are one profile.
-    Absent means 42e01f-era Constrained Baseline, as WebRTC stacks read it.
-    """
-    value = (profile_level_id or "42e01f").lower()
-    try:
-        idc, iop = int(value[0:2], 16), int(value[2:4], 16)
-    except ValueError:
-        return f"unknown ({value})"
-    if (idc == 0x42 and iop & 0x40) or (idc == 0x4D and iop & 0x80) or (idc == 0x58 and iop & 0xC0 == 0xC0):
-        return "constrained baseline"
-    return {0x42: "baseline", 0x4D: "main", 0x58: "extended", 0x64: "high"}.get(idc, f"profile_idc {idc:#x}")
-
-
-def same_format(a: Codec, b: Codec) -> bool:
-    """Whether two rtpmap/fmtp pairs describe the same codec configuration.
-
-    Encoding names compare case-insensitively (RFC 4855 §3); H.264 also needs the same
-    packetization-mode and profile (RFC 6184 §8.2.2), VP9 the same profile-id (RFC 9628 §6).
-    """
-    if a.name.lower() != b.name.lower() or a.clock_rate != b.clock_rate:
-        return False
-    if a.name.lower() == "h264":
-        pa, pb = a.parameters, b.parameters
-        return (pa.get("packetization-mode", "0") == pb.get("packetization-mode", "0")
-                and h264_profile(pa.get("profile-level-id")) == h264_profile(pb.get("profile-level-id")))
-    if a.name.lower() == "vp9":
-        return a.parameters.get("profile-id", "0") == b.parameters.get("profile-id", "0")
-    return True
-
-
-def decodable_as(sent: Codec, accepted: Codec) -> bool:
-    """Whether packets of format `sent` can be forwarded unchanged to a receiver that accepted `accepted`.
-
-    The same format, or H.264 Constrained Baseline into Baseline (a subset of it, RFC 6184 §8.1) with
-    the same packetization-mode.
-    """
-    if same_format(sent, accepted):
-        return True
-    if sent.name.lower() != "h264" or accepted.name.lower() != "h264" or sent.clock_rate != accepted.clock_rate:
-        return False
-    ps, pa = sent.parameters, accepted.parameters
-    return (ps.get("packetization-mode", "0") == pa.get("packetization-mode", "0")
-            and h264_profile(ps.get("profile-level-id")) == "constrained baseline"
-            and h264_profile(pa.get("profile-level-id")) == "baseline")
-
-
 def describe_format(codec: Codec) -> str:
     text = f"{codec.payload} {codec.name}/{codec.clock_rate}"
     return f"{text} ({codec.fmtp})" if codec.fmtp else text
-
-
-def unoffered_formats(offered: Media, answered: Media) -> list[Codec]:
-    """Formats of an answer m-section that its offer m-section did not offer (JSEP §5.3.1)."""
-    offered_names = {c.name.lower() for c in offered.codecs}
-    return [
-        c for c in answered.codecs
-        if (c.name.lower() not in offered_names if c.is_repair else not any(same_format(o, c) for o in offered.codecs))
-    ]
-
-
-def h264_changes(offered: Media, answered: Media) -> list[str]:
-    """H.264 formats answered on an offered H.264 payload type but with another mode or profile."""
-    by_payload = {c.payload: c for c in offered.codecs}
-    changes = []
-    for c in answered.codecs:
-        o = by_payload.get(c.payload)
-        if o is None or o.name.lower() != "h264" or c.name.lower() != "h264" or same_format(o, c):
-            continue
-        changes.append(
-            f"payload type {c.payload}: offered packetization-mode={o.parameters.get('packetization-mode', '0')} "
-            f"{h264_profile(o.parameters.get('profile-level-id'))} ({o.fmtp or 'no fmtp'}), answered "
-            f"packetization-mode={c.parameters.get('packetization-mode', '0')} "
-            f"{h264_profile(c.parameters.get('profile-level-id'))} ({c.fmtp or 'no fmtp'})"
-        )
-    return changes
-
-
-def renumbered_formats(offered: Media, answered: Media) -> list[str]:
-    """Answered codecs the offer had under another payload type number (RFC 3264 §6.1 SHOULD)."""
-    found = []
-    for c in answered.codecs:
-        if c.is_repair:
-            continue
-        same = [o for o in offered.codecs if same_format(o, c)]
-        if same and c.payload not in {o.payload for o in same}:
-            found.append(f"{c.name}/{c.clock_rate} offered as payload type {same[0].payload}, answered as {c.payload}")
-    return found
 
 
 def rewrite_sections(text: str, rewrite: Callable[[str], str]) -> str:

@@ -11,13 +11,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from whip_whep_conformance.protocol.sdp import CANDIDATE, SessionDescription
-
-_ICE_CHARS = re.compile(r"^[A-Za-z0-9+/]+$")
+from whip_whep_conformance.protocol.sdp import SessionDescription
 
 
 class SdpFragError(ValueError):
-    """A body that is not a well-formed trickle-ice-sdpfrag."""
+    """A body that is not a well-formed trickle-ice-sdpfrag (raised by the parser for what it cannot
+    hold, and by each side's judgment of well-formedness)."""
 
 
 @dataclass
@@ -51,19 +50,13 @@ class SdpFrag:
 
 
 def parse(text: str) -> SdpFrag:
+    """The fragment's model. Reading only: whether the body is a well-formed trickle-ice-sdpfrag is
+    judged by each side for itself (the suite: harness/judgments/sdpfrag_syntax.py; the server:
+    reference_server/fragments.py). SdpFragError only for what the model cannot hold."""
     frag = SdpFrag()
     current: FragMedia | None = None
-    lines = [ln for ln in re.split(r"\r?\n", text) if ln.strip()]
-    if not lines:
-        raise SdpFragError("the fragment is empty")
-    for ln in lines:
-        if not re.match(r"^[a-z]=", ln):
-            raise SdpFragError(f"line {ln[:40]!r} is not of the form <type>=<value>")
-        if ln[0] in "vost":
-            raise SdpFragError(f"a fragment carries no {ln[0]}= line")
+    for ln in re.split(r"\r?\n", text):
         if ln.startswith("m="):
-            if not re.match(r"^m=\S+ \d+(/\d+)? \S+( \S+)*$", ln):
-                raise SdpFragError(f"malformed media line {ln!r}")
             current = FragMedia(mline=ln)
             frag.media.append(current)
             continue
@@ -72,12 +65,8 @@ def parse(text: str) -> SdpFrag:
         name, _, value = ln[2:].partition(":")
         target = current if current is not None else frag
         if name == "ice-ufrag":
-            if not (4 <= len(value) <= 256 and _ICE_CHARS.match(value)):
-                raise SdpFragError(f"a=ice-ufrag {value!r} is not 4-256 ice-chars")
             target.ice_ufrag = value
         elif name == "ice-pwd":
-            if not (22 <= len(value) <= 256 and _ICE_CHARS.match(value)):
-                raise SdpFragError("a=ice-pwd is not 22-256 ice-chars")
             target.ice_pwd = value
         elif name == "end-of-candidates":
             target.end_of_candidates = True
@@ -86,16 +75,11 @@ def parse(text: str) -> SdpFrag:
         elif name == "candidate":
             if current is None:
                 raise SdpFragError("a=candidate outside a media section")
-            if not CANDIDATE.match(value):
-                raise SdpFragError(f"malformed candidate {value[:60]!r}")
             current.candidates.append(value)
         elif name == "ice-options" and current is None:
             frag.ice_options = value.split()
         elif name == "ice-lite" and current is None:
             frag.ice_lite = True
-    ufrag, pwd = frag.credentials()
-    if bool(ufrag) != bool(pwd):
-        raise SdpFragError("a=ice-ufrag and a=ice-pwd must come together")
     return frag
 
 

@@ -3,7 +3,7 @@ selection, announced by `Link` headers on the 201.
 
 The event-stream format is WHATWG's server-sent events: `event:` names the type, `data:` carries
 JSON on a single line (WHEP §4.9.1), a blank line ends the event. The reference server formats
-events here and the suite parses and judges them here.
+events here and the suite parses them here (and judges them in harness/judgments/whep_layers.py).
 """
 
 from __future__ import annotations
@@ -101,24 +101,6 @@ class EventStreamParser:
             self._data.append(value)
             self._seen_data = True
         return None
-
-
-def layer_problems(data: Any) -> list[str]:
-    """What is wrong with `layers` event data (§4.9.1.3): an object keyed by m-line index, each an
-    array of layer objects with at least one of rid, spatialLayerId, temporalLayerId."""
-    if not isinstance(data, dict):
-        return [f"the data is a JSON {type(data).__name__}, not an object keyed by m-line index"]
-    found = []
-    for key, layers in data.items():
-        if not str(key).isdigit():
-            found.append(f"key {key!r} is not an m-line index")
-        if not isinstance(layers, list):
-            found.append(f"m-line {key}: {json.dumps(layers)[:80]} is not an array of layers")
-            continue
-        for layer in layers:
-            if not isinstance(layer, dict) or not any(k in layer for k in LAYER_IDS):
-                found.append(f"m-line {key}: layer {json.dumps(layer)[:80]} has none of {', '.join(LAYER_IDS)}")
-    return found
 
 
 class EventReader:

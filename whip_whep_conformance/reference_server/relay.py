@@ -37,10 +37,10 @@ from aiortc.rtp import (
     wrap_rtx,
 )
 
-from whip_whep_conformance.protocol import sdp
 from whip_whep_conformance.webrtc.media import is_keyframe
 
 from .faults import ActiveFaults, Fault
+from .codecs import carries
 from .sessions import Session
 
 log = logging.getLogger("reference_server.relay")
@@ -65,13 +65,8 @@ class _NoFrames:
 
 
 def same_codec(a: RTCRtpCodecParameters, b: RTCRtpCodecParameters) -> bool:
-    """Whether `b` can carry packets of `a` unchanged (sdp.decodable_as)."""
-    return sdp.decodable_as(_as_format(a), _as_format(b))
-
-
-def _as_format(codec: RTCRtpCodecParameters) -> sdp.Codec:
-    fmtp = ";".join(f"{name}={value}" for name, value in codec.parameters.items())
-    return sdp.Codec(payload=codec.payloadType or 0, name=codec.name, clock_rate=codec.clockRate, fmtp=fmtp)
+    """Whether `b` can carry packets of `a` unchanged (the server's own rule, codecs.carries)."""
+    return carries(a, b)
 
 
 class PacketHistory:

@@ -22,6 +22,7 @@ from whip_whep_conformance.protocol.link import Link, format_link
 
 from . import events
 from .config import SERVER_KEY
+from . import etag, fragments, offers
 from .refusal import Refusal
 from .candidates import usable_candidate
 from .fault_layer import Check, Exchange, Place, Route
@@ -299,8 +300,8 @@ async def _read_offer(server: "SignallingServer", request: web.Request, base: di
     except UnicodeDecodeError:
         raise Refusal(400, "the offer is not UTF-8 text") from None
     try:
-        desc = sdp.parse_offer(text)
-    except sdp.OfferError as exc:
+        desc = offers.read_offer(text)
+    except offers.Unusable as exc:
         raise Refusal(400, f"the offer cannot be used: {exc}", route=Route.OFFER_MALFORMED) from None
     refusal = server.layer.offer_refusal(desc)
     if refusal is not None:
@@ -438,7 +439,7 @@ async def _patch(server: "SignallingServer", request: web.Request, protocol: Pro
     if if_match is None and not layer.waives(Check.IF_MATCH_PRESENT):
         return _error(server, 428, "a PATCH must carry If-Match with the session's entity-tag", base)
     try:
-        frag = sdpfrag.parse((await request.read()).decode("utf-8"))
+        frag = fragments.read((await request.read()).decode("utf-8"))
     except (UnicodeDecodeError, sdpfrag.SdpFragError) as exc:
         ex.reason = f"not a trickle-ice-sdpfrag: {exc}"
         return await layer.shape(Route.PATCH_MALFORMED, _error(server, 400, ex.reason, base), ex)
@@ -455,7 +456,7 @@ async def _patch(server: "SignallingServer", request: web.Request, protocol: Pro
         return await _restart(server, request, session, frag, if_match, base)
     if if_match is not None and not layer.waives(Check.IF_MATCH):
         try:
-            matches = headers.if_match_passes(if_match, session.etag)
+            matches = etag.if_match_holds(if_match, session.etag)
         except ValueError:
             matches = False
         if not matches:
@@ -495,7 +496,7 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
     layer = server.layer
     if if_match is not None and not layer.waives(Check.IF_MATCH):
         try:
-            matches = if_match.strip() in ("*", '"*"') or headers.if_match_passes(if_match, session.etag)
+            matches = if_match.strip() in ("*", '"*"') or etag.if_match_holds(if_match, session.etag)
         except ValueError:
             matches = False
         if not matches:

@@ -16,6 +16,7 @@ from aiortc import RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpSender
 from whip_whep_conformance.protocol import profiles, sdp
 from whip_whep_conformance.webrtc.peer import SilentTrack
 
+from . import offers
 from .fault_layer import Check, Route
 from .relay import same_codec
 from .signalling import CounterOffer, Protocol, Refusal, count_kinds
@@ -99,9 +100,9 @@ async def server_offer(server: "SignallingServer", live: "LiveInput") -> tuple["
 async def answered(server: "SignallingServer", live: "LiveInput", session: "Session", answer: str) -> None:
     """The player's answer to a server offer arrived (PATCH application/sdp): start its media."""
     try:
-        desc = sdp.SessionDescription.parse(answer)
-    except sdp.SdpSyntaxError as exc:
-        raise Refusal(400, f"the answer is not SDP: {exc}") from None
+        desc = offers.read_description(answer)
+    except offers.Unusable as exc:
+        raise Refusal(400, f"the answer cannot be used: {exc}") from None
     for m in desc.media:
         if not m.rejected and m.direction not in ("recvonly", "inactive"):
             raise Refusal(400, f"a WHEP answer must be recvonly, not {m.direction}")

@@ -9,6 +9,7 @@ against the offer's. Whether media of each codec really flows is judged in brief
 import pytest
 
 from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.harness.judgments import codecs as codec_judgments
 from whip_whep_conformance.protocol import sdp
 from whip_whep_conformance.harness.player import VIDEO_CODECS
 from whip_whep_conformance.harness.case import CODEC_REQUIREMENT, NOT_ABOUT_THE_OFFER
@@ -75,7 +76,7 @@ async def test_offered_codec_is_accepted(case, protocol, codec):
 async def test_answer_formats_were_offered(case, protocol, codecs):
     """Every format in each answered m-section appears in the matching offer m-section."""
     offer, answer = await _answered(case, protocol, codecs)
-    unoffered = [(a.kind, sdp.describe_format(c)) for o, a in _pairs(offer, answer) for c in sdp.unoffered_formats(o, a)]
+    unoffered = [(a.kind, sdp.describe_format(c)) for o, a in _pairs(offer, answer) for c in codec_judgments.unoffered_formats(o, a)]
     case.expect(not unoffered, "SDP-CODEC-1",
                 message=f"offered {codecs} + Opus; the answer lists formats the offer did not have: {unoffered}")
 
@@ -90,7 +91,7 @@ async def test_h264_profile_and_mode_are_kept(case, protocol, codecs):
     # Pass (whether H.264 is taken at all is BRIEF-CODEC-3's, in test_offered_codec_is_accepted).
     if not any(c.name.lower() == "h264" for _, a in _pairs(offer, answer) if a.kind == "video" for c in a.codecs):
         case.not_applicable(f"the answer to an offer of {codecs} + Opus keeps no H.264 format: nothing to compare")
-    changes = [change for o, a in _pairs(offer, answer) for change in sdp.h264_changes(o, a)]
+    changes = [change for o, a in _pairs(offer, answer) for change in codec_judgments.h264_changes(o, a)]
     case.expect(not changes, "SDP-H264-1", message=f"the answer changed offered H.264 formats: {changes}")
 
 
@@ -100,5 +101,5 @@ async def test_h264_profile_and_mode_are_kept(case, protocol, codecs):
 async def test_answer_keeps_offered_payload_types(case, protocol, codecs):
     """Codecs the answer keeps carry the payload type numbers the offer gave them."""
     offer, answer = await _answered(case, protocol, codecs)
-    renumbered = [r for o, a in _pairs(offer, answer) for r in sdp.renumbered_formats(o, a)]
+    renumbered = [r for o, a in _pairs(offer, answer) for r in codec_judgments.renumbered_formats(o, a)]
     case.expect(not renumbered, "SDP-PT-1", message=f"offered {codecs} + Opus; renumbered: {renumbered}")

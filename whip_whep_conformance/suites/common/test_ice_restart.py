@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from whip_whep_conformance.harness.judgments import http_fields, sdpfrag_syntax
 from whip_whep_conformance.protocol import headers, profiles, sdp, sdpfrag
 from whip_whep_conformance.webrtc.consent import ConsentCheck
 from whip_whep_conformance.webrtc.ice_restart import ice_connection
@@ -159,7 +160,7 @@ async def test_restart_answer_is_a_well_formed_sdpfrag(case):
     if exchange.status != 200:
         case.not_applicable(f"the restart PATCH got {exchange.status}, not 200: no answer fragment to read")
     try:
-        sdpfrag.parse(exchange.response.text)
+        sdpfrag_syntax.parse(exchange.response.text)
         problem = None
     except sdpfrag.SdpFragError as exc:
         problem = str(exc)
@@ -173,7 +174,7 @@ async def test_restart_gives_a_new_entity_tag(case, protocol):
     pc, posted, _, exchange = await _restart(case, protocol)
     new_tag = exchange.response.headers.get("ETag")
     ids = rules.ids("restart-new-entity-tag", protocol)
-    case.expect(bool(new_tag) and headers.is_strong_entity_tag(new_tag) and new_tag != posted.etag, *ids,
+    case.expect(bool(new_tag) and http_fields.is_strong_entity_tag(new_tag) and new_tag != posted.etag, *ids,
                 message=f"the restart's 200 has ETag {new_tag!r} (before: {posted.etag!r})")
     fragment = str(sdpfrag.for_description(pc.localDescription.sdp, exchange.sent_ufrag, exchange.sent_pwd, []))
     old = await case.signalling.patch(posted.location, fragment, if_match=posted.etag or '"none"')
@@ -189,9 +190,9 @@ async def test_each_ice_session_has_its_own_strong_entity_tag(case, protocol):
     """A restart-capable session: its 201 had a strong ETag, and the restart's tag is strong and new."""
     _, posted, _, exchange = await _restart(case, protocol)
     first, after = posted.etag or "", exchange.response.headers.get("ETag") or ""
-    case.expect(headers.is_strong_entity_tag(first), *rules.ids("restartable-session-strong-tag", protocol),
+    case.expect(http_fields.is_strong_entity_tag(first), *rules.ids("restartable-session-strong-tag", protocol),
                 message=f"a session that restarts ICE sent ETag {posted.etag!r} on its 201")
-    case.expect(headers.is_strong_entity_tag(after) and after != first, *rules.ids("ice-session-own-tag", protocol),
+    case.expect(http_fields.is_strong_entity_tag(after) and after != first, *rules.ids("ice-session-own-tag", protocol),
                 message=f"entity-tags {first!r} (first ICE session) and {after!r} (after the restart)")
 
 

@@ -5,6 +5,7 @@ the response's own, are reported as such."""
 
 import pytest
 
+from whip_whep_conformance.harness.judgments import problem_details
 from whip_whep_conformance.protocol import problem
 
 pytestmark = pytest.mark.asyncio
@@ -27,7 +28,7 @@ async def test_error_responses_explain_themselves(case, protocol):
     for what, posted in refusals.items():
         if not 400 <= posted.status < 600:
             continue  # refusing at all is graded by the cases on content types and malformed offers
-        explained, observed = problem.judge(posted.media_type, posted.response.content, posted.status)
+        explained, observed = problem_details.judge(posted.media_type, posted.response.content, posted.status)
         malformed = posted.media_type == problem.MEDIA_TYPE and not explained
         if case.expect(not malformed, req, message=f"{what}: {observed}"):
             case.info(req, f"{what}: {observed}")

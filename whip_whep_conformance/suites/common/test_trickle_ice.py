@@ -15,6 +15,7 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from whip_whep_conformance.harness.case import NO_COUNTER_OFFER_TAG, Played
+from whip_whep_conformance.harness.judgments import sdp_syntax
 from whip_whep_conformance.protocol import headers, profiles, sdp, sdpfrag
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.harness import rules
@@ -294,7 +295,7 @@ async def test_trickled_candidates_carry_media(case, protocol):
 
 def _ice_lite(description: str) -> bool:
     try:
-        return sdp.SessionDescription.parse(description).ice_lite
+        return sdp_syntax.parse(description).ice_lite
     except sdp.SdpSyntaxError:
         return False  # not ours to judge here: applying it fails with the reason
 

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from whip_whep_conformance.harness.judgments import http_fields, sdp_syntax
 from whip_whep_conformance.protocol import headers, profiles, sdp
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.harness.grading import ArrangeFailed
@@ -49,7 +50,7 @@ def _only_in(case, profile: str, why: str) -> None:
 def _offer_problems(posted) -> list[str]:
     """Why the body is not an SDP offer a player can answer: parses, a=setup:actpass everywhere."""
     try:
-        desc = sdp.SessionDescription.parse(posted.body)
+        desc = sdp_syntax.parse(posted.body)
     except sdp.SdpSyntaxError as exc:
         return [f"the body is not SDP: {exc}"]
     problems = [f"m-section {i} ({m.kind}) has a=setup:{m.setup}, an offer has actpass"
@@ -123,7 +124,7 @@ async def test_answer_by_patch_starts_playback(case):
     if case.target.whep_profile == profiles.MURILLO_01:
         case.expect(200 <= response.status_code < 300, "WHEP01-4.2-3",
                     message=f"the answer PATCH got {response.status_code}")
-        case.expect(headers.is_strong_entity_tag(response.headers.get("ETag", "")), "WHEP01-4.4-10",
+        case.expect(http_fields.is_strong_entity_tag(response.headers.get("ETag", "")), "WHEP01-4.4-10",
                     message=f"the answer PATCH's reply carries ETag {response.headers.get('ETag')!r}")
     else:
         case.expect(response.status_code == 204, "WHEPL-4.2.2-6", message=f"the answer PATCH got {response.status_code}")

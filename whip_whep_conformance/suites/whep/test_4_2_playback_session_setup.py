@@ -6,6 +6,7 @@ Each check names the rule in both revisions; the profile in force decides which 
 import pytest
 
 from whip_whep_conformance.harness.case import answer_problem
+from whip_whep_conformance.harness.judgments import http_fields
 from whip_whep_conformance.protocol import headers
 from whip_whep_conformance.protocol.sdp import SessionDescription
 
@@ -77,7 +78,7 @@ async def test_etag_is_a_strong_entity_tag(case):
     _, posted = await case.play(urls)
     if posted.etag is None:
         case.not_applicable("the 201 carries no ETag")
-    case.expect(headers.is_strong_entity_tag(posted.etag), "HTTP-1",
+    case.expect(http_fields.is_strong_entity_tag(posted.etag), "HTTP-1",
                 message=f"ETag {posted.etag!r} is not a strong entity-tag")
 
 

@@ -9,6 +9,7 @@ every change an event reports is made by the case itself (a viewer joins, the pu
 import pytest
 
 from whip_whep_conformance.harness import rules
+from whip_whep_conformance.harness.judgments import whep_layers
 from whip_whep_conformance.protocol import whep_extensions as ext
 
 pytestmark = pytest.mark.asyncio
@@ -226,7 +227,7 @@ async def test_layers_event_describes_layers(case):
         data = event.json()
     except ValueError:
         data = event.data
-    problems = ext.layer_problems(data)
+    problems = whep_layers.layer_problems(data)
     case.expect(not any("has none of" in p for p in problems), "WHEPX-4.9.1.3-3", message="; ".join(problems))
     case.expect(not problems, "WHEPX-4.9.1.3-2", message="; ".join(problems))
 

@@ -2,8 +2,10 @@
 
 import pytest
 
+from whip_whep_conformance.harness.judgments import http_fields, sdp_syntax
+from whip_whep_conformance.harness.judgments.candidates import candidate_problem
 from whip_whep_conformance.protocol import headers
-from whip_whep_conformance.protocol.sdp import SdpSyntaxError, SessionDescription, candidate_problem, without_attribute, without_candidates
+from whip_whep_conformance.protocol.sdp import SdpSyntaxError, SessionDescription, without_attribute, without_candidates
 
 pytestmark = pytest.mark.asyncio
 
@@ -27,7 +29,7 @@ async def test_answer_is_typed_application_sdp(case):
     case.expect(posted.media_type == headers.SDP, "WHIP-4.2-5",
                 message=f"Content-Type is {posted.response.headers.get('Content-Type')!r}, not application/sdp")
     try:
-        SessionDescription.parse(posted.body)
+        sdp_syntax.parse(posted.body)
         parsed = ""
     except SdpSyntaxError as exc:
         parsed = str(exc)
@@ -75,7 +77,7 @@ async def test_etag_is_a_strong_entity_tag(case):
     _, _, posted = await case.publish()
     if posted.etag is None:
         case.not_applicable("the 201 carries no ETag (the session supports no ICE restart)")
-    case.expect(headers.is_strong_entity_tag(posted.etag), "WHIP-4.3.1-7",
+    case.expect(http_fields.is_strong_entity_tag(posted.etag), "WHIP-4.3.1-7",
                 message=f"ETag {posted.etag!r} is not a strong entity-tag (RFC 9110 §8.8.3)")
 
 

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from whip_whep_conformance.webrtc import peer
-from whip_whep_conformance.protocol import problem, profiles, sdp
+from whip_whep_conformance.harness.judgments import problem_details
+from whip_whep_conformance.protocol import profiles, sdp
 from whip_whep_conformance.protocol.sdp import SessionDescription
 
 pytestmark = pytest.mark.asyncio
@@ -110,7 +111,7 @@ async def _refusal_explains_itself(case, req: str, offer: str, what: str) -> Non
     posted = await case.signalling.post_offer(urls.whip_url, offer)
     if not 400 <= posted.status < 500:
         case.not_applicable(f"{what} was not refused ({posted.status}): nothing to explain")
-    explained, observed = problem.judge(posted.media_type, posted.response.content, posted.status)
+    explained, observed = problem_details.judge(posted.media_type, posted.response.content, posted.status)
     case.capability(explained, req, f"{what}: {observed}")
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from whip_whep_conformance.protocol.link import LinkSyntaxError, ice_server_problems, parse_links
+from whip_whep_conformance.harness.judgments.ice_servers import ice_server_problems
+from whip_whep_conformance.protocol.link import LinkSyntaxError, parse_links
 
 pytestmark = pytest.mark.asyncio
 

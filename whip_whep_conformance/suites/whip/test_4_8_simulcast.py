@@ -9,6 +9,7 @@ keep to the offered rid-ids and give each a matching `a=rid:<id> recv` line.
 
 import pytest
 
+from whip_whep_conformance.harness.judgments import simulcast_answers
 from whip_whep_conformance.protocol import sdp, simulcast
 
 pytestmark = pytest.mark.asyncio
@@ -34,5 +35,5 @@ async def test_simulcast_offer_is_answered_as_rfc_8853_says(case):
     if not simulcast.rid_extension_negotiated(taken):
         case.info("WHIP-4.8-3", f"the answer takes up simulcast without a=extmap for {simulcast.RID_EXTENSION}: RFC 8853 "
                                 "does not require it, but Chromium refuses such an answer")
-    problems = simulcast.answer_problems(offer, posted.body)
+    problems = simulcast_answers.answer_problems(offer, posted.body)
     case.expect(not problems, "WHIP-4.8-3", message="; ".join(problems))
