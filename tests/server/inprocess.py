@@ -17,6 +17,7 @@ from yarl import URL
 from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.reference_server.app import make_app
 from whip_whep_conformance.reference_server.config import ServerConfig
+from whip_whep_conformance.reference_server.faults import ActiveFaults
 
 SDP = "application/sdp"
 SDPFRAG = "application/trickle-ice-sdpfrag"
@@ -30,7 +31,7 @@ def server_config(pair: profiles.ProfilePair = profiles.STANDARD, faults: tuple[
     """Loopback only, no STUN/TURN, the profile pair, the fault names, and any other ServerConfig field
     (token, api_token, patch, ice_restart, require_publisher, link_ice_servers, ...)."""
     return ServerConfig(host="127.0.0.1", port=0, ice_hosts=["127.0.0.1"], ice_servers=[],
-                        whip_profile=pair.whip, whep_profile=pair.whep, faults=set(faults), **options)
+                        whip_profile=pair.whip, whep_profile=pair.whep, faults=ActiveFaults.named(faults), **options)
 
 
 def build_app(config: ServerConfig) -> web.Application:
