@@ -17,7 +17,7 @@ import random
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Literal
 
 from aiortc import RTCRtpCodecParameters, RTCRtpParameters
 from aiortc.codecs import is_rtx
@@ -270,7 +270,7 @@ class Relay:
         """A viewer from its POST on (it counts in viewercount); media flows once `attach_viewer` runs."""
         self.viewers.setdefault(session, {})
 
-    def remove(self, session: Session) -> str | None:
+    def remove(self, session: Session) -> Literal["publisher", "viewer"] | None:
         """`session` leaves the input, and nothing is forwarded from or to it any more: "publisher" or
         "viewer" for what it was, None if it was neither (any more)."""
         if session is self.publisher:
