@@ -25,8 +25,8 @@ SERVER = Path(fault_layer.__file__).parent
 # points (those modules are the relay's hot path and the events/API model).
 APPLIED_IN = {
     Kind.RELAY: {"relay.py"},
-    Kind.EVENTS: {"events.py"},
-    Kind.API: {"live_inputs.py", "app.py"},
+    Kind.EVENTS: {"events.py", "event_streams.py"},
+    Kind.API: {"live_inputs_api.py", "server.py"},
 }
 LAYER = {"fault_layer.py", "faults.py"}
 # Faults proven by a named test rather than a fault_map.toml row: none today.

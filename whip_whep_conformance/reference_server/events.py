@@ -4,13 +4,13 @@ Each WHEP session announces both in its 201. A player POSTs the event types it w
 and long-polls the stream it gets; the server queues `active`/`inactive` as the publication starts
 and stops, `viewercount` as viewers come and go, and `layers` (one layer: the one stream the relay
 forwards, also of a simulcast publisher). Layer selection accepts what that one layer offers.
+The streams themselves (what each was opened for, what waits to be sent) are `event_streams.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -18,70 +18,16 @@ from aiohttp import web
 from whip_whep_conformance.protocol import whep_extensions as ext
 from whip_whep_conformance.protocol.link import Link, format_link
 
-from .faults import ActiveFaults, Fault
+from .event_streams import EventStream
+from .faults import Fault
 from .refusal import Refusal
 
 if TYPE_CHECKING:
-    from .app import ReferenceServer
     from .live_inputs import LiveInput
     from .sessions import Session
 
 SUPPORTED = ("active", "inactive", "layers", "viewercount")
 KEEPALIVE_S = 15.0  # a comment line now and then, so idle proxies keep the long poll open
-
-
-class EventStream:
-    """One server-to-client event stream: the types it was opened for and what waits to be sent."""
-
-    def __init__(self, types: set[str]) -> None:
-        self.id = secrets.token_hex(8)
-        self.types = types
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()  # None: the stream is gone
-        self.opened = asyncio.Event()  # a player has its long poll open
-
-    def end(self) -> None:
-        """Deleted by the player: what is pending is dropped."""
-        while not self.queue.empty():  # pending events are dropped (§4.9.1)
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
-
-
-class SessionEvents:
-    """The event streams of one WHEP session."""
-
-    def __init__(self, faults: ActiveFaults) -> None:
-        self.faults = faults
-        self.streams: dict[str, EventStream] = {}
-
-    def open(self, types: set[str]) -> EventStream:
-        stream = EventStream(types)
-        self.streams[stream.id] = stream
-        return stream
-
-    def emit(self, event_type: str, data: Any, only: EventStream | None = None) -> None:
-        for stream in [only] if only else list(self.streams.values()):
-            if event_type in stream.types or Fault.SSE_IGNORES_SUBSCRIPTION in self.faults:
-                if Fault.SSE_DATA_NOT_JSON in self.faults:
-                    stream.queue.put_nowait(f"event: {event_type}\ndata: {event_type} happened\n\n".encode())
-                    continue
-                stream.queue.put_nowait(ext.format_event(event_type, data, split_lines=Fault.SSE_MULTILINE_DATA in self.faults))
-
-    def delete(self, stream_id: str) -> bool:
-        stream = self.streams.pop(stream_id, None)
-        if stream is None:
-            return False
-        stream.end()
-        return True
-
-    def close(self) -> None:
-        """The session ended: every stream with it (§4.9.1), once what was queued (the `inactive` of
-        a publication that ended, say) has gone out."""
-        if Fault.SSE_OPEN_AFTER_SESSION_END in self.faults:
-            self.streams.clear()  # forgotten, but their long polls are left hanging
-            return
-        for stream in self.streams.values():
-            stream.queue.put_nowait(None)
-        self.streams.clear()
 
 
 # --- what the live input tells its viewers ------------------------------------------------------

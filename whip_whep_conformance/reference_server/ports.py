@@ -1,12 +1,13 @@
-"""What the WHIP/WHEP handlers need of the server: a narrow interface, so they depend on no app.
+"""What the HTTP routes need of the server: narrow interfaces (typing.Protocol), so they depend on no app.
 
-`signalling.py`, `whip.py` and `whep.py` take a `SignallingServer` (the aiohttp application's
-`ReferenceServer` is one) instead of importing the class that wires everything together: the
-imports point down (app -> handlers -> ports), never back up.
+`signalling.py`, `whip.py` and `whep.py` take a `SignallingServer`, the live inputs API a
+`LiveInputsHost` (server.py's `ReferenceServer` is both) instead of importing the class that holds
+the state: the imports point down (app -> routes -> ports -> models), never back up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     from .config import ServerConfig
     from .fault_layer import FaultLayer
-    from .live_inputs import LiveInput
+    from .live_inputs import LiveInput, LiveInputs
     from .sessions import Session
 
 
@@ -44,3 +45,21 @@ class SignallingServer(Protocol):
                                     prepare: "Callable[[Session], None]") -> "tuple[Session, str]": ...
 
     async def apply_answer(self, session: "Session", answer: str, desc: "SessionDescription") -> None: ...
+
+
+class LiveInputsHost(Protocol):
+    """What the live inputs API (live_inputs_api.py) needs of the server: its configuration (API token,
+    faults), the inputs to list and look up, the sessions to count, and making and ending an input."""
+
+    @property
+    def config(self) -> "ServerConfig": ...
+
+    @property
+    def inputs(self) -> "LiveInputs": ...
+
+    @property
+    def sessions(self) -> "Mapping[str, Session]": ...
+
+    def create_input(self, account_id: str, meta: dict) -> "LiveInput": ...
+
+    async def end_input(self, live: "LiveInput") -> None: ...

@@ -17,7 +17,7 @@ import random
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Literal
 
 from aiortc import RTCRtpCodecParameters, RTCRtpParameters
 from aiortc.codecs import is_rtx
@@ -237,14 +237,19 @@ def _has_event_stream(session: Session) -> bool:
 
 
 class Relay:
-    """The forwarding state of one live input."""
+    """Who publishes to one live input, who watches it, and the forwarding between them.
+
+    The relay is the one owner of the input's publisher and viewers (`LiveInput.publisher` and
+    `.viewers` read them here): every packet walks the viewers, and each viewer's egress streams are
+    forwarding state that cannot outlive its membership, so one map holds both and a session that
+    leaves (`remove`) takes its forwarding with it."""
 
     def __init__(self, faults: ActiveFaults, on_unservable: Callable[[Session, str], Awaitable[None]]) -> None:
         self.faults = faults
         self.on_unservable = on_unservable
         self.ingress: dict[str, Ingress] = {}
-        self.publisher: Session | None = None
-        self.viewers: dict[Session, dict[str, Egress]] = {}
+        self.publisher: Session | None = None  # from its POST on, before its offer is answered
+        self.viewers: dict[Session, dict[str, Egress]] = {}  # every viewer; its egress streams once attached ({} before)
         self.last_packet = time.monotonic()  # of the publisher's RTP, for reaping a vanished publisher
         self._last_keyframe_request = 0.0
         self._keyframe_pending: asyncio.TimerHandle | None = None
@@ -252,9 +257,33 @@ class Relay:
         self._created, self._awaiting_keyframe = time.monotonic(), False  # the video-pauses fault
         self._dropped_video: dict[int, int] = {}  # video packets the fault dropped, by SSRC
 
+    # --- who publishes, who watches ----------------------------------------------------------
+    def add_publisher(self, session: Session) -> None:
+        """The input's publisher from its POST on, so a second publisher's POST sees it (409)."""
+        self.publisher = session
+
+    def add_viewer(self, session: Session) -> None:
+        """A viewer from its POST on (it counts in viewercount); media flows once `attach_viewer` runs."""
+        self.viewers.setdefault(session, {})
+
+    def remove(self, session: Session) -> Literal["publisher", "viewer"] | None:
+        """`session` leaves the input, and nothing is forwarded from or to it any more: "publisher" or
+        "viewer" for what it was, None if it was neither (any more)."""
+        if session is self.publisher:
+            self.publisher = None
+            self.ingress.clear()
+            if self._keyframe_pending is not None:
+                self._keyframe_pending.cancel()
+                self._keyframe_pending = None
+            return "publisher"
+        if session in self.viewers:
+            del self.viewers[session]
+            return "viewer"
+        return None
+
     # --- publisher ---------------------------------------------------------------------------
     def attach_publisher(self, session: Session) -> None:
-        self.publisher = session
+        """Forward the publisher's media: hook its receivers (it joined by `add_publisher`)."""
         for transceiver in session.pc.getTransceivers():
             receiver = transceiver.receiver
             ingress = Ingress(transceiver.kind, receiver, {c.payloadType: c for c in transceiver._codecs},
@@ -281,13 +310,6 @@ class Relay:
                 await end(session)
                 return
             await asyncio.sleep(max(0.1, timeout_s - silent))  # a watchdog's period, not a synchronisation
-
-    def detach_publisher(self) -> None:
-        self.ingress.clear()
-        self.publisher = None
-        if self._keyframe_pending is not None:
-            self._keyframe_pending.cancel()
-            self._keyframe_pending = None
 
     def video_bitrate(self) -> int | None:
         """The publisher's average video bitrate (bit/s) so far; None before a second of video."""
@@ -358,7 +380,8 @@ class Relay:
                 continue
             payload_type = egress.payload_type(codec)
             if payload_type is None:
-                self.viewers.pop(session, None)
+                if session in self.viewers:  # (it may have left while an earlier viewer's send was awaited)
+                    self.viewers[session] = {}  # nothing more is forwarded to it; it stays a viewer until it is ended
                 session.spawn(self.on_unservable(session, f"the viewer's {ingress.kind} codecs cannot carry {codec.mimeType}"))
                 continue
             data = egress.wire(packet, payload_type, sent_at, templates)
@@ -398,6 +421,10 @@ class Relay:
 
     # --- viewers -----------------------------------------------------------------------------
     def attach_viewer(self, session: Session) -> None:
+        """Forward the live media to a viewer (it joined by `add_viewer`) once its answer is settled;
+        a viewer that has left in the meantime gets nothing."""
+        if session not in self.viewers:
+            return
         streams = {}
         for transceiver in session.pc.getTransceivers():
             if transceiver.currentDirection in ("sendonly", "sendrecv") or transceiver.direction == "sendonly":
@@ -413,9 +440,6 @@ class Relay:
                 self.request_keyframe()
 
         session.spawn(on_connected())
-
-    def detach_viewer(self, session: Session) -> None:
-        self.viewers.pop(session, None)
 
     def _hook_feedback(self, egress: Egress) -> None:
         original = egress.sender._handle_rtcp_packet

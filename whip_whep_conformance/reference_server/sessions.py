@@ -6,20 +6,24 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from aiortc import RTCPeerConnection
 
 from whip_whep_conformance.webrtc.ice_restart import IceRestart
 
-if TYPE_CHECKING:
-    from .events import SessionEvents
+from .event_streams import SessionEvents
 
 log = logging.getLogger("reference_server.sessions")
 
 
 def new_etag() -> str:
     return f'"{secrets.token_hex(8)}"'
+
+
+def new_session_id() -> str:
+    """Unguessable session ids (RFC 9725 §5: 128 random bits)."""
+    return secrets.token_hex(16)
 
 
 @dataclass(eq=False)
@@ -34,9 +38,9 @@ class Session:
     remote_ufrag: str | None = None  # the client's ICE credentials, from its offer
     remote_pwd: str | None = None
     first_mid: str | None = None
-    ice_restart: "IceRestart | None" = None  # the latest restart: its trickled candidates go to the new agent
+    ice_restart: IceRestart | None = None  # the latest restart: its trickled candidates go to the new agent
     awaiting_answer: bool = False  # the server offered (WHEP server-offer / counter-offer); the answer comes by PATCH
-    events: "SessionEvents | None" = None  # WHEP: its server-sent event streams (§4.9.1)
+    events: SessionEvents | None = None  # WHEP: its server-sent event streams (§4.9.1)
     simulcast: bool = False  # WHIP: the publisher sends simulcast; the relay forwards one of its streams
     extension_used: bool = False  # the whip-ext-required fault: its probe extension's URL was requested
     offer_expires: float | None = None  # a server offer's Expires (epoch seconds, whole: what an HTTP-date can say)
