@@ -549,7 +549,7 @@ class Case:
 def _first_video_codec(offer: bytes) -> str:
     """The suite's name (player.VIDEO_CODECS) of the first video codec in an offer; VP8 if none is known."""
     try:
-        media = sdp.SessionDescription.parse(offer.decode("utf-8", "replace")).media if offer else []
+        media = sdp_syntax.parse(offer.decode("utf-8", "replace")).media if offer else []
     except ValueError:
         media = []
     by_mime = {mime.lower(): name for name, mime in player.VIDEO_CODECS.items()}

@@ -22,6 +22,7 @@ from whip_whep_conformance.webrtc import stamp
 from whip_whep_conformance.webrtc.media import PatternVideoTrack, is_keyframe
 from whip_whep_conformance.harness.measurement import Measurement
 from whip_whep_conformance.webrtc.peer import new_peer_connection
+from whip_whep_conformance.harness.judgments import sdp_syntax
 
 VIDEO_CODECS = {"vp8": "video/VP8", "vp9": "video/VP9", "h264": "video/H264"}
 
@@ -163,14 +164,14 @@ class Player:
         """The a=ssrc values the applied answer announces for `kind`."""
         if self.pc.remoteDescription is None:
             return []
-        media = sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
+        media = sdp_syntax.parse(self.pc.remoteDescription.sdp).media
         return [ssrc for m in media if m.kind == kind for ssrc in m.ssrcs]
 
     def has_rtx(self, kind: str) -> bool:
         """Whether the applied answer negotiated retransmission (RFC 4588) for `kind`."""
         if self.pc.remoteDescription is None:
             return False
-        media = sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
+        media = sdp_syntax.parse(self.pc.remoteDescription.sdp).media
         return any(c.name.lower() == "rtx" for m in media if m.kind == kind for c in m.codecs)
 
     def codec_name(self, payload_type: int) -> str | None:
@@ -180,7 +181,7 @@ class Player:
                 return None
             self._codec_names = {
                 codec.payload: f"{media.kind}/{codec.name}"
-                for media in sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
+                for media in sdp_syntax.parse(self.pc.remoteDescription.sdp).media
                 for codec in media.codecs
             }
         return self._codec_names.get(payload_type)
@@ -191,7 +192,7 @@ class Player:
         if self._repair_ssrcs is None:
             if self.pc.remoteDescription is None:
                 return set()
-            groups = [value.split() for media in sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media
+            groups = [value.split() for media in sdp_syntax.parse(self.pc.remoteDescription.sdp).media
                       for value in media.attributes.get("ssrc-group", [])]
             self._repair_ssrcs = {int(ssrc) for group in groups if group[:1] == ["FID"]
                                   for ssrc in group[2:] if ssrc.isdigit()}

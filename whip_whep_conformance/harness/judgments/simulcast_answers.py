@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from whip_whep_conformance.protocol import sdp
 from whip_whep_conformance.protocol.simulcast import SimulcastLine, offered_section, rid_lines
+from . import sdp_syntax
 
 def answer_problems(offer_text: str, answer_text: str) -> list[str]:
     """How an answer that takes up simulcast breaks RFC 8853 §5.2/§5.3.2 and RFC 8851 §6.3 (empty if it
     does not take it up, or takes it up correctly). The offer sends simulcast, without pause/resume."""
-    offered_desc, answer = sdp.SessionDescription.parse(offer_text), sdp.SessionDescription.parse(answer_text)
+    offered_desc, answer = sdp_syntax.parse(offer_text), sdp_syntax.parse(answer_text)
     offered = offered_section(offered_desc)
     if offered is None:
         return ["the offer has no simulcast to answer"]

@@ -14,6 +14,7 @@ from whip_whep_conformance.protocol import sdp
 from whip_whep_conformance.harness.player import VIDEO_CODECS
 from whip_whep_conformance.harness.case import CODEC_REQUIREMENT, NOT_ABOUT_THE_OFFER
 from whip_whep_conformance.harness.grading import ArrangeFailed
+from whip_whep_conformance.harness.judgments import sdp_syntax
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,7 +41,7 @@ async def _negotiate(case, protocol: str, codecs: str):
         # a failure, or a refusal of who we are or how often we ask: no evidence about codecs either way
         raise ArrangeFailed(f"arranging an offer of {codecs} + Opus failed: {protocol.upper()} POST answered {posted.describe()}")
     answer = case.answer_of(posted, protocol) if posted.status == 201 else None
-    return sdp.SessionDescription.parse(offer), answer, posted
+    return sdp_syntax.parse(offer), answer, posted
 
 
 async def _answered(case, protocol: str, codecs: str):

@@ -24,6 +24,7 @@ from whip_whep_conformance.protocol import headers, profiles, sdp, sdpfrag
 from whip_whep_conformance.webrtc.consent import ConsentCheck
 from whip_whep_conformance.webrtc.ice_restart import ice_connection
 from whip_whep_conformance.harness import rules
+from whip_whep_conformance.harness.judgments import sdp_syntax
 
 pytestmark = pytest.mark.asyncio
 
@@ -139,7 +140,7 @@ async def test_restart_is_supported(case, protocol):
 async def test_restart_answer_holds_new_credentials(case, protocol):
     """The restart's 200 is typed trickle-ice-sdpfrag and holds ice-ufrag/ice-pwd unlike the answer's, and candidates."""
     _, posted, _, exchange = await _restart(case, protocol)
-    first = sdp.SessionDescription.parse(posted.body).media[0]
+    first = sdp_syntax.parse(posted.body).media[0]
     ufrag, pwd = exchange.answer.credentials() if exchange.answer else (None, None)
     candidates = [c for m in exchange.answer.media for c in m.candidates] if exchange.answer else []
     problems = ([] if exchange.status == 200 else [f"status {exchange.status}"]) + \
@@ -203,7 +204,7 @@ async def test_restart_answer_repeats_ice_lite_and_options(case, protocol):
     _, posted, _, exchange = await _restart(case, protocol)
     if exchange.answer is None:
         case.not_applicable(f"no restart answer to judge ({exchange.status})")
-    answer = sdp.SessionDescription.parse(posted.body)
+    answer = sdp_syntax.parse(posted.body)
     seen = (exchange.answer.ice_lite, sorted(exchange.answer.ice_options))
     wanted = (answer.ice_lite, sorted(answer.ice_options))
     case.expect(seen == wanted, *rules.ids("restart-repeats-ice-lite", protocol),

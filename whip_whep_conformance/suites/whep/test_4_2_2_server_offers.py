@@ -79,7 +79,7 @@ async def test_server_offer_is_sendonly(case):
     _, posted = await _server_offer(case)
     if posted.status not in (201, 406):
         case.not_applicable(f"no server offer to judge: {posted.describe()}")
-    directions = [m.direction for m in sdp.SessionDescription.parse(posted.body).media if not m.rejected]
+    directions = [m.direction for m in sdp_syntax.parse(posted.body).media if not m.rejected]
     if case.target.whep_profile == profiles.MURILLO_01:
         case.expect(set(directions) == {"sendonly"}, "WHEP01-4.2-5", message=f"the server offer's directions: {directions}")
         return
@@ -179,7 +179,7 @@ async def _murillo_offer(case, rule: str) -> sdp.SessionDescription:
     _, posted = await _server_offer(case)
     if posted.status != 201:
         case.not_applicable(f"the empty POST got {posted.describe()}: no server offer to read")
-    desc = sdp.SessionDescription.parse(posted.body)
+    desc = sdp_syntax.parse(posted.body)
     case.expect(bool(desc.bundled_mids), "WHEP01-4.5-1", message="the server's offer has no a=group:BUNDLE")
     return desc
 
@@ -213,7 +213,7 @@ async def test_counter_offer_marks_sections_rtcp_mux_only(case):
     """The server's counter-offer (a 406 from draft-ietf-wish-whep-03 on) puts a=rtcp-mux-only on each bundled m-section."""
     _only_in(case, profiles.WHEP_03, "the counter-offer arrived in draft-ietf-wish-whep-03")
     _, posted = await _server_offer(case)
-    desc = sdp.SessionDescription.parse(posted.body)
+    desc = sdp_syntax.parse(posted.body)
     missing = _without_rtcp_mux_only(desc)
     case.expect(bool(desc.bundled_mids) and not missing, "WHEPL-4.5.1-4",
                 message="the counter-offer has no a=group:BUNDLE" if not desc.bundled_mids else

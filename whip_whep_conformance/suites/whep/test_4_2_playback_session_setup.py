@@ -8,7 +8,7 @@ import pytest
 from whip_whep_conformance.harness.case import answer_problem
 from whip_whep_conformance.harness.judgments import http_fields
 from whip_whep_conformance.protocol import headers
-from whip_whep_conformance.protocol.sdp import SessionDescription
+from whip_whep_conformance.harness.judgments import sdp_syntax
 
 pytestmark = pytest.mark.asyncio
 
@@ -41,8 +41,8 @@ async def test_answer_mirrors_the_offer_m_sections(case):
     """POST an audio+video offer: the answer has the same m-sections, in order, kind and mid."""
     urls = await case.live_input()
     pc, posted = await case.play(urls)
-    offer = SessionDescription.parse(pc.localDescription.sdp)
-    answer = SessionDescription.parse(posted.body)
+    offer = sdp_syntax.parse(pc.localDescription.sdp)
+    answer = sdp_syntax.parse(posted.body)
     offered = [(m.kind, m.mid) for m in offer.media]
     answered = [(m.kind, m.mid) for m in answer.media]
     case.expect(answered == offered, *CREATED, message=f"offer m-sections {offered}, answer m-sections {answered}")
@@ -53,7 +53,7 @@ async def test_answer_is_sendonly(case):
     """POST a recvonly offer: every accepted m-section of the answer is sendonly."""
     urls = await case.live_input()
     _, posted = await case.play(urls)
-    answer = SessionDescription.parse(posted.body)
+    answer = sdp_syntax.parse(posted.body)
     wrong = [(m.mid, m.direction) for m in answer.media if not m.rejected and m.direction != "sendonly"]
     case.expect(not wrong, "WHEPL-4.2.5-4", "WHEP01-4.1-5", message=f"m-sections not sendonly (mid, direction): {wrong}")
 
@@ -63,7 +63,7 @@ async def test_answer_bundles_every_accepted_mid(case):
     """POST a BUNDLE offer: the answer bundles every accepted mid and multiplexes RTCP."""
     urls = await case.live_input()
     _, posted = await case.play(urls)
-    answer = SessionDescription.parse(posted.body)
+    answer = sdp_syntax.parse(posted.body)
     accepted = {m.mid for m in answer.media if not m.rejected}
     case.expect(bool(answer.bundle_groups) and accepted <= answer.bundled_mids, "WHEPL-4.5.1-1", "WHEP01-4.5-1",
                 message=f"BUNDLE groups {answer.bundle_groups}, accepted mids {sorted(accepted)}")
@@ -87,7 +87,7 @@ async def test_viewer_connects_with_the_answer(case):
     """Apply the answer: it lists the server's candidates, and ICE and DTLS connect with them."""
     urls = await case.live_input()
     pc, posted = await case.play(urls)
-    answer = SessionDescription.parse(posted.body)
+    answer = sdp_syntax.parse(posted.body)
     case.expect(any(m.candidates for m in answer.media), "WHEPL-4.4.2-3", "WHEP01-4.4-2",
                 message="the answer has no a=candidate line")
     state = await case.connect(pc, posted, "whep")

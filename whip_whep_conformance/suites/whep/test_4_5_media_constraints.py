@@ -11,6 +11,7 @@ from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.harness.player import VIDEO_CODECS
 from whip_whep_conformance.protocol.sdp import SessionDescription
+from whip_whep_conformance.harness.judgments import sdp_syntax
 
 pytestmark = pytest.mark.asyncio
 
@@ -20,7 +21,7 @@ async def _answer(case) -> SessionDescription:
     _, posted = await case.play(urls)
     if posted.status != 201:
         raise RuntimeError(f"arranging a viewer failed: POST got {posted.describe()}")
-    return SessionDescription.parse(posted.body)
+    return sdp_syntax.parse(posted.body)
 
 
 @pytest.mark.requirement("WHEP01-4.5-2")
@@ -60,7 +61,7 @@ async def test_media_server_is_full_ice(case):
     _, posted = await case.play(urls)
     if posted.status != 201:
         case.not_applicable(f"no answer to look at: the POST got {posted.describe()}")
-    lite = SessionDescription.parse(posted.body).ice_lite
+    lite = sdp_syntax.parse(posted.body).ice_lite
     case.expect(not lite, "WHEPL-4.5.3-1", message="the answer says a=ice-lite: the media server is a lite ICE implementation")
 
 
@@ -79,7 +80,7 @@ async def test_answer_keeps_every_offered_codec_the_server_has(case):
     probe = await case.signalling.post_for_offer(case.whep_url(urls))
     if probe.status != 201:
         case.not_applicable(f"the empty POST got {probe.describe()}: no server offer lists the server's codecs")
-    theirs = _video_codecs(SessionDescription.parse(probe.body))
+    theirs = _video_codecs(sdp_syntax.parse(probe.body))
     if probe.location:
         await case.signalling.delete(probe.location)
     common = sorted(theirs)
@@ -89,6 +90,6 @@ async def test_answer_keeps_every_offered_codec_the_server_has(case):
     posted = await case.signalling.post_offer(case.whep_url(urls), await peer.local_offer(pc))
     if posted.status != 201:
         raise RuntimeError(f"a viewer offering {', '.join(common)} was refused: {posted.describe()}")
-    kept = _video_codecs(SessionDescription.parse(posted.body))
+    kept = _video_codecs(sdp_syntax.parse(posted.body))
     case.expect(set(common) <= kept, "WHEP01-4.5-7",
                 message=f"offered {', '.join(common)} (all in the server's own offer); the answer kept {', '.join(sorted(kept))}")

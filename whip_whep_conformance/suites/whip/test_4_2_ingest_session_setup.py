@@ -5,7 +5,7 @@ import pytest
 from whip_whep_conformance.harness.judgments import http_fields, sdp_syntax
 from whip_whep_conformance.harness.judgments.candidates import candidate_problem
 from whip_whep_conformance.protocol import headers
-from whip_whep_conformance.protocol.sdp import SdpSyntaxError, SessionDescription, without_attribute, without_candidates
+from whip_whep_conformance.protocol.sdp import SdpSyntaxError, without_attribute, without_candidates
 
 pytestmark = pytest.mark.asyncio
 
@@ -55,8 +55,8 @@ async def test_location_names_a_new_session(case):
 async def test_answer_mirrors_the_offer_m_sections(case):
     """POST an audio+video offer: the answer has the same m-sections, in order, kind and mid."""
     _, pc, posted = await case.publish()
-    offer = SessionDescription.parse(pc.localDescription.sdp)
-    answer = SessionDescription.parse(posted.body)
+    offer = sdp_syntax.parse(pc.localDescription.sdp)
+    answer = sdp_syntax.parse(posted.body)
     offered = [(m.kind, m.mid) for m in offer.media]
     answered = [(m.kind, m.mid) for m in answer.media]
     case.expect(answered == offered, "WHIP-4.2-3", message=f"offer m-sections {offered}, answer m-sections {answered}")
@@ -66,7 +66,7 @@ async def test_answer_mirrors_the_offer_m_sections(case):
 async def test_answer_is_recvonly(case):
     """POST a sendonly offer: every m-section of the answer is recvonly."""
     _, _, posted = await case.publish()
-    answer = SessionDescription.parse(posted.body)
+    answer = sdp_syntax.parse(posted.body)
     wrong = [(m.mid, m.direction) for m in answer.media if m.direction != "recvonly"]
     case.expect(not wrong, "WHIP-4.2-12", message=f"m-sections not recvonly (mid, direction): {wrong}")
 
@@ -85,7 +85,7 @@ async def test_etag_is_a_strong_entity_tag(case):
 async def test_answer_lists_the_server_candidates(case):
     """POST a valid offer: the answer already lists the media server's ICE candidates."""
     _, _, posted = await case.publish()
-    answer = SessionDescription.parse(posted.body)
+    answer = sdp_syntax.parse(posted.body)
     candidates = [c for m in answer.media for c in m.candidates]
     case.expect(bool(candidates), "WHIP-4.3.2-3", message="the answer has no a=candidate line")
 
@@ -94,7 +94,7 @@ async def test_answer_lists_the_server_candidates(case):
 async def test_answer_candidates_are_usable(case):
     """Every candidate of the answer is well formed and names a real address and port: the server cannot add more later."""
     _, _, posted = await case.publish()
-    answer = SessionDescription.parse(posted.body)
+    answer = sdp_syntax.parse(posted.body)
     problems = [p for m in answer.media for c in m.candidates if (p := candidate_problem(c))]
     if not any(m.candidates for m in answer.media):
         case.not_applicable("the answer has no candidates at all (graded under WHIP-4.3.2-3)")

@@ -8,7 +8,7 @@ import pytest
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.harness.judgments import problem_details
 from whip_whep_conformance.protocol import profiles, sdp
-from whip_whep_conformance.protocol.sdp import SessionDescription
+from whip_whep_conformance.harness.judgments import sdp_syntax
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,7 +30,7 @@ async def test_sendrecv_offer_is_accepted_recvonly(case):
     case.capability(posted.status == 201, "WHIP-4.2-10", f"a sendrecv offer got {posted.describe()}")
     if posted.status != 201:
         return
-    directions = [m.direction for m in SessionDescription.parse(posted.body).media]
+    directions = [m.direction for m in sdp_syntax.parse(posted.body).media]
     case.expect(set(directions) == {"recvonly"}, "WHIP-4.2-12",
                 message=f"the answer to a sendrecv offer has directions {directions}")
 
@@ -51,7 +51,7 @@ async def test_too_many_tracks_are_refused_whole(case):
     posted = await case.signalling.post_offer(urls.whip_url, _two_videos(offer))
     expected = {406} if case.target.whip_profile == profiles.WHIP_06 else {422, 400}
     if posted.status == 201:
-        rejected = [m.mid for m in SessionDescription.parse(posted.body).media if m.rejected]
+        rejected = [m.mid for m in sdp_syntax.parse(posted.body).media if m.rejected]
         case.expect(not rejected, "WHIP-4.4.2-3", message=f"a 201 that rejects m-sections {rejected} (port 0)")
         case.info("WHIP-4.4.2-3", "the endpoint accepts two video tracks")
         return
@@ -68,7 +68,7 @@ async def test_active_offer_is_answered_passive(case):
     if posted.status in (422, 400):
         case.info("WHIP-4.4.4-2", f"setup:active offers are refused ({posted.status})")
         return
-    roles = [m.setup for m in SessionDescription.parse(posted.body).media] if posted.status == 201 else []
+    roles = [m.setup for m in sdp_syntax.parse(posted.body).media] if posted.status == 201 else []
     case.expect(posted.status == 201 and set(roles) == {"passive"}, "WHIP-4.4.4-2",
                 message=f"an a=setup:active offer got {posted.describe()} with answer a=setup {roles}")
     state = await case.connect(pc, posted)
@@ -95,7 +95,7 @@ async def test_offer_with_an_unusable_section_is_refused_whole(case):
     urls = await case.live_input()
     offer = await peer.local_offer(case.codec_peer("whip", ["vp8"]))
     posted = await case.signalling.post_offer(urls.whip_url, sdp.with_format_renamed(offer, "VP8", "FOO"))
-    rejected = [m.kind for m in sdp.SessionDescription.parse(posted.body).media if m.rejected] if posted.status == 201 else []
+    rejected = [m.kind for m in sdp_syntax.parse(posted.body).media if m.rejected] if posted.status == 201 else []
     case.expect(not rejected, "WHIP-4.4.3-1",
                 message=f"the offer was answered {posted.status} with its {', '.join(rejected)} m-section rejected (port 0)")
     case.expect(posted.status in (422, 400), "WHIP-4.4.3-2",

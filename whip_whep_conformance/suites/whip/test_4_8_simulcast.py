@@ -11,6 +11,7 @@ import pytest
 
 from whip_whep_conformance.harness.judgments import simulcast_answers
 from whip_whep_conformance.protocol import sdp, simulcast
+from whip_whep_conformance.harness.judgments import sdp_syntax
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,7 +29,7 @@ async def test_simulcast_offer_is_answered_as_rfc_8853_says(case):
         raise RuntimeError(f"an offer with {WHAT_WAS_OFFERED} got {posted.describe()}")
     if posted.status != 201:
         case.unsupported("WHIP-4.8-1", f"an offer with {WHAT_WAS_OFFERED} was refused: {posted.describe()}")
-    taken = simulcast.accepted(sdp.SessionDescription.parse(posted.body))
+    taken = simulcast.accepted(sdp_syntax.parse(posted.body))
     if taken is None:
         case.unsupported("WHIP-4.8-1", f"the answer to {WHAT_WAS_OFFERED} has no a=simulcast: one stream only")
     case.capability(True, "WHIP-4.8-1", f"simulcast taken up: {simulcast.describe(taken)}")
