@@ -25,7 +25,7 @@ class Unusable(ValueError):
 
 def _is_media_line(fields: list[str]) -> bool:
     """RFC 8866 §5.14: m=<media> <port>[/<number of ports>] <proto> <fmt> ... (at least one fmt)."""
-    if len(fields) < 4:
+    if len(fields) < 4 or "" in fields:  # fields are separated by exactly one SP (§9: media-field)
         return False
     port, _, count = fields[1].partition("/")
     return port.isdigit() and (count.isdigit() or not _)
@@ -42,6 +42,8 @@ def malformed(text: str) -> list[str]:
         # RFC 8866 §5: "<type>=<value>", <type> exactly one case-significant character
         if len(line) < 2 or line[1] != "=" or line[0] not in string.ascii_lowercase:
             return [f"{line[:40]!r} is not a <type>=<value> line"]
+        if "\r" in line:  # §9: a value is a byte-string, which holds no CR or LF
+            return [f"{line[:40]!r} holds a CR inside the line"]
     if lines[0] != "v=0":  # RFC 8866 §5.1: the description starts with v=0
         reasons.append("the description does not start with v=0")
     present = {line[0] for line in lines}
