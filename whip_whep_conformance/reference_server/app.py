@@ -14,7 +14,7 @@ from whip_whep_conformance.webrtc.ice_restart import ice_connection
 from whip_whep_conformance.webrtc.peer import new_peer_connection
 from whip_whep_conformance.protocol.sdp import SessionDescription
 
-from . import consent, demo, dtls, events, live_inputs, signalling, whep, whip
+from . import consent, demo, dtls, events, fault_http, live_inputs, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .fault_layer import FaultLayer
 from .faults import Fault
@@ -191,6 +191,7 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
 
 def make_app(config: ServerConfig) -> web.Application:
     app = web.Application(middlewares=[_errors, live_inputs.allow_any_origin], client_max_size=1024 * 1024)
+    fault_http.install(app)  # the fault layer's response-shaping step (does nothing without --fault)
     server = ReferenceServer(config)
     app[SERVER_KEY] = server
     live_inputs.add_routes(app)
