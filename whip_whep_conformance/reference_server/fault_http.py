@@ -29,7 +29,6 @@ from .fault_layer import Exchange, Place, Route
 if TYPE_CHECKING:
     from .fault_layer import FaultLayer
 
-_MARKS = "whip_whep_conformance.fault_marks"  # the response's marks (web.StreamResponse is a mapping)
 SITE = "fault_site"  # the attribute a routed handler carries
 
 
@@ -61,6 +60,9 @@ class _Marks:
     kinds: list[tuple[Route, Exchange]] = field(default_factory=list)
     error: tuple[int, str, dict[str, str]] | None = None
     links: Links | None = None
+
+
+_MARKS = web.ResponseKey("fault_marks", _Marks)  # a response's marks (web.StreamResponse is a mapping)
 
 
 def _marks(response: web.StreamResponse) -> _Marks:
