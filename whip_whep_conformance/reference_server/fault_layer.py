@@ -6,11 +6,13 @@ when no fault is active:
 
 - `shape(route, response, exchange)`: response shaping. One step per route kind (`Route`) rewrites
   the correct response's status, headers or body (e.g. Route.CREATED: a 200 instead of 201, a weak
-  ETag, the SDP answer rewritten by `faults.rewrite_answer`).
+  ETag, the SDP answer rewritten by `faults.rewrite_answer`). The handlers never call it: they name
+  the kind (`fault_http.routed`) and `fault_http`'s middleware calls it, with the header-level
+  steps (`error`, `ice_server_links`, `extension_links`, `base_headers`) and `endpoint_post`.
 - `instead(route, exchange)`: a fault that answers *instead of* the correct handler, before it acts
   (a DELETE answered 405 must not end the session), or None to let the handler go on.
-- `waives(check)`: one of the server's own checks (`Check`) a fault switches off (a PATCH taken
-  whatever its Content-Type), and a few named behaviour hooks (`trickle_refusal`, `session_id`, ...).
+- `waived()` / `waives(check)`: the server's own checks (`Check`) a fault switches off (a PATCH taken
+  whatever its Content-Type), and a few named behaviour hooks (`auth`, `session_id`, ...).
 
 Fault-only state (the trickle faults' memory of each session) lives here and is dropped by
 `session_ended`.

@@ -2,6 +2,13 @@
 
 The two protocols differ only in the direction of media and the spec revision in force, so the
 HTTP shape lives here once and `whip.py` / `whep.py` supply the peer connection.
+
+The handlers return the correct response and name its kind (`fault_http.routed`); the fault layer's
+middleware shapes it. What stays here are the hook points whose outcome decides what the handler does,
+not what a response looks like: the checks in force (`_waived`), the token verdict (`auth`: a fault lets
+a request through), whether GET/HEAD are 405 and the methods listed (`get_is_405`, `allowed`), an offer
+refused or read unparsed (`offer_refusal`, `counter_offers_unread`), the answers given instead of
+acting (`instead`: DELETE, restart, trickle) and what follows a restart (`restarted`).
 """
 
 from __future__ import annotations
