@@ -86,6 +86,31 @@ def test_handlers_name_no_fault_and_import_no_app(module):
         f"(imports {sorted(m or '' for m in imported)}, names {sorted(named)})")
 
 
+# Issue 20's target: the handlers build the correct response; what stays in signalling.py is a few named
+# hook points (the auth verdict, the methods in force, a refusal of an offer, the answers instead of the
+# handler, what follows a restart, the checks a fault switches off). Response shaping is fault_http's.
+SIGNALLING_LAYER_REFERENCES_MAX = 10
+
+
+def _layer_references(source: str) -> list[str]:
+    """Every call into the fault layer, one each: an access `<anything>.layer` (e.g. `server.layer.auth(...)`
+    is one), or an attribute of a name `layer` (an alias of it)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr == "layer":
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "layer":
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_signalling_reaches_the_fault_layer_at_a_few_hook_points():
+    references = _layer_references((SERVER / "signalling.py").read_text())
+    assert len(references) <= SIGNALLING_LAYER_REFERENCES_MAX, (
+        f"signalling.py calls the fault layer {len(references)} times (at most {SIGNALLING_LAYER_REFERENCES_MAX}: "
+        "response shaping belongs to fault_http's middleware):\n" + "\n".join(references))
+
+
 def test_the_catalogue_keeps_the_fault_names():
     assert FAULTS == {f.value: f.help for f in Fault} and len(FAULTS) == len(Fault)
     assert Fault("etag-weak") is Fault.ETAG_WEAK and str(Fault.S405_WITHOUT_ALLOW) == "405-without-allow"
@@ -113,7 +138,7 @@ def test_without_faults_the_layer_changes_nothing():
 
     changed = [route for route, same in asyncio.run(shaped()) if not same]
     assert not changed, f"a layer with no fault rewrote the responses of {changed}"
-    assert not [c for c in Check if layer.waives(c)], "a layer with no fault switched checks off"
+    assert not [c for c in Check if layer.waives(c)] and not layer.waived(), "a layer with no fault switched checks off"
     assert layer.base_headers({"a": "1", "protocol-version": "rfc9725", "Access-Control-Expose-Headers": "x"}) == {
         "a": "1", "protocol-version": "rfc9725", "Access-Control-Expose-Headers": "x"}
     assert layer.session_id(7, lambda: "random") == "random" and layer.get_is_405(False) is False

@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import http_parser, web, web_protocol
 
-from . import demo, live_inputs_api, signalling, whep, whip
+from . import demo, fault_http, live_inputs_api, signalling, whep, whip
 from .config import SERVER_KEY, ServerConfig
 from .server import ReferenceServer
 
@@ -42,6 +42,7 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
 
 def make_app(config: ServerConfig) -> web.Application:
     app = web.Application(middlewares=[_errors, live_inputs_api.allow_any_origin], client_max_size=1024 * 1024)
+    fault_http.install(app)  # the fault layer's response-shaping step (does nothing without --fault)
     server = ReferenceServer(config)
     app[SERVER_KEY] = server
     live_inputs_api.add_routes(app)

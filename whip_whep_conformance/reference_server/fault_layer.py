@@ -6,11 +6,13 @@ when no fault is active:
 
 - `shape(route, response, exchange)`: response shaping. One step per route kind (`Route`) rewrites
   the correct response's status, headers or body (e.g. Route.CREATED: a 200 instead of 201, a weak
-  ETag, the SDP answer rewritten by `faults.rewrite_answer`).
+  ETag, the SDP answer rewritten by `faults.rewrite_answer`). The handlers never call it: they name
+  the kind (`fault_http.routed`) and `fault_http`'s middleware calls it, with the header-level
+  steps (`error`, `ice_server_links`, `extension_links`, `base_headers`) and `endpoint_post`.
 - `instead(route, exchange)`: a fault that answers *instead of* the correct handler, before it acts
   (a DELETE answered 405 must not end the session), or None to let the handler go on.
-- `waives(check)`: one of the server's own checks (`Check`) a fault switches off (a PATCH taken
-  whatever its Content-Type), and a few named behaviour hooks (`trickle_refusal`, `session_id`, ...).
+- `waived()` / `waives(check)`: the server's own checks (`Check`) a fault switches off (a PATCH taken
+  whatever its Content-Type), and a few named behaviour hooks (`auth`, `session_id`, ...).
 
 Fault-only state (the trickle faults' memory of each session) lives here and is dropped by
 `session_ended`.
@@ -33,7 +35,7 @@ import re
 import time
 from email.utils import formatdate
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, MutableMapping
 
 from aiohttp import web
 from aioice import stun
@@ -93,6 +95,9 @@ class Check(enum.Enum):
     ONE_PUBLISHER = "a live input takes one publisher at a time (409)"
     SIMULCAST = "a simulcast offer is answered with every stream taken up (RFC 9725 §4.8)"
     ANSWERED_VIEWER_FORWARDED = "a viewer that answered the server's offer gets the media"
+    DELETE_ENDS_PUBLISHER = "a DELETE on the publish URL (where the revision takes it) ends the publisher"
+    ICE_RESTART = "a session takes an ICE restart where the server is configured to"
+    NO_EXTENSION_RESOURCE = "a WHIP session has no extension resource (`<session>/ext` is 404)"
 
 
 class Place(enum.Enum):
@@ -151,7 +156,7 @@ class FaultLayer:
         mismatch = (200 if status != 200 else 500) if F.PROBLEM_STATUS_MISMATCH in self else None
         return responses.problem_details(status, reason, extra, status_member=mismatch)
 
-    def base_headers(self, base: dict[str, str]) -> dict[str, str]:
+    def base_headers(self, base: "MutableMapping[str, str]") -> "MutableMapping[str, str]":
         """The HEADERS step, on the headers every WHIP/WHEP response carries."""
         if F.CORS_NO_EXPOSE in self:
             base.pop("Access-Control-Expose-Headers", None)
@@ -216,20 +221,13 @@ class FaultLayer:
 
     # ---- the server's own checks a fault switches off, and behaviour hooks -------------------------
 
+    def waived(self) -> frozenset[Check]:
+        """The server's own checks (and duties) the active faults switch off (none: the correct server)."""
+        return frozenset(check for check, faults in _WAIVED_BY.items() if self.active & faults)
+
     def waives(self, check: Check) -> bool:
         """Whether a fault switches `check` off (the correct server makes every check)."""
-        return {
-            Check.OFFER_TYPE: F.ACCEPT_ANY_CONTENT_TYPE,
-            Check.PATCH_TYPE: F.PATCH_ANY_CONTENT_TYPE,
-            Check.IF_MATCH_PRESENT: F.TRICKLE_NO_428,
-            Check.IF_MATCH: F.TRICKLE_IGNORES_IF_MATCH,
-            Check.RESTART: F.RESTART_AS_TRICKLE,
-            Check.SERVER_OFFER: F.NO_SERVER_OFFER,
-            Check.TOKEN_ON_OPTIONS: F.PREFLIGHT_NEEDS_AUTH,
-            Check.ONE_PUBLISHER: F.SECOND_PUBLISHER_ACCEPTED,
-            Check.SIMULCAST: F.SIMULCAST_UNSUPPORTED,
-            Check.ANSWERED_VIEWER_FORWARDED: F.SERVER_OFFERED_MEDIA_NEVER_FORWARDED,
-        }[check] in self
+        return check in self.waived()
 
     def endpoint_post(self) -> None:
         """Hook: an endpoint POST arrived (dies-after-12-posts ends the process on the 13th)."""
@@ -246,10 +244,6 @@ class FaultLayer:
                 and headers.media_type(request.headers.get("Content-Type")) == headers.SDP):
             return False
         return b"v=0" in await request.read()
-
-    def ends_publisher(self) -> bool:
-        """Hook: whether a DELETE on the publish URL ends the publisher it answers 200 for."""
-        return F.PUBLISH_URL_DELETE_KEEPS_PUBLISHER not in self
 
     def offer_refusal(self, desc: sdp.SessionDescription, route: Route = Route.CREATED) -> Refusal | None:
         """Hook: a refusal a fault gives an offer the correct server takes: any well-formed offer
@@ -348,14 +342,6 @@ class FaultLayer:
         if protocol == "whep":
             return _whep_extension_links(session_path, self.active) if self.active & WHEP_LINK_FAULTS else correct
         return correct + whip_extension_links(session_path, self.active, on_201)
-
-    def has_probe_extension(self) -> bool:
-        """Whether `<WHIP session>/ext` exists (only the whip-ext-* faults announce it)."""
-        return bool(self.active & PROBE_RESOURCE_FAULTS)
-
-    def restarts(self, configured: bool) -> bool:
-        """Hook: whether sessions take ICE restarts (the server is `configured` to)."""
-        return configured and F.RESTART_UNSUPPORTED not in self and F.RESTART_REFUSED_501 not in self
 
     def restarted(self, session: "Session", restart, old_etag: str) -> RestartPlan:
         """Hook: an ICE restart was answered (session.etag is the new one): what follows it."""
@@ -610,6 +596,22 @@ class FaultLayer:
         return response
 
 
+# The faults that switch each of the server's checks off.
+_WAIVED_BY: dict[Check, frozenset[Fault]] = {
+    Check.OFFER_TYPE: frozenset({F.ACCEPT_ANY_CONTENT_TYPE}),
+    Check.PATCH_TYPE: frozenset({F.PATCH_ANY_CONTENT_TYPE}),
+    Check.IF_MATCH_PRESENT: frozenset({F.TRICKLE_NO_428}),
+    Check.IF_MATCH: frozenset({F.TRICKLE_IGNORES_IF_MATCH}),
+    Check.RESTART: frozenset({F.RESTART_AS_TRICKLE}),
+    Check.SERVER_OFFER: frozenset({F.NO_SERVER_OFFER}),
+    Check.TOKEN_ON_OPTIONS: frozenset({F.PREFLIGHT_NEEDS_AUTH}),
+    Check.ONE_PUBLISHER: frozenset({F.SECOND_PUBLISHER_ACCEPTED}),
+    Check.SIMULCAST: frozenset({F.SIMULCAST_UNSUPPORTED}),
+    Check.ANSWERED_VIEWER_FORWARDED: frozenset({F.SERVER_OFFERED_MEDIA_NEVER_FORWARDED}),
+    Check.DELETE_ENDS_PUBLISHER: frozenset({F.PUBLISH_URL_DELETE_KEEPS_PUBLISHER}),
+    Check.ICE_RESTART: frozenset({F.RESTART_UNSUPPORTED, F.RESTART_REFUSED_501}),
+    Check.NO_EXTENSION_RESOURCE: frozenset(PROBE_RESOURCE_FAULTS),
+}
 # Steps by route kind (a kind without a step is passed through).
 _SHAPE = {
     Route.CREATED: FaultLayer._created,

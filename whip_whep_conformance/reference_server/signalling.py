@@ -2,6 +2,13 @@
 
 The two protocols differ only in the direction of media and the spec revision in force, so the
 HTTP shape lives here once and `whip.py` / `whep.py` supply the peer connection.
+
+The handlers return the correct response and name its kind (`fault_http.routed`); the fault layer's
+middleware shapes it. What stays here are the hook points whose outcome decides what the handler does,
+not what a response looks like: the checks in force (`_waived`), the token verdict (`auth`: a fault lets
+a request through), whether GET/HEAD are 405 and the methods listed (`get_is_405`, `allowed`), an offer
+refused or read unparsed (`offer_refusal`, `counter_offers_unread`), the answers given instead of
+acting (`instead`: DELETE, restart, trickle) and what follows a restart (`restarted`).
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from whip_whep_conformance.protocol.link import Link, format_link
 
 from . import events
 from .config import SERVER_KEY
-from . import etag, fragments, offers
+from . import etag, fragments, offers, responses
 from .refusal import Refusal
 from .candidates import usable_candidate
+from .fault_http import Links, Site, linked, rendered, routed, sited
 from .fault_layer import Check, Exchange, Place, Route
 from .sessions import Session, new_etag
 
@@ -83,12 +91,17 @@ def _base_headers(server: "SignallingServer", protocol: Protocol) -> dict[str, s
         "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post, protocol-version",
         "protocol-version": protocol.profile(server),
     }
-    return server.layer.base_headers(result)
+    return result
 
 
 def _error(server: "SignallingServer", status: int, reason: str, extra: dict[str, str]) -> web.Response:
     """A 4xx/5xx that explains itself: RFC 9457 problem details (RFC 9725 §4.1, WHEP §4.1)."""
-    return server.layer.error(status, reason, extra)
+    return rendered(responses.problem_details(status, reason, extra), status, reason, extra)
+
+
+def _waived(server: "SignallingServer") -> frozenset[Check]:
+    """Hook: the server's own checks a fault switches off (none: every check is made)."""
+    return server.layer.waived()
 
 
 def _check_token(server: "SignallingServer", request: web.Request) -> None:
@@ -123,18 +136,14 @@ def _ice_server_links(server: "SignallingServer") -> list[str]:
     return links
 
 
-def _links(server: "SignallingServer", protocol: Protocol, place: Place, path: str) -> list[str]:
+def _links(server: "SignallingServer", protocol: Protocol, place: Place, path: str) -> Links:
     """The Links a response at `place` carries: the ice-servers (none on a preflight, which is not
-    the request the client means) and, on a 201, the extensions: WHEP's events and layer selection
-    (WHEP §4.9); WHIP offers none (RFC 9725 §4.9)."""
-    if place is Place.SESSION_OPTIONS:  # no ice-servers; WHIP: the extensions its session URL has
-        return server.layer.extension_links(protocol.name, path, [], on_201=False) if protocol.name == "whip" else []
+    the request the client means, nor on a session's OPTIONS) and, on a 201, the extensions: WHEP's
+    events and layer selection (WHEP §4.9); WHIP offers none (RFC 9725 §4.9)."""
     every = _ice_server_links(server)
-    links = server.layer.ice_server_links(place, [] if place is Place.PREFLIGHT else every, every)
-    if place in (Place.CREATED, Place.SERVER_OFFER):
-        correct = events.links(path) if protocol.name == "whep" else []
-        links += server.layer.extension_links(protocol.name, path, correct)
-    return links
+    ice = [] if place in (Place.PREFLIGHT, Place.SESSION_OPTIONS) else every
+    extensions = events.links(path) if protocol.name == "whep" and place in (Place.CREATED, Place.SERVER_OFFER) else []
+    return Links(place, protocol.name, path, ice, every, extensions)
 
 
 def _get_is_405(server: "SignallingServer", protocol: Protocol) -> bool:
@@ -156,7 +165,7 @@ async def _not_allowed(server: "SignallingServer", request: web.Request, allowed
         response = _error(server, 501, f"method {method} is not implemented", base)
     else:
         response = _error(server, 405, why or f"method {method} is not allowed here", {**base, "Allow": ", ".join(allowed)})
-    return await server.layer.shape(Route.NOT_ALLOWED, response, Exchange(request, base))
+    return routed(response, Route.NOT_ALLOWED, Exchange(request, base))
 
 
 async def _get(server: "SignallingServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...],
@@ -166,7 +175,7 @@ async def _get(server: "SignallingServer", request: web.Request, protocol: Proto
         response = await _not_allowed(server, request, allowed, base, method, f"{method} is not allowed by {protocol.profile(server)}")
     else:
         response = web.Response(status=204, headers=base)
-    return await server.layer.shape(Route.GET, response, Exchange(request, base))
+    return routed(response, Route.GET, Exchange(request, base))
 
 
 async def _options(server: "SignallingServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str],
@@ -183,9 +192,8 @@ async def _options(server: "SignallingServer", request: web.Request, protocol: P
     response = web.Response(status=200, headers=result)
     preflight = "Access-Control-Request-Method" in request.headers
     place = (Place.PREFLIGHT if preflight else Place.OPTIONS) if endpoint else Place.SESSION_OPTIONS
-    for link in _links(server, protocol, place, request.path):
-        response.headers.add("Link", link)
-    return await server.layer.shape(Route.OPTIONS, response, Exchange(request, base))
+    linked(response, _links(server, protocol, place, request.path))
+    return routed(response, Route.OPTIONS, Exchange(request, base))
 
 
 async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
@@ -193,12 +201,10 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     server = _server(request)
     base = _base_headers(server, protocol)
     method = request.method
-    if method == "POST":
-        server.layer.endpoint_post()
     allowed = _supported(server, protocol, _endpoint_methods(server, protocol))
     try:
         if method == "OPTIONS":
-            if server.layer.waives(Check.TOKEN_ON_OPTIONS):
+            if Check.TOKEN_ON_OPTIONS in _waived(server):
                 _check_token(server, request)
             return await _options(server, request, protocol, allowed, base, endpoint=True)
         if method == "POST" and server.config.redirect and not request.path.startswith(REDIRECTED_PREFIX):
@@ -243,7 +249,7 @@ async def _end_publisher(server: "SignallingServer", live: "LiveInput", base: di
     session = live.publisher
     if session is None:
         raise Refusal(404, "nobody is publishing to this live input")
-    if server.layer.ends_publisher():
+    if Check.DELETE_ENDS_PUBLISHER not in _waived(server):
         await server.end_session(session)
     return web.Response(status=200, headers=base)
 
@@ -255,14 +261,14 @@ REDIRECTED_PREFIX = "/via"
 async def _redirect(server: "SignallingServer", request: web.Request, base: dict[str, str]) -> web.StreamResponse:
     """307 keeps the method and body (RFC 9725 §4.5; 301/302 may turn the POST into a GET)."""
     response = web.Response(status=307, headers={**base, "Location": REDIRECTED_PREFIX + request.path_qs})
-    return await server.layer.shape(Route.REDIRECT, response, Exchange(request, base))
+    return routed(response, Route.REDIRECT, Exchange(request, base))
 
 
 def _asks_for_server_offer(server: "SignallingServer", request: web.Request, protocol: Protocol) -> bool:
     """draft-murillo-whep-01 §4.2: a POST with no body (and no Content-Type) asks the server to offer."""
     return (protocol.server_offer is not None and protocol.profile(server) == profiles.MURILLO_01
             and not request.can_read_body and "Content-Type" not in request.headers
-            and server.config.patch and not server.layer.waives(Check.SERVER_OFFER))
+            and server.config.patch and Check.SERVER_OFFER not in _waived(server))
 
 
 def _session_path(request: web.Request, protocol: Protocol, session: Session) -> str:
@@ -284,15 +290,14 @@ async def _server_offered(server: "SignallingServer", request: web.Request, prot
     # first, which carries the transport, as JSEP's max-bundle does) and rtcp-mux-only (RFC 8858).
     marked = sdp.with_media_attribute(sdp.as_bundle_only(offer), "rtcp-mux-only")
     response = web.Response(status=status, body=marked.encode(), headers=result)
-    for link in _links(server, protocol, Place.SERVER_OFFER if status == 201 else Place.COUNTER_OFFER, result["Location"]):
-        response.headers.add("Link", link)
+    linked(response, _links(server, protocol, Place.SERVER_OFFER if status == 201 else Place.COUNTER_OFFER, result["Location"]))
     route = Route.COUNTER_OFFER if status == 406 else Route.SERVER_OFFER
-    return await server.layer.shape(route, response, Exchange(request, base, session, protocol.name, answer=offer))
+    return routed(response, route, Exchange(request, base, session, protocol.name, answer=offer))
 
 
 async def _read_offer(server: "SignallingServer", request: web.Request, base: dict[str, str]) -> tuple[str, sdp.SessionDescription]:
     content_type = headers.media_type(request.headers.get("Content-Type"))
-    if content_type != headers.SDP and not server.layer.waives(Check.OFFER_TYPE):
+    if content_type != headers.SDP and Check.OFFER_TYPE not in _waived(server):
         raise Refusal(415, f"the offer must be typed {headers.SDP}, not {content_type or 'untyped'}")
     body = await request.read()
     try:
@@ -313,7 +318,7 @@ async def _refusal(server: "SignallingServer", request: web.Request, refusal: Re
     response = _error(server, refusal.status, refusal.reason, {**base, **refusal.headers})
     if refusal.route is None:
         return response
-    return await server.layer.shape(refusal.route, response, Exchange(request, base))
+    return routed(response, refusal.route, Exchange(request, base))
 
 
 async def _created(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session, answer: str,
@@ -327,9 +332,8 @@ async def _created(server: "SignallingServer", request: web.Request, protocol: P
     if server.config.patch:
         result["Accept-Patch"] = headers.SDPFRAG  # trickle ICE and ICE restart by PATCH (RFC 5789 §3.1)
     response = web.Response(status=201, body=answer.encode(), headers=result)
-    for link in _links(server, protocol, Place.CREATED, _session_path(request, protocol, session)):
-        response.headers.add("Link", link)
-    return await server.layer.shape(Route.CREATED, response, Exchange(request, base, session, protocol.name, answer=answer))
+    linked(response, _links(server, protocol, Place.CREATED, _session_path(request, protocol, session)))
+    return routed(response, Route.CREATED, Exchange(request, base, session, protocol.name, answer=answer))
 
 
 async def whip_extension_resource(request: web.Request, protocol: Protocol) -> web.Response:
@@ -338,7 +342,7 @@ async def whip_extension_resource(request: web.Request, protocol: Protocol) -> w
     server = _server(request)
     base = _base_headers(server, protocol)
     session = await server.find_session(request.match_info["sid"])
-    if session is None or session.kind != "whip" or not server.layer.has_probe_extension():
+    if session is None or session.kind != "whip" or Check.NO_EXTENSION_RESOURCE not in _waived(server):
         return _error(server, 404, "no such resource", base)
     session.extension_used = True
     return web.Response(status=204, headers=base)
@@ -418,7 +422,7 @@ async def _no_patch(server: "SignallingServer", request: web.Request, protocol: 
         response = _error(server, 501, f"this server supports PATCH for no purpose ({protocol.profile(server)})", base)
     else:
         response = await _not_allowed(server, request, allowed, base, "PATCH", "this server supports neither trickle ICE nor ICE restart")
-    return await server.layer.shape(Route.NO_PATCH, response, Exchange(request, base))
+    return routed(response, Route.NO_PATCH, Exchange(request, base))
 
 
 UNSUPPORTED_PATCH_KIND = {profiles.WHIP_06: 405, profiles.MURILLO_01: 405}  # "405 Not Implemented" (sic)
@@ -427,45 +431,45 @@ UNSUPPORTED_PATCH_KIND = {profiles.WHIP_06: 405, profiles.MURILLO_01: 405}  # "4
 async def _patch(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session,
                  base: dict[str, str]) -> web.StreamResponse:
     """Trickle ICE (RFC 8840 fragments, WHIP §4.3.2 / WHEP §4.4.2) and ICE restart (RFC 9725 §4.3.3)."""
-    layer = server.layer
     ex = Exchange(request, base, session, protocol.name, end_session=server.end_session)
     content_type = headers.media_type(request.headers.get("Content-Type"))
     if session.awaiting_answer:
         return await _patch_answer(server, request, protocol, session, base, content_type)
-    if content_type != headers.SDPFRAG and not layer.waives(Check.PATCH_TYPE):
+    waived = _waived(server)
+    if content_type != headers.SDPFRAG and Check.PATCH_TYPE not in waived:
         response = _error(server, 415, f"a PATCH must be typed {headers.SDPFRAG}", {**base, "Accept-Patch": headers.SDPFRAG})
-        return await layer.shape(Route.PATCH_WRONG_TYPE, response, ex)
+        return routed(response, Route.PATCH_WRONG_TYPE, ex)
     if_match = request.headers.get("If-Match")
-    if if_match is None and not layer.waives(Check.IF_MATCH_PRESENT):
+    if if_match is None and Check.IF_MATCH_PRESENT not in waived:
         return _error(server, 428, "a PATCH must carry If-Match with the session's entity-tag", base)
     try:
         frag = fragments.read((await request.read()).decode("utf-8"))
     except (UnicodeDecodeError, sdpfrag.SdpFragError) as exc:
         ex.reason = f"not a trickle-ice-sdpfrag: {exc}"
-        return await layer.shape(Route.PATCH_MALFORMED, _error(server, 400, ex.reason, base), ex)
+        return routed(_error(server, 400, ex.reason, base), Route.PATCH_MALFORMED, ex)
     ex.frag, ex.if_match = frag, if_match
     ufrag, pwd = frag.credentials()
-    if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and not layer.waives(Check.RESTART):
-        refused = await layer.instead(Route.RESTART, ex)
+    if ufrag is not None and (ufrag, pwd) != (session.remote_ufrag, session.remote_pwd) and Check.RESTART not in waived:
+        refused = await server.layer.instead(Route.RESTART, ex)
         if refused is not None:
             return refused
-        if not layer.restarts(server.config.ice_restart):
+        if not server.config.ice_restart or Check.ICE_RESTART in waived:
             status = UNSUPPORTED_PATCH_KIND.get(protocol.profile(server), 422)
             response = _error(server, status, "ICE restart is not supported by this session; trickle ICE is", base)
-            return await layer.shape(Route.RESTART_REFUSED, response, ex)
+            return routed(response, Route.RESTART_REFUSED, ex)
         return await _restart(server, request, session, frag, if_match, base)
-    if if_match is not None and not layer.waives(Check.IF_MATCH):
+    if if_match is not None and Check.IF_MATCH not in waived:
         try:
             matches = etag.if_match_holds(if_match, session.etag)
         except ValueError:
             matches = False
         if not matches:
             return _error(server, 412, "If-Match does not name the session's current entity-tag", base)
-    refused = await layer.instead(Route.TRICKLE, ex)
+    refused = await server.layer.instead(Route.TRICKLE, ex)
     if refused is not None:
         return refused
     await _add_trickled(session, frag)
-    return await layer.shape(Route.TRICKLE, web.Response(status=204, headers=base), ex)
+    return routed(web.Response(status=204, headers=base), Route.TRICKLE, ex)
 
 
 async def _add_trickled(session: Session, frag: sdpfrag.SdpFrag) -> None:
@@ -493,8 +497,7 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
                    if_match: str | None, base: dict[str, str]) -> web.StreamResponse:
     """An ICE restart (RFC 9725 §4.3.3): a new ICE agent with new credentials and candidates, answered
     200 with them and a new ETag; the current ICE session carries media until the new one is nominated."""
-    layer = server.layer
-    if if_match is not None and not layer.waives(Check.IF_MATCH):
+    if if_match is not None and Check.IF_MATCH not in _waived(server):
         try:
             matches = if_match.strip() in ("*", '"*"') or etag.if_match_holds(if_match, session.etag)
         except ValueError:
@@ -520,7 +523,7 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
     old_etag = session.etag
     session.ice_restart, session.remote_ufrag, session.remote_pwd = restart, ufrag, pwd
     session.etag = new_etag()
-    plan = layer.restarted(session, restart, old_etag)
+    plan = server.layer.restarted(session, restart, old_etag)
     if plan.completes:
         session.spawn(_finish_restart(session, restart, server.config.session_timeout_s, retire_old=plan.retire_old))
     answer = sdpfrag.for_description(session.pc.localDescription.sdp, restart.local_username, restart.local_password,
@@ -529,7 +532,7 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
                             headers={**base, "Content-Type": headers.SDPFRAG, "ETag": session.etag})
     ex = Exchange(request, base, session, answer=str(answer))
     ex.frag = answer
-    return await layer.shape(Route.RESTART, response, ex)
+    return routed(response, Route.RESTART, ex)
 
 
 async def _finish_restart(session: Session, restart: IceRestart, timeout_s: float, retire_old: bool) -> None:
@@ -556,10 +559,10 @@ async def _patch_answer(server: "SignallingServer", request: web.Request, protoc
         await protocol.answered(server, live, session, body)  # type: ignore[arg-type]
     except Refusal as refusal:
         if refusal.status == 400:  # a malformed answer leaves the offer waiting
-            return await server.layer.shape(Route.ANSWER_REFUSED, _error(server, 400, refusal.reason, base), ex)
+            return routed(_error(server, 400, refusal.reason, base), Route.ANSWER_REFUSED, ex)
         return await _refusal(server, request, refusal, base)
     response = web.Response(status=204, headers={**base, "ETag": session.etag})
-    return await server.layer.shape(Route.ANSWER_PATCH, response, ex)
+    return routed(response, Route.ANSWER_PATCH, ex)
 
 
 def new_session_id() -> str:
@@ -583,6 +586,8 @@ def add_routes(app: web.Application, protocol: Protocol) -> None:
     async def handle_session(request: web.Request) -> web.Response:
         return await session_resource(request, protocol)
 
+    sited(Site.ENDPOINT, handle_endpoint)
+    sited(Site.SESSION, handle_session)
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"{REDIRECTED_PREFIX}/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)
@@ -590,10 +595,10 @@ def add_routes(app: web.Application, protocol: Protocol) -> None:
         async def handle_whip_extension(request: web.Request) -> web.Response:
             return await whip_extension_resource(request, protocol)
 
-        app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}/ext", handle_whip_extension)
+        app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}/ext", sited(Site.EXTENSION, handle_whip_extension))
     if protocol.name == "whep":
         for what, suffix in (("sse", "/sse"), ("stream", "/sse/{stream}"), ("layer", "/layer")):
             async def handle_extension(request: web.Request, what: str = what) -> web.StreamResponse:
                 return await extension_resource(request, protocol, what)
 
-            app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}{suffix}", handle_extension)
+            app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}{suffix}", sited(Site.EXTENSION, handle_extension))
