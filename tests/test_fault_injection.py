@@ -154,7 +154,11 @@ def test_server_without_ice_restart_fails_nothing(pair, tmp_path):
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error")]
     assert not bad, f"findings against a server without ICE restart: {bad}"
     refusal = run.cases("suites/common/test_ice_restart.py::test_trickle_only_session_refuses_restart_with_422")
-    assert refusal and {c["verdict"] for c in refusal} == {"Pass"}, refusal
+    # Under draft-ietf-wish-whip-06 the WHIP refusal's only rule is RFC 9725's (WHIP-4.3.1-5): it is
+    # reported as Info there, not graded; every other instance grades its refusal and passes.
+    expected = {"standard": {"whip": "Pass", "whep": "Pass"}, "cloudflare": {"whip": "Info", "whep": "Pass"}}[pair]
+    verdicts = {c["id"].rsplit("-", 1)[-1].rstrip("]"): c["verdict"] for c in refusal}
+    assert verdicts == expected, [(c["id"], c["verdict"], c["message"]) for c in refusal]
     assert_graded_as_recorded(f"no-ice-restart-{pair}", run.doc)
 
 
