@@ -1,4 +1,4 @@
-"""whip_whep.ice_restart with two real aiortc peers on loopback: a restart on both sides keeps
+"""whip_whep_conformance.webrtc.ice_restart with two real aiortc peers on loopback: a restart on both sides keeps
 DTLS/SRTP and media, a failed one keeps the old ICE session, and other aiortc/aioice versions are refused."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ server, in both profile pairs (issue 19): @eyevinn/whip-web-client 1.1.7 publish
 0.13.0 plays. Each page is on another origin than the server, as a web app's would be, and is written
 as the libraries' READMEs and demo show (tests/clients/pages/eyevinn.html).
 
-The other end of each test is the project's own aiortc peer (whip_whep.player), so a failure names
+The other end of each test is the project's own aiortc peer (whip_whep_conformance.harness.player), so a failure names
 the Eyevinn library, not a pair of them. Each test proves media decoded at the viewer, the codec the
 publisher sent, teardown judged by the server's sessions (and the DELETE, if the client sends one),
 and that no ICE server survived: both libraries hard-code Google's STUN server.
