@@ -5,6 +5,7 @@ each way an answer can break RFC 8853 §5.3.2 / RFC 8851 §6.3 is named."""
 import pytest
 
 from whip_whep_conformance.harness.judgments import simulcast_answers
+from whip_whep_conformance.reference_server import simulcast_answer
 from whip_whep_conformance.protocol import sdp, simulcast
 
 OFFER = "\r\n".join([
@@ -25,18 +26,18 @@ def test_offer_names_the_streams_and_the_rid_extension():
 
 def test_accepting_answer_has_no_problems():
     offered = simulcast.offer(OFFER)
-    answer, taken = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))
+    answer, taken = simulcast_answer.accept(ANSWER, sdp.SessionDescription.parse(offered))
     assert taken and "a=simulcast:recv h;l" in answer and "a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id" in answer
     assert simulcast_answers.answer_problems(offered, answer) == []
 
 
 def test_offer_without_simulcast_is_answered_as_it_was():
-    assert simulcast.accept(ANSWER, sdp.SessionDescription.parse(OFFER)) == (ANSWER, False)
+    assert simulcast_answer.accept(ANSWER, sdp.SessionDescription.parse(OFFER)) == (ANSWER, False)
 
 
 def test_answer_keeping_one_stream_is_fine():
     offered = simulcast.offer(OFFER)
-    answer = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))[0].replace("a=rid:l recv\r\n", "").replace("recv h;l", "recv h")
+    answer = simulcast_answer.accept(ANSWER, sdp.SessionDescription.parse(offered))[0].replace("a=rid:l recv\r\n", "").replace("recv h;l", "recv h")
     assert simulcast_answers.answer_problems(offered, answer) == []
 
 
@@ -51,6 +52,6 @@ def test_answer_keeping_one_stream_is_fine():
 ])
 def test_each_broken_answer_is_named(old, new, problem):
     offered = simulcast.offer(OFFER)
-    answer = simulcast.accept(ANSWER, sdp.SessionDescription.parse(offered))[0].replace(old, new)
+    answer = simulcast_answer.accept(ANSWER, sdp.SessionDescription.parse(offered))[0].replace(old, new)
     problems = simulcast_answers.answer_problems(offered, answer)
     assert any(problem in p for p in problems), problems

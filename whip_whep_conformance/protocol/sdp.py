@@ -190,11 +190,6 @@ def candidate_address(value: str) -> tuple[str, int] | None:
     return address, int(port)
 
 
-def direction_answering(offered: str) -> str:
-    """The direction an answerer mirrors (RFC 3264 §6.1)."""
-    return {"sendonly": "recvonly", "recvonly": "sendonly"}.get(offered, offered)
-
-
 def without_candidates(text: str, keep: int = 0) -> str:
     """An offer with its candidates removed but the first `keep`, and no a=end-of-candidates, as a
     trickling client sends it (RFC 8838 §4: the rest follow)."""

@@ -90,39 +90,3 @@ def describe(media: sdp.Media) -> str:
     """A section's simulcast and rid lines, as a message quotes them."""
     lines = [f"a=simulcast:{v}" for v in media.attributes.get("simulcast", [])]
     return ", ".join(lines + [f"a=rid:{v}" for v in media.attributes.get("rid", [])]) or "no a=simulcast or a=rid"
-
-
-def rid_extension_negotiated(answer_section: sdp.Media) -> bool:
-    """Whether the answer keeps the RID header extension; neither RFC 8853 nor RFC 8851 requires it,
-    but browsers (Chromium) refuse an answer that takes up simulcast without it."""
-    return any(RID_EXTENSION in value for value in answer_section.attributes.get("extmap", []))
-
-
-def accept(answer_text: str, offer: sdp.SessionDescription) -> tuple[str, bool]:
-    """The reference server's answer, taking up every simulcast stream the offer sends (RFC 8853
-    §5.3.2), and whether it took any up. The offer comes parsed: this runs on every WHIP POST."""
-    offered = offered_section(offer)
-    if offered is None or offered.mid is None:
-        return answer_text, False
-    rids = [r for r, lines in rid_lines(offered).items() if RID_ID.match(r) and [d.split()[:1] for d in lines] == [["send"]]]
-    try:
-        line = next(SimulcastLine.parse(v) for v in offered.attributes["simulcast"] if v.split()[:1] == ["send"])
-    except ValueError:
-        return answer_text, False  # a malformed a=simulcast: answer without simulcast, as an answerer that ignores it
-    sent = list(dict.fromkeys(r for r in line.rid_ids("send") if r in rids))
-    extmaps = offered.attributes.get("extmap", [])  # the RID header extension, kept at the offered id
-    if not sent:
-        return answer_text, False
-    taken = False
-
-    def add(section: str) -> str:
-        nonlocal taken
-        if not re.search(rf"^a=mid:{re.escape(offered.mid)}\r?$", section, re.MULTILINE) or section.startswith(("m=audio", "m=application")):
-            return section
-        taken = True
-        lines = [f"a=extmap:{value}" for value in extmaps if RID_EXTENSION in value and value not in section]
-        lines += [f"a=rid:{rid} recv" for rid in sent] + [f"a=simulcast:recv {';'.join(sent)}"]
-        return sdp.with_lines(section, lines)
-
-    answer = sdp.rewrite_sections(answer_text, add)
-    return answer, taken

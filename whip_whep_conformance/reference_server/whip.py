@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from whip_whep_conformance.protocol import profiles, sdp, simulcast
+from whip_whep_conformance.protocol import profiles, sdp
 
-from . import events
+from . import events, simulcast_answer
 from .fault_layer import Check, Route
 from .signalling import Protocol, Refusal, count_kinds
 
@@ -38,7 +38,7 @@ async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, 
     refusal_status = server.layer.refusal_status(Route.OFFER_UNUSABLE, unsupported)
     session, answer = await server.open_session("whip", live, offer, desc, prepare=None, refusal_status=refusal_status)
     if not server.layer.waives(Check.SIMULCAST):  # RFC 9725 §4.8: take up every offered stream
-        answer, session.simulcast = simulcast.accept(answer, desc)
+        answer, session.simulcast = simulcast_answer.accept(answer, desc)
     live.relay.attach_publisher(session)
     session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
     session.spawn(_announce_when_live(live, session))

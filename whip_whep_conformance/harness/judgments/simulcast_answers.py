@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from whip_whep_conformance.protocol import sdp
-from whip_whep_conformance.protocol.simulcast import SimulcastLine, offered_section, rid_lines
+from whip_whep_conformance.protocol.simulcast import RID_EXTENSION, SimulcastLine, offered_section, rid_lines
 from . import sdp_syntax
 
 def answer_problems(offer_text: str, answer_text: str) -> list[str]:
@@ -60,3 +60,9 @@ def answer_problems(offer_text: str, answer_text: str) -> list[str]:
                 if "pt=" in rest:
                     problems.append(f"{where}: a=rid:{rid_id} {rest} adds pt=, which the offer did not have (RFC 8851 §6.3)")
     return problems
+
+
+def rid_extension_negotiated(answer_section: sdp.Media) -> bool:
+    """Whether the answer keeps the RID header extension; neither RFC 8853 nor RFC 8851 requires it,
+    but browsers (Chromium) refuse an answer that takes up simulcast without it."""
+    return any(RID_EXTENSION in value for value in answer_section.attributes.get("extmap", []))

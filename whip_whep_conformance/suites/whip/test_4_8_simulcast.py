@@ -33,7 +33,7 @@ async def test_simulcast_offer_is_answered_as_rfc_8853_says(case):
     if taken is None:
         case.unsupported("WHIP-4.8-1", f"the answer to {WHAT_WAS_OFFERED} has no a=simulcast: one stream only")
     case.capability(True, "WHIP-4.8-1", f"simulcast taken up: {simulcast.describe(taken)}")
-    if not simulcast.rid_extension_negotiated(taken):
+    if not simulcast_answers.rid_extension_negotiated(taken):
         case.info("WHIP-4.8-3", f"the answer takes up simulcast without a=extmap for {simulcast.RID_EXTENSION}: RFC 8853 "
                                 "does not require it, but Chromium refuses such an answer")
     problems = simulcast_answers.answer_problems(offer, posted.body)
