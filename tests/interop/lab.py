@@ -127,7 +127,7 @@ def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: floa
     plan = {"server": asdict(server), "janus": {k: str(v) for k, v in asdict(janus).items()},
             "whep_janus": {k: str(v) for k, v in asdict(whep_janus).items()} if whep_janus else None,
             "node_dir": str(node), "out_dir": str(out_dir), "suite_args": suite_args,
-            "paths": [f"whip_whep_conformance/{c}" for c in cases] or ["whip_whep_conformance/suites"]}
+            "paths": [f"whip_whep_conformance/{c}" for c in cases or []] or ["whip_whep_conformance/suites"]}
     plan_file = out_dir / "lab-plan.json"
     plan_file.write_text(json.dumps(plan, indent=1))
     t1 = time.monotonic()
