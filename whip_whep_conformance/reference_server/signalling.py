@@ -14,7 +14,6 @@ acting (`instead`: DELETE, restart, trickle) and what follows a restart (`restar
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from email.utils import formatdate
 from dataclasses import dataclass
@@ -563,11 +562,6 @@ async def _patch_answer(server: "SignallingServer", request: web.Request, protoc
         return await _refusal(server, request, refusal, base)
     response = web.Response(status=204, headers={**base, "ETag": session.etag})
     return routed(response, Route.ANSWER_PATCH, ex)
-
-
-def new_session_id() -> str:
-    """Unguessable session ids (RFC 9725 §5: 128 random bits)."""
-    return secrets.token_hex(16)
 
 
 def count_kinds(desc: sdp.SessionDescription) -> dict[str, int]:
