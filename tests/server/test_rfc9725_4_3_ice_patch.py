@@ -183,22 +183,26 @@ async def test_old_etag_is_stale_after_restart(server, restarted):
 # -- servers that support less ---------------------------------------------------------------------
 
 
+async def _publishing(start_server, peers, *args, **options):
+    """Arrange: a server started with `options`, a publisher's offer, and the session it opened."""
+    server = await start_server(*args, **options)
+    offer = await peers.offer(peers.publisher())
+    session = await server.session((await server.live_input()).publish, offer)
+    return server, offer, session
+
+
 @pytest.mark.parametrize("pair, status, rule", [(profiles.STANDARD, 422, "RFC 9725 §4.3.1"),
                                                (profiles.CLOUDFLARE, 405, "draft-ietf-wish-whip-06 §4.1")],
                          ids=["rfc9725", "whip-06"])
 async def test_trickle_only_session_refuses_restart(start_server, peers, pair, status, rule):
-    server = await start_server(pair, ice_restart=False)
-    offer = await peers.offer(peers.publisher())
-    session = await server.session((await server.live_input()).publish, offer)
+    server, offer, session = await _publishing(start_server, peers, pair, ice_restart=False)
     response = await server.patch(session.path, restart(offer), if_match="*")
     assert response.status == status, \
         f"{rule}: a session doing trickle but not restart refuses the restart {status}; {described(response)}"
 
 
 async def test_trickle_only_session_still_takes_trickle(start_server, peers):
-    server = await start_server(ice_restart=False)
-    offer = await peers.offer(peers.publisher())
-    session = await server.session((await server.live_input()).publish, offer)
+    server, offer, session = await _publishing(start_server, peers, ice_restart=False)
     response = await server.patch(session.path, trickle(offer), if_match=session.etag)
     assert response.status == 204, f"RFC 9725 §4.3.2: restart off, trickle still gets 204; {described(response)}"
 
@@ -207,18 +211,14 @@ async def test_trickle_only_session_still_takes_trickle(start_server, peers):
                                                (profiles.CLOUDFLARE, 501, "draft-ietf-wish-whip-06 §4.1")],
                          ids=["rfc9725", "whip-06"])
 async def test_server_without_patch_refuses_it(start_server, peers, pair, status, rule):
-    server = await start_server(pair, patch=False)
-    offer = await peers.offer(peers.publisher())
-    session = await server.session((await server.live_input()).publish, offer)
+    server, offer, session = await _publishing(start_server, peers, pair, patch=False)
     response = await server.patch(session.path, trickle(offer), if_match=session.etag)
     assert response.status == status, \
         f"{rule}: a server supporting PATCH for no purpose answers {status}; {described(response)}"
 
 
 async def test_server_without_patch_leaves_it_out_of_allow(start_server, peers):
-    server = await start_server(patch=False)
-    offer = await peers.offer(peers.publisher())
-    session = await server.session((await server.live_input()).publish, offer)
+    server, offer, session = await _publishing(start_server, peers, patch=False)
     response = await server.patch(session.path, trickle(offer), if_match=session.etag)
     allowed = {m.strip() for m in response.headers.get("Allow", "").split(",")}
     assert response.status == 405 and "PATCH" not in allowed and "DELETE" in allowed, \
