@@ -34,6 +34,7 @@ def merge(argv: list[str]) -> int:
 
 
 USAGE = """usage: whip-whep-conformance [options] [CASE ...]
+       whip-whep-conformance clients [--whip-client=CMD] [--whep-client=CMD] [--manual=whip|whep] [options]
        whip-whep-conformance merge RESULTS.json ... [-o matrix.html]   (runs side by side; merge --help)
 
 Tests a WHIP (RFC 9725) / WHEP server and writes reports/ (results.json, junit.xml, conformance.html).
@@ -41,6 +42,9 @@ No target option: the embedded reference server is tested. CASE: a node id under
 (whip/test_4_2_ingest_session_setup.py::test_offer_is_answered_201_created). Write options with
 values as --option=value. Exit codes: 0 no Fail or Error, 1 a Fail or Error, 4 usage error,
 6 the target is unreachable or cannot be tested (the reason is printed and in results.json).
+`clients` grades a WHIP/WHEP client instead: per scenario the embedded server misbehaves on purpose,
+the command runs with {url} and {token} filled in, and the client rows are graded (no client option:
+the project's own aiortc client). Same reports, profile options, --timeout-s, --requirement, --level.
 """
 
 
@@ -137,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["merge"]:
         return merge(args[1:])
+    clients = args[:1] == ["clients"]
+    if clients:
+        args = args[1:]
     before_dashes = args[:args.index("--")] if "--" in args else args
     if "--version" in before_dashes or "-V" in before_dashes:
         print(version())
@@ -146,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print("pytest's own options (-k, -x, -v, … work too) follow.\n", flush=True)
     # located, not imported, so that pytest can still rewrite the suite's asserts
     suite_dir = Path(next(iter(find_spec("whip_whep_conformance.suites").submodule_search_locations))).resolve()
+    cases_dir = suite_dir / "clients" if clients else suite_dir
     ini = Path(__file__).resolve().parent / "suite.ini"
     # Select cases by node id relative to the suite (`whip/test_4_2_...py::test_x`) or by -k.
     # `suites/whip/…` (as the repository spells it) and a path from the working directory select too.
@@ -155,10 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     for i, arg in enumerate(args):
         if arg.startswith("-") or (i and args[i - 1] in takes_value):
             continue
-        if (path := _case_path(suite_dir, arg)) is not None:
+        if (path := _case_path(cases_dir, arg)) is not None:
             located[i] = path
     options = [a for i, a in enumerate(args) if i not in located]
-    paths = list(located.values()) or [str(suite_dir)]
+    paths = list(located.values()) or [str(cases_dir)]
     # this module's own package is imported by the time pytest starts: its asserts need no rewriting
     quiet = ["-W", "ignore:Module already imported so cannot be rewritten; whip_whep_conformance:pytest.PytestAssertRewriteWarning"]
     return int(pytest.main(["-c", str(ini), f"--rootdir={suite_dir.parent}", "-p", "no:cacheprovider", *quiet, *options, *paths],

@@ -41,7 +41,8 @@ class EmbeddedServer:
     """Starts `python -m reference_server` on loopback and stops it, with deadlines both ways."""
 
     def __init__(self, pair: ProfilePair, *, token: bool, faults: list[str], ice_servers: list[str],
-                 extra_args: list[str] | None = None, start_timeout_s: float = 30.0, redirect: bool = False) -> None:
+                 extra_args: list[str] | None = None, start_timeout_s: float = 30.0, redirect: bool = False,
+                 linked_turn: bool = True) -> None:
         self.pair = pair
         self.token = secrets.token_hex(16) if token else None
         self.api_token = secrets.token_hex(16)
@@ -49,6 +50,9 @@ class EmbeddedServer:
         self.ice_servers = ice_servers
         self.extra_args = (extra_args or []) + (["--redirect"] if redirect else [])
         self.start_timeout_s = start_timeout_s
+        # LINKED_TURN names a host that must never be looked up: a client under test would try to
+        # (client conformance starts the server without it; its scenarios link loopback servers)
+        self.linked_turn = linked_turn
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
         self._stderr = tempfile.TemporaryFile(mode="w+")
@@ -56,7 +60,7 @@ class EmbeddedServer:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "whip_whep_conformance.reference_server", "--host", "127.0.0.1", "--port", "0",
                "--ice-host", "127.0.0.1", "--api-token", self.api_token,
-               "--link-ice-server", LINKED_TURN,
+               *(["--link-ice-server", LINKED_TURN] if self.linked_turn else []),
                "--offer-timeout", str(OFFER_TIMEOUT_S),
                "--whip-profile", self.pair.whip, "--whep-profile", self.pair.whep]
         if self.token:

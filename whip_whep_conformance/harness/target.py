@@ -22,6 +22,7 @@ class Target:
     label: str = ""
     may_create: bool = True  # False with --no-create: read-only checks only
     slow_cases: bool = False  # --slow-cases: cases that wait out a target's 30-second timeouts run too
+    client: str = ""  # client conformance: the client(s) graded, as the run names them (command lines)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -35,6 +36,8 @@ class Target:
         """The target's label in every report and console line: its URL, with the secrets redacted."""
         from whip_whep_conformance.harness.wire import redact_text
 
+        if self.client:
+            return redact_text(f"client {self.client} ({self.label})", self.secrets)
         if self.embedded:
             return f"embedded reference server ({self.label})"
         return redact_text(self.live_inputs or self.endpoint or self.whep_endpoint or "?", self.secrets)

@@ -17,6 +17,8 @@ TARGET_OPTIONS = ("endpoint", "whep_endpoint", "live_inputs", "token", "api_toke
 URL_OPTIONS = ("endpoint", "whep_endpoint", "live_inputs")
 # Self-test options: they change how the embedded reference server is started.
 EMBEDDED_ONLY = ("server_fault", "server_option")
+# Options of client conformance (`whip-whep-conformance clients`): they grade a client, not a server.
+CLIENT_OPTIONS = ("whip_client", "whep_client", "manual", "client_fault")
 
 
 class OptionError(ValueError):
@@ -34,17 +36,23 @@ class Mode:
     embedded: bool
     whip: bool  # cases can POST to a WHIP endpoint
     whep: bool  # cases can POST to a WHEP endpoint
+    clients: bool = False  # client conformance: the suite plays the server and grades a client
 
     @property
     def name(self) -> str:
+        if self.clients:
+            return "clients"
         if self.embedded:
             return "embedded"
         return "both" if self.whip and self.whep else "whip-only" if self.whip else "whep-only"
 
 
-def target_mode(get) -> Mode:
+def target_mode(get, client_run: bool = False) -> Mode:
     """`get(option)` reads an option. Any target option means the user's target is tested;
-    a combination that cannot name one is an OptionError saying what is missing."""
+    a combination that cannot name one is an OptionError saying what is missing. A client run
+    always uses the embedded reference server (its scenarios start it)."""
+    if client_run:
+        return Mode(embedded=True, whip=True, whep=True, clients=True)
     given = {o for o in TARGET_OPTIONS if get(o)}
     if not given:
         return Mode(embedded=True, whip=True, whep=True)
@@ -63,6 +71,28 @@ def target_mode(get) -> Mode:
                           "or --live-inputs (without any of them the embedded reference server is tested)")
     live = "live_inputs" in given
     return Mode(embedded=False, whip=live or "endpoint" in given, whep=live or "whep_endpoint" in given)
+
+
+def check_client_options(get, client_run: bool) -> None:
+    """Client options only where clients are graded, server targets only where servers are; in a
+    client run --token is the token the scenarios that require one give the client."""
+    if not client_run:
+        for option in CLIENT_OPTIONS:
+            if get(option):
+                raise OptionError(f"{flag(option)} grades a client: run `whip-whep-conformance clients {flag(option)}=...`")
+        return
+    for option in (*URL_OPTIONS, "api_token", *EMBEDDED_ONLY):
+        if get(option):
+            raise OptionError(f"{flag(option)} names a server to test; `clients` grades a client against the "
+                              "embedded reference server (run without `clients` to test your server)")
+    if get("manual") and (get("whip_client") or get("whep_client")):
+        raise OptionError("--manual grades a client a person drives: give it without --whip-client/--whep-client")
+    if get("client_fault") and (get("whip_client") or get("whep_client") or get("manual")):
+        raise OptionError("--client-fault distorts the project's own client: give it without --whip-client/--whep-client/--manual")
+    for option in ("client_grace_s", "manual_timeout_s"):
+        value = get(option)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise OptionError(f"{flag(option)}={value}: give a number of seconds above 0")
 
 
 def check_values(get) -> None:

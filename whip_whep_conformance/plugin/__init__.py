@@ -25,6 +25,7 @@ from __future__ import annotations
 pytest_plugins = [
     "whip_whep_conformance.harness.target_fixture",
     "whip_whep_conformance.harness.case",
+    "whip_whep_conformance.harness.clients.client_case",
     "whip_whep_conformance.plugin.options",
     "whip_whep_conformance.plugin.startup",
     "whip_whep_conformance.plugin.session",

@@ -57,6 +57,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="Warnings (violated SHOULDs) fail the run too (exit 1)")
     g.addoption("--baseline", metavar="FILE",
                 help='JSON list of known failures [{"id": REQUIREMENT_ID, "reason": TEXT}]: reported, but they do not fail the run')
+    c = parser.getgroup("whip-whep-clients", "client conformance (whip-whep-conformance clients)")
+    c.addoption("--whip-client", metavar="CMD",
+                help="grade this WHIP client: a shell command, {url} and {token} filled in per scenario "
+                     "(no client option: the project's own aiortc client is graded)")
+    c.addoption("--whep-client", metavar="CMD", help="grade this WHEP player: a shell command with {url} and {token}")
+    c.addoption("--manual", choices=("whip", "whep"),
+                help="grade a client a person drives (OBS, a phone app): one URL per scenario is printed, then the suite waits")
+    c.addoption("--client-grace-s", type=float, default=5.0, metavar="S",
+                help="after SIGINT, S seconds for the client to end its session and exit before SIGTERM (default 5)")
+    c.addoption("--manual-timeout-s", type=float, default=120.0, metavar="S",
+                help="--manual: how long each scenario waits for the person's client to connect (default 120)")
+    c.addoption("--client-fault", action="append", metavar="NAME",
+                help="self-tests only: run the project's own client with this fault (python -m whip_whep_conformance.own_client --fault list)")
     g.addoption("--list-requirements", action="store_true", help="print the requirement registry and exit")
     g.addoption("--requirement", action="append", metavar="ID", help="run only cases checking this requirement (repeatable)")
     g.addoption("--level", action="append", type=str.lower, choices=("must", "should", "may", "info"),
@@ -84,12 +97,13 @@ def reports_dir(config: pytest.Config) -> Path:
     return found
 
 
-def check_suite_options(config: pytest.Config) -> usage.Mode:
+def check_suite_options(config: pytest.Config, client_run: bool = False) -> usage.Mode:
     """The options of a suite run, checked together: the target mode they make (usage.py), the
     requirement IDs asked for (canonical spelling) and the embedded server's faults."""
     try:
         usage.check_values(config.getoption)
-        mode = usage.target_mode(config.getoption)
+        usage.check_client_options(config.getoption, client_run)
+        mode = usage.target_mode(config.getoption, client_run)
     except usage.OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
     if config.getoption("requirement"):

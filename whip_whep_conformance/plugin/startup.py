@@ -13,6 +13,21 @@ from whip_whep_conformance.plugin import baseline, distribution, options, report
 
 # The suite's cases; a run that names none of this folder (the project's own tests) is no suite run.
 SUITE_DIR = Path(whip_whep_conformance.__file__).resolve().parent / "suites"
+# The client cases (the suite plays the server): collected only in a run that names this folder.
+CLIENTS_DIR = SUITE_DIR / "clients"
+
+
+def is_client_run(config: pytest.Config) -> bool:
+    """The run's paths lie in the client cases' folder (`whip-whep-conformance clients` names it)."""
+    paths = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return bool(paths) and all(p == CLIENTS_DIR or CLIENTS_DIR in p.parents for p in paths)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A server run (the suite folder) does not collect the client cases; a client run collects only them."""
+    if collection_path.resolve() == CLIENTS_DIR and not is_client_run(config):
+        return True
+    return None
 
 
 def is_suite_run(config: pytest.Config) -> bool:
@@ -34,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     reports_dir = options.reports_dir(config)
     if not is_suite_run(config):
         return
-    mode = options.check_suite_options(config)
+    mode = options.check_suite_options(config, client_run=is_client_run(config))
     worker = distribution.worker_count(config)  # None: this process is the one that writes the reports
     distribution.share_run_id(config)  # the live inputs of every worker carry the run's name (leftovers.py)
     targets.restrict_ice_hosts(config)
@@ -45,5 +60,5 @@ def pytest_configure(config: pytest.Config) -> None:
     reports.default_allure_dir(config, run)
     if run.reporting:
         targets.probe_once(config)
-        distribution.distribute(config, targets.embedded(config))
+        distribution.distribute(config, targets.embedded(config) and not mode.clients)
     distribution.share_rate_limit(config, worker)

@@ -1,0 +1,239 @@
+"""One WHIP publisher or WHEP player session, driven by HTTP as RFC 9725 / the WHEP drafts say,
+with the active client faults applied where each one acts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from whip_whep_conformance.protocol import headers, sdp, sdpfrag
+from whip_whep_conformance.protocol.link import parse_links
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.webrtc.consent import ConsentCheck
+from whip_whep_conformance.webrtc.ice_restart import IceRestart
+from whip_whep_conformance.webrtc.media import PatternVideoTrack
+
+from .faults import ClientFault as F
+
+log = logging.getLogger("own_client")
+
+KNOWN_RELS = {"ice-server"}
+RETRIES = 3  # 503/409 + Retry-After: tries before giving up
+DROPPED_AFTER_FAILED_CHECKS = 3  # consent checks unanswered in a row before the path counts as lost
+
+
+class ClientError(RuntimeError):
+    """The session could not be set up; the message says why (printed, exit 1)."""
+
+
+class OwnClient:
+    def __init__(self, protocol: str, url: str, token: str | None, faults: frozenset[F]) -> None:
+        self.protocol = protocol
+        self.url = url
+        self.token = token or None
+        self.faults = faults
+        self.pc: RTCPeerConnection | None = None
+        self.session_url: str | None = None
+        self.etag: str | None = None
+        self.http = httpx.AsyncClient(timeout=10, follow_redirects=False)
+
+    # --- HTTP ----------------------------------------------------------------------------
+    def _auth(self, method: str) -> dict[str, str]:
+        if F.NO_TOKEN_ON_DELETE in self.faults and method == "DELETE":
+            return {}
+        if self.token:
+            return {"Authorization": f"Bearer {self.token}"}
+        return {"Authorization": "Bearer "} if F.EMPTY_AUTHORIZATION in self.faults else {}
+
+    async def _request(self, method: str, url: str, body: str | None = None, extra: dict[str, str] | None = None
+                       ) -> httpx.Response:
+        """One request, following redirects as RFC 9110 §15.4 says (307/308 keep method and body)."""
+        for _ in range(5):
+            response = await self.http.request(method, url, content=body, headers={**self._auth(method), **(extra or {})})
+            if response.status_code not in (301, 302, 303, 307, 308) or "Location" not in response.headers:
+                return response
+            if F.NO_REDIRECTS in self.faults:
+                raise ClientError(f"{method} {url} was redirected ({response.status_code}); not following")
+            url = urljoin(str(response.url), response.headers["Location"])
+            if response.status_code in (301, 302, 303) or F.REDIRECT_AS_GET in self.faults:
+                method, body = "GET", None
+        return response
+
+    def _resolve(self, response: httpx.Response) -> str:
+        location = response.headers["Location"]
+        if F.LOCATION_FROM_ROOT in self.faults and not urlsplit(location).scheme and not location.startswith("/"):
+            parts = urlsplit(str(response.url))
+            return f"{parts.scheme}://{parts.netloc}/{location}"
+        return urljoin(str(response.url), location)  # RFC 9110 §10.2.2: against the request URI, after redirects
+
+    # --- the offer -----------------------------------------------------------------------
+    def _peer(self) -> RTCPeerConnection:
+        pc = peer.new_peer_connection([])  # explicit: no STUN/TURN (the Link's servers are optional, §4.6)
+        if self.protocol == "whip":
+            from aiortc.mediastreams import AudioStreamTrack
+
+            pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+            pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
+        else:
+            pc.addTransceiver("audio", direction="recvonly")
+            pc.addTransceiver("video", direction="recvonly")
+        return pc
+
+    def _distort_offer(self, text: str) -> str:
+        if F.NO_RTCP_MUX_ONLY not in self.faults:
+            text = sdp.with_media_attribute(text, "rtcp-mux-only")  # RFC 9725 §4.4.1; aiortc leaves it out
+        wanted = "sendonly" if self.protocol == "whip" else "recvonly"
+        if F.SENDRECV_OFFER in self.faults:
+            text = text.replace(f"a={wanted}", "a=sendrecv")
+        if F.WRONG_DIRECTION_OFFER in self.faults:
+            text = text.replace(f"a={wanted}", "a=recvonly" if self.protocol == "whip" else "a=sendonly")
+        if F.SETUP_ACTIVE in self.faults:
+            text = text.replace("a=setup:actpass", "a=setup:active")
+        if F.ICE_LITE_OFFER in self.faults:
+            text = re.sub(r"(\r?\nt=[^\r\n]*)", r"\1\r\na=ice-lite", text, count=1)
+        if F.STREAM_PER_TRACK in self.faults:
+            count = iter(range(100))
+            text = re.sub(r"a=msid:(\S+) ", lambda m: f"a=msid:{m.group(1)}-{next(count)} ", text)
+        if F.TRICKLE in self.faults:
+            text = sdp.without_candidates(text)
+        return text
+
+    async def start(self) -> None:
+        """POST the offer (retrying a 503/409 after its Retry-After), apply the answer, wait for ICE."""
+        self.pc = self._peer()
+        offer = await peer.local_offer(self.pc)
+        body = self._distort_offer(offer)
+        if F.OPTIONS_FIRST in self.faults:
+            await self._request("OPTIONS", self.url)
+        content_type = "text/plain" if F.POST_CONTENT_TYPE in self.faults else "application/sdp"
+        response = None
+        for attempt in range(RETRIES + 1):
+            response = await self._request("POST", self.url, body, {"Content-Type": content_type})
+            delay = headers.delay_seconds(response.headers.get("Retry-After"))
+            if response.status_code in (409, 503) and delay is not None and attempt < RETRIES:
+                await asyncio.sleep(min(delay, 5) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
+                continue
+            break
+        assert response is not None
+        if F.UNKNOWN_STATUS_AS_CREATED in self.faults and response.status_code not in (201, 406):
+            self.session_url = self.url
+            raise ClientError(f"POST got {response.status_code}")
+        if response.status_code == 406 and self.protocol == "whep" and F.IGNORE_COUNTER_OFFER not in self.faults \
+                and headers.media_type(response.headers.get("Content-Type")) == headers.SDP:
+            await self._answer_counter_offer(response)
+            return
+        if response.status_code != 201:
+            raise ClientError(f"POST {self.url} got {response.status_code}: {response.text[:200]}")
+        self.session_url = self._resolve(response)
+        self.etag = response.headers.get("ETag")
+        unknown = [l for l in parse_links(response.headers.get_list("Link")) if not set(l.rels) & KNOWN_RELS]
+        if unknown and F.UNKNOWN_LINK_FATAL in self.faults:
+            raise ClientError(f"a Link with an unknown rel: {unknown[0]}")
+        await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+        if F.TRICKLE in self.faults:
+            await self._trickle(offer)
+
+    async def _answer_counter_offer(self, response: httpx.Response) -> None:
+        """draft-ietf-wish-whep-03 §4.2.2: answer the 406's offer by PATCH (application/sdp) to the session."""
+        assert self.pc is not None
+        self.session_url = self._resolve(response)
+        self.etag = response.headers.get("ETag")
+        await self.pc.close()
+        self.pc = peer.new_peer_connection([])
+        await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "offer"))
+        for transceiver in self.pc.getTransceivers():
+            transceiver.direction = "recvonly"
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        answer = self.pc.localDescription.sdp
+        if F.COUNTER_ANSWER_SENDRECV in self.faults:
+            answer = answer.replace("a=recvonly", "a=sendrecv")
+        content_type = "text/plain" if F.ANSWER_PATCH_CONTENT_TYPE in self.faults else "application/sdp"
+        patched = await self._request("PATCH", self.session_url, answer, {"Content-Type": content_type})
+        if not 200 <= patched.status_code < 300:
+            raise ClientError(f"the PATCH carrying the answer got {patched.status_code}")
+
+    async def _trickle(self, offer: str) -> None:
+        """RFC 9725 §4.3.2: the candidates held back, in one PATCH, after the 201."""
+        assert self.session_url is not None
+        candidates = [c for m in sdp.SessionDescription.parse(offer).media[:1] for c in m.candidates]
+        fragment = sdpfrag.for_offer(offer, candidates, end_of_candidates=True)
+        await self._patch(str(fragment), self.etag)
+
+    async def _patch(self, body: str, tag: str | None) -> httpx.Response:
+        assert self.session_url is not None
+        content_type = "application/sdp" if F.PATCH_CONTENT_TYPE in self.faults else headers.SDPFRAG
+        condition = {"ETag": tag} if F.ETAG_NOT_IF_MATCH in self.faults else {"If-Match": tag}
+        return await self._request("PATCH", self.session_url, body,
+                                   {"Content-Type": content_type, **({k: v for k, v in condition.items() if v})})
+
+    # --- the running session ---------------------------------------------------------------
+    async def hold(self, stop: asyncio.Event) -> None:
+        """Until told to stop: watch the path; when consent checks go unanswered, restart ICE (§4.3.3)."""
+        assert self.pc is not None
+        connected = await peer.wait_state(self.pc, lambda s: s in ("connected", "failed", "closed"), 15)
+        if connected != "connected":
+            log.warning("the session did not connect (%s)", connected)
+        failed = 0
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+                break
+            except asyncio.TimeoutError:
+                pass
+            if connected != "connected" or F.NO_RESTART in self.faults:
+                continue
+            answered = await ConsentCheck(self.pc).answered()
+            failed = 0 if answered else failed + 1
+            if failed >= DROPPED_AFTER_FAILED_CHECKS:
+                failed = 0
+                await self.restart()
+
+    async def restart(self) -> bool:
+        """ICE restart by PATCH with If-Match: "*" and the new credentials and candidates (§4.3.3)."""
+        assert self.pc is not None and self.session_url is not None
+        restart = await IceRestart.begin(self.pc)
+        ufrag, pwd = restart.local_username, restart.local_password
+        if F.RESTART_OLD_CREDENTIALS in self.faults:
+            ufrag, pwd = sdp.SessionDescription.parse(self.pc.localDescription.sdp).media[0].ice_ufrag, \
+                sdp.SessionDescription.parse(self.pc.localDescription.sdp).media[0].ice_pwd
+        fragment = sdpfrag.for_description(self.pc.localDescription.sdp, ufrag, pwd,
+                                           [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
+        response = await self._patch(str(fragment), self.etag if F.RESTART_WITHOUT_STAR in self.faults else "*")
+        if response.status_code != 200:
+            await restart.abandon()
+            return False
+        self.etag = response.headers.get("ETag", self.etag)
+        answer = sdpfrag.parse(response.text)
+        remote_ufrag, remote_pwd = answer.credentials()
+        if not remote_ufrag or not remote_pwd:
+            await restart.abandon()
+            return False
+        from aiortc.rtcicetransport import candidate_to_aioice
+        from aiortc.sdp import candidate_from_sdp
+
+        restart.set_remote(remote_ufrag, remote_pwd, ice_lite=answer.ice_lite)
+        for media in answer.media:
+            for line in media.candidates:
+                try:
+                    await restart.add_remote_candidate(candidate_to_aioice(candidate_from_sdp(line)))
+                except (ValueError, IndexError, AssertionError):
+                    continue
+        await restart.add_remote_candidate(None)
+        return await restart.complete(10)
+
+    async def close(self) -> None:
+        """End the session: DELETE its URL (RFC 9725 §4.2), no entity-tag condition (§4.3.1)."""
+        try:
+            if self.session_url is not None and F.NO_DELETE not in self.faults:
+                url = self.url if F.DELETE_TO_ENDPOINT in self.faults else self.session_url
+                extra = {"If-Match": self.etag} if F.IF_MATCH_ON_DELETE in self.faults and self.etag else {}
+                await self._request("DELETE", url, None, extra)
+        finally:
+            if self.pc is not None:
+                await self.pc.close()
+            await self.http.aclose()

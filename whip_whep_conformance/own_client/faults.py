@@ -1,0 +1,66 @@
+"""Named client defects (`--fault NAME`), each breaking one observable client behaviour.
+
+Typed as the server's are: code names a fault as a member (`ClientFault.NO_DELETE`), so a misspelt
+one is an AttributeError, and the command refuses an unknown name. The `clients` self-tests
+(tests/test_client_faults.py) say which client case each one must fail.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ClientFault(enum.Enum):
+    """One named client defect: `value` is its --fault name, `help` what it breaks."""
+
+    help: str
+
+    def __new__(cls, name: str, help: str) -> "ClientFault":
+        member = object.__new__(cls)
+        member._value_ = name
+        member.help = help
+        return member
+
+    # the POST and its offer
+    POST_CONTENT_TYPE = ("post-content-type", "type the offer POST text/plain instead of application/sdp")
+    SENDRECV_OFFER = ("sendrecv-offer", "mark the offer's media sendrecv (WHIP: not sendonly; WHEP: not recvonly)")
+    WRONG_DIRECTION_OFFER = ("wrong-direction-offer", "mark the offer's media recvonly (WHIP) / sendonly (WHEP)")
+    NO_RTCP_MUX_ONLY = ("no-rtcp-mux-only", "leave a=rtcp-mux-only out of the offer")
+    STREAM_PER_TRACK = ("stream-per-track", "give each m-section's msid a MediaStream of its own")
+    SETUP_ACTIVE = ("setup-active", "offer a=setup:active instead of actpass")
+    ICE_LITE_OFFER = ("ice-lite-offer", "declare a=ice-lite in the offer")
+    OPTIONS_FIRST = ("options-first", "ask the endpoint for its ICE servers with OPTIONS before the POST")
+    # HTTP
+    NO_REDIRECTS = ("no-redirects", "do not follow redirects (a 307 ends the client)")
+    REDIRECT_AS_GET = ("redirect-as-get", "follow a 307 with a GET without the offer")
+    LOCATION_FROM_ROOT = ("location-from-root", "resolve a relative Location against the host root, not the request URI")
+    EMPTY_AUTHORIZATION = ("empty-authorization", "send an Authorization header even without a token")
+    NO_TOKEN_ON_DELETE = ("no-token-on-delete", "leave the Bearer token off the DELETE")
+    UNKNOWN_LINK_FATAL = ("unknown-link-fatal", "give up when the 201 carries a Link whose rel it does not know")
+    UNKNOWN_STATUS_AS_CREATED = ("unknown-status-as-created", "take any 2xx-5xx answer to the POST as a session and DELETE the endpoint")
+    # the session
+    NO_DELETE = ("no-delete", "exit without a DELETE")
+    DELETE_TO_ENDPOINT = ("delete-to-endpoint", "send the DELETE to the endpoint URL, not the session's Location")
+    IF_MATCH_ON_DELETE = ("if-match-on-delete", "put If-Match with the session's ETag on the DELETE")
+    # trickle and restart
+    TRICKLE = ("trickle", "(not a defect) offer without candidates, then trickle them in one PATCH after the 201")
+    PATCH_CONTENT_TYPE = ("patch-content-type", "type trickle PATCHes application/sdp")
+    ETAG_NOT_IF_MATCH = ("etag-not-if-match", "send the entity-tag in an ETag request header instead of If-Match")
+    RESTART_WITHOUT_STAR = ("restart-without-star", "send a restart PATCH with If-Match of the ETag, not \"*\"")
+    RESTART_OLD_CREDENTIALS = ("restart-old-credentials", "send the old ice-ufrag/ice-pwd in the restart PATCH")
+    NO_RESTART = ("no-restart", "never restart ICE (a dropped path is not recovered)")
+    # WHEP
+    IGNORE_COUNTER_OFFER = ("ignore-counter-offer", "take a 406 counter-offer as a failure")
+    COUNTER_ANSWER_SENDRECV = ("counter-answer-sendrecv", "answer a counter-offer with sendrecv media")
+    ANSWER_PATCH_CONTENT_TYPE = ("answer-patch-content-type", "PATCH the answer to a counter-offer typed text/plain")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def named(names: list[str]) -> frozenset[ClientFault]:
+    """The faults of these names; a ValueError naming each unknown one."""
+    unknown = [n for n in names if n not in {f.value for f in ClientFault}]
+    if unknown:
+        raise ValueError(f"unknown client fault(s) {unknown} (--fault list)")
+    return frozenset(ClientFault(n) for n in names)
