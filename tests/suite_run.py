@@ -52,10 +52,13 @@ def fault_map() -> list[dict]:
 
 
 def conformance_tests() -> list[str]:
-    """Node ids (without parameters) of every conformance case in suites/."""
+    """Node ids (without parameters) of every server conformance case in suites/ (the client cases,
+    suites/clients/, are proven by client faults: tests/client_fault_map.toml)."""
     found = []
     package = REPO / "whip_whep_conformance"
     for path in sorted((package / "suites").rglob("test_*.py")):
+        if "clients" in path.relative_to(package / "suites").parts[:1]:
+            continue
         module_name = ".".join(path.relative_to(REPO).with_suffix("").parts)
         module = importlib.import_module(module_name)
         for name, func in inspect.getmembers(module, inspect.isfunction):
@@ -81,6 +84,8 @@ CLEAN_RUNS: dict[str, list[str]] = {
     "no-ice-restart-cloudflare": [*pair_args("cloudflare"), "--server-option=--no-ice-restart", *PATCH_CASES],
     "https": ["--server-option=--tls", "--insecure", "--max-concurrency=4"],
     "slow-cases": ["--slow-cases", "--max-concurrency=4", SLOW_CASE],
+    # client conformance: the project's own client, in both profile pairs (tests/test_clients.py)
+    "clients": ["suites/clients"],
 }
 
 

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, arg in enumerate(args):
         if arg.startswith("-") or (i and args[i - 1] in takes_value):
             continue
-        if (path := _case_path(cases_dir, arg)) is not None:
+        if (path := _case_path(cases_dir, arg) or (_case_path(suite_dir, arg) if clients else None)) is not None:
             located[i] = path
     options = [a for i, a in enumerate(args) if i not in located]
     paths = list(located.values()) or [str(cases_dir)]

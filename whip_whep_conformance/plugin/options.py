@@ -111,6 +111,12 @@ def check_suite_options(config: pytest.Config, client_run: bool = False) -> usag
     unknown_faults = sorted(set(config.getoption("server_fault") or []) - set(_server_faults()))
     if unknown_faults:
         raise pytest.UsageError(f"--server-fault: unknown {unknown_faults} (python -m reference_server --fault list)")
+    from whip_whep_conformance.own_client.faults import ClientFault
+
+    unknown_faults = sorted(set(config.getoption("client_fault") or []) - {f.value for f in ClientFault})
+    if unknown_faults:
+        raise pytest.UsageError(f"--client-fault: unknown {unknown_faults} "
+                                "(python -m whip_whep_conformance.own_client whip --fault list)")
     return mode
 
 
