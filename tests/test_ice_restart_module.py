@@ -4,6 +4,7 @@ DTLS/SRTP and media, a failed one keeps the old ICE session, and other aiortc/ai
 from __future__ import annotations
 
 import asyncio
+from typing import Callable
 
 import pytest
 from aiortc import RTCSessionDescription
@@ -21,9 +22,13 @@ async def _pair():
     return sender, receiver
 
 
-async def _restart(a, b, answer_checks: bool = True) -> tuple[bool, bool]:
-    """Restart both sides' ICE, exchanging credentials and candidates in-process."""
+async def _restart(a, b, answer_checks: bool = True,
+                   watch: Callable[[ice_restart.IceRestart], None] | None = None) -> tuple[bool, bool]:
+    """Restart both sides' ICE, exchanging credentials and candidates in-process (`watch(restart)`
+    sees each restart once it has begun)."""
     ra, rb = await ice_restart.IceRestart.begin(a), await ice_restart.IceRestart.begin(b)
+    for restart in (ra, rb) if watch else ():
+        watch(restart)
     for mine, theirs in ((ra, rb), (rb, ra)):
         mine.set_remote(theirs.local_username, theirs.local_password)
         for candidate in theirs.local_candidates if answer_checks or mine is rb else []:
@@ -60,6 +65,37 @@ def test_restart_keeps_media_flowing_on_new_sockets():
 
     completed, new_sockets, flowing, frames = _run(scenario)
     assert completed == (True, True) and new_sockets and flowing, (completed, new_sockets, frames)
+
+
+def test_sending_moves_to_the_new_pair_in_the_step_that_nominates_it():
+    """The peer sends on the new pair as soon as it has nominated it; what it sends is answered here
+    (NACK, PLI) from the next datagram on. Had the switch waited for connect() to return, those answers
+    would leave on the old pair, lost for good when that path is broken (the flaky recovery case)."""
+    seen: list[tuple[bool, bool]] = []  # per side, at its nomination: (sends on a new socket, sends on an old one)
+
+    def watch(restart: ice_restart.IceRestart) -> None:
+        agent, check_complete = restart.agent, restart.agent.check_complete
+        old = set(restart.current._protocols)
+
+        def recorded(pair: object) -> None:
+            was_done = agent._check_list_done
+            check_complete(pair)
+            if not was_done and agent._check_list_done:
+                used = {p.protocol for p in restart.current._nominated.values()}
+                seen.append((used <= set(agent._protocols), bool(used & old)))
+
+        agent.check_complete = recorded
+
+    async def scenario():
+        sender, receiver = await _pair()
+        try:
+            return await _restart(sender, receiver.pc, watch=watch)
+        finally:
+            await receiver.close()
+            await sender.close()
+
+    completed = _run(scenario)
+    assert completed == (True, True) and seen == [(True, False), (True, False)], (completed, seen)
 
 
 def test_unanswered_restart_keeps_the_old_ice_session():

@@ -8,6 +8,12 @@ agent has nominated a pair, its state is moved into the connection aiortc holds 
 association, SRTP keys and every reader stay as they are) and the old sockets are closed. If the
 new agent fails, nothing changes: the session keeps its current ICE session (RFC 9725 §4.3.3).
 
+The move happens inside the new agent's nomination itself (its check_complete), not when connect()
+returns: that is two or three event-loop turns later, and the peer, once it has nominated too, sends
+media on the new pair at once. Whatever arrived in those turns was answered on the old pair (its
+NACKs and PLIs), which after a broken path is lost for good: aiortc asks once per gap, and its jitter
+buffer then waits on the hole until 512 packets have passed (about 7.5 s of this suite's video).
+
     restart = await IceRestart.begin(pc)           # new credentials and candidates to send
     restart.set_remote(ufrag, pwd, candidates, end_of_candidates=True)
     ok = await restart.complete(timeout_s=10)      # checks, nomination, switch-over
@@ -67,6 +73,8 @@ class IceRestart:
         self.current = current
         self.agent = agent
         self.done = False
+        self._retired: list | None = None  # the old sockets, once the state has moved (closed by complete())
+        self._watch_nomination()
 
     @classmethod
     async def begin(cls, pc: RTCPeerConnection) -> "IceRestart":
@@ -118,16 +126,19 @@ class IceRestart:
         try:
             await asyncio.wait_for(self.agent.connect(), timeout_s)
         except (ConnectionError, asyncio.TimeoutError) as exc:
-            log.info("ICE restart failed (%s); keeping the current ICE session", exc or "timeout")
-            await self.abandon()
-            return False
+            if self._retired is None:
+                log.info("ICE restart failed (%s); keeping the current ICE session", exc or "timeout")
+                await self.abandon()
+                return False
+            # nominated (and moved) just as the deadline struck: the new session is the session now
         except asyncio.CancelledError:  # the session ended meanwhile: free the new agent's sockets
-            await self.abandon()
+            if self._retired is None:  # (once moved, every socket is the connection's, closed with it)
+                await self.abandon()
             raise
-        if self.current._closing:
+        if self._retired is None:  # connect() returned without a nomination having moved the state
             await self.abandon()
             return False
-        await self._switch_over(retire_old)
+        await self._finish_switch_over(retire_old)
         self.done = True
         return True
 
@@ -136,19 +147,39 @@ class IceRestart:
         self.agent.data_received = lambda data, component: None  # type: ignore[method-assign]
         await self.agent.close()
 
-    async def _switch_over(self, retire_old: bool) -> None:
+    def _watch_nomination(self) -> None:
+        """Move the state the moment the new agent's check list completes (every component nominated),
+        in the same step: no datagram the peer sends on the new pair is handled, and answered, before."""
+        agent, check_complete = self.agent, self.agent.check_complete
+
+        def on_check_complete(pair: object) -> None:
+            was_done = agent._check_list_done
+            check_complete(pair)
+            completed = not was_done and agent._check_list_done and len(agent._nominated) == len(agent._components)
+            if completed and self._retired is None and not self.current._closing:
+                self._move_state()
+
+        agent.check_complete = on_check_complete  # type: ignore[method-assign]
+
+    def _move_state(self) -> None:
+        """The switch-over proper (synchronous): `current` takes the new agent's credentials, pairs and sockets."""
         current, agent = self.current, self.agent
-        if agent._query_consent_task is not None:
-            agent._query_consent_task.cancel()  # the current connection's consent task goes on, on the new pair
-        retired = current._protocols
+        self._retired = current._protocols
         for protocol in agent._protocols:
             protocol.receiver = current
         for name in _STATE:
             if name not in ("_query_consent_task", "_components"):
                 setattr(current, name, getattr(agent, name))
-        if retire_old:
+        current._protocols = agent._protocols + self._retired  # the old ones until complete() closes them
+
+    async def _finish_switch_over(self, retire_old: bool) -> None:
+        """What the move leaves: the new agent's own consent task, and the old sockets."""
+        current, agent, retired = self.current, self.agent, self._retired or []
+        if agent._query_consent_task is not None:
+            agent._query_consent_task.cancel()  # the current connection's consent task goes on, on the new pair
+        if retire_old and not current._closing:  # (a closing connection closes them all itself)
+            current._protocols = agent._protocols
             for protocol in retired:
                 await protocol.close()
-        else:  # still open and answering, closed with the connection
-            current._protocols = current._protocols + retired
+        # else: still open and answering, closed with the connection
         log.info("ICE restart complete: nominated %s", list(current._nominated.values()))
