@@ -48,7 +48,9 @@ class OwnClient:
             return {}
         if self.token:
             return {"Authorization": f"Bearer {self.token}"}
-        return {"Authorization": "Bearer "} if F.EMPTY_AUTHORIZATION in self.faults else {}
+        # "Bearer" without a token: httpx refuses a value with a trailing space ("Bearer "), so the fault
+        # would have sent nothing at all
+        return {"Authorization": "Bearer"} if F.EMPTY_AUTHORIZATION in self.faults else {}
 
     async def _request(self, method: str, url: str, body: str | None = None, extra: dict[str, str] | None = None
                        ) -> httpx.Response:
@@ -169,12 +171,15 @@ class OwnClient:
         """RFC 9725 §4.3.2: the candidates held back, in one PATCH, after the 201."""
         assert self.session_url is not None
         if F.TRICKLE_SPLIT in self.faults and self.protocol == "whip":
-            # the defect: what was buffered goes out as several PATCHes at once (one per candidate, and one
-            # for the end of candidates), as a client forwarding each onicecandidate event would
-            first = sdp.SessionDescription.parse(offer).media[0]
-            parts = [sdpfrag.for_offer(offer, [c]) for c in first.candidates]
-            parts.append(sdpfrag.for_offer(offer, [], end_of_candidates=True))
-            await asyncio.gather(*(self._patch(str(p), self.etag) for p in parts))
+            # the defect: what was buffered goes out in one PATCH per m-section (each with that section's
+            # host candidates, as aiortc gathered them), not one aggregated PATCH
+            mlines = [ln for ln in re.split(r"\r?\n", offer) if ln.startswith("m=")]
+            media = sdp.SessionDescription.parse(offer).media
+            for i, (mline, section) in enumerate(zip(mlines, media)):
+                part = sdpfrag.for_offer(offer, [])
+                part.media = [sdpfrag.FragMedia(mline=mline, mid=section.mid, candidates=list(section.candidates),
+                                                end_of_candidates=i == len(media) - 1)]
+                await self._patch(str(part), self.etag)
             return
         await self._patch(str(self._fragment(offer)), self.etag)
 

@@ -52,8 +52,8 @@ class ClientFault(enum.Enum):
     RESTART_OLD_CREDENTIALS = ("restart-old-credentials", "send the old ice-ufrag/ice-pwd in the restart PATCH")
     NO_RESTART = ("no-restart", "never restart ICE (a dropped path is not recovered)")
     EARLY_TRICKLE = ("early-trickle", "WHIP, with trickle: PATCH the candidates to the endpoint before the POST's 201")
-    TRICKLE_SPLIT = ("trickle-split", "WHIP, with trickle: send the buffered candidates and the end-of-candidates "
-                     "in separate PATCHes at once, not one aggregated PATCH")
+    TRICKLE_SPLIT = ("trickle-split", "WHIP, with trickle: send the buffered candidates in one PATCH per "
+                     "m-section, not one aggregated PATCH")
     # WHEP
     IGNORE_COUNTER_OFFER = ("ignore-counter-offer", "take a 406 counter-offer as a failure")
     COUNTER_ANSWER_SENDRECV = ("counter-answer-sendrecv", "answer a counter-offer with sendrecv media")
