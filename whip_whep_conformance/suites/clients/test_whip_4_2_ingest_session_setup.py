@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from whip_whep_conformance.protocol import headers
+from whip_whep_conformance.harness.clients.observed import Observed
+from whip_whep_conformance.protocol import headers, sdp
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,7 +46,7 @@ async def test_client_ends_its_session_with_delete_on_the_location(client_case):
                                f"without a DELETE on {seen.session_url()}; it sent: {seen.seen()}")
 
 
-def _av(seen) -> list:
+def _av(seen: Observed) -> list[sdp.Media]:
     """The offer's audio and video m-sections (NA without an offer: WHIP-4.2-1 grades that)."""
     offer = seen.offer()
     return [m for m in offer.media if m.kind in ("audio", "video")] if offer is not None else []

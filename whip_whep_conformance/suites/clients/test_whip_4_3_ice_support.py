@@ -101,8 +101,7 @@ async def test_client_sends_its_buffered_candidates_in_one_patch(client_case):
 
 
 def _restarts(seen: Observed) -> list[Request]:
-    restarts = [p for p in seen.patches() if _is_restart(p, seen)]
-    return restarts
+    return [p for p in seen.patches() if _is_restart(p, seen)]
 
 
 @pytest.mark.requirement("WHIP-4.3.3-2")

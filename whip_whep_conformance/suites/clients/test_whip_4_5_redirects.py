@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from whip_whep_conformance.harness.clients.observatory import Request
+from whip_whep_conformance.harness.clients.observed import Observed
+
 pytestmark = pytest.mark.asyncio
 
 
-def _redirected(client_case, seen):
+def _redirected(client_case, seen: Observed) -> tuple[Request, list[Request]]:
     """The POST the server answered 307, and what the client sent to where it pointed (/via/...)."""
     first = next((r for r in seen.endpoint_posts() if r.status in (301, 302, 303, 307, 308)), None)
     if first is None:
