@@ -48,7 +48,9 @@ class OwnClient:
             return {}
         if self.token:
             return {"Authorization": f"Bearer {self.token}"}
-        return {"Authorization": "Bearer "} if F.EMPTY_AUTHORIZATION in self.faults else {}
+        # "Bearer" without a token: httpx refuses a value with a trailing space ("Bearer "), so the fault
+        # would have sent nothing at all
+        return {"Authorization": "Bearer"} if F.EMPTY_AUTHORIZATION in self.faults else {}
 
     async def _request(self, method: str, url: str, body: str | None = None, extra: dict[str, str] | None = None
                        ) -> httpx.Response:
@@ -79,6 +81,8 @@ class OwnClient:
 
             pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
             pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
+            if F.SECOND_VIDEO_TRACK in self.faults:
+                pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
         else:
             pc.addTransceiver("audio", direction="recvonly")
             pc.addTransceiver("video", direction="recvonly")
@@ -111,11 +115,17 @@ class OwnClient:
         if F.OPTIONS_FIRST in self.faults:
             await self._request("OPTIONS", self.url)
         content_type = "text/plain" if F.POST_CONTENT_TYPE in self.faults else "application/sdp"
+        if F.EMPTY_POST in self.faults and self.protocol == "whip":
+            body = ""
+        if F.EARLY_TRICKLE in self.faults and F.TRICKLE in self.faults and self.protocol == "whip":
+            # the defect: candidates sent before the 201 (so before the session URL is known), to the endpoint
+            await self._request("PATCH", self.url, str(self._fragment(offer)), {"Content-Type": headers.SDPFRAG})
         response = None
         for attempt in range(RETRIES + 1):
             response = await self._request("POST", self.url, body, {"Content-Type": content_type})
             delay = headers.delay_seconds(response.headers.get("Retry-After"))
-            if response.status_code in (409, 503) and delay is not None and attempt < RETRIES:
+            takes_any = self.protocol == "whip" and F.UNKNOWN_STATUS_AS_CREATED in self.faults  # no retry either
+            if response.status_code in (409, 503) and delay is not None and attempt < RETRIES and not takes_any:
                 await asyncio.sleep(min(delay, 5) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
                 continue
             break
@@ -160,9 +170,24 @@ class OwnClient:
     async def _trickle(self, offer: str) -> None:
         """RFC 9725 §4.3.2: the candidates held back, in one PATCH, after the 201."""
         assert self.session_url is not None
+        if F.TRICKLE_SPLIT in self.faults and self.protocol == "whip":
+            # the defect: what was buffered goes out in one PATCH per m-section (each with that section's
+            # host candidates, as aiortc gathered them), not one aggregated PATCH
+            mlines = [ln for ln in re.split(r"\r?\n", offer) if ln.startswith("m=")]
+            media = sdp.SessionDescription.parse(offer).media
+            for i, (mline, section) in enumerate(zip(mlines, media)):
+                part = sdpfrag.for_offer(offer, [])
+                part.media = [sdpfrag.FragMedia(mline=mline, mid=section.mid, candidates=list(section.candidates),
+                                                end_of_candidates=i == len(media) - 1)]
+                await self._patch(str(part), self.etag)
+            return
+        await self._patch(str(self._fragment(offer)), self.etag)
+
+    @staticmethod
+    def _fragment(offer: str) -> sdpfrag.SdpFrag:
+        """Every candidate the offer was made with and the end of candidates: the buffered ones, in one body."""
         candidates = [c for m in sdp.SessionDescription.parse(offer).media[:1] for c in m.candidates]
-        fragment = sdpfrag.for_offer(offer, candidates, end_of_candidates=True)
-        await self._patch(str(fragment), self.etag)
+        return sdpfrag.for_offer(offer, candidates, end_of_candidates=True)
 
     async def _patch(self, body: str, tag: str | None) -> httpx.Response:
         assert self.session_url is not None

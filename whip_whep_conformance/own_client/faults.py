@@ -30,6 +30,8 @@ class ClientFault(enum.Enum):
     SETUP_ACTIVE = ("setup-active", "offer a=setup:active instead of actpass")
     ICE_LITE_OFFER = ("ice-lite-offer", "declare a=ice-lite in the offer")
     OPTIONS_FIRST = ("options-first", "ask the endpoint for its ICE servers with OPTIONS before the POST")
+    EMPTY_POST = ("empty-post", "WHIP: POST the endpoint with an empty body instead of the offer")
+    SECOND_VIDEO_TRACK = ("second-video-track", "WHIP: publish a second video track in the stream")
     # HTTP
     NO_REDIRECTS = ("no-redirects", "do not follow redirects (a 307 ends the client)")
     REDIRECT_AS_GET = ("redirect-as-get", "follow a 307 with a GET without the offer")
@@ -49,6 +51,9 @@ class ClientFault(enum.Enum):
     RESTART_WITHOUT_STAR = ("restart-without-star", "send a restart PATCH with If-Match of the ETag, not \"*\"")
     RESTART_OLD_CREDENTIALS = ("restart-old-credentials", "send the old ice-ufrag/ice-pwd in the restart PATCH")
     NO_RESTART = ("no-restart", "never restart ICE (a dropped path is not recovered)")
+    EARLY_TRICKLE = ("early-trickle", "WHIP, with trickle: PATCH the candidates to the endpoint before the POST's 201")
+    TRICKLE_SPLIT = ("trickle-split", "WHIP, with trickle: send the buffered candidates in one PATCH per "
+                     "m-section, not one aggregated PATCH")
     # WHEP
     IGNORE_COUNTER_OFFER = ("ignore-counter-offer", "take a 406 counter-offer as a failure")
     COUNTER_ANSWER_SENDRECV = ("counter-answer-sendrecv", "answer a counter-offer with sendrecv media")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from whip_whep_conformance.protocol import headers
+from whip_whep_conformance.harness.clients.observed import Observed
+from whip_whep_conformance.protocol import headers, sdp
 
 pytestmark = pytest.mark.asyncio
 
@@ -21,14 +22,16 @@ async def test_client_posts_its_offer_to_the_endpoint(client_case):
 
 @pytest.mark.requirement("WHIP-4.2-2")
 async def test_client_types_its_offer_application_sdp(client_case):
-    """The offer POST is typed application/sdp."""
+    """The offer POST is typed application/sdp and its body is the offer (an SDP description, not empty)."""
     seen = await client_case.observe("whip", "plain")
     posts = seen.endpoint_posts()
     if not posts:
         client_case.not_applicable(f"the client sent no POST to the endpoint: {seen.seen()}")
     types = [p.header("Content-Type") for p in posts]
-    client_case.expect(all(headers.media_type(t) == headers.SDP for t in types), "WHIP-4.2-2",
-                       message=f"the endpoint POSTs were typed {types}")
+    bodies = [p.text.lstrip()[:12] or "(empty)" for p in posts]
+    client_case.expect(all(headers.media_type(t) == headers.SDP for t in types)
+                       and all(p.text.lstrip().startswith("v=0") for p in posts), "WHIP-4.2-2",
+                       message=f"the endpoint POSTs were typed {types} with bodies starting {bodies}")
 
 
 @pytest.mark.requirement("WHIP-4.2-14")
@@ -41,3 +44,32 @@ async def test_client_ends_its_session_with_delete_on_the_location(client_case):
     client_case.expect(bool(deletes), "WHIP-4.2-14",
                        message=f"after {seen.stopped.how} the client exited ({seen.stopped.exit_code}) "
                                f"without a DELETE on {seen.session_url()}; it sent: {seen.seen()}")
+
+
+def _av(seen: Observed) -> list[sdp.Media]:
+    """The offer's audio and video m-sections (NA without an offer: WHIP-4.2-1 grades that)."""
+    offer = seen.offer()
+    return [m for m in offer.media if m.kind in ("audio", "video")] if offer is not None else []
+
+
+@pytest.mark.requirement("WHIP-4.2-9")
+async def test_client_offer_marks_its_media_sendonly(client_case):
+    """SHOULD: a publisher's offer marks every audio/video m-section sendonly."""
+    seen = await client_case.observe("whip", "plain")
+    media = _av(seen)
+    if not media:
+        client_case.not_applicable(f"no offer with media to read: {seen.seen()}")
+    directions = [f"{m.mid}:{m.direction}" for m in media]
+    client_case.expect(all(m.direction == "sendonly" for m in media), "WHIP-4.2-9",
+                       message=f"the offer's media are marked {directions}, not all sendonly")
+
+
+@pytest.mark.requirement("WHIP-4.2-11")
+async def test_client_offer_marks_no_media_inactive_or_recvonly(client_case):
+    """MUST NOT: no m-section of a publisher's offer is inactive or recvonly (sendrecv is a SHOULD, 4.2-9)."""
+    seen = await client_case.observe("whip", "plain")
+    media = _av(seen)
+    if not media:
+        client_case.not_applicable(f"no offer with media to read: {seen.seen()}")
+    bad = [f"{m.mid}:{m.direction}" for m in media if m.direction in ("inactive", "recvonly")]
+    client_case.expect(not bad, "WHIP-4.2-11", message=f"the offer marks m-sections {bad}")
