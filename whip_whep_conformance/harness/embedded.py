@@ -87,12 +87,15 @@ class EmbeddedServer:
                 if line.startswith(READY) or not line:
                     break
         if not line.startswith(READY):
+            exited = self.proc.poll()
             self.stop()
             self._stderr.seek(0)
-            raise ServerStartError(
-                f"the reference server did not start within {self.start_timeout_s:.0f} s: "
-                f"{' '.join(self.command())}\n{self._stderr.read()[-2000:]}"
-            )
+            shown = " ".join(self.command()).replace(self.api_token, "<api-token>")
+            if self.token:
+                shown = shown.replace(self.token, "<token>")
+            what = (f"exited at start (code {exited})" if exited is not None
+                    else f"did not start within {self.start_timeout_s:.0f} s")
+            raise ServerStartError(f"the reference server {what}: {shown}\n{self._stderr.read()[-2000:]}")
         self.base_url = line[len(READY):].strip()
         return Target(
             whip_profile=self.pair.whip,
