@@ -49,7 +49,8 @@ class OwnClient:
             return {}
         if self.token:
             return {"Authorization": f"Bearer {self.token}"}
-        return {"Authorization": "Bearer "} if F.EMPTY_AUTHORIZATION in self.faults else {}
+        # "Bearer" alone: h11 refuses a field value ending in a space ("Bearer "), and the client sent nothing
+        return {"Authorization": "Bearer"} if F.EMPTY_AUTHORIZATION in self.faults else {}
 
     async def _request(self, method: str, url: str, body: str | None = None, extra: dict[str, str] | None = None
                        ) -> httpx.Response:

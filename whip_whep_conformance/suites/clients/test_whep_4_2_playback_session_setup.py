@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import pytest
 
-from whip_whep_conformance.protocol import headers
+from whip_whep_conformance.protocol import headers, profiles
 
 from ._whep import in_force
 
 pytestmark = pytest.mark.asyncio
 
 
+def _asked_for_a_server_offer(client_case, seen) -> None:
+    """draft-murillo-whep-01 §4.2 lets a player start with a bodiless POST (Accept: application/sdp) and
+    answer the server's offer instead: such a player made no offer of its own to grade."""
+    posts = seen.endpoint_posts()
+    if client_case.target.whep_profile == profiles.MURILLO_01 and posts and not posts[0].body.strip():
+        client_case.not_applicable("the player asked for the server's offer with a bodiless POST "
+                                   "(draft-murillo-whep-01 §4.2), so it made no offer of its own")
+
+
 @pytest.mark.requirement("WHEPL-4.2-1", "WHEP01-4.1-1")
 async def test_player_posts_its_offer_to_the_endpoint(client_case):
     """The player makes a JSEP offer and POSTs it to the endpoint URL it was given."""
     seen = await client_case.observe("whep", "plain")
+    _asked_for_a_server_offer(client_case, seen)
     offer = seen.offer()
     client_case.expect(offer is not None and any(m.kind in ("audio", "video") for m in offer.media),
                        "WHEPL-4.2-1", "WHEP01-4.1-1",
@@ -30,6 +40,7 @@ async def test_player_types_its_offer_application_sdp(client_case):
     posts = seen.endpoint_posts()
     if not posts:
         client_case.not_applicable(f"the player sent no POST to the endpoint: {seen.seen()}")
+    _asked_for_a_server_offer(client_case, seen)
     types = [p.header("Content-Type") for p in posts]
     client_case.expect(all(headers.media_type(t) == headers.SDP for t in types) and seen.offer() is not None,
                        "WHEPL-4.2-2", "WHEP01-4.1-2",
