@@ -40,6 +40,7 @@ class OwnClient:
         self.pc: RTCPeerConnection | None = None
         self.session_url: str | None = None
         self.etag: str | None = None
+        self._offer = ""  # the offer as POSTed
         self.http = httpx.AsyncClient(timeout=10, follow_redirects=False)
 
     # --- HTTP ----------------------------------------------------------------------------
@@ -103,9 +104,13 @@ class OwnClient:
         if F.STREAM_PER_TRACK in self.faults:
             count = iter(range(100))
             text = re.sub(r"a=msid:(\S+) ", lambda m: f"a=msid:{m.group(1)}-{next(count)} ", text)
-        if F.TRICKLE in self.faults:
+        if F.TRICKLE in self.faults or F.EARLY_CANDIDATES in self.faults:
             text = sdp.without_candidates(text)
         return text
+
+    @property
+    def trickles(self) -> bool:
+        return F.TRICKLE in self.faults or F.EARLY_CANDIDATES in self.faults
 
     async def start(self) -> None:
         """POST the offer (retrying a 503/409 after its Retry-After), apply the answer, wait for ICE."""
@@ -120,12 +125,18 @@ class OwnClient:
         if F.EARLY_TRICKLE in self.faults and F.TRICKLE in self.faults and self.protocol == "whip":
             # the defect: candidates sent before the 201 (so before the session URL is known), to the endpoint
             await self._request("PATCH", self.url, str(self._fragment(offer)), {"Content-Type": headers.SDPFRAG})
+        if F.EARLY_CANDIDATES in self.faults:  # before any session exists: to the only URL it knows
+            self.session_url = self.url
+            await self._trickle(offer)
+            self.session_url = None
+        self._offer = body
         response = None
         for attempt in range(RETRIES + 1):
             response = await self._request("POST", self.url, body, {"Content-Type": content_type})
             delay = headers.delay_seconds(response.headers.get("Retry-After"))
             takes_any = self.protocol == "whip" and F.UNKNOWN_STATUS_AS_CREATED in self.faults  # no retry either
-            if response.status_code in (409, 503) and delay is not None and attempt < RETRIES and not takes_any:
+            given_up = takes_any or (response.status_code == 409 and F.NO_RETRY_ON_409 in self.faults)
+            if response.status_code in (409, 503) and delay is not None and attempt < RETRIES and not given_up:
                 await asyncio.sleep(min(delay, 5) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
                 continue
             break
@@ -145,7 +156,7 @@ class OwnClient:
         if unknown and F.UNKNOWN_LINK_FATAL in self.faults:
             raise ClientError(f"a Link with an unknown rel: {unknown[0]}")
         await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
-        if F.TRICKLE in self.faults:
+        if self.trickles:
             await self._trickle(offer)
 
     async def _answer_counter_offer(self, response: httpx.Response) -> None:
@@ -162,6 +173,8 @@ class OwnClient:
         answer = self.pc.localDescription.sdp
         if F.COUNTER_ANSWER_SENDRECV in self.faults:
             answer = answer.replace("a=recvonly", "a=sendrecv")
+        if F.COUNTER_ANSWER_REOFFER in self.faults:
+            answer = self._offer
         content_type = "text/plain" if F.ANSWER_PATCH_CONTENT_TYPE in self.faults else "application/sdp"
         patched = await self._request("PATCH", self.session_url, answer, {"Content-Type": content_type})
         if not 200 <= patched.status_code < 300:

@@ -58,6 +58,10 @@ class ClientFault(enum.Enum):
     IGNORE_COUNTER_OFFER = ("ignore-counter-offer", "take a 406 counter-offer as a failure")
     COUNTER_ANSWER_SENDRECV = ("counter-answer-sendrecv", "answer a counter-offer with sendrecv media")
     ANSWER_PATCH_CONTENT_TYPE = ("answer-patch-content-type", "PATCH the answer to a counter-offer typed text/plain")
+    COUNTER_ANSWER_REOFFER = ("counter-answer-reoffer", "PATCH its own first offer back instead of answering a counter-offer")
+    NO_RETRY_ON_409 = ("no-retry-on-409", "give up at a WHEP 409 (nobody publishing yet) instead of retrying after its Retry-After")
+    EARLY_CANDIDATES = ("early-candidates", "trickle, but PATCH the candidates to the endpoint URL before the POST, "
+                        "not holding them back until the 201")
 
     def __str__(self) -> str:
         return self.value

@@ -169,7 +169,9 @@ class ScenarioRun:
         pc = player.publisher("vp8")
         offer = await local_offer(pc)
         auth = {"Authorization": f"Bearer {token}"} if token else {}
-        answer = await api.post(whip_url, content=offer, headers={"Content-Type": "application/sdp", **auth})
+        # follow_redirects: a --redirect scenario sends the publisher's POST on with 307 too (RFC 9725 §4.5)
+        answer = await api.post(whip_url, content=offer, headers={"Content-Type": "application/sdp", **auth},
+                                follow_redirects=True)
         if answer.status_code != 201:
             await pc.close()
             return None, f"the suite's publisher got {answer.status_code} from the reference server"
