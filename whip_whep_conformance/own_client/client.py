@@ -120,7 +120,7 @@ class OwnClient:
         if F.OPTIONS_FIRST in self.faults:
             await self._request("OPTIONS", self.url)
         content_type = "text/plain" if F.POST_CONTENT_TYPE in self.faults else "application/sdp"
-        if F.EMPTY_POST in self.faults and self.protocol == "whip":
+        if F.EMPTY_POST in self.faults:
             body = ""
         if F.EARLY_TRICKLE in self.faults and F.TRICKLE in self.faults and self.protocol == "whip":
             # the defect: candidates sent before the 201 (so before the session URL is known), to the endpoint

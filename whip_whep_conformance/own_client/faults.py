@@ -30,7 +30,7 @@ class ClientFault(enum.Enum):
     SETUP_ACTIVE = ("setup-active", "offer a=setup:active instead of actpass")
     ICE_LITE_OFFER = ("ice-lite-offer", "declare a=ice-lite in the offer")
     OPTIONS_FIRST = ("options-first", "ask the endpoint for its ICE servers with OPTIONS before the POST")
-    EMPTY_POST = ("empty-post", "WHIP: POST the endpoint with an empty body instead of the offer")
+    EMPTY_POST = ("empty-post", "POST the endpoint with an empty body instead of the offer")
     SECOND_VIDEO_TRACK = ("second-video-track", "WHIP: publish a second video track in the stream")
     # HTTP
     NO_REDIRECTS = ("no-redirects", "do not follow redirects (a 307 ends the client)")
