@@ -89,6 +89,7 @@ def record(name: str, got: dict, cases: list[str]) -> list[str]:
     EXPECTED.mkdir(exist_ok=True)
     expected_file(name).write_text(json.dumps({
         "client": client.label, "protocol": client.protocol, "namespace": client.namespace,
+        **({"note": client.note} if client.note else {}),
         "regenerate": f"python -m tests.clients.expected_verdicts record {name}",
         "verdicts": dict(sorted(verdicts.items()))}, indent=1, ensure_ascii=False) + "\n")
     return [case for case, entry in verdicts.items() if entry["verdict"] != "Pass" and not entry.get("cause")]

@@ -50,3 +50,10 @@ def test_real_client_keeps_its_expected_verdicts(name, tmp_path):
     assert not diffs, (f"{CLIENTS[name].label}: verdicts moved from expected/{name}.json (re-record with "
                        f"`python -m tests.clients.expected_verdicts record {name}` if a case changed):\n"
                        + "\n".join(diffs) + f"\nreports: {tmp_path}")
+
+
+def test_a_moved_verdict_is_named_with_expected_and_got():
+    expected = {"verdicts": {"t.py::a[p]": {"verdict": "Pass"}, "t.py::b[p]": {"verdict": "Fail", "cause": "x"}}}
+    got = {"verdicts": {"t.py::a[p]": {"verdict": "Fail", "message": "no DELETE"}, "t.py::b[p]": {"verdict": "Fail"}}}
+    assert ev.differences(expected, got) == ["t.py::a[p]: expected Pass, got Fail — no DELETE"], (
+        "only the moved case should be reported, with its expected and got verdicts and the run's message")
