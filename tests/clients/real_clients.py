@@ -42,7 +42,8 @@ class RealClient:
         if self.name == "simple-whip-client":
             from tests.clients import simple_whip_client as swc
             binary = swc.build()  # cached in the peers cache after the first build
-            return (f"exec {shlex.quote(str(binary))} -u {{url}} -t {{token}} -V {shlex.quote(swc.VIDEO_PIPE)} "
+            # `-t ''` would send "Authorization: Bearer " (it tests token != NULL): -t only with a token
+            return (f"T={{token}}; exec {shlex.quote(str(binary))} -u {{url}} ${{T:+-t \"$T\"}} -V {shlex.quote(swc.VIDEO_PIPE)} "
                     f"-A {shlex.quote(swc.AUDIO_PIPE)} -H minimal -o -l 5")
         raise KeyError(self.name)
 
