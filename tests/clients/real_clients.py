@@ -1,0 +1,63 @@
+"""Independently written clients graded by `whip-whep-conformance clients`: name -> the command a user
+passes as --whip-client / --whep-client, and how the run has to be placed for it.
+
+    python -m tests.clients.real_clients ffmpeg          # prints the command line for that client
+
+- ffmpeg: FFmpeg 8's WHIP muxer (PyAV 18.1's FFmpeg; tests/clients/ffmpeg_whip_client.py behaves like
+  `ffmpeg ... -f whip URL`: publishes until SIGINT, then closes the muxer, which sends DELETE). Loopback ICE
+  works, so the `clients` run needs nothing else.
+- simple-whip-client: Meetecho's C client (GStreamer 1.22 webrtcbin + libnice), built by
+  tests/clients/simple_whip_client.py from ../shared/peers. libnice never uses loopback for ICE, so the whole
+  `clients` run has to happen in a network namespace with the interop lab's veth pair and the embedded
+  server's ICE host on nseth0 (10.77.0.1): `namespace = True` below. The harness hard-codes the server's
+  `--ice-host 127.0.0.1` (harness/embedded.py), so today that client cannot connect media; its HTTP
+  behaviour (POST, DELETE) is still graded.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class RealClient:
+    """One client: its protocol, how to make its command, and whether it must run in a namespace."""
+
+    name: str
+    protocol: str  # "whip" | "whep"
+    label: str  # name and version, for reports
+    namespace: bool  # libnice-based: the `clients` run goes into `unshare -n` with the veth pair
+    note: str = ""  # what the recorded verdicts do not show (written into expected/<name>.json)
+
+    def command(self) -> str:
+        """The --whip-client/--whep-client command template ({url}, {token} filled by the harness); `exec`
+        so the client itself, not a shell, gets the harness's SIGINT and its exit code is the client's."""
+        if self.name == "ffmpeg":
+            return f"exec {shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'ffmpeg_whip_client.py'))} {{url}} {{token}}"
+        if self.name == "simple-whip-client":
+            from tests.clients import simple_whip_client as swc
+            binary = swc.build()  # cached in the peers cache after the first build
+            # `-t ''` would send "Authorization: Bearer " (it tests token != NULL): -t only with a token
+            return (f"T={{token}}; exec {shlex.quote(str(binary))} -u {{url}} ${{T:+-t \"$T\"}} -V {shlex.quote(swc.VIDEO_PIPE)} "
+                    f"-A {shlex.quote(swc.AUDIO_PIPE)} -H minimal -o -l 5")
+        raise KeyError(self.name)
+
+
+CLIENTS: dict[str, RealClient] = {c.name: c for c in (
+    RealClient("ffmpeg", "whip", "FFmpeg 8 WHIP muxer (PyAV 18.1)", namespace=False),
+    RealClient("simple-whip-client", "whip", "Meetecho simple-whip-client b9b3fac (GStreamer 1.22)", namespace=True,
+               note="media never connects in these runs: the harness starts the server with --ice-host 127.0.0.1 "
+                    "and libnice has no loopback candidate, so ICE fails after about 15 s and the client DELETEs "
+                    "its session and exits by itself (before SIGINT). The HTTP verdicts are real; a case that "
+                    "needs media or a SIGINT teardown is not graded on this client until the harness can put the "
+                    "server's ICE host on 10.77.0.1."),
+)}
+
+
+if __name__ == "__main__":
+    print(CLIENTS[sys.argv[1]].command())
