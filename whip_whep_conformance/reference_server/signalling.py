@@ -28,7 +28,7 @@ from whip_whep_conformance.protocol.link import Link, format_link
 
 from . import events
 from .config import SERVER_KEY
-from . import etag, fragments, offers, responses
+from . import consent, etag, fragments, observations, offers, responses
 from .refusal import Refusal
 from .candidates import usable_candidate
 from .fault_http import Links, Site, linked, rendered, routed, sited
@@ -249,7 +249,7 @@ async def _end_publisher(server: "SignallingServer", live: "LiveInput", base: di
     if session is None:
         raise Refusal(404, "nobody is publishing to this live input")
     if Check.DELETE_ENDS_PUBLISHER not in _waived(server):
-        await server.end_session(session)
+        await server.end_session(session, observations.DELETE)
     return web.Response(status=200, headers=base)
 
 
@@ -279,6 +279,7 @@ async def _server_offered(server: "SignallingServer", request: web.Request, prot
                          offer: str, base: dict[str, str], status: int) -> web.StreamResponse:
     """201 (server offer, with Expires) or 406 (counter-offer, valid-until) carrying the server's SDP offer."""
     deadline = formatdate(session.offer_expires or time.time() + server.config.offer_timeout_s, usegmt=True)
+    session.observed.url = _session_path(request, protocol, session)
     result = {**base, "Location": _session_path(request, protocol, session)}
     if status == 406:
         result["Content-Type"] = f'{headers.SDP}; valid-until="{deadline}"'
@@ -322,6 +323,7 @@ async def _refusal(server: "SignallingServer", request: web.Request, refusal: Re
 
 async def _created(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session, answer: str,
                    base: dict[str, str]) -> web.StreamResponse:
+    session.observed.url = _session_path(request, protocol, session)
     result = {
         **base,
         "Content-Type": headers.SDP,
@@ -398,7 +400,7 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
             refused = await server.layer.instead(Route.DELETE, ex)
             if refused is not None:
                 return refused
-            await server.end_session(session)
+            await server.end_session(session, observations.DELETE)
             return web.Response(status=200, headers=base)
         if method in ("GET", "HEAD"):
             return await _get(server, request, protocol, allowed, base, method)
@@ -468,11 +470,13 @@ async def _patch(server: "SignallingServer", request: web.Request, protocol: Pro
     if refused is not None:
         return refused
     await _add_trickled(session, frag)
+    session.observed.trickle_patches += 1
     return routed(web.Response(status=204, headers=base), Route.TRICKLE, ex)
 
 
 async def _add_trickled(session: Session, frag: sdpfrag.SdpFrag) -> None:
     """A trickle PATCH's candidates go to the session's ICE agent (the restarted one, if any)."""
+    session.observed.add_candidates(line for media in frag.media for line in media.candidates)
     for media in frag.media:
         for line in media.candidates:
             candidate = usable_candidate(line, media.mid or session.first_mid)
@@ -509,6 +513,8 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
     except IceRestartError as exc:
         return _error(server, 503, f"ICE restart cannot start now: {exc}", base)  # the current ICE session stays
     restart.set_remote(ufrag, pwd, ice_lite=frag.ice_lite)  # type: ignore[arg-type]
+    consent.count_checks(restart.agent, session.observed)
+    session.observed.add_candidates(line for media in frag.media for line in media.candidates)
     for media in frag.media:
         for line in media.candidates:
             candidate = usable_candidate(line, media.mid or session.first_mid)
@@ -531,6 +537,7 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
                             headers={**base, "Content-Type": headers.SDPFRAG, "ETag": session.etag})
     ex = Exchange(request, base, session, answer=str(answer))
     ex.frag = answer
+    session.observed.ice_restarts += 1
     return routed(response, Route.RESTART, ex)
 
 
