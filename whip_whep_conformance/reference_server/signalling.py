@@ -142,6 +142,8 @@ def _links(server: "SignallingServer", protocol: Protocol, place: Place, path: s
     every = _ice_server_links(server)
     ice = [] if place in (Place.PREFLIGHT, Place.SESSION_OPTIONS) else every
     extensions = events.links(path) if protocol.name == "whep" and place in (Place.CREATED, Place.SERVER_OFFER) else []
+    if place in (Place.CREATED, Place.SERVER_OFFER):
+        extensions = extensions + server.config.extra_links  # --extra-link: Links the client must pass over
     return Links(place, protocol.name, path, ice, every, extensions)
 
 
@@ -212,6 +214,8 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
         live = protocol.find_input(server, request.match_info["key"])
         if live is None:
             raise Refusal(404, "no live input at this URL")
+        if method == "POST":
+            _unavailable_at_first(server, protocol, live)
         if method in ("GET", "HEAD"):
             return await _get(server, request, protocol, allowed, base, method)
         if method == "DELETE" and "DELETE" in allowed:
@@ -233,6 +237,21 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     except CounterOffer as counter:
         return await _server_offered(server, request, protocol, counter.session, counter.offer, base, status=406)
     return await _created(server, request, protocol, session, answer, base)
+
+
+UNAVAILABLE_RETRY_AFTER_S = 1
+
+
+def _unavailable_at_first(server: "SignallingServer", protocol: Protocol, live: "LiveInput") -> None:
+    """--unavailable-first=N: the first N POSTs (per input and protocol) are turned away, as a server
+    briefly overloaded or still starting its media path is, with Retry-After (RFC 9110 §10.2.3)."""
+    config = server.config
+    refused = live.refused_posts.get(protocol.name, 0)
+    if protocol.name not in config.unavailable_on or refused >= config.unavailable_first:
+        return
+    live.refused_posts[protocol.name] = refused + 1
+    raise Refusal(config.unavailable_status, f"the server is not ready to take this session yet (refusal {refused + 1} "
+                  f"of {config.unavailable_first}); try again", {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)})
 
 
 def _endpoint_methods(server: "SignallingServer", protocol: Protocol) -> tuple[str, ...]:
@@ -271,8 +290,23 @@ def _asks_for_server_offer(server: "SignallingServer", request: web.Request, pro
 
 
 def _session_path(request: web.Request, protocol: Protocol, session: Session) -> str:
-    """The session URL (absolute path) that a 201's Location names."""
+    """The session URL's absolute path."""
     return f"/{request.match_info['key']}/webRTC/{protocol.path}/{session.id}"
+
+
+def _location(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session) -> str:
+    """The session URL as a Location names it (--location): an absolute path (default), a path-relative
+    reference resolving against the request URI (RFC 3986 §5.2: `publish/<id>` from `.../webRTC/publish`,
+    which against the host root would be `/publish/<id>`, no session), or an absolute URI (--location-base's
+    scheme://host:port, else the request's own)."""
+    path = _session_path(request, protocol, session)
+    if server.config.location_base is not None:
+        return server.config.location_base.rstrip("/") + path
+    if server.config.location == "relative":
+        return f"{request.path.rstrip('/').rsplit('/', 1)[-1]}/{session.id}"
+    if server.config.location == "absolute":
+        return f"{request.url.origin()}{path}"
+    return path
 
 
 async def _server_offered(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session,
@@ -280,7 +314,7 @@ async def _server_offered(server: "SignallingServer", request: web.Request, prot
     """201 (server offer, with Expires) or 406 (counter-offer, valid-until) carrying the server's SDP offer."""
     deadline = formatdate(session.offer_expires or time.time() + server.config.offer_timeout_s, usegmt=True)
     session.observed.url = _session_path(request, protocol, session)
-    result = {**base, "Location": _session_path(request, protocol, session)}
+    result = {**base, "Location": _location(server, request, protocol, session)}
     if status == 406:
         result["Content-Type"] = f'{headers.SDP}; valid-until="{deadline}"'
     else:
@@ -290,7 +324,8 @@ async def _server_offered(server: "SignallingServer", request: web.Request, prot
     # first, which carries the transport, as JSEP's max-bundle does) and rtcp-mux-only (RFC 8858).
     marked = sdp.with_media_attribute(sdp.as_bundle_only(offer), "rtcp-mux-only")
     response = web.Response(status=status, body=marked.encode(), headers=result)
-    linked(response, _links(server, protocol, Place.SERVER_OFFER if status == 201 else Place.COUNTER_OFFER, result["Location"]))
+    linked(response, _links(server, protocol, Place.SERVER_OFFER if status == 201 else Place.COUNTER_OFFER,
+                                   _session_path(request, protocol, session)))
     route = Route.COUNTER_OFFER if status == 406 else Route.SERVER_OFFER
     return routed(response, route, Exchange(request, base, session, protocol.name, answer=offer))
 
@@ -328,7 +363,7 @@ async def _created(server: "SignallingServer", request: web.Request, protocol: P
         **base,
         "Content-Type": headers.SDP,
         "ETag": session.etag,
-        "Location": _session_path(request, protocol, session),
+        "Location": _location(server, request, protocol, session),
     }
     if server.config.patch:
         result["Accept-Patch"] = headers.SDPFRAG  # trickle ICE and ICE restart by PATCH (RFC 5789 §3.1)
@@ -592,6 +627,8 @@ def add_routes(app: web.Application, protocol: Protocol) -> None:
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"{REDIRECTED_PREFIX}/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)
+    # where a relative Location (--location=relative) from a redirected POST resolves
+    app.router.add_route("*", f"{REDIRECTED_PREFIX}/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)
     if protocol.name == "whip":
         async def handle_whip_extension(request: web.Request) -> web.Response:
             return await whip_extension_resource(request, protocol)

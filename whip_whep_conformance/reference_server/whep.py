@@ -58,6 +58,8 @@ async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, 
     refused = server.layer.viewer_offer_refusal(counter_offers=profile == profiles.WHEP_03 and server.config.patch)
     if isinstance(refused, Refusal):
         raise refused
+    if refused is None and server.config.counter_offer and profile == profiles.WHEP_03 and server.config.patch:
+        refused = "this server always offers to its viewers (--counter-offer): answer its offer by PATCH"
     if refused is not None:  # a counter-offer instead
         offering, counter = await server_offer(server, live)
         raise CounterOffer(offering, counter, refused)
