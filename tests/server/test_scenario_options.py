@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import pytest
+from aiortc.rtcicetransport import candidate_to_aioice
+from aiortc.sdp import candidate_from_sdp
 from yarl import URL
 
-from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance.protocol import profiles, sdpfrag
+from whip_whep_conformance.webrtc.consent import ConsentCheck
+from whip_whep_conformance.webrtc.ice_restart import IceRestart
 from whip_whep_conformance.reference_server.__main__ import parse_args
 
 from .inprocess import described
@@ -102,3 +106,47 @@ def test_location_base_means_absolute():
     config, _ = parse_args(["--location-base=https://127.0.0.1:9"])
     assert (config.location, config.location_base) == ("absolute", "https://127.0.0.1:9"), \
         f"--location-base makes absolute Locations there; got {config.location}, {config.location_base}"
+
+
+DROP_AFTER_S = 0.5
+RESTART_TIMEOUT_S = 20.0
+
+
+async def _dropped_publisher(start_server, peers):
+    """A publisher connected to a --drop-path-after server, past the drop (a consent check went unanswered)."""
+    server = await start_server(drop_path_after_s=DROP_AFTER_S)
+    live = await server.live_input()
+    pc = peers.publisher()
+    session = await server.session(live.publish, await peers.offer(pc))
+    assert await peers.connect(pc, session.answer) == "connected", "arranging: the publisher connects"
+    check = ConsentCheck(pc)
+    lost_after = await check.wait_withdrawn(DROP_AFTER_S + 10.0)
+    return server, pc, session, lost_after
+
+
+@pytest.mark.asyncio
+async def test_drop_path_after_stops_answering_on_the_ice_session(start_server, peers):
+    _, _, _, lost_after = await _dropped_publisher(start_server, peers)
+    assert lost_after is not None and lost_after >= DROP_AFTER_S * 0.5, \
+        f"--drop-path-after={DROP_AFTER_S}: the server's agent answers checks, then stops (lost after {lost_after} s)"
+
+
+@pytest.mark.asyncio
+async def test_drop_path_after_recovers_by_ice_restart(start_server, peers):
+    server, pc, session, _ = await _dropped_publisher(start_server, peers)
+    restart = await IceRestart.begin(pc)
+    frag = sdpfrag.for_description(pc.localDescription.sdp, restart.local_username, restart.local_password,
+                                   [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
+    response = await server.patch(session.path, str(frag), if_match="*")
+    assert response.status == 200, f"arranging: the restart PATCH; {described(response)}"
+    answer = sdpfrag.parse(await response.text())
+    ufrag, pwd = answer.credentials()
+    restart.set_remote(ufrag, pwd)
+    for media in answer.media:
+        for line in media.candidates:
+            await restart.add_remote_candidate(candidate_to_aioice(candidate_from_sdp(line)))
+    await restart.add_remote_candidate(None)
+    connected = await restart.complete(RESTART_TIMEOUT_S)
+    answered = await ConsentCheck(pc).answered() if connected else None
+    assert connected and answered, \
+        f"--drop-path-after: an ICE restart brings a working ICE session (connected {connected}, consent answered {answered})"

@@ -19,7 +19,7 @@ from whip_whep_conformance.webrtc.ice_restart import ice_connection
 from whip_whep_conformance.webrtc.peer import new_peer_connection
 from whip_whep_conformance.protocol.sdp import SessionDescription
 
-from . import consent, dtls, events, observations
+from . import consent, dtls, events, lost_path, observations
 from .config import ServerConfig
 from .event_streams import SessionEvents
 from .fault_layer import FaultLayer
@@ -91,6 +91,7 @@ class ReferenceServer:
         answer = self.layer.answer_made(kind, offer, desc, session.pc.localDescription.sdp)
         await self.layer.answered(session)
         session.watch(self.config.session_timeout_s, self.end_session, self.layer.ends_when_closed())
+        self._lose_path_later(session)
         self.layer.session_opened(session)
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
@@ -121,9 +122,16 @@ class ReferenceServer:
         expires = math.floor(time.time() + self.config.offer_timeout_s)
         session.offer_expires, timeout = self.layer.offer_deadline(expires, expires - time.time())
         session.watch(timeout, self.end_session, self.layer.ends_when_closed())
+        self._lose_path_later(session)
         self.layer.session_opened(session)
         log.info("%s session %s offered on input %s", kind, session.id, live.uid)
         return session, session.pc.localDescription.sdp
+
+    def _lose_path_later(self, session: Session) -> None:
+        """--drop-path-after: the session's first ICE session goes silent a while after it connects."""
+        if self.config.drop_path_after_s is not None:
+            session.spawn(lost_path.drop_after(session.connected, ice_connection(session.pc), self.config.drop_path_after_s,
+                                               lambda: session.ice_restart is not None, session.id))
 
     async def apply_answer(self, session: Session, answer: str, desc: SessionDescription) -> None:
         """The player's answer to the server's offer; Refusal(400) when it cannot be applied."""
