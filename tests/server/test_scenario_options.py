@@ -10,7 +10,9 @@ from yarl import URL
 
 from whip_whep_conformance.protocol import profiles, sdpfrag
 from whip_whep_conformance.webrtc.consent import ConsentCheck
-from whip_whep_conformance.webrtc.ice_restart import IceRestart
+from whip_whep_conformance.reference_server.consent import count_checks
+from whip_whep_conformance.reference_server.observations import Observation
+from whip_whep_conformance.webrtc.ice_restart import IceRestart, ice_connection
 from whip_whep_conformance.reference_server.__main__ import parse_args
 
 from .inprocess import described
@@ -150,3 +152,18 @@ async def test_drop_path_after_recovers_by_ice_restart(start_server, peers):
     answered = await ConsentCheck(pc).answered() if connected else None
     assert connected and answered, \
         f"--drop-path-after: an ICE restart brings a working ICE session (connected {connected}, consent answered {answered})"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["whip", "whep"])
+async def test_ice_lite_server_connects_without_checks_of_its_own(start_server, peers, kind):
+    server = await start_server(ice_lite=True)
+    live = await server.live_input()
+    pc = peers.publisher() if kind == "whip" else peers.viewer()
+    session = await server.session(live.publish if kind == "whip" else live.play, await peers.offer(pc))
+    heard = Observation("client", kind, live.uid)  # the Binding requests the client's agent receives
+    count_checks(ice_connection(pc), heard)
+    state = await peers.connect(pc, session.answer)
+    assert "\na=ice-lite" in session.answer and state == "connected" and heard.checks_received == 0, \
+        f"--ice-lite: a=ice-lite in the answer, ICE connects with the client controlling and the server sends no " \
+        f"check (state {state}, the client received {heard.checks_received} checks)"

@@ -19,7 +19,7 @@ from whip_whep_conformance.webrtc.ice_restart import ice_connection
 from whip_whep_conformance.webrtc.peer import new_peer_connection
 from whip_whep_conformance.protocol.sdp import SessionDescription
 
-from . import consent, dtls, events, lost_path, observations
+from . import consent, dtls, events, ice_lite, lost_path, observations
 from .config import ServerConfig
 from .event_streams import SessionEvents
 from .fault_layer import FaultLayer
@@ -84,11 +84,15 @@ class ReferenceServer:
             # a WHIP ingest ends on consent expiry only once its media stops too
             media = (lambda: live.relay.last_packet) if kind == "whip" else None
             consent.check_consent(ice_connection(session.pc), session.observed, media, session.id)
+            if self.config.ice_lite:
+                ice_lite.make_lite(ice_connection(session.pc))
             await session.pc.setLocalDescription(await session.pc.createAnswer())
         except Exception as exc:  # aiortc raises several types for offers it cannot use
             await self.end_session(session, observations.REFUSED)
             raise Refusal(refusal_status, f"the offer cannot be negotiated: {exc}") from exc
         answer = self.layer.answer_made(kind, offer, desc, session.pc.localDescription.sdp)
+        if self.config.ice_lite:
+            answer = ice_lite.with_ice_lite(answer)
         await self.layer.answered(session)
         session.watch(self.config.session_timeout_s, self.end_session, self.layer.ends_when_closed())
         self._lose_path_later(session)
@@ -116,6 +120,8 @@ class ReferenceServer:
             prepare(session)
             await session.pc.setLocalDescription(await session.pc.createOffer())
             consent.check_consent(ice_connection(session.pc), session.observed, None, session.id)
+            if self.config.ice_lite:
+                ice_lite.make_lite(ice_connection(session.pc))  # after the offer: aiortc made it controlling
         except Exception:
             await self.end_session(session, observations.REFUSED)
             raise
@@ -125,7 +131,8 @@ class ReferenceServer:
         self._lose_path_later(session)
         self.layer.session_opened(session)
         log.info("%s session %s offered on input %s", kind, session.id, live.uid)
-        return session, session.pc.localDescription.sdp
+        offer = session.pc.localDescription.sdp
+        return session, ice_lite.with_ice_lite(offer) if self.config.ice_lite else offer
 
     def _lose_path_later(self, session: Session) -> None:
         """--drop-path-after: the session's first ICE session goes silent a while after it connects."""

@@ -28,7 +28,7 @@ from whip_whep_conformance.protocol.link import Link, format_link
 
 from . import events
 from .config import SERVER_KEY
-from . import consent, etag, fragments, observations, offers, responses
+from . import consent, etag, ice_lite, fragments, observations, offers, responses
 from .refusal import Refusal
 from .candidates import usable_candidate
 from .fault_http import Links, Site, linked, rendered, routed, sited
@@ -549,6 +549,8 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
         return _error(server, 503, f"ICE restart cannot start now: {exc}", base)  # the current ICE session stays
     restart.set_remote(ufrag, pwd, ice_lite=frag.ice_lite)  # type: ignore[arg-type]
     consent.count_checks(restart.agent, session.observed)
+    if server.config.ice_lite:
+        ice_lite.make_lite(restart.agent)
     session.observed.add_candidates(line for media in frag.media for line in media.candidates)
     for media in frag.media:
         for line in media.candidates:
@@ -568,6 +570,7 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
         session.spawn(_finish_restart(session, restart, server.config.session_timeout_s, retire_old=plan.retire_old))
     answer = sdpfrag.for_description(session.pc.localDescription.sdp, restart.local_username, restart.local_password,
                                      [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
+    answer.ice_lite = answer.ice_lite or server.config.ice_lite
     response = web.Response(status=200, text=str(answer),
                             headers={**base, "Content-Type": headers.SDPFRAG, "ETag": session.etag})
     ex = Exchange(request, base, session, answer=str(answer))
