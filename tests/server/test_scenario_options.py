@@ -167,3 +167,17 @@ async def test_ice_lite_server_connects_without_checks_of_its_own(start_server, 
     assert "\na=ice-lite" in session.answer and state == "connected" and heard.checks_received == 0, \
         f"--ice-lite: a=ice-lite in the answer, ICE connects with the client controlling and the server sends no " \
         f"check (state {state}, the client received {heard.checks_received} checks)"
+
+
+@pytest.mark.asyncio
+async def test_relative_location_after_a_redirect_resolves_under_the_redirected_uri(start_server, publisher_offer):
+    server = await start_server(location="relative", redirect=True)
+    live = await server.live_input()
+    moved = await server.post_offer(live.publish, publisher_offer)
+    target = URL(moved.headers.get("Location", ""))
+    created = await server.post_offer(target.path, publisher_offer)
+    resolved = target.join(URL(created.headers.get("Location", ""))).path
+    gone = await server.request("DELETE", resolved, headers=server.auth())
+    assert (moved.status, created.status, gone.status) == (307, 201, 200), \
+        f"--redirect --location=relative: a client following the 307 resolves the Location against the URI it POSTed to " \
+        f"({resolved}); got {moved.status}, {created.status}, DELETE {gone.status}"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
+from yarl import URL
 from aiortc.rtcicetransport import candidate_to_aioice
 
 from whip_whep_conformance.protocol import headers, profiles, sdp, sdpfrag
@@ -294,6 +295,12 @@ def _session_path(request: web.Request, protocol: Protocol, session: Session) ->
     return f"/{request.match_info['key']}/webRTC/{protocol.path}/{session.id}"
 
 
+def _observed_url(request: web.Request, location: str) -> str:
+    """The path a client following `location` requests (RFC 3986 §5.2 against the POST's URI): what
+    GET /client/v4/sessions lists as the session's url (under /via/ after a --redirect)."""
+    return request.url.join(URL(location)).path
+
+
 def _location(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session) -> str:
     """The session URL as a Location names it (--location): an absolute path (default), a path-relative
     reference resolving against the request URI (RFC 3986 §5.2: `publish/<id>` from `.../webRTC/publish`,
@@ -313,8 +320,8 @@ async def _server_offered(server: "SignallingServer", request: web.Request, prot
                          offer: str, base: dict[str, str], status: int) -> web.StreamResponse:
     """201 (server offer, with Expires) or 406 (counter-offer, valid-until) carrying the server's SDP offer."""
     deadline = formatdate(session.offer_expires or time.time() + server.config.offer_timeout_s, usegmt=True)
-    session.observed.url = _session_path(request, protocol, session)
     result = {**base, "Location": _location(server, request, protocol, session)}
+    session.observed.url = _observed_url(request, result["Location"])
     if status == 406:
         result["Content-Type"] = f'{headers.SDP}; valid-until="{deadline}"'
     else:
@@ -358,7 +365,6 @@ async def _refusal(server: "SignallingServer", request: web.Request, refusal: Re
 
 async def _created(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session, answer: str,
                    base: dict[str, str]) -> web.StreamResponse:
-    session.observed.url = _session_path(request, protocol, session)
     result = {
         **base,
         "Content-Type": headers.SDP,
@@ -367,6 +373,7 @@ async def _created(server: "SignallingServer", request: web.Request, protocol: P
     }
     if server.config.patch:
         result["Accept-Patch"] = headers.SDPFRAG  # trickle ICE and ICE restart by PATCH (RFC 5789 §3.1)
+    session.observed.url = _observed_url(request, result["Location"])
     response = web.Response(status=201, body=answer.encode(), headers=result)
     linked(response, _links(server, protocol, Place.CREATED, _session_path(request, protocol, session)))
     return routed(response, Route.CREATED, Exchange(request, base, session, protocol.name, answer=answer))
