@@ -106,7 +106,8 @@ def check_consent(connection: Connection, observed: Observation, last_media: Cal
             await connection.close()
             return
 
-    connection.sendto = sendto  # type: ignore[method-assign]
+    if last_media is not None:  # only a WHIP agent keeps going after expiry; a WHEP one closes (no wrapper on its hot path)
+        connection.sendto = sendto  # type: ignore[method-assign]
     connection.query_consent = query_consent  # type: ignore[method-assign]
 
 
