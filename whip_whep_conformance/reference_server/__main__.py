@@ -56,6 +56,28 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     parser.add_argument("--require-publisher", action="store_true",
                         help="refuse WHEP playback of an input nobody is publishing: 409 Conflict with Retry-After "
                              "(draft-ietf-wish-whep-03 §4.2.8); by default viewers may wait for the publisher")
+    # Scenario behaviours for the client suite (#21): legal choices a server may make, which a client must follow.
+    parser.add_argument("--location", default="absolute-path", choices=("absolute-path", "relative", "absolute"),
+                        help="the form of a 201's Location: an absolute path (default), a path-relative reference "
+                             "(e.g. publish/<id>, resolved against the POST's URI), or an absolute URI")
+    parser.add_argument("--location-base", metavar="URL",
+                        help="absolute Locations with this scheme://host:port (the client then talks to it)")
+    parser.add_argument("--unavailable-first", type=int, default=0, metavar="N",
+                        help="answer the first N endpoint POSTs per live input (and protocol) with --unavailable-status, "
+                             "Retry-After: 1 and problem details, making no session")
+    parser.add_argument("--unavailable-status", type=int, default=503, metavar="CODE",
+                        help="the status of those refusals (default 503)")
+    parser.add_argument("--unavailable-on", default="whip,whep", metavar="PROTOCOLS",
+                        help="which endpoints' POSTs --unavailable-first refuses: whip, whep or whip,whep (default)")
+    parser.add_argument("--extra-link", action="append", default=[], metavar="VALUE",
+                        help='an extra Link field value on every 201, e.g. \'<urn:example:x>; rel="urn:example:unknown"\' (repeatable)')
+    parser.add_argument("--drop-path-after", type=float, metavar="S",
+                        help="S seconds after a session's ICE connects, stop answering and sending on that ICE session "
+                             "(a lost path): the client must restart ICE to recover; a restarted session is not dropped")
+    parser.add_argument("--counter-offer", action="store_true",
+                        help="draft-ietf-wish-whep-03: answer every viewer offer with a 406 counter-offer (answered by PATCH)")
+    parser.add_argument("--ice-lite", action="store_true",
+                        help="an ICE-lite media server: a=ice-lite in answers and offers; its agent answers checks and sends none")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.fault == ["list"]:
@@ -66,6 +88,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         faults.check(args.fault)
     except ValueError as exc:
         parser.error(str(exc))
+    unavailable_on = tuple(p.strip() for p in args.unavailable_on.split(",") if p.strip())
+    if not set(unavailable_on) <= {"whip", "whep"}:
+        parser.error(f"--unavailable-on takes whip, whep or whip,whep, not {args.unavailable_on!r}")
+    if args.location_base is not None and not args.location_base.startswith(("http://", "https://")):
+        parser.error(f"--location-base takes scheme://host:port, not {args.location_base!r}")
     return ServerConfig(
         host=args.host,
         port=args.port,
@@ -85,6 +112,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         redirect=args.redirect,
         tls=args.tls,
         require_publisher=args.require_publisher,
+        location="absolute" if args.location_base else args.location,
+        location_base=args.location_base,
+        unavailable_first=args.unavailable_first,
+        unavailable_status=args.unavailable_status,
+        unavailable_on=unavailable_on,
+        extra_links=args.extra_link,
+        drop_path_after_s=args.drop_path_after,
+        counter_offer=args.counter_offer,
+        ice_lite=args.ice_lite,
     ), args.log_level
 
 

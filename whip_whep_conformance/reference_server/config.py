@@ -31,6 +31,16 @@ class ServerConfig:
     require_publisher: bool = False  # WHEP POSTs for an input nobody publishes get 409 + Retry-After
     tls: bool = False  # HTTPS with a self-signed certificate made at start-up
     redirect: bool = False  # endpoint POSTs get 307 to the same endpoint under /via/ (RFC 9725 §4.5)
+    # The scenario behaviours of the client suite (#21): each a legal server's choice, not a fault.
+    location: str = "absolute-path"  # a 201's Location form: "absolute-path" | "relative" | "absolute"
+    location_base: str | None = None  # "scheme://host:port" of absolute Locations (None: the request's own)
+    unavailable_first: int = 0  # the first N endpoint POSTs per live input and protocol get unavailable_status
+    unavailable_status: int = 503
+    unavailable_on: tuple[str, ...] = ("whip", "whep")  # the protocols whose POSTs --unavailable-first refuses
+    extra_links: list[str] = field(default_factory=list)  # Link field values added to every 201
+    drop_path_after_s: float | None = None  # S s after ICE connects, the first ICE session goes silent (lost path)
+    counter_offer: bool = False  # draft-ietf-wish-whep-03: every viewer offer gets a 406 counter-offer
+    ice_lite: bool = False  # a=ice-lite; the server's agent answers checks and never sends its own
 
     def fault(self, fault: Fault) -> bool:
         return fault in self.faults

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .relay import Relay
@@ -24,6 +24,7 @@ class LiveInput:
     meta: dict
     created: str
     relay: Relay
+    refused_posts: dict[str, int] = field(default_factory=dict)  # --unavailable-first: POSTs refused so far, by protocol
 
     @property
     def publisher(self) -> Session | None:

@@ -123,6 +123,15 @@ async def stats(request: web.Request) -> web.Response:
     })
 
 
+async def sessions(request: web.Request) -> web.Response:
+    """Every session the server holds and the last ended ones, as the server observed them (observations.py):
+    what a client conformance run grades a client by, beside its HTTP."""
+    if (refused := _authorized(request)) is not None:
+        return refused
+    server = _server(request)
+    return envelope(server.observations.listing([(s.observed, s.pc) for s in server.sessions.values()]))
+
+
 async def preflight(request: web.Request) -> web.Response:
     """CORS preflight: browser pages from other origins (the demo page) may use the API with a token."""
     return web.Response(status=204, headers={
@@ -143,6 +152,7 @@ async def allow_any_origin(request: web.Request, handler) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/client/v4/stats", stats)
+    app.router.add_get("/client/v4/sessions", sessions)
     base = "/client/v4/accounts/{account_id}/stream/live_inputs"
     app.router.add_post(base, create)
     app.router.add_get(base, list_inputs)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .config import ServerConfig
     from .fault_layer import FaultLayer
     from .live_inputs import LiveInput, LiveInputs
+    from .observations import Observations
     from .sessions import Session
 
 
@@ -36,7 +37,7 @@ class SignallingServer(Protocol):
 
     async def find_session(self, sid: str) -> "Session | None": ...
 
-    async def end_session(self, session: "Session") -> None: ...
+    async def end_session(self, session: "Session", reason: str = ...) -> None: ...
 
     async def open_session(self, kind: str, live: "LiveInput", offer: str, desc: "SessionDescription",
                            prepare: "Callable[[Session], None] | None", refusal_status: int) -> "tuple[Session, str]": ...
@@ -59,6 +60,9 @@ class LiveInputsHost(Protocol):
 
     @property
     def sessions(self) -> "Mapping[str, Session]": ...
+
+    @property
+    def observations(self) -> "Observations": ...
 
     def create_input(self, account_id: str, meta: dict) -> "LiveInput": ...
 

@@ -167,6 +167,8 @@ class Egress:
         self.seq_offset: int | None = None
         self.rtx_seq = random.randint(0, 0xFFFF)
         self.receiver_reports = 0  # RTCP RRs the viewer sent about this stream (the nack-needs-reports fault)
+        self.counted = str(self.mid)  # its key in the session's observed rtp_packets (sent per mid)
+        session.observed.rtp_packets.setdefault(self.counted, 0)
         self._payload_types: dict[int, int | None] = {}
         self._first_sent: float | None = None
 
@@ -228,7 +230,8 @@ class Egress:
         try:
             await self.sender.transport._send_rtp(data)
         except ConnectionError:
-            pass
+            return
+        self.session.observed.rtp_packets[self.counted] += 1
 
 
 def _has_event_stream(session: Session) -> bool:
@@ -292,11 +295,14 @@ class Relay:
             receiver._RTCRtpReceiver__jitter_buffer = _NoFrames()  # type: ignore[attr-defined]
             original = receiver._handle_rtp_packet
 
-            async def on_rtp(packet: RtpPacket, arrival_time_ms: int, ingress: Ingress = ingress, original=original) -> None:
+            async def on_rtp(packet: RtpPacket, arrival_time_ms: int, ingress: Ingress = ingress, original=original,
+                             counts: dict[str, int] = session.observed.rtp_packets, mid: str = str(transceiver.mid)) -> None:
+                counts[mid] += 1  # received per m-line, for GET /client/v4/sessions
                 await self._forward(ingress, packet)
                 await original(packet, arrival_time_ms=arrival_time_ms)
 
             receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]
+            session.observed.rtp_packets.setdefault(str(transceiver.mid), 0)
 
     async def reap_when_silent(self, session: Session, timeout_s: float, end: Callable[[Session], Awaitable[None]]) -> None:
         """End a connected publisher whose RTP stops for `timeout_s` (it vanished without DELETE);

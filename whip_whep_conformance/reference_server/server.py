@@ -19,7 +19,7 @@ from whip_whep_conformance.webrtc.ice_restart import ice_connection
 from whip_whep_conformance.webrtc.peer import new_peer_connection
 from whip_whep_conformance.protocol.sdp import SessionDescription
 
-from . import consent, dtls, events
+from . import consent, dtls, events, ice_lite, lost_path, observations
 from .config import ServerConfig
 from .event_streams import SessionEvents
 from .fault_layer import FaultLayer
@@ -40,6 +40,7 @@ class ReferenceServer:
         self.layer = FaultLayer(config.faults)  # the faults' distortions; with none, the correct server
         self.inputs = LiveInputs()
         self.sessions: dict[str, Session] = {}
+        self.observations = observations.Observations()  # the ended sessions GET /client/v4/sessions still lists
         self._counter = 0
 
     def create_input(self, account_id: str, meta: dict) -> LiveInput:
@@ -49,7 +50,7 @@ class ReferenceServer:
     async def end_unservable_viewer(self, session: Session, reason: str) -> None:
         """A viewer whose codecs cannot carry the live stream is ended, never left silent."""
         log.info("viewer %s: %s; ending it", session.id, reason)
-        await self.end_session(session)
+        await self.end_session(session, observations.UNSERVABLE)
 
     async def open_session(
         self,
@@ -67,6 +68,7 @@ class ReferenceServer:
         session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)))
         first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
+        session.observed.add_candidates(c for m in desc.media for c in m.candidates)
         self.sessions[session.id] = session
         if kind == "whip":
             live.relay.add_publisher(session)
@@ -78,15 +80,22 @@ class ReferenceServer:
             offer = self.layer.offer_to_apply(kind, offer, desc)
             await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             dtls.take_server_role(session.pc, {m.mid: m.setup for m in desc.media if m.mid is not None})
-            if kind == "whip":  # before ICE connects: consent expiry ends an ingest only once its media stops
-                consent.keep_ingest_while_media_arrives(ice_connection(session.pc), lambda: live.relay.last_packet, session.id)
+            # before ICE connects (aioice starts its consent task then): the server's consent checks, counted;
+            # a WHIP ingest ends on consent expiry only once its media stops too
+            media = (lambda: live.relay.last_packet) if kind == "whip" else None
+            consent.check_consent(ice_connection(session.pc), session.observed, media, session.id)
+            if self.config.ice_lite:
+                ice_lite.make_lite(ice_connection(session.pc))
             await session.pc.setLocalDescription(await session.pc.createAnswer())
         except Exception as exc:  # aiortc raises several types for offers it cannot use
-            await self.end_session(session)
+            await self.end_session(session, observations.REFUSED)
             raise Refusal(refusal_status, f"the offer cannot be negotiated: {exc}") from exc
         answer = self.layer.answer_made(kind, offer, desc, session.pc.localDescription.sdp)
+        if self.config.ice_lite:
+            answer = ice_lite.with_ice_lite(answer)
         await self.layer.answered(session)
         session.watch(self.config.session_timeout_s, self.end_session, self.layer.ends_when_closed())
+        self._lose_path_later(session)
         self.layer.session_opened(session)
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
@@ -110,15 +119,26 @@ class ReferenceServer:
         try:
             prepare(session)
             await session.pc.setLocalDescription(await session.pc.createOffer())
+            consent.check_consent(ice_connection(session.pc), session.observed, None, session.id)
+            if self.config.ice_lite:
+                ice_lite.make_lite(ice_connection(session.pc))  # after the offer: aiortc made it controlling
         except Exception:
-            await self.end_session(session)
+            await self.end_session(session, observations.REFUSED)
             raise
         expires = math.floor(time.time() + self.config.offer_timeout_s)
         session.offer_expires, timeout = self.layer.offer_deadline(expires, expires - time.time())
         session.watch(timeout, self.end_session, self.layer.ends_when_closed())
+        self._lose_path_later(session)
         self.layer.session_opened(session)
         log.info("%s session %s offered on input %s", kind, session.id, live.uid)
-        return session, session.pc.localDescription.sdp
+        offer = session.pc.localDescription.sdp
+        return session, ice_lite.with_ice_lite(offer) if self.config.ice_lite else offer
+
+    def _lose_path_later(self, session: Session) -> None:
+        """--drop-path-after: the session's first ICE session goes silent a while after it connects."""
+        if self.config.drop_path_after_s is not None:
+            session.spawn(lost_path.drop_after(session.connected, ice_connection(session.pc), self.config.drop_path_after_s,
+                                               lambda: session.ice_restart is not None, session.id))
 
     async def apply_answer(self, session: Session, answer: str, desc: SessionDescription) -> None:
         """The player's answer to the server's offer; Refusal(400) when it cannot be applied."""
@@ -128,18 +148,21 @@ class ReferenceServer:
             raise Refusal(400, f"the answer cannot be applied: {exc}") from exc
         first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
+        session.observed.add_candidates(c for m in desc.media for c in m.candidates)
         session.awaiting_answer = False
 
     async def find_session(self, sid: str) -> Session | None:
         """The live session `sid`; one past its Expires is ended here and reported gone."""
         session = self.sessions.get(sid)
         if session is not None and session.expired(time.time()):
-            await self.end_session(session)
+            await self.end_session(session, observations.TIMEOUT)
             return None
         return session
 
-    async def end_session(self, session: Session) -> None:
+    async def end_session(self, session: Session, reason: str = observations.ENDED) -> None:
+        """End `session` for `reason` (observations.DELETE, ...: what GET /client/v4/sessions says ended it)."""
         self.sessions.pop(session.id, None)
+        self.observations.ended_one(session.observed, session.pc, reason)
         live = self.inputs.by_uid(session.input_uid)
         if live is not None:  # (None when its input was deleted first: end_input)
             left = live.relay.remove(session)  # one owner: the relay forwards nothing of it from here on
@@ -148,7 +171,7 @@ class ReferenceServer:
                     events.publication_changed(live, active=False)
                 # Viewers of an ended publication are ended too: visibly, not left silent.
                 for viewer in list(live.viewers):
-                    await self.end_session(viewer)
+                    await self.end_session(viewer, observations.PUBLISHER_ENDED)
             elif left == "viewer":
                 events.viewers_changed(live)
         if session.events is not None:
@@ -161,9 +184,9 @@ class ReferenceServer:
         self.inputs.remove(live)
         for session in [live.publisher, *live.viewers]:
             if session is not None:
-                await self.end_session(session)
+                await self.end_session(session, observations.INPUT_DELETED)
 
     async def close(self) -> None:
         for session in list(self.sessions.values()):
-            await self.end_session(session)
+            await self.end_session(session, observations.SHUTDOWN)
         cancel_sweeps()

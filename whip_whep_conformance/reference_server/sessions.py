@@ -12,7 +12,9 @@ from aiortc import RTCPeerConnection
 
 from whip_whep_conformance.webrtc.ice_restart import IceRestart
 
+from . import observations
 from .event_streams import SessionEvents
+from .observations import Observation
 
 log = logging.getLogger("reference_server.sessions")
 
@@ -46,9 +48,13 @@ class Session:
     offer_expires: float | None = None  # a server offer's Expires (epoch seconds, whole: what an HTTP-date can say)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
+    observed: Observation = field(init=False)  # what GET /client/v4/sessions lists of it
     _tasks: set[asyncio.Task] = field(default_factory=set)
 
-    def watch(self, timeout_s: float, on_end: Callable[["Session"], Awaitable[None]], end_when_closed: bool = True) -> None:
+    def __post_init__(self) -> None:
+        self.observed = Observation(self.id, self.kind, self.input_uid)
+
+    def watch(self, timeout_s: float, on_end: Callable[["Session", str], Awaitable[None]], end_when_closed: bool = True) -> None:
         """End the session when ICE/DTLS fails, closes (a DTLS close_notify from the client: RFC 9725 §4.2),
         or never connects within `timeout_s`. `end_when_closed` False is a fault: the session outlives its transport."""
 
@@ -57,9 +63,10 @@ class Session:
             state = self.pc.connectionState
             if state == "connected":
                 self.connected.set()
+                self.observed.connected = True
             elif state in ("failed", "closed") and not self.closed and end_when_closed:
                 log.info("%s session %s: connection %s", self.kind, self.id, state)
-                await on_end(self)
+                await on_end(self, observations.ICE_FAILED if state == "failed" else observations.DTLS_CLOSED)
 
         async def _deadline() -> None:
             try:
@@ -67,7 +74,7 @@ class Session:
             except asyncio.TimeoutError:
                 if not self.closed:
                     log.info("%s session %s never connected; ending it", self.kind, self.id)
-                    await on_end(self)
+                    await on_end(self, observations.TIMEOUT)
 
         self.spawn(_deadline())
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
+from yarl import URL
 from aiortc.rtcicetransport import candidate_to_aioice
 
 from whip_whep_conformance.protocol import headers, profiles, sdp, sdpfrag
@@ -28,7 +29,7 @@ from whip_whep_conformance.protocol.link import Link, format_link
 
 from . import events
 from .config import SERVER_KEY
-from . import etag, fragments, offers, responses
+from . import consent, etag, ice_lite, fragments, observations, offers, responses
 from .refusal import Refusal
 from .candidates import usable_candidate
 from .fault_http import Links, Site, linked, rendered, routed, sited
@@ -142,6 +143,8 @@ def _links(server: "SignallingServer", protocol: Protocol, place: Place, path: s
     every = _ice_server_links(server)
     ice = [] if place in (Place.PREFLIGHT, Place.SESSION_OPTIONS) else every
     extensions = events.links(path) if protocol.name == "whep" and place in (Place.CREATED, Place.SERVER_OFFER) else []
+    if place in (Place.CREATED, Place.SERVER_OFFER):
+        extensions = extensions + server.config.extra_links  # --extra-link: Links the client must pass over
     return Links(place, protocol.name, path, ice, every, extensions)
 
 
@@ -212,6 +215,8 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
         live = protocol.find_input(server, request.match_info["key"])
         if live is None:
             raise Refusal(404, "no live input at this URL")
+        if method == "POST":
+            _unavailable_at_first(server, protocol, live)
         if method in ("GET", "HEAD"):
             return await _get(server, request, protocol, allowed, base, method)
         if method == "DELETE" and "DELETE" in allowed:
@@ -235,6 +240,21 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     return await _created(server, request, protocol, session, answer, base)
 
 
+UNAVAILABLE_RETRY_AFTER_S = 1
+
+
+def _unavailable_at_first(server: "SignallingServer", protocol: Protocol, live: "LiveInput") -> None:
+    """--unavailable-first=N: the first N POSTs (per input and protocol) are turned away, as a server
+    briefly overloaded or still starting its media path is, with Retry-After (RFC 9110 §10.2.3)."""
+    config = server.config
+    refused = live.refused_posts.get(protocol.name, 0)
+    if protocol.name not in config.unavailable_on or refused >= config.unavailable_first:
+        return
+    live.refused_posts[protocol.name] = refused + 1
+    raise Refusal(config.unavailable_status, f"the server is not ready to take this session yet (refusal {refused + 1} "
+                  f"of {config.unavailable_first}); try again", {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)})
+
+
 def _endpoint_methods(server: "SignallingServer", protocol: Protocol) -> tuple[str, ...]:
     """The methods an endpoint supports: DELETE too on a publish URL where the profile takes it."""
     if protocol.name == "whip" and protocol.profile(server) in PUBLISH_URL_DELETE:
@@ -249,7 +269,7 @@ async def _end_publisher(server: "SignallingServer", live: "LiveInput", base: di
     if session is None:
         raise Refusal(404, "nobody is publishing to this live input")
     if Check.DELETE_ENDS_PUBLISHER not in _waived(server):
-        await server.end_session(session)
+        await server.end_session(session, observations.DELETE)
     return web.Response(status=200, headers=base)
 
 
@@ -271,15 +291,37 @@ def _asks_for_server_offer(server: "SignallingServer", request: web.Request, pro
 
 
 def _session_path(request: web.Request, protocol: Protocol, session: Session) -> str:
-    """The session URL (absolute path) that a 201's Location names."""
+    """The session URL's absolute path."""
     return f"/{request.match_info['key']}/webRTC/{protocol.path}/{session.id}"
+
+
+def _observed_url(request: web.Request, location: str) -> str:
+    """The path a client following `location` requests (RFC 3986 §5.2 against the POST's URI): what
+    GET /client/v4/sessions lists as the session's url (under /via/ after a --redirect)."""
+    return request.url.join(URL(location)).path
+
+
+def _location(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session) -> str:
+    """The session URL as a Location names it (--location): an absolute path (default), a path-relative
+    reference resolving against the request URI (RFC 3986 §5.2: `publish/<id>` from `.../webRTC/publish`,
+    which against the host root would be `/publish/<id>`, no session), or an absolute URI (--location-base's
+    scheme://host:port, else the request's own)."""
+    path = _session_path(request, protocol, session)
+    if server.config.location_base is not None:
+        return server.config.location_base.rstrip("/") + path
+    if server.config.location == "relative":
+        return f"{request.path.rstrip('/').rsplit('/', 1)[-1]}/{session.id}"
+    if server.config.location == "absolute":
+        return f"{request.url.origin()}{path}"
+    return path
 
 
 async def _server_offered(server: "SignallingServer", request: web.Request, protocol: Protocol, session: Session,
                          offer: str, base: dict[str, str], status: int) -> web.StreamResponse:
     """201 (server offer, with Expires) or 406 (counter-offer, valid-until) carrying the server's SDP offer."""
     deadline = formatdate(session.offer_expires or time.time() + server.config.offer_timeout_s, usegmt=True)
-    result = {**base, "Location": _session_path(request, protocol, session)}
+    result = {**base, "Location": _location(server, request, protocol, session)}
+    session.observed.url = _observed_url(request, result["Location"])
     if status == 406:
         result["Content-Type"] = f'{headers.SDP}; valid-until="{deadline}"'
     else:
@@ -289,7 +331,8 @@ async def _server_offered(server: "SignallingServer", request: web.Request, prot
     # first, which carries the transport, as JSEP's max-bundle does) and rtcp-mux-only (RFC 8858).
     marked = sdp.with_media_attribute(sdp.as_bundle_only(offer), "rtcp-mux-only")
     response = web.Response(status=status, body=marked.encode(), headers=result)
-    linked(response, _links(server, protocol, Place.SERVER_OFFER if status == 201 else Place.COUNTER_OFFER, result["Location"]))
+    linked(response, _links(server, protocol, Place.SERVER_OFFER if status == 201 else Place.COUNTER_OFFER,
+                                   _session_path(request, protocol, session)))
     route = Route.COUNTER_OFFER if status == 406 else Route.SERVER_OFFER
     return routed(response, route, Exchange(request, base, session, protocol.name, answer=offer))
 
@@ -326,10 +369,11 @@ async def _created(server: "SignallingServer", request: web.Request, protocol: P
         **base,
         "Content-Type": headers.SDP,
         "ETag": session.etag,
-        "Location": _session_path(request, protocol, session),
+        "Location": _location(server, request, protocol, session),
     }
     if server.config.patch:
         result["Accept-Patch"] = headers.SDPFRAG  # trickle ICE and ICE restart by PATCH (RFC 5789 §3.1)
+    session.observed.url = _observed_url(request, result["Location"])
     response = web.Response(status=201, body=answer.encode(), headers=result)
     linked(response, _links(server, protocol, Place.CREATED, _session_path(request, protocol, session)))
     return routed(response, Route.CREATED, Exchange(request, base, session, protocol.name, answer=answer))
@@ -398,7 +442,7 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
             refused = await server.layer.instead(Route.DELETE, ex)
             if refused is not None:
                 return refused
-            await server.end_session(session)
+            await server.end_session(session, observations.DELETE)
             return web.Response(status=200, headers=base)
         if method in ("GET", "HEAD"):
             return await _get(server, request, protocol, allowed, base, method)
@@ -468,11 +512,13 @@ async def _patch(server: "SignallingServer", request: web.Request, protocol: Pro
     if refused is not None:
         return refused
     await _add_trickled(session, frag)
+    session.observed.trickle_patches += 1
     return routed(web.Response(status=204, headers=base), Route.TRICKLE, ex)
 
 
 async def _add_trickled(session: Session, frag: sdpfrag.SdpFrag) -> None:
     """A trickle PATCH's candidates go to the session's ICE agent (the restarted one, if any)."""
+    session.observed.add_candidates(line for media in frag.media for line in media.candidates)
     for media in frag.media:
         for line in media.candidates:
             candidate = usable_candidate(line, media.mid or session.first_mid)
@@ -509,6 +555,10 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
     except IceRestartError as exc:
         return _error(server, 503, f"ICE restart cannot start now: {exc}", base)  # the current ICE session stays
     restart.set_remote(ufrag, pwd, ice_lite=frag.ice_lite)  # type: ignore[arg-type]
+    consent.count_checks(restart.agent, session.observed)
+    if server.config.ice_lite:
+        ice_lite.make_lite(restart.agent)
+    session.observed.add_candidates(line for media in frag.media for line in media.candidates)
     for media in frag.media:
         for line in media.candidates:
             candidate = usable_candidate(line, media.mid or session.first_mid)
@@ -527,10 +577,12 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
         session.spawn(_finish_restart(session, restart, server.config.session_timeout_s, retire_old=plan.retire_old))
     answer = sdpfrag.for_description(session.pc.localDescription.sdp, restart.local_username, restart.local_password,
                                      [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
+    answer.ice_lite = answer.ice_lite or server.config.ice_lite
     response = web.Response(status=200, text=str(answer),
                             headers={**base, "Content-Type": headers.SDPFRAG, "ETag": session.etag})
     ex = Exchange(request, base, session, answer=str(answer))
     ex.frag = answer
+    session.observed.ice_restarts += 1
     return routed(response, Route.RESTART, ex)
 
 
@@ -585,6 +637,8 @@ def add_routes(app: web.Application, protocol: Protocol) -> None:
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"{REDIRECTED_PREFIX}/{{key}}/webRTC/{protocol.path}", handle_endpoint)
     app.router.add_route("*", f"/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)
+    # where a relative Location (--location=relative) from a redirected POST resolves
+    app.router.add_route("*", f"{REDIRECTED_PREFIX}/{{key}}/webRTC/{protocol.path}/{{sid}}", handle_session)
     if protocol.name == "whip":
         async def handle_whip_extension(request: web.Request) -> web.Response:
             return await whip_extension_resource(request, protocol)

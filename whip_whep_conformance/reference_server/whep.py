@@ -16,7 +16,7 @@ from aiortc import RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpSender
 from whip_whep_conformance.protocol import profiles, sdp
 from whip_whep_conformance.webrtc.peer import SilentTrack
 
-from . import offers
+from . import observations, offers
 from .fault_layer import Check, Route
 from .relay import same_codec
 from .signalling import CounterOffer, Protocol, Refusal, count_kinds
@@ -58,6 +58,8 @@ async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, 
     refused = server.layer.viewer_offer_refusal(counter_offers=profile == profiles.WHEP_03 and server.config.patch)
     if isinstance(refused, Refusal):
         raise refused
+    if refused is None and server.config.counter_offer and profile == profiles.WHEP_03 and server.config.patch:
+        refused = "this server always offers to its viewers (--counter-offer): answer its offer by PATCH"
     if refused is not None:  # a counter-offer instead
         offering, counter = await server_offer(server, live)
         raise CounterOffer(offering, counter, refused)
@@ -72,7 +74,7 @@ async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, 
     )
     unservable = _unservable(live, session)
     if unservable:
-        await server.end_session(session)
+        await server.end_session(session, observations.REFUSED)
         if profile == profiles.WHEP_03 and server.config.patch:  # its answer would come by PATCH
             offering, counter = await server_offer(server, live)
             raise CounterOffer(offering, counter, unservable)
@@ -109,7 +111,7 @@ async def answered(server: "SignallingServer", live: "LiveInput", session: "Sess
     await server.apply_answer(session, answer, desc)
     unservable = _unservable(live, session)
     if unservable:
-        await server.end_session(session)
+        await server.end_session(session, observations.UNSERVABLE)
         raise Refusal(422, unservable)
     if not server.layer.waives(Check.ANSWERED_VIEWER_FORWARDED):
         live.relay.attach_viewer(session)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from whip_whep_conformance.protocol import profiles, sdp
 
-from . import events, simulcast_answer
+from . import events, observations, simulcast_answer
 from .fault_layer import Check, Route
 from .signalling import Protocol, Refusal, count_kinds
 
@@ -40,7 +40,8 @@ async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, 
     if not server.layer.waives(Check.SIMULCAST):  # RFC 9725 §4.8: take up every offered stream
         answer, session.simulcast = simulcast_answer.accept(answer, desc)
     live.relay.attach_publisher(session)
-    session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s, server.end_session))
+    session.spawn(live.relay.reap_when_silent(session, server.config.media_timeout_s,
+                                              lambda ended: server.end_session(ended, observations.MEDIA_TIMEOUT)))
     session.spawn(_announce_when_live(live, session))
     return session, answer
 
