@@ -12,13 +12,13 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.mark.requirement("WHEPL-4.9-3", "WHEP01-4.9-3")
 async def test_player_plays_despite_links_of_an_unknown_rel(client_case):
-    """The 201 carries Links of rels other than ice-server (today the reference server's own extension
-    Links, urn:ietf:params:whep:ext:core:*; once the server has --extra-link, a rel no player can know,
-    the `unknown-link` scenario): a player that does not know a rel passes over it, and one that does
+    """The 201 carries Links of rels other than ice-server (the reference server's own extension Links,
+    urn:ietf:params:whep:ext:core:*, and one of a rel no player can know): a player that does not know a
+    rel passes over it, and one that does
     must still play (no extension is a precondition, §4.9), so either way the player plays on: it does
     not end its session or exit before it is told to stop, and the session connects where the server
     reports it."""
-    seen = await client_case.observe("whep", "plain")
+    seen = await client_case.observe("whep", "unknown-link")
     created = seen.created()
     if created is None:
         client_case.not_applicable(f"the player made no session: {seen.seen()}")
