@@ -22,7 +22,7 @@ class Scenario:
     faults: tuple[str, ...] = ()  # reference server faults (--fault), where a scenario is a distortion
     token: bool = False  # the server requires a Bearer token on every WHIP/WHEP request
     publish_first: bool = True  # WHEP: the suite publishes to the live input before the player starts
-    hold_s: float = 3.0  # how long the client runs once its session is up, before it is told to stop
+    hold_s: float = 2.0  # how long the client runs once its session is up, before it is told to stop
     other_host: bool = False  # the server's Locations name the front's second listener (another host:port)
     # the Link header values (rel="ice-server") the server adds, as reference server --link-ice-server URLs
     links: tuple[str, ...] = field(default=())
@@ -43,7 +43,7 @@ def scenarios() -> dict[str, Scenario]:
                 name=entry["name"], protocol=entry["protocol"], title=entry["title"], rows=tuple(entry["rows"]),
                 server=tuple(entry.get("server", ())), faults=tuple(entry.get("faults", ())),
                 token=bool(entry.get("token", False)), publish_first=bool(entry.get("publish_first", True)),
-                hold_s=float(entry.get("hold_s", 3.0)), other_host=bool(entry.get("other_host", False)),
+                hold_s=float(entry.get("hold_s", 2.0)), other_host=bool(entry.get("other_host", False)),
                 links=tuple(entry.get("links", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
