@@ -74,6 +74,7 @@ def conformance_tests() -> list[str]:
 # trickles but does not restart ICE, one over HTTPS, and the cases that wait out the consent timeout.
 SLOW_CASE = "suites/common/test_consent.py::test_silent_peer_is_ended_after_a_refused_restart"
 PATCH_CASES = ["suites/common/test_trickle_ice.py", "suites/common/test_ice_restart.py"]
+TRICKLE_CLIENT_CASES = ["suites/clients/test_whip_4_3_ice_support.py", "suites/clients/test_whep_4_4_http_patch.py"]
 CLEAN_RUNS: dict[str, list[str]] = {
     "standard": [*pair_args("standard"), "--max-concurrency=4"],
     "cloudflare": [*pair_args("cloudflare"), "--max-concurrency=4"],
@@ -84,8 +85,10 @@ CLEAN_RUNS: dict[str, list[str]] = {
     "no-ice-restart-cloudflare": [*pair_args("cloudflare"), "--server-option=--no-ice-restart", *PATCH_CASES],
     "https": ["--server-option=--tls", "--insecure", "--max-concurrency=4"],
     "slow-cases": ["--slow-cases", "--max-concurrency=4", SLOW_CASE],
-    # client conformance: the project's own client, in both profile pairs (tests/test_clients.py)
+    # client conformance: the project's own client, in both profile pairs (tests/test_clients.py); and
+    # trickling (`trickle` is a behaviour, not a defect), where the PATCH cases grade what it sends
     "clients": ["suites/clients"],
+    "clients-trickle": ["--client-fault=trickle", *TRICKLE_CLIENT_CASES],
 }
 
 
