@@ -42,7 +42,7 @@ class EmbeddedServer:
 
     def __init__(self, pair: ProfilePair, *, token: bool, faults: list[str], ice_servers: list[str],
                  extra_args: list[str] | None = None, start_timeout_s: float = 30.0, redirect: bool = False,
-                 linked_turn: bool = True) -> None:
+                 linked_turn: bool = True, ice_hosts: list[str] | None = None) -> None:
         self.pair = pair
         self.token = secrets.token_hex(16) if token else None
         self.api_token = secrets.token_hex(16)
@@ -53,13 +53,14 @@ class EmbeddedServer:
         # LINKED_TURN names a host that must never be looked up: a client under test would try to
         # (client conformance starts the server without it; its scenarios link loopback servers)
         self.linked_turn = linked_turn
+        self.ice_hosts = ice_hosts or ["127.0.0.1"]  # the server's host candidates
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
         self._stderr = tempfile.TemporaryFile(mode="w+")
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "whip_whep_conformance.reference_server", "--host", "127.0.0.1", "--port", "0",
-               "--ice-host", "127.0.0.1", "--api-token", self.api_token,
+               *(a for host in self.ice_hosts for a in ("--ice-host", host)), "--api-token", self.api_token,
                *(["--link-ice-server", LINKED_TURN] if self.linked_turn else []),
                "--offer-timeout", str(OFFER_TIMEOUT_S),
                "--whip-profile", self.pair.whip, "--whep-profile", self.pair.whep]

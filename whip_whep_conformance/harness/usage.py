@@ -18,7 +18,7 @@ URL_OPTIONS = ("endpoint", "whep_endpoint", "live_inputs")
 # Self-test options: they change how the embedded reference server is started.
 EMBEDDED_ONLY = ("server_fault", "server_option")
 # Options of client conformance (`whip-whep-conformance clients`): they grade a client, not a server.
-CLIENT_OPTIONS = ("whip_client", "whep_client", "manual", "client_fault")
+CLIENT_OPTIONS = ("whip_client", "whep_client", "manual", "client_fault", "server_ice_host")
 
 
 class OptionError(ValueError):

@@ -68,6 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="after SIGINT, S seconds for the client to end its session and exit before SIGTERM (default 5)")
     c.addoption("--manual-timeout-s", type=float, default=120.0, metavar="S",
                 help="--manual: how long each scenario waits for the person's client to connect (default 120)")
+    c.addoption("--server-ice-host", action="append", metavar="ADDR",
+                help="the embedded server's host candidate address(es) in a client run (default 127.0.0.1; "
+                     "libnice clients such as GStreamer skip loopback: give a veth address in a namespace)")
     c.addoption("--client-fault", action="append", metavar="NAME",
                 help="self-tests only: run the project's own client with this fault (python -m whip_whep_conformance.own_client --fault list)")
     g.addoption("--list-requirements", action="store_true", help="print the requirement registry and exit")

@@ -27,7 +27,7 @@ from whip_whep_conformance.harness.wire import WireLog
 from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.webrtc.peer import local_offer
 
-from .client_process import ClientProcess, Stopped, fill
+from .client_process import VERSION, ClientProcess, Stopped, fill
 from .observatory import Observatory
 from .observed import Observed
 from .scenario import Scenario, scenario
@@ -99,7 +99,15 @@ class ClientCase:
         if key not in runs:
             runs[key] = await ScenarioRun(the_scenario, client, self.target, self.config).run()
         observed = runs[key]
-        self.record.figures["scenario"] = the_scenario.id
+        # what results.json shows of the run behind every verdict (the requests are in the messages)
+        self.record.figures.update({
+            "scenario": the_scenario.id, "client_stopped_by": observed.stopped.how,
+            "client_exit_code": observed.stopped.exit_code if observed.stopped.exit_code is not None else "none",
+            "session_up_after_s": observed.up_after_s if observed.up_after_s is not None else -1,
+            "client_requests": len(observed.requests),
+        })
+        if (version := VERSION.search(observed.stopped.output)) is not None:
+            self.record.figures["client_version"] = version.group(1)
         if observed.notes:
             raise NotApplicable(f"scenario {the_scenario.id} could not be arranged: {'; '.join(observed.notes)}")
         return observed
@@ -125,7 +133,8 @@ class ScenarioRun:
         for url in self.scenario.links:
             extra += ["--link-ice-server", url]
         server = EmbeddedServer(self.pair, token=self.scenario.token, faults=list(self.scenario.faults), ice_servers=[],
-                                extra_args=extra, linked_turn=False)
+                                extra_args=extra, linked_turn=False,
+                                ice_hosts=self.config.getoption("server_ice_host"))
         if self.scenario.token and self.fixed_token:
             server.token = self.fixed_token  # --token: the one a person configured in their client (--manual)
         return server
