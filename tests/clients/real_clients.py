@@ -9,9 +9,7 @@ passes as --whip-client / --whep-client, and how the run has to be placed for it
 - simple-whip-client: Meetecho's C client (GStreamer 1.22 webrtcbin + libnice), built by
   tests/clients/simple_whip_client.py from ../shared/peers. libnice never uses loopback for ICE, so the whole
   `clients` run has to happen in a network namespace with the interop lab's veth pair and the embedded
-  server's ICE host on nseth0 (10.77.0.1): `namespace = True` below. The harness hard-codes the server's
-  `--ice-host 127.0.0.1` (harness/embedded.py), so today that client cannot connect media; its HTTP
-  behaviour (POST, DELETE) is still graded.
+  server's ICE host on nseth0 (10.77.0.1, `clients --server-ice-host=10.77.0.1`): `namespace = True` below.
 """
 
 from __future__ import annotations
@@ -50,12 +48,7 @@ class RealClient:
 
 CLIENTS: dict[str, RealClient] = {c.name: c for c in (
     RealClient("ffmpeg", "whip", "FFmpeg 8 WHIP muxer (PyAV 18.1)", namespace=False),
-    RealClient("simple-whip-client", "whip", "Meetecho simple-whip-client b9b3fac (GStreamer 1.22)", namespace=True,
-               note="media never connects in these runs: the harness starts the server with --ice-host 127.0.0.1 "
-                    "and libnice has no loopback candidate, so ICE fails after about 15 s and the client DELETEs "
-                    "its session and exits by itself (before SIGINT). The HTTP verdicts are real; a case that "
-                    "needs media or a SIGINT teardown is not graded on this client until the harness can put the "
-                    "server's ICE host on 10.77.0.1."),
+    RealClient("simple-whip-client", "whip", "Meetecho simple-whip-client b9b3fac (GStreamer 1.22)", namespace=True),
 )}
 
 
