@@ -44,6 +44,10 @@ def test_own_client_passes_every_client_case(name, tmp_path):
     (["clients", "--client-fault=no-such-fault"], "--client-fault: unknown ['no-such-fault']"),
     (["clients", "--client-grace-s=0"], "--client-grace-s=0.0: give a number of seconds above 0"),
     (["--whip-client=true"], "--whip-client grades a client: run `whip-whep-conformance clients"),
+    (["clients", "--ice-host=10.0.0.1"], "--ice-host is an option of a server run"),
+    (["clients", "--server-ice-host=999.1.1.1"], "--server-ice-host=999.1.1.1: not an IP address"),
+    (["clients", "--manual=whip", "--max-concurrency=2"], "--manual: one scenario at a time"),
+    (["clients", "whip/test_4_2_ingest_session_setup.py"], "is a server case"),
 ])
 def test_options_of_the_other_mode_are_usage_errors(args, says, tmp_path):
     """A client option in a server run, or a server target in a client run, is exit 4 naming the option."""

@@ -164,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         if arg.startswith("-") or (i and args[i - 1] in takes_value):
             continue
         if (path := _case_path(cases_dir, arg) or (_case_path(suite_dir, arg) if clients else None)) is not None:
+            if clients and not Path(path.split("::")[0]).is_relative_to(cases_dir):
+                print(f"whip-whep-conformance clients: {arg} is a server case; `clients` runs the client cases "
+                      "(suites/clients/…): run it without `clients`", file=sys.stderr)
+                return 4
             located[i] = path
     options = [a for i, a in enumerate(args) if i not in located]
     paths = list(located.values()) or [str(cases_dir)]

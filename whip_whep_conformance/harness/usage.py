@@ -7,6 +7,7 @@ Which target a run tests follows from the target options given; see `target_mode
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,9 @@ URL_OPTIONS = ("endpoint", "whep_endpoint", "live_inputs")
 EMBEDDED_ONLY = ("server_fault", "server_option")
 # Options of client conformance (`whip-whep-conformance clients`): they grade a client, not a server.
 CLIENT_OPTIONS = ("whip_client", "whep_client", "manual", "client_fault", "server_ice_host")
+# Options of a server run that a client run would silently ignore: refused there instead.
+SERVER_RUN_ONLY = ("ice_host", "ice_server", "no_create", "slow_cases", "max_rate", "ca_bundle", "insecure",
+                   "max_latency_ms", "max_ttff_ms", "max_loss_pct", "max_freeze_ms")
 
 
 class OptionError(ValueError):
@@ -85,6 +89,17 @@ def check_client_options(get, client_run: bool) -> None:
         if get(option):
             raise OptionError(f"{flag(option)} names a server to test; `clients` grades a client against the "
                               "embedded reference server (run without `clients` to test your server)")
+    for option in SERVER_RUN_ONLY:
+        if get(option):
+            raise OptionError(f"{flag(option)} is an option of a server run; `clients` does not use it"
+                              + (" (the embedded server's candidates: --server-ice-host)" if option == "ice_host" else ""))
+    for host in get("server_ice_host") or []:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise OptionError(f"--server-ice-host={host}: not an IP address") from None
+    if get("manual") and ((get("max_concurrency") or 1) > 1):
+        raise OptionError("--manual: one scenario at a time (a person answers the prompts): drop --max-concurrency/-n")
     if get("manual") and (get("whip_client") or get("whep_client")):
         raise OptionError("--manual grades a client a person drives: give it without --whip-client/--whep-client")
     if get("client_fault") and (get("whip_client") or get("whep_client") or get("manual")):

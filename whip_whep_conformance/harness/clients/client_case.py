@@ -38,6 +38,12 @@ RUNS = pytest.StashKey[dict]()  # (scenario id, pair id) -> Observed, per proces
 
 
 @dataclass(frozen=True)
+class ScenarioNotArranged(RuntimeError):
+    """The suite could not set a scenario up (its server or its publisher failed): the case is an Error,
+    so a broken run never reads as a clean one."""
+
+
+@dataclass(frozen=True)
 class ClientUnderTest:
     """Which client a run grades for one protocol: a command, or a person (--manual)."""
 
@@ -108,8 +114,8 @@ class ClientCase:
         })
         if (version := VERSION.search(observed.stopped.output)) is not None:
             self.record.figures["client_version"] = version.group(1)
-        if observed.notes:
-            raise NotApplicable(f"scenario {the_scenario.id} could not be arranged: {'; '.join(observed.notes)}")
+        if observed.notes:  # the suite's own side failed (server, publisher): an Error, never a clean verdict
+            raise ScenarioNotArranged(f"scenario {the_scenario.id} could not be arranged: {'; '.join(observed.notes)}")
         return observed
 
 
@@ -219,9 +225,19 @@ class ScenarioRun:
                       f"; waiting up to {deadline_s:g} s for its session")
             running = lambda: True  # noqa: E731
         else:
-            process = ClientProcess(fill(self.client.command, url, token))
+            process = ClientProcess(fill(self.client.command, url, token),
+                                    env={"WHIP_WHEP_URL": url, "WHIP_WHEP_TOKEN": token or ""})
             await process.start()
             running = lambda: process.running  # noqa: E731
+        try:
+            return await self._graded_run(api, target, uid, url, front, process, running, deadline_s)
+        finally:
+            if process is not None:
+                process.kill_group()  # an error or Ctrl-C on the way: the client (its own session) goes too
+
+    async def _graded_run(self, api, target: Target, uid: str, url: str, front: Observatory,
+                          process: ClientProcess | None, running, deadline_s: float) -> Observed:
+        token = target.token
         up_after = await self._wait_up(api, target, uid, running, deadline_s)
         if up_after is not None and process is not None:
             await process.wait_exit(self.scenario.hold_s)  # the client holds its session (or ends it itself)

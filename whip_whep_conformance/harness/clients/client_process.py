@@ -25,8 +25,10 @@ class Stopped:
 
 
 def fill(command: str, url: str, token: str | None) -> str:
-    """The command with {url} and {token} replaced (shell-quoted); {token} is empty without one."""
-    return command.replace("{url}", shlex.quote(url)).replace("{token}", shlex.quote(token or ""))
+    """The command with {url} and {token} replaced, shell-quoted where they need it (the suite's URLs and
+    tokens need none); without a token {token} is replaced by nothing, not by '' (a client given `-t ''`
+    would send "Bearer "). The command also gets them as WHIP_WHEP_URL and WHIP_WHEP_TOKEN (ClientProcess)."""
+    return command.replace("{url}", shlex.quote(url)).replace("{token}", shlex.quote(token) if token else "")
 
 
 class ClientProcess:
@@ -75,6 +77,14 @@ class ClientProcess:
         except asyncio.TimeoutError:
             return False
 
+    def kill_group(self) -> None:
+        """SIGKILL to the client's process group, whatever is left of it (synchronous: usable in finally)."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
     async def stop(self, grace_s: float) -> Stopped:
         """SIGINT to the process group; SIGTERM after `grace_s`; SIGKILL after another `grace_s`."""
         if self.proc is None:
@@ -91,6 +101,7 @@ class ClientProcess:
             how = name
             if await self.wait_exit(grace_s if sig != signal.SIGKILL else 10):
                 break
+        self.kill_group()  # what the client left behind in its group (a child it started) goes too
         if self._reader is not None:
             try:
                 await asyncio.wait_for(self._reader, 5)

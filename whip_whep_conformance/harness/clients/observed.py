@@ -93,7 +93,7 @@ class Observed:
         """The server's record of the session the client made (the one whose URL the 201 named)."""
         where = self.location()
         path = where[1] if where else None
-        return next((s for s in self.sessions if s.get("url") == path), None) or (self.sessions[0] if self.sessions else None)
+        return next((s for s in self.sessions if s.get("url") == path), None)
 
     def seen(self) -> str:
         """Every request, one per line, for failure messages."""
