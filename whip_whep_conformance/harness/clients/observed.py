@@ -7,11 +7,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from whip_whep_conformance.protocol import sdp
+from whip_whep_conformance.protocol import headers, sdp, sdpfrag
 
 from .client_process import Stopped
 from .observatory import Request
 from .scenario import Scenario
+
+
+# RFC 9725 §4.3.3 asks for If-Match "*" and its own example (Figure 4) writes `If-Match: "*"` quoted; RFC
+# 9110 §13.1.1's wildcard is the bare `*`. A client that copies the RFC's example is not failed for it.
+RESTART_MARKERS = ("*", '"*"')
+
+
+def fragment_of(request: Request) -> sdpfrag.SdpFrag | None:
+    """The request's body as a trickle-ice-sdpfrag, or None when it is not one."""
+    try:
+        return sdpfrag.parse(request.text)
+    except (sdpfrag.SdpFragError, ValueError, IndexError):
+        return None
 
 
 @dataclass
@@ -75,6 +88,31 @@ class Observed:
 
     def deletes(self) -> list[Request]:
         return self.to_session("DELETE")
+
+    def offer_credentials(self) -> tuple[str | None, str | None]:
+        """The ice-ufrag and ice-pwd of the client's offer (its first m-section's)."""
+        offer = self.offer()
+        first = offer.media[0] if offer is not None and offer.media else None
+        return (first.ice_ufrag, first.ice_pwd) if first is not None else (None, None)
+
+    def is_restart(self, request: Request) -> bool:
+        """A restart PATCH: If-Match "*" (the restart's marker), or a fragment with credentials other than
+        the offer's (new credentials are a restart, whatever the headers say). An application/sdp PATCH
+        answers a WHEP counter-offer (draft-ietf-wish-whep-03 §4.2.2): not a restart."""
+        if headers.media_type(request.header("Content-Type")) == headers.SDP:
+            return False
+        if (request.header("If-Match") or "").strip() in RESTART_MARKERS:
+            return True
+        frag = fragment_of(request)
+        ufrag, _ = frag.credentials() if frag is not None else (None, None)
+        return ufrag is not None and ufrag != self.offer_credentials()[0]
+
+    def restarts(self) -> list[Request]:
+        return [p for p in self.patches() if self.is_restart(p)]
+
+    def trickles(self) -> list[Request]:
+        """PATCHes to the session that are no restart (trickle ones, and under WHEP -03 a counter-offer's answer)."""
+        return [p for p in self.patches() if not self.is_restart(p)]
 
     def by_method(self, method: str) -> list[Request]:
         return [r for r in self.requests if r.method == method]

@@ -8,41 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from whip_whep_conformance.harness.clients.observatory import Request
-from whip_whep_conformance.harness.clients.observed import Observed
-from whip_whep_conformance.protocol import headers, sdpfrag
+from whip_whep_conformance.harness.clients.observed import fragment_of
 
 pytestmark = pytest.mark.asyncio
 
 
-def _fragment(request: Request) -> sdpfrag.SdpFrag | None:
-    try:
-        return sdpfrag.parse(request.text)
-    except (sdpfrag.SdpFragError, ValueError, IndexError):
-        return None
 
 
-def _offer_credentials(seen: Observed) -> tuple[str | None, str | None]:
-    offer = seen.offer()
-    first = offer.media[0] if offer is not None and offer.media else None
-    return (first.ice_ufrag, first.ice_pwd) if first is not None else (None, None)
-
-
-def _is_restart(request: Request, seen: Observed) -> bool:
-    """A restart PATCH: If-Match "*" (the restart's marker), or a fragment with credentials other than the
-    offer's (new credentials are a restart, whatever the headers say). An application/sdp PATCH is an
-    answer to a counter-offer (§4.2.2), not a restart."""
-    if headers.media_type(request.header("Content-Type")) == headers.SDP:
-        return False
-    if (request.header("If-Match") or "").strip() in ("*", '"*"'):
-        return True
-    frag = _fragment(request)
-    ufrag, _ = frag.credentials() if frag is not None else (None, None)
-    return ufrag is not None and ufrag != _offer_credentials(seen)[0]
-
-
-def _restarts(seen: Observed) -> list[Request]:
-    return [p for p in seen.patches() if _is_restart(p, seen)]
 
 
 @pytest.mark.requirement("WHEPL-4.4.3-2")
@@ -50,13 +22,13 @@ async def test_player_restart_carries_new_credentials_and_candidates(client_case
     """MUST: a restart PATCH has the player's fresh ice-ufrag/ice-pwd (not its offer's) and the candidates
     it gathered for them. (draft-murillo-whep-01 has no row for this: Info under that pair.)"""
     seen = await client_case.observe("whep", "dropped-path")
-    restarts = _restarts(seen)
+    restarts = seen.restarts()
     if not restarts:
         client_case.not_applicable(f"the player sent no restart PATCH after its path was dropped: {seen.seen()}")
-    old = _offer_credentials(seen)
+    old = seen.offer_credentials()
     bad = []
     for p in restarts:
-        frag = _fragment(p)
+        frag = fragment_of(p)
         creds = frag.credentials() if frag is not None else (None, None)
         candidates = sum(len(m.candidates) for m in frag.media) if frag is not None else 0
         if None in creds or creds[0] == old[0] or creds[1] == old[1] or not candidates:
@@ -69,7 +41,7 @@ async def test_player_restart_carries_if_match_star(client_case):
     """MUST: a restart PATCH carries If-Match: "*" (the player cannot know the new ICE session's tag;
     draft-murillo-whep-01's examples quote it, so "*" is taken too)."""
     seen = await client_case.observe("whep", "dropped-path")
-    restarts = _restarts(seen)
+    restarts = seen.restarts()
     if not restarts:
         client_case.not_applicable(f"the player sent no restart PATCH after its path was dropped: {seen.seen()}")
     tags = [p.header("If-Match") for p in restarts]

@@ -8,43 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from whip_whep_conformance.harness.clients.observatory import Request
-from whip_whep_conformance.harness.clients.observed import Observed
+from whip_whep_conformance.harness.clients.observed import RESTART_MARKERS, fragment_of
 from whip_whep_conformance.protocol import headers, sdpfrag
 
 pytestmark = pytest.mark.asyncio
 
 
-# RFC 9725 §4.3.3 asks for If-Match "*" and its own example (Figure 4) writes `If-Match: "*"` quoted; RFC
-# 9110 §13.1.1's wildcard is the bare `*`. A client that copies the RFC's example is not failed for it.
-RESTART_MARKERS = ("*", '"*"')
 
 
-def _fragment(request: Request) -> sdpfrag.SdpFrag | None:
-    try:
-        return sdpfrag.parse(request.text)
-    except (sdpfrag.SdpFragError, ValueError, IndexError):
-        return None
 
 
-def _offer_credentials(seen: Observed) -> tuple[str | None, str | None]:
-    offer = seen.offer()
-    first = offer.media[0] if offer is not None and offer.media else None
-    return (first.ice_ufrag, first.ice_pwd) if first is not None else (None, None)
-
-
-def _is_restart(request: Request, seen: Observed) -> bool:
-    """A restart PATCH: If-Match "*" (§4.3.3's marker), or a fragment with credentials other than the offer's
-    (a restart is new credentials, whatever its headers say)."""
-    if (request.header("If-Match") or "").strip() in RESTART_MARKERS:
-        return True
-    frag = _fragment(request)
-    ufrag, _ = frag.credentials() if frag is not None else (None, None)
-    return ufrag is not None and ufrag != _offer_credentials(seen)[0]
-
-
-def _trickles(seen: Observed) -> list[Request]:
-    return [p for p in seen.patches() if not _is_restart(p, seen)]
 
 
 @pytest.mark.requirement("WHIP-4.3.1-2")
@@ -54,8 +27,8 @@ async def test_client_patches_typed_trickle_ice_sdpfrag(client_case):
     patches = seen.patches()
     if not patches:
         client_case.not_applicable("the client sent no PATCH to its session (it neither trickled nor restarted ICE)")
-    bad = [f"{p.header('Content-Type')!r} ({'a fragment' if _fragment(p) is not None else 'not a fragment'})"
-           for p in patches if headers.media_type(p.header("Content-Type")) != headers.SDPFRAG or _fragment(p) is None]
+    bad = [f"{p.header('Content-Type')!r} ({'a fragment' if fragment_of(p) is not None else 'not a fragment'})"
+           for p in patches if headers.media_type(p.header("Content-Type")) != headers.SDPFRAG or fragment_of(p) is None]
     client_case.expect(not bad, "WHIP-4.3.1-2", message=f"PATCHes to the session were typed {bad}")
 
 
@@ -95,31 +68,28 @@ async def test_client_sends_its_buffered_candidates_in_one_patch(client_case):
     Host candidates spread over several trickle PATCHes are buffered ones not aggregated. (Timing would
     not do: a srflx candidate gathered while the first PATCH is in flight may rightly go in a second.)"""
     seen = await client_case.observe("whip", "plain")
-    trickles = _trickles(seen)
+    trickles = seen.trickles()
     if not trickles:
         client_case.not_applicable("the client sent no trickle PATCH (it did not trickle)")
-    hosts = [sum(" typ host" in c for m in f.media for c in m.candidates) if (f := _fragment(p)) else 0
+    hosts = [sum(" typ host" in c for m in f.media for c in m.candidates) if (f := fragment_of(p)) else 0
              for p in trickles]
     client_case.expect(sum(1 for n in hosts if n) <= 1, "WHIP-4.3.2-6",
                        message=f"the client's host candidates came in {sum(1 for n in hosts if n)} trickle PATCHes "
                                f"({hosts} host candidates in each), not one aggregated PATCH")
 
 
-def _restarts(seen: Observed) -> list[Request]:
-    return [p for p in seen.patches() if _is_restart(p, seen)]
-
 
 @pytest.mark.requirement("WHIP-4.3.3-2")
 async def test_client_restart_carries_new_credentials_and_candidates(client_case):
     """A restart PATCH has the client's fresh ice-ufrag/ice-pwd (not the offer's) and its new candidates."""
     seen = await client_case.observe("whip", "dropped-path")
-    restarts = _restarts(seen)
+    restarts = seen.restarts()
     if not restarts:
         client_case.not_applicable(f"the client sent no restart PATCH after its path was dropped: {seen.seen()}")
-    old = _offer_credentials(seen)
+    old = seen.offer_credentials()
     bad = []
     for p in restarts:
-        frag = _fragment(p)
+        frag = fragment_of(p)
         creds = frag.credentials() if frag is not None else (None, None)
         candidates = sum(len(m.candidates) for m in frag.media) if frag is not None else 0
         if None in creds or creds[0] == old[0] or creds[1] == old[1] or not candidates:
@@ -131,7 +101,7 @@ async def test_client_restart_carries_new_credentials_and_candidates(client_case
 async def test_client_restart_carries_if_match_star(client_case):
     """A restart PATCH carries If-Match: "*" (the client cannot know the new ICE session's tag yet)."""
     seen = await client_case.observe("whip", "dropped-path")
-    restarts = _restarts(seen)
+    restarts = seen.restarts()
     if not restarts:
         client_case.not_applicable(f"the client sent no restart PATCH after its path was dropped: {seen.seen()}")
     tags = [p.header("If-Match") for p in restarts]
