@@ -54,11 +54,16 @@ def fault_map() -> list[dict]:
 def conformance_tests() -> list[str]:
     """Node ids (without parameters) of every server conformance case in suites/ (the client cases,
     suites/clients/, are proven by client faults: tests/client_fault_map.toml)."""
+    package = REPO / "whip_whep_conformance"
+    return case_functions([p for p in sorted((package / "suites").rglob("test_*.py"))
+                           if "clients" not in p.relative_to(package / "suites").parts[:1]])
+
+
+def case_functions(paths: list[Path]) -> list[str]:
+    """Node ids (without parameters, from suites/) of the case functions the test modules `paths` define."""
     found = []
     package = REPO / "whip_whep_conformance"
-    for path in sorted((package / "suites").rglob("test_*.py")):
-        if "clients" in path.relative_to(package / "suites").parts[:1]:
-            continue
+    for path in paths:
         module_name = ".".join(path.relative_to(REPO).with_suffix("").parts)
         module = importlib.import_module(module_name)
         for name, func in inspect.getmembers(module, inspect.isfunction):

@@ -4,8 +4,6 @@ has seen fail proves nothing about the clients it passes."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import tomllib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +13,7 @@ import pytest
 
 from whip_whep_conformance.own_client.faults import ClientFault
 
-from .suite_run import REPO, pair_args, run_suite
+from .suite_run import REPO, case_functions, pair_args, run_suite
 
 MAP = REPO / "tests" / "client_fault_map.toml"
 ROWS: list[dict] = tomllib.loads(MAP.read_text(encoding="utf-8")).get("row", [])
@@ -30,15 +28,7 @@ NOT_YET_MAPPED = {"no-restart"}
 
 def client_cases(protocol: str) -> list[str]:
     """Node ids (without parameters) of the client cases of `protocol` (suites/clients/test_PROTOCOL_*.py)."""
-    found = []
-    package = REPO / "whip_whep_conformance"
-    for path in sorted((package / "suites" / "clients").glob(f"test_{protocol}_*.py")):
-        module_name = ".".join(path.relative_to(REPO).with_suffix("").parts)
-        module = importlib.import_module(module_name)
-        for name, func in inspect.getmembers(module, inspect.isfunction):
-            if name.startswith("test_") and func.__module__ == module_name:
-                found.append(f"{path.relative_to(package).as_posix()}::{name}")
-    return found
+    return case_functions(sorted((REPO / "whip_whep_conformance" / "suites" / "clients").glob(f"test_{protocol}_*.py")))
 
 
 @pytest.mark.parametrize("protocol", ["whip", "whep"])
