@@ -205,6 +205,7 @@ def test_help_starts_with_the_suites_options_and_names_merge(tmp_path):
     text = run.stdout
     assert run.returncode == 0 and text.startswith("usage: whip-whep-conformance"), text[:500]
     assert "whip-whep-conformance merge RESULTS.json" in text.splitlines()[1], text[:500]
+    assert "whip-whep-conformance clients [--whip-client=CMD]" in text.splitlines()[2], text[:500]
     suite_options, pytest_options = text.index("--endpoint"), text.index("-k EXPRESSION")
     assert suite_options < pytest_options, "pytest's options come before the suite's"
 

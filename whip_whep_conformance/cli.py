@@ -34,8 +34,8 @@ def merge(argv: list[str]) -> int:
 
 
 USAGE = """usage: whip-whep-conformance [options] [CASE ...]
-       whip-whep-conformance clients [--whip-client=CMD] [--whep-client=CMD] [--manual=whip|whep] [options]
        whip-whep-conformance merge RESULTS.json ... [-o matrix.html]   (runs side by side; merge --help)
+       whip-whep-conformance clients [--whip-client=CMD] [--whep-client=CMD] [--manual=whip|whep] [options]
 
 Tests a WHIP (RFC 9725) / WHEP server and writes reports/ (results.json, junit.xml, conformance.html).
 No target option: the embedded reference server is tested. CASE: a node id under the suite
