@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from whip_whep_conformance.protocol import headers, sdp, sdpfrag
+from whip_whep_conformance.protocol import headers, sdp, sdpfrag, whep_extensions
 from whip_whep_conformance.protocol.link import parse_links
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.webrtc.consent import ConsentCheck
@@ -22,7 +22,10 @@ from .faults import ClientFault as F
 
 log = logging.getLogger("own_client")
 
-KNOWN_RELS = {"ice-server"}
+# The rels the client knows (it uses only ice-server, and knows the WHEP core extensions it leaves unused):
+# the `unknown-link-fatal` defect gives up on any other, and not on the plain scenario's own Links, which
+# is what the unknown-Link cases' control needs.
+KNOWN_RELS = {"ice-server", whep_extensions.SSE_REL, whep_extensions.LAYER_REL}
 RETRIES = 3  # 503/409 + Retry-After: tries before giving up
 DROPPED_AFTER_FAILED_CHECKS = 3  # consent checks unanswered in a row before the path counts as lost
 
