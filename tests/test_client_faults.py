@@ -4,6 +4,7 @@ has seen fail proves nothing about the clients it passes."""
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,38 @@ def test_every_client_case_has_a_fault(protocol):
     shown = {r["test"] for r in ROWS if r.get("verdict", "Fail") in ("Fail", "Warning", "Unsupported")}
     unmapped = [t for t in client_cases(protocol) if t not in shown]
     assert not unmapped, f"client cases no client fault is shown to fail (add rows to {MAP.name}): {unmapped}"
+
+
+def test_every_graded_fail_requirement_is_shown_failing():
+    """Per requirement, not only per case: every client row the clean client runs grade at `fail` is a row's
+    `requirement`, or a requirement of a case a row shows Failing (WHEP cases grade the -03 or the
+    murillo-01 ID, whichever the pair is under)."""
+    from whip_whep_conformance import registry
+
+    marks = _case_requirements()
+    shown = {r["requirement"] for r in ROWS if r.get("verdict", "Fail") == "Fail" and "requirement" in r}
+    shown |= {i for r in ROWS if r.get("verdict", "Fail") == "Fail" and "requirement" not in r for i in marks[r["test"]]}
+    graded = set().union(*(ids for name, ids in registry.graded().items() if name.startswith("clients")))
+    # a joint row (the player's half graded here, the server's in the server runs) is proven by a server fault too
+    unshown = sorted(i for i in graded if registry.get(i).grade == "fail" and i not in shown and i not in _server_graded())
+    assert not unshown, f"graded-fail client requirements no client fault is shown to make fail: {unshown}"
+
+
+def _server_graded() -> set[str]:
+    from whip_whep_conformance import registry
+
+    return set().union(*(ids for name, ids in registry.graded().items() if not name.startswith("clients")))
+
+
+def _case_requirements() -> dict[str, tuple[str, ...]]:
+    """Client case id (suites/clients/MODULE::NAME) -> the requirement IDs its marker names."""
+    found = {}
+    for case in client_cases("whip") + client_cases("whep"):
+        path, name = case.split("::")
+        module = importlib.import_module("whip_whep_conformance." + path.removesuffix(".py").replace("/", "."))
+        marks = [m for m in getattr(getattr(module, name), "pytestmark", []) if m.name == "requirement"]
+        found[case] = tuple(i for m in marks for i in m.args)
+    return found
 
 
 def test_every_row_names_a_real_fault_and_case():
