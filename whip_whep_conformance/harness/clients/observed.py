@@ -110,6 +110,19 @@ class Observed:
     def restarts(self) -> list[Request]:
         return [p for p in self.patches() if self.is_restart(p)]
 
+    def restarts_without_fresh_ice(self) -> list[str]:
+        """The restart PATCHes that lack new ice-ufrag/ice-pwd (other than the offer's) or any candidate,
+        each described (RFC 9725 §4.3.3, draft-ietf-wish-whep-03 §4.4.3)."""
+        old = self.offer_credentials()
+        bad = []
+        for p in self.restarts():
+            frag = fragment_of(p)
+            creds = frag.credentials() if frag is not None else (None, None)
+            candidates = sum(len(m.candidates) for m in frag.media) if frag is not None else 0
+            if None in creds or creds[0] == old[0] or creds[1] == old[1] or not candidates:
+                bad.append(f"ufrag {creds[0]!r} (offer's {old[0]!r}), {candidates} candidates")
+        return bad
+
     def trickles(self) -> list[Request]:
         """PATCHes to the session that are no restart (trickle ones, and under WHEP -03 a counter-offer's answer)."""
         return [p for p in self.patches() if not self.is_restart(p)]
