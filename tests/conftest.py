@@ -35,7 +35,16 @@ TEST_TIMEOUT_S = 900
 TESTS = Path(__file__).resolve().parent
 
 
+# `./run tests` spreads the tests over two xdist workers (--dist loadgroup). A module with module- or
+# session-scoped fixtures (a browser, a built peer, a shared run) keeps its tests on one worker, so each
+# fixture is built once; these modules have none and are the bulk of the time, so their tests spread.
+SPREAD = {"test_fault_injection.py", "test_clients.py", "test_cli.py"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if TESTS in item.path.parents and item.path.name not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(TESTS))))
     if not config.pluginmanager.has_plugin("timeout"):
         return
     for item in items:

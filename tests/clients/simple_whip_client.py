@@ -19,7 +19,6 @@ import re
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,8 +54,7 @@ def build() -> Path:
 
     def make(work: Path, log: Path) -> None:
         peers.apt_install(BUILD_DEPS, log)
-        with tarfile.open(tarball) as tar:
-            tar.extractall(work, filter="data")
+        peers.extract(tarball, work)
         (top,) = [p for p in work.iterdir() if p.is_dir()]
         peers._run(["make"], log, cwd=top, timeout_s=300)
         (top / "whip-client").rename(work / "whip-client")

@@ -8,6 +8,8 @@ an interrupted build never leaves a half-built cache entry behind.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -97,9 +99,27 @@ def _missing_debs(packages: list[str]) -> list[str]:
     return missing
 
 
+@contextlib.contextmanager
+def _cache_lock(name: str):
+    """Hold an exclusive lock named `name` in the cache, across processes (xdist workers build the same
+    peers, and apt-get allows one dpkg at a time); released when the holder exits, however it exits."""
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def apt_install(packages: list[str], log: Path) -> None:
     """Install the Debian packages not yet installed (root only: the lab runs as root)."""
-    missing = _missing_debs(packages)
+    if not _missing_debs(packages):
+        return
+    with _cache_lock("apt"):
+        _apt_install(packages, log)
+
+
+def _apt_install(packages: list[str], log: Path) -> None:
+    missing = _missing_debs(packages)  # again: another process may have installed them meanwhile
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -109,13 +129,41 @@ def apt_install(packages: list[str], log: Path) -> None:
     _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], log, env=env)
 
 
+def extract(tarball: Path, dest: Path) -> None:
+    """Unpack a pinned source tarball into `dest`, refusing members that would land outside it.
+
+    Debian 12's Python is 3.11.2, whose `extractall` has no `filter=` (3.11.4 added it): there the
+    same rule is checked by hand (no absolute or `..` paths, no links out, no device files)."""
+    with tarfile.open(tarball) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+            return
+        root = dest.resolve()
+
+        def inside(path: Path) -> bool:
+            return root == path or root in path.parents
+
+        for member in tar.getmembers():
+            link_base = root / Path(member.name).parent if member.issym() else root  # hard links: from the top
+            if (member.name.startswith("/") or not inside((root / member.name).resolve()) or member.isdev()
+                    or (member.issym() or member.islnk()) and not inside((link_base / member.linkname).resolve())):
+                raise PeerUnavailable(f"{tarball.name}: member {member.name!r} would land outside {dest}")
+        tar.extractall(dest)
+
+
 def _atomic_build(name: str, key: str, build) -> Path:
     """Return the cache entry `name-key`, building it with `build(folder, log)` when absent."""
     root = cache_root()
     final = root / f"{name}-{key}"
     if (final / ".complete").exists():
         return final
-    root.mkdir(parents=True, exist_ok=True)
+    with _cache_lock(f"{name}-{key}"):  # one builder; the others wait, then find it complete
+        if (final / ".complete").exists():
+            return final
+        return _build_into(root, final, name, key, build)
+
+
+def _build_into(root: Path, final: Path, name: str, key: str, build) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     log = root / f"{name}-{key}.log"
     log.write_text("")
@@ -149,8 +197,7 @@ def janus_142() -> JanusInstall:
         apt_install(JANUS_BUILD_DEPS, log)
         src = work / "src"
         src.mkdir()
-        with tarfile.open(tarball) as tar:
-            tar.extractall(src, filter="data")
+        extract(tarball, src)
         (top,) = [p for p in src.iterdir() if p.is_dir()]
         prefix = work / "prefix"
         _run(["sh", "autogen.sh"], log, cwd=top)
@@ -215,8 +262,7 @@ def node_servers() -> Path:
         (dgram / "index.js").write_text(UNIX_DGRAM_STUB)
         (work / "package.json").write_text(json.dumps(manifest, indent=1))
         _run(["npm", "install", "--omit=dev", "--no-audit", "--no-fund", "--ignore-scripts"], log, cwd=work)
-        with tarfile.open(tarball) as tar:
-            tar.extractall(work, filter="data")
+        extract(tarball, work)
         (src,) = [p for p in work.iterdir() if p.is_dir() and p.name.startswith("simple-whip-server")]
         src.rename(work / "simple-whip-server")
 
