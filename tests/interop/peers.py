@@ -115,18 +115,14 @@ def apt_install(packages: list[str], log: Path) -> None:
     if not _missing_debs(packages):
         return
     with _cache_lock("apt"):
-        _apt_install(packages, log)
-
-
-def _apt_install(packages: list[str], log: Path) -> None:
-    missing = _missing_debs(packages)  # again: another process may have installed them meanwhile
-    if not missing:
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise PeerUnavailable(f"missing Debian packages {missing} and not root with apt-get to install them")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    _run(["apt-get", "update", "-qq"], log, env=env)
-    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], log, env=env)
+        missing = _missing_debs(packages)  # again: another process may have installed them meanwhile
+        if not missing:
+            return
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            raise PeerUnavailable(f"missing Debian packages {missing} and not root with apt-get to install them")
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        _run(["apt-get", "update", "-qq"], log, env=env)
+        _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], log, env=env)
 
 
 def extract(tarball: Path, dest: Path) -> None:
@@ -143,10 +139,15 @@ def extract(tarball: Path, dest: Path) -> None:
         def inside(path: Path) -> bool:
             return root == path or root in path.parents
 
+        def escapes(member: tarfile.TarInfo) -> bool:
+            if member.name.startswith("/") or member.isdev() or not inside((root / member.name).resolve()):
+                return True
+            if member.issym():  # relative to its own folder
+                return not inside((root / Path(member.name).parent / member.linkname).resolve())
+            return member.islnk() and not inside((root / member.linkname).resolve())  # hard: from the top
+
         for member in tar.getmembers():
-            link_base = root / Path(member.name).parent if member.issym() else root  # hard links: from the top
-            if (member.name.startswith("/") or not inside((root / member.name).resolve()) or member.isdev()
-                    or (member.issym() or member.islnk()) and not inside((link_base / member.linkname).resolve())):
+            if escapes(member):
                 raise PeerUnavailable(f"{tarball.name}: member {member.name!r} would land outside {dest}")
         tar.extractall(dest)
 
@@ -160,23 +161,19 @@ def _atomic_build(name: str, key: str, build) -> Path:
     with _cache_lock(f"{name}-{key}"):  # one builder; the others wait, then find it complete
         if (final / ".complete").exists():
             return final
-        return _build_into(root, final, name, key, build)
-
-
-def _build_into(root: Path, final: Path, name: str, key: str, build) -> Path:
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
-    log = root / f"{name}-{key}.log"
-    log.write_text("")
-    try:
-        build(work, log)
-        (work / ".complete").write_text(key)
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
-    return final
+        work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+        log = root / f"{name}-{key}.log"
+        log.write_text("")
+        try:
+            build(work, log)
+            (work / ".complete").write_text(key)
+            if final.exists():
+                shutil.rmtree(final)
+            work.rename(final)
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+        return final
 
 
 @dataclass(frozen=True)
