@@ -10,6 +10,9 @@ passes as --whip-client / --whep-client, and how the run has to be placed for it
   tests/clients/simple_whip_client.py from ../shared/peers. libnice never uses loopback for ICE, so the whole
   `clients` run has to happen in a network namespace with the interop lab's veth pair and the embedded
   server's ICE host on nseth0 (10.77.0.1, `clients --server-ice-host=10.77.0.1`): `namespace = True` below.
+- medooze-*, cloudflare-*, eyevinn-*: browser libraries in headless Chromium, each on a page of its own
+  origin (tests/clients/browser_client.py: it ends the session the library's way when signalled).
+  Chromium gathers loopback candidates (--allow-loopback-in-peer-connection), so no namespace.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+BROWSER_LIBRARIES = ("medooze", "cloudflare", "eyevinn")  # tests/clients/browser_client.py LIBRARIES
 
 
 @dataclass(frozen=True)
@@ -43,12 +47,26 @@ class RealClient:
             # `-t ''` would send "Authorization: Bearer " (it tests token != NULL): -t only with a token
             return (f"T={{token}}; exec {shlex.quote(str(binary))} -u {{url}} ${{T:+-t \"$T\"}} -V {shlex.quote(swc.VIDEO_PIPE)} "
                     f"-A {shlex.quote(swc.AUDIO_PIPE)} -H minimal -o -l 5")
+        library, _, protocol = self.name.rpartition("-")
+        if library in BROWSER_LIBRARIES:
+            from tests.clients.npm_browser_clients import browser_clients
+            browser_clients()  # npm install + bundles, cached in the peers cache after the first build
+            return (f"exec {shlex.quote(sys.executable)} -m tests.clients.browser_client {library} {protocol} "
+                    "{url} {token}")
         raise KeyError(self.name)
 
 
 CLIENTS: dict[str, RealClient] = {c.name: c for c in (
     RealClient("ffmpeg", "whip", "FFmpeg 8 WHIP muxer (PyAV 18.1)", namespace=False),
     RealClient("simple-whip-client", "whip", "Meetecho simple-whip-client b9b3fac (GStreamer 1.22)", namespace=True),
+    RealClient("medooze-whip", "whip", "medooze whip-whep 1.2.0 whip.js (Debian Chromium)", namespace=False),
+    RealClient("medooze-whep", "whep", "medooze whip-whep 1.2.0 whep.js (Debian Chromium)", namespace=False),
+    RealClient("cloudflare-whip", "whip", "Cloudflare Stream example WHIPClient.js, workers-sdk 884e418 (Debian Chromium)",
+               namespace=False),
+    RealClient("cloudflare-whep", "whep", "Cloudflare Stream example WHEPClient.js, workers-sdk 884e418 (Debian Chromium)",
+               namespace=False),
+    RealClient("eyevinn-whip", "whip", "@eyevinn/whip-web-client 1.1.7 (Debian Chromium)", namespace=False),
+    RealClient("eyevinn-whep", "whep", "@eyevinn/webrtc-player 0.13.0 (Debian Chromium)", namespace=False),
 )}
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 
 import pytest
 
 from tests.clients import expected_verdicts as ev
-from tests.clients.real_clients import CLIENTS
+from tests.clients.real_clients import BROWSER_LIBRARIES, CLIENTS
 from tests.interop import lab, peers
 
 RECORDED = sorted(path.stem for path in ev.EXPECTED.glob("*.json"))
@@ -25,6 +26,8 @@ def _unavailable(name: str) -> str | None:
         return "PyAV (FFmpeg 8's WHIP muxer) is not installed"
     if client.namespace and (why := lab.namespace_support()):
         return why
+    if client.name.rpartition("-")[0] in BROWSER_LIBRARIES and not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        return "Chromium is not installed (`./run tests` installs it with apt-get when run as root)"
     try:
         client.command()
     except peers.PeerUnavailable as exc:

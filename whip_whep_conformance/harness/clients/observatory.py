@@ -41,6 +41,11 @@ class Request:
     def header_values(self, name: str) -> list[str]:
         return [v for k, v in self.headers if k.lower() == name.lower()]
 
+    def is_preflight(self) -> bool:
+        """A CORS preflight (Fetch §4.8): an OPTIONS the browser sends on its own before a cross-origin
+        request, naming it in Access-Control-Request-Method. Not a request of the client's code."""
+        return self.method == "OPTIONS" and self.header("Access-Control-Request-Method") is not None
+
     def response_header(self, name: str) -> str | None:
         return next((v for k, v in self.response_headers if k.lower() == name.lower()), None)
 

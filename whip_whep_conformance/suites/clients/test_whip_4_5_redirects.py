@@ -11,12 +11,14 @@ pytestmark = pytest.mark.asyncio
 
 
 def _redirected(client_case, seen: Observed) -> tuple[Request, list[Request]]:
-    """The POST the server answered 307, and what the client sent to where it pointed (/via/...)."""
+    """The POST the server answered 307, and what the client sent to where it pointed (/via/...). A
+    browser's CORS preflight of the redirected request is the browser's own step, not what the client
+    sent: the request the preflight was for comes after it."""
     first = next((r for r in seen.endpoint_posts() if r.status in (301, 302, 303, 307, 308)), None)
     if first is None:
         client_case.not_applicable(f"no POST of the client's was answered with a redirect: {seen.seen()}")
     target = first.response_header("Location") or ""
-    followed = [r for r in seen.requests if r.sent_at > first.sent_at and r.path.split("?")[0] == target.split("?")[0]]
+    followed = [r for r in seen.requests if r.sent_at > first.sent_at and not r.is_preflight() and r.path.split("?")[0] == target.split("?")[0]]
     return first, followed
 
 
