@@ -61,7 +61,7 @@ class ClientFault(enum.Enum):
     SERVER_OFFER = ("server-offer", "(not a defect) WHEP: ask for the server's offer with a bodiless POST (draft-murillo-"
                     "whep-01 §4.2) and answer it by PATCH; an endpoint that refuses that POST gets the player's own offer")
     SERVER_OFFER_NO_ACCEPT = ("server-offer-no-accept", "WHEP, with server-offer: leave Accept: application/sdp off the "
-                              "bodiless POST")
+                              "bodiless POST (httpx then sends its default Accept: */*)")
     IGNORE_COUNTER_OFFER = ("ignore-counter-offer", "take a 406 counter-offer as a failure")
     COUNTER_ANSWER_SENDRECV = ("counter-answer-sendrecv", "answer a counter-offer (or a server offer) with sendrecv media")
     ANSWER_PATCH_CONTENT_TYPE = ("answer-patch-content-type", "PATCH the answer to a counter-offer (or a server offer) "
