@@ -96,6 +96,9 @@ CLEAN_RUNS: dict[str, list[str]] = {
     # ever ends, then waits 12 s, not 30)
     "clients": ["--timeout-s=4", "suites/clients"],
     "clients-trickle": ["--timeout-s=4", "--client-fault=trickle", *TRICKLE_CLIENT_CASES],
+    # asking for the server's offer (`server-offer`, a behaviour), where only draft-murillo-whep-01 has one
+    "clients-server-offer": ["--timeout-s=4", "--client-fault=server-offer", *pair_args("cloudflare"),
+                             "suites/clients/test_whep_4_2_server_offers.py"],
 }
 
 

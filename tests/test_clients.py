@@ -25,10 +25,11 @@ def _cli(args: list[str], tmp_path: Path, timeout_s: float = 120) -> subprocess.
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["clients", "clients-trickle"])
+@pytest.mark.parametrize("name", ["clients", "clients-trickle", "clients-server-offer"])
 def test_own_client_passes_every_client_case(name, tmp_path):
     """The default `clients` run grades the project's own aiortc client: nothing fails, in both pairs;
-    trickling its candidates (RFC 9725 §4.3.2), it passes the PATCH cases that grade them."""
+    trickling its candidates (RFC 9725 §4.3.2), it passes the PATCH cases that grade them; asking for
+    the server's offer (draft-murillo-whep-01 §4.2), the cases that grade how it answers."""
     run = run_suite(CLEAN_RUNS[name], tmp_path, timeout_s=1200)
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]

@@ -81,8 +81,10 @@ async def test_a_viewer_is_listed_with_what_was_sent(server, playing):
 async def test_consent_checks_are_counted(server, playing):
     published, played = playing
     seen = [await until(server, s.path, lambda o: o["consent"]["answered"] > 0, CONSENT_WITHIN_S) for s in (published, played)]
-    assert all(o["consent"]["sent"] >= o["consent"]["answered"] > 0 for o in seen), \
-        f"the server's consent checks to a publisher and a viewer are counted, sent and answered; got {[o['consent'] for o in seen]}"
+    assert all(o["consent"]["sent"] >= o["consent"]["answered"] + o["consent"]["unanswered"]
+               and o["consent"]["answered"] > 0 and o["consent"]["most_unanswered_in_a_row"] <= o["consent"]["unanswered"]
+               for o in seen), \
+        f"the server's consent checks to a publisher and a viewer are counted, sent, answered and not; got {[o['consent'] for o in seen]}"
 
 
 async def test_a_deleted_session_stays_listed_as_ended_by_delete(server, playing):

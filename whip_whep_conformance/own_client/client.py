@@ -15,7 +15,7 @@ from whip_whep_conformance.protocol import headers, sdp, sdpfrag, whep_extension
 from whip_whep_conformance.protocol.link import parse_links
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.webrtc.consent import ConsentCheck
-from whip_whep_conformance.webrtc.ice_restart import IceRestart
+from whip_whep_conformance.webrtc.ice_restart import IceRestart, ice_connection
 from whip_whep_conformance.webrtc.media import PatternVideoTrack
 
 from .faults import ClientFault as F
@@ -83,7 +83,8 @@ class OwnClient:
         if self.protocol == "whip":
             from aiortc.mediastreams import AudioStreamTrack
 
-            pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+            # silent-audio: an audio section offered sendonly whose sender has no track (aiortc sends nothing on it)
+            pc.addTransceiver(AudioStreamTrack() if F.SILENT_AUDIO not in self.faults else "audio", direction="sendonly")
             pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
             if F.SECOND_VIDEO_TRACK in self.faults:
                 pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
@@ -133,14 +134,18 @@ class OwnClient:
             await self._trickle(offer)
             self.session_url = None
         self._offer = body
+        if self.protocol == "whep" and F.SERVER_OFFER in self.faults and await self._ask_for_server_offer():
+            return
         response = None
         for attempt in range(RETRIES + 1):
             response = await self._request("POST", self.url, body, {"Content-Type": content_type})
             delay = headers.delay_seconds(response.headers.get("Retry-After"))
             takes_any = self.protocol == "whip" and F.UNKNOWN_STATUS_AS_CREATED in self.faults  # no retry either
-            given_up = takes_any or (response.status_code == 409 and F.NO_RETRY_ON_409 in self.faults)
+            given_up = takes_any or (response.status_code == 409 and F.NO_RETRY_ON_409 in self.faults) \
+                or (response.status_code == 503 and F.NO_RETRY_ON_503 in self.faults)
             if response.status_code in (409, 503) and delay is not None and attempt < RETRIES and not given_up:
-                await asyncio.sleep(min(delay, 5) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
+                if F.RETRY_AT_ONCE not in self.faults:
+                    await asyncio.sleep(min(delay, 5) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
                 continue
             break
         assert response is not None
@@ -162,8 +167,20 @@ class OwnClient:
         if self.trickles:
             await self._trickle(offer)
 
+    async def _ask_for_server_offer(self) -> bool:
+        """draft-murillo-whep-01 §4.2: a POST without body, Accept: application/sdp, no Content-Type; a 201
+        with the server's offer is answered by PATCH as a counter-offer is. False: the endpoint refused
+        (it makes no offers: another profile), and the player POSTs its own offer instead."""
+        accept = {} if F.SERVER_OFFER_NO_ACCEPT in self.faults else {"Accept": headers.SDP}
+        response = await self._request("POST", self.url, None, accept)
+        if response.status_code != 201 or headers.media_type(response.headers.get("Content-Type")) != headers.SDP:
+            return False
+        await self._answer_counter_offer(response)
+        return True
+
     async def _answer_counter_offer(self, response: httpx.Response) -> None:
-        """draft-ietf-wish-whep-03 §4.2.2: answer the 406's offer by PATCH (application/sdp) to the session."""
+        """draft-ietf-wish-whep-03 §4.2.2: answer the 406's offer by PATCH (application/sdp) to the session;
+        draft-murillo-whep-01 §4.2 answers the 201's server offer the same way."""
         assert self.pc is not None
         self.session_url = self._resolve(response)
         self.etag = response.headers.get("ETag")
@@ -182,6 +199,7 @@ class OwnClient:
         patched = await self._request("PATCH", self.session_url, answer, {"Content-Type": content_type})
         if not 200 <= patched.status_code < 300:
             raise ClientError(f"the PATCH carrying the answer got {patched.status_code}")
+        self.etag = patched.headers.get("ETag", self.etag)  # draft-murillo-whep-01 §4.4: a server offer's first tag
 
     async def _trickle(self, offer: str) -> None:
         """RFC 9725 §4.3.2: the candidates held back, in one PATCH, after the 201."""
@@ -219,6 +237,8 @@ class OwnClient:
         connected = await peer.wait_state(self.pc, lambda s: s in ("connected", "failed", "closed"), 15)
         if connected != "connected":
             log.warning("the session did not connect (%s)", connected)
+        elif F.NO_CONSENT_ANSWERS in self.faults:
+            _stop_answering_checks(self.pc)
         failed = 0
         while not stop.is_set():
             try:
@@ -278,3 +298,9 @@ class OwnClient:
             if self.pc is not None:
                 await self.pc.close()
             await self.http.aclose()
+
+
+def _stop_answering_checks(pc: RTCPeerConnection) -> None:
+    """The no-consent-answers defect: the ICE agent ignores every request from now on, so the server's
+    consent checks (RFC 7675) go unanswered while media keeps flowing (aioice 0.13.0's Connection)."""
+    ice_connection(pc).request_received = lambda message, addr, protocol: None  # type: ignore[method-assign]

@@ -44,6 +44,9 @@ class ClientFault(enum.Enum):
     NO_DELETE = ("no-delete", "exit without a DELETE")
     DELETE_TO_ENDPOINT = ("delete-to-endpoint", "send the DELETE to the endpoint URL, not the session's Location")
     IF_MATCH_ON_DELETE = ("if-match-on-delete", "put If-Match with the session's ETag on the DELETE")
+    NO_CONSENT_ANSWERS = ("no-consent-answers", "once connected, answer no more STUN Binding requests (the server's "
+                          "consent checks), as FFmpeg 8's WHIP muxer does")
+    SILENT_AUDIO = ("silent-audio", "WHIP: offer audio sendonly but never send RTP on it (video only)")
     # trickle and restart
     TRICKLE = ("trickle", "(not a defect) offer without candidates, then trickle them in one PATCH after the 201")
     PATCH_CONTENT_TYPE = ("patch-content-type", "type trickle PATCHes application/sdp")
@@ -55,10 +58,17 @@ class ClientFault(enum.Enum):
     TRICKLE_SPLIT = ("trickle-split", "WHIP, with trickle: send the buffered candidates in one PATCH per "
                      "m-section, not one aggregated PATCH")
     # WHEP
+    SERVER_OFFER = ("server-offer", "(not a defect) WHEP: ask for the server's offer with a bodiless POST (draft-murillo-"
+                    "whep-01 §4.2) and answer it by PATCH; an endpoint that refuses that POST gets the player's own offer")
+    SERVER_OFFER_NO_ACCEPT = ("server-offer-no-accept", "WHEP, with server-offer: leave Accept: application/sdp off the "
+                              "bodiless POST (httpx then sends its default Accept: */*)")
     IGNORE_COUNTER_OFFER = ("ignore-counter-offer", "take a 406 counter-offer as a failure")
-    COUNTER_ANSWER_SENDRECV = ("counter-answer-sendrecv", "answer a counter-offer with sendrecv media")
-    ANSWER_PATCH_CONTENT_TYPE = ("answer-patch-content-type", "PATCH the answer to a counter-offer typed text/plain")
+    COUNTER_ANSWER_SENDRECV = ("counter-answer-sendrecv", "answer a counter-offer (or a server offer) with sendrecv media")
+    ANSWER_PATCH_CONTENT_TYPE = ("answer-patch-content-type", "PATCH the answer to a counter-offer (or a server offer) "
+                                 "typed text/plain")
     COUNTER_ANSWER_REOFFER = ("counter-answer-reoffer", "PATCH its own first offer back instead of answering a counter-offer")
+    NO_RETRY_ON_503 = ("no-retry-on-503", "give up at a 503 with Retry-After instead of trying again after it")
+    RETRY_AT_ONCE = ("retry-at-once", "retry a 503/409 at once, not waiting the Retry-After")
     NO_RETRY_ON_409 = ("no-retry-on-409", "give up at a WHEP 409 (nobody publishing yet) instead of retrying after its Retry-After")
     EARLY_CANDIDATES = ("early-candidates", "trickle, but PATCH the candidates to the endpoint URL before the POST, "
                         "not holding them back until the 201")

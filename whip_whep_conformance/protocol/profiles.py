@@ -30,6 +30,7 @@ SPEC_URLS = {
     "whep-core-extensions": "https://github.com/wish-wg/webrtc-http-egress-protocol/blob/main/webrtc-http-egress-events.md",
     "whep-open-prs": "https://github.com/wish-wg/webrtc-http-egress-protocol/pulls",
     "rfc9110": "https://www.rfc-editor.org/rfc/rfc9110.html",
+    "rfc3264": "https://www.rfc-editor.org/rfc/rfc3264.html",
     "rfc5789": "https://www.rfc-editor.org/rfc/rfc5789.html",
     "rfc6585": "https://www.rfc-editor.org/rfc/rfc6585.html",
     "rfc8288": "https://www.rfc-editor.org/rfc/rfc8288.html",

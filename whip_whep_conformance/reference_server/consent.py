@@ -79,6 +79,8 @@ def check_consent(connection: Connection, observed: Observation, last_media: Cal
                     failures = 0
                 except stun.TransactionError:
                     failures += 1
+                    observed.consent_unanswered += 1
+                    observed.consent_unanswered_in_a_row = max(observed.consent_unanswered_in_a_row, failures)
 
     async def query_consent() -> None:
         nonlocal expired

@@ -47,6 +47,8 @@ class Observation:
     ice_restarts: int = 0  # restart PATCHes answered 200
     consent_sent: int = 0  # the server's consent checks (RFC 7675) to the client
     consent_answered: int = 0  # ... answered with a success response
+    consent_unanswered: int = 0  # ... that got no success response in time
+    consent_unanswered_in_a_row: int = 0  # the longest run of unanswered ones (a lone loss, or a client gone deaf)
     checks_received: int = 0  # STUN Binding requests the server's ICE agent received
     rtp_packets: dict[str, int] = field(default_factory=dict)  # WHIP: received per mid; WHEP: sent per mid
     dtls_state: str = "new"
@@ -61,7 +63,8 @@ class Observation:
             "created_s": self.created_s, "ended_s": self.ended_s, "ended_by": self.ended_by,
             "connected": self.connected, "remote_candidates": list(self.remote_candidates),
             "trickle_patches": self.trickle_patches, "ice_restarts": self.ice_restarts,
-            "consent": {"sent": self.consent_sent, "answered": self.consent_answered},
+            "consent": {"sent": self.consent_sent, "answered": self.consent_answered,
+                        "unanswered": self.consent_unanswered, "most_unanswered_in_a_row": self.consent_unanswered_in_a_row},
             "checks_received": self.checks_received, "rtp_packets": dict(self.rtp_packets),
             "dtls": {"state": self.dtls_state, "remote_fingerprint_matched": self.fingerprint_matched},
         }

@@ -94,6 +94,23 @@ class ClientCase:
     def not_applicable(self, reason: str):
         self.record.not_applicable(reason)
 
+    def consent_kept(self, seen: Observed, *ids: str) -> None:
+        """The consent cases' one check (WHIP and WHEP, under their own rows): the client answered the
+        server's consent checks while its session was held (Observed.consent_lapses), the counts in figures."""
+        consent, account = seen.consent_lapses()
+        if consent is None:
+            self.not_applicable(account)
+        self.record.figures.update({f"consent_{k}": v for k, v in consent.items()})
+        self.expect(consent.get("most_unanswered_in_a_row", 0) < 2, *ids, message=account)
+
+    def retried_after(self, seen: Observed, status: int, req_id: str) -> None:
+        """The retry cases' one check (409 in WHEP, 503 in WHIP and WHEP): Supported when the client tried
+        again no sooner than the Retry-After (Observed.retry_after); Not applicable without the refusal."""
+        refused, honoured, account = seen.retry_after(status)
+        if refused is None:
+            self.not_applicable(account)
+        self.capability(honoured, req_id, account)
+
     async def observe(self, protocol: str, name: str) -> Observed:
         """The scenario's observations, running it first if this process has not yet (per profile pair)."""
         the_scenario = scenario(protocol, name)
@@ -215,6 +232,19 @@ class ScenarioRun:
             await asyncio.sleep(0.2)
         return None
 
+    async def _wait_consent(self, api, target: Target, uid: str, running) -> None:
+        """Until the server has sent the scenario's number of consent checks to a session of the client's
+        and each has settled (answered, or timed out). aioice checks every 4-6 s, so the deadline gives
+        each check 7 s and the setup one more timeout; polled every 0.5 s, as _wait_up polls."""
+        wanted = self.scenario.consent_checks
+        deadline = time.monotonic() + 7.0 * wanted + self.timeout_s
+        while time.monotonic() < deadline and running():
+            counts = [s.get("consent", {}) for s in await self._sessions(api, target, uid) if s.get("connected")]
+            if any(c.get("sent", 0) >= wanted and c.get("answered", 0) + c.get("unanswered", 0) >= c.get("sent", 0)
+                   for c in counts):
+                return
+            await asyncio.sleep(0.5)
+
     async def _watch_client(self, api, target: Target, uid: str, url: str, front: Observatory) -> Observed:
         token = target.token
         deadline_s = self.timeout_s * 3 if self.client.command else self.manual_timeout_s
@@ -243,6 +273,8 @@ class ScenarioRun:
             await process.wait_exit(self.scenario.hold_s)  # the client holds its session (or ends it itself)
         elif up_after is not None:
             await asyncio.sleep(self.scenario.hold_s)  # a person's client: nothing to wait on but the clock
+        if up_after is not None and self.scenario.consent_checks:
+            await self._wait_consent(api, target, uid, running)
         before = await self._sessions(api, target, uid)
         if process is not None:
             stopped = await process.stop(self.grace_s)

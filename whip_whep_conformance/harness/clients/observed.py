@@ -146,6 +146,52 @@ class Observed:
         path = where[1] if where else None
         return next((s for s in self.sessions if s.get("url") == path), None)
 
+    def retry_after(self, status: int) -> tuple[Request | None, bool, str]:
+        """The first endpoint POST answered `status` with a Retry-After (409 in WHEP, 503 anywhere), whether
+        the client tried again no sooner than it said (RFC 9110 §10.2.3: the time it "ought to wait"),
+        and an account of the POSTs' timing. The front sets answered_at before it writes the answer out,
+        so the client's wait is at least the gap; 0.2 s of slack is for the client's own clock
+        granularity (a retry "at" the Retry-After)."""
+        posts = self.endpoint_posts()
+        refused = next((p for p in posts if p.status == status), None)
+        if refused is None:
+            return None, False, f"no POST of the client's got the scenario's {status}: {self.seen()}"
+        wait_s = headers.delay_seconds(refused.response_header("Retry-After"))
+        after = posts[posts.index(refused):]
+        gaps = [round(b.sent_at - (a.answered_at or a.sent_at), 2) for a, b in zip(after, after[1:])]
+        honoured = bool(gaps) and wait_s is not None and gaps[0] >= wait_s - 0.2
+        return refused, honoured, (f"{len(posts)} POST(s) to the endpoint; the {status} said Retry-After {wait_s}; "
+                                   f"seconds from each answer to the next POST: {gaps or 'no retry'}"
+                                   + ("" if len(gaps) < 2 else
+                                      f" ({'backing off' if gaps == sorted(gaps) else 'not backing off'})"))
+
+    def answer(self) -> sdp.SessionDescription | None:
+        """The SDP the server answered the client's offer with (the 201's body; None: no such answer)."""
+        created = self.created()
+        text = created.response_body.decode("utf-8", "replace") if created is not None else ""
+        if created is None or created.status != 201 or not text.strip():
+            return None
+        try:
+            return sdp.SessionDescription.parse(text)
+        except (sdp.SdpSyntaxError, ValueError, KeyError, IndexError):
+            return None
+
+    def consent_lapses(self) -> tuple[dict | None, str]:
+        """The server's consent checks (RFC 7675) to the client's session, and what they show: None with
+        the reason when too few were sent to tell (the session ended early, or the server is ICE-lite),
+        else the counts and whether two in a row went unanswered (~10 s deaf: one lost packet is not).
+        The WHIP and WHEP consent cases grade the same reading under their own rows."""
+        view = self.session_view()
+        consent = (view or {}).get("consent") or {}
+        wanted = self.scenario.consent_checks
+        if view is None or consent.get("sent", 0) < wanted:
+            return None, (f"the server sent {consent.get('sent', 0)} consent check(s) to the client's session, "
+                          f"fewer than the {wanted} needed to tell (session {'not found' if view is None else 'ended early'}; "
+                          f"it was held {self.stopped.how}): {self.seen()}")
+        return consent, (f"the server sent {consent['sent']} consent checks while the session ran; the client answered "
+                         f"{consent['answered']}, and at most {consent.get('most_unanswered_in_a_row', 0)} in a row went "
+                         f"unanswered; it sent {view.get('checks_received', 0)} checks of its own")
+
     def seen(self) -> str:
         """Every request, one per line, for failure messages."""
         return "; ".join(r.line() for r in self.requests) or "no request at all"

@@ -23,6 +23,9 @@ class Scenario:
     token: bool = False  # the server requires a Bearer token on every WHIP/WHEP request
     publish_first: bool = True  # WHEP: the suite publishes to the live input before the player starts
     hold_s: float = 2.0  # how long the client runs once its session is up, before it is told to stop
+    # hold the session (past hold_s) until the server has sent this many consent checks (RFC 7675, every
+    # ~5 s) to the client and each has been answered or timed out: what a consent case grades
+    consent_checks: int = 0
     other_host: bool = False  # the server's Locations name the front's second listener (another host:port)
     # the Link header values (rel="ice-server") the server adds, as reference server --link-ice-server URLs
     links: tuple[str, ...] = field(default=())
@@ -43,7 +46,8 @@ def scenarios() -> dict[str, Scenario]:
                 name=entry["name"], protocol=entry["protocol"], title=entry["title"], rows=tuple(entry["rows"]),
                 server=tuple(entry.get("server", ())), faults=tuple(entry.get("faults", ())),
                 token=bool(entry.get("token", False)), publish_first=bool(entry.get("publish_first", True)),
-                hold_s=float(entry.get("hold_s", 2.0)), other_host=bool(entry.get("other_host", False)),
+                hold_s=float(entry.get("hold_s", 2.0)), consent_checks=int(entry.get("consent_checks", 0)),
+                other_host=bool(entry.get("other_host", False)),
                 links=tuple(entry.get("links", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:

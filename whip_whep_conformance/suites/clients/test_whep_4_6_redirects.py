@@ -1,10 +1,11 @@
-"""draft-ietf-wish-whep-03 §4.6 (draft-murillo-whep-01 §4.6): the player follows the endpoint's 307."""
+"""draft-ietf-wish-whep-03 §4.6 (draft-murillo-whep-01 §4.6): the player follows the endpoint's 307, and
+tries again after a 503's Retry-After."""
 
 from __future__ import annotations
 
 import pytest
 
-from ._whep import is_sdp, parsed
+from ._whep import in_force, is_sdp, parsed
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,3 +26,14 @@ async def test_player_follows_a_307_with_its_offer(client_case):
     client_case.expect(ok, "WHEPL-4.6-1", "WHEP01-4.6-1",
                        message=f"307 to {target}; then: {[r.line() for r in followed] or 'nothing sent there'}; "
                                f"all requests: {seen.seen()}")
+
+
+@pytest.mark.requirement("WHEPL-4.6-4", "WHEP01-4.6-4")
+async def test_player_retries_a_503_after_its_retry_after(client_case):
+    """MAY: the player's first POST gets 503 with Retry-After: 1 (both drafts' §4.6: an endpoint under
+    load); the player tries again, no sooner than the Retry-After, "the minimum time that the user agent
+    ought to wait". Supported when a retry came at or after it; a retry sooner, or none, is Unsupported
+    ("ought to" is no MUST). Only the player's endpoint refuses, so the suite's publisher is served."""
+    req_id = in_force(client_case, "WHEPL-4.6-4", "WHEP01-4.6-4")
+    seen = await client_case.observe("whep", "busy")
+    client_case.retried_after(seen, 503, req_id)

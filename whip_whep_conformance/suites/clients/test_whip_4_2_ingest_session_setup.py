@@ -73,3 +73,38 @@ async def test_client_offer_marks_no_media_inactive_or_recvonly(client_case):
         client_case.not_applicable(f"no offer with media to read: {seen.seen()}")
     bad = [f"{m.mid}:{m.direction}" for m in media if m.direction in ("inactive", "recvonly")]
     client_case.expect(not bad, "WHIP-4.2-11", message=f"the offer marks m-sections {bad}")
+
+
+@pytest.mark.requirement("WHIP-D-14")
+async def test_client_sends_media_on_every_sendonly_m_section(client_case):
+    """SHOULD (derived): an m-section offered sendonly is a stream the client wishes to send (RFC 3264
+    §5.1), and WHIP ingests what it sends; once the session is up, RTP reaches the server on each such
+    section the answer accepted. A section that stays silent is media the client offered and never
+    sent: the partial ingest RFC 9725 §4.4.3 calls misleading to users. Read from the server's RTP
+    count per mid (GET /client/v4/sessions), at the end of the plain scenario's hold."""
+    seen = await client_case.observe("whip", "plain")
+    offer, answer, view = seen.offer(), seen.answer(), seen.session_view()
+    if offer is None or answer is None or view is None or not view.get("connected"):
+        client_case.not_applicable(f"the client's session never came up with an offer and answer to read: {seen.seen()}")
+    accepted = {m.mid for m in answer.media if not m.rejected}
+    sending = [(m.mid, m.kind) for m in offer.media
+               if m.kind in ("audio", "video") and m.direction in ("sendonly", "sendrecv") and m.mid in accepted]
+    if not sending:
+        client_case.not_applicable(f"the offer has no sendonly audio or video section the answer accepted: "
+                                   f"{[(m.mid, m.kind, m.direction) for m in offer.media]}")
+    packets = view.get("rtp_packets", {})
+    silent = [f"{kind} (mid {mid})" for mid, kind in sending if not packets.get(str(mid))]
+    client_case.expect(not silent, "WHIP-D-14",
+                       message=f"no RTP reached the server on {silent} in the {seen.scenario.hold_s:g} s the session "
+                               f"was held; RTP packets per mid: {packets}")
+
+
+@pytest.mark.requirement("WHIP-4.2-13")
+async def test_client_answers_consent_checks_while_its_session_runs(client_case):
+    """SHALL: consent freshness (RFC 7675) is how a full-ICE media server tells a live publisher from one
+    gone silent, which works only if the client keeps answering the server's checks (STUN Binding
+    requests on the selected pair, RFC 8445 §7.3) for as long as the session runs, not only during ICE.
+    The session is held through two consent checks (~10 s); two unanswered in a row fail it (a client
+    that stopped answering), one is a lost packet. The row is joint: the server cases grade its half."""
+    seen = await client_case.observe("whip", "consent")
+    client_case.consent_kept(seen, "WHIP-4.2-13")

@@ -64,3 +64,14 @@ async def test_client_resolves_a_relative_location_against_the_redirected_uri(cl
     client_case.expect(bool(seen.to_session()) and not elsewhere, "WHIP-D-9",
                        message=f"Location {location!r} on POST {created.path} names {seen.session_url()}; the client's "
                                f"session requests went to {elsewhere or 'nowhere'}")
+
+
+@pytest.mark.requirement("WHIP-4.5-6")
+async def test_client_retries_a_503_after_its_retry_after(client_case):
+    """MAY: the endpoint answers the first POST 503 with Retry-After: 1, a load that "will likely be
+    alleviated after some delay" (RFC 9725 §4.5); the client tries again, no sooner than the Retry-After,
+    "the minimum time that the user agent ought to wait". Supported when a retry came at or after it; a
+    retry sooner, or none, is Unsupported ("ought to" is no MUST: giving up is allowed). The unknown-5xx
+    case (`unavailable`, 533) grades what a refusal must not be taken for."""
+    seen = await client_case.observe("whip", "busy")
+    client_case.retried_after(seen, 503, "WHIP-4.5-6")
