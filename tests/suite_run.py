@@ -72,29 +72,40 @@ def case_functions(paths: list[Path]) -> list[str]:
     return found
 
 
+def client_case_files(protocol: str) -> list[str]:
+    """The client case modules of `protocol` (suites/clients/test_PROTOCOL_*.py), as case paths. A `clients`
+    run starts each scenario once per process, protocol and profile pair, so one run per protocol and pair
+    repeats no scenario of a run of them all, and the runs can go on different workers."""
+    package = REPO / "whip_whep_conformance"
+    return [p.relative_to(package).as_posix() for p in sorted((package / "suites" / "clients").glob(f"test_{protocol}_*.py"))]
+
+
 # The clean runs of the reference server the project's tests make (tests/test_fault_injection.py), by
 # name: what the suite grades in them is the record of what it checks (registry/graded.toml, written by
 # `python -m tests.graded_record`). Each configuration reaches cases the default one leaves Not
-# applicable: a server that needs a publisher first (HTTP-8's Retry-After), one without PATCH, one that
-# trickles but does not restart ICE, one over HTTPS, and the cases that wait out the consent timeout.
+# applicable: one without PATCH, one that trickles but does not restart ICE, one over HTTPS that needs a
+# publisher first (HTTP-8's Retry-After), and the cases that wait out the consent timeout.
 SLOW_CASE = "suites/common/test_consent.py::test_silent_peer_is_ended_after_a_refused_restart"
 PATCH_CASES = ["suites/common/test_trickle_ice.py", "suites/common/test_ice_restart.py"]
 TRICKLE_CLIENT_CASES = ["suites/clients/test_whip_4_3_ice_support.py", "suites/clients/test_whep_4_4_http_patch.py"]
 CLEAN_RUNS: dict[str, list[str]] = {
     "standard": [*pair_args("standard"), "--max-concurrency=4"],
     "cloudflare": [*pair_args("cloudflare"), "--max-concurrency=4"],
-    "require-publisher": ["--server-option=--require-publisher", "--max-concurrency=4"],
     "no-patch-standard": [*pair_args("standard"), "--server-option=--no-patch", *PATCH_CASES],
     "no-patch-cloudflare": [*pair_args("cloudflare"), "--server-option=--no-patch", *PATCH_CASES],
     "no-ice-restart-standard": [*pair_args("standard"), "--server-option=--no-ice-restart", *PATCH_CASES],
     "no-ice-restart-cloudflare": [*pair_args("cloudflare"), "--server-option=--no-ice-restart", *PATCH_CASES],
-    "https": ["--server-option=--tls", "--insecure", "--max-concurrency=4"],
+    # one server both over HTTPS and playing only what is published: the two options are independent (one is
+    # the transport, the other when a WHEP POST is answered 409), and one run of both pairs proves each
+    "https-require-publisher": ["--server-option=--tls", "--server-option=--require-publisher", "--insecure",
+                                "--max-concurrency=4"],
     "slow-cases": ["--slow-cases", "--max-concurrency=4", SLOW_CASE],
-    # client conformance: the project's own client, in both profile pairs (tests/test_clients.py); and
-    # trickling (`trickle` is a behaviour, not a defect), where the PATCH cases grade what it sends
+    # client conformance: the project's own client, each protocol in each profile pair (tests/test_clients.py);
+    # and trickling (`trickle` is a behaviour, not a defect), where the PATCH cases grade what it sends
     # (--timeout-s=4: on loopback the own client is up in under a second; the 409 scenario, which nobody
     # ever ends, then waits 12 s, not 30)
-    "clients": ["--timeout-s=4", "suites/clients"],
+    **{f"clients-{protocol}-{pair}": ["--timeout-s=4", *pair_args(pair), *client_case_files(protocol)]
+       for protocol in ("whip", "whep") for pair in PAIRS},
     "clients-trickle": ["--timeout-s=4", "--client-fault=trickle", *TRICKLE_CLIENT_CASES],
 }
 

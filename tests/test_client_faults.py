@@ -14,7 +14,7 @@ import pytest
 
 from whip_whep_conformance.own_client.faults import ClientFault
 
-from .suite_run import REPO, case_functions, pair_args, run_suite
+from .suite_run import REPO, case_functions, client_case_files, pair_args, run_suite
 
 MAP = REPO / "tests" / "client_fault_map.toml"
 ROWS: list[dict] = tomllib.loads(MAP.read_text(encoding="utf-8")).get("row", [])
@@ -29,7 +29,7 @@ NOT_YET_MAPPED = {"no-restart"}
 
 def client_cases(protocol: str) -> list[str]:
     """Node ids (without parameters) of the client cases of `protocol` (suites/clients/test_PROTOCOL_*.py)."""
-    return case_functions(sorted((REPO / "whip_whep_conformance" / "suites" / "clients").glob(f"test_{protocol}_*.py")))
+    return case_functions([REPO / "whip_whep_conformance" / path for path in client_case_files(protocol)])
 
 
 @pytest.mark.parametrize("protocol", ["whip", "whep"])

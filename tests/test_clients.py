@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .suite_run import CLEAN_RUNS, REPO, assert_graded_as_recorded, run_suite
+from .suite_run import CLEAN_RUNS, PAIRS, REPO, assert_graded_as_recorded, run_suite
 
 CLI = [sys.executable, "-m", "whip_whep_conformance.cli"]
 
@@ -24,11 +24,25 @@ def _cli(args: list[str], tmp_path: Path, timeout_s: float = 120) -> subprocess.
                           timeout=timeout_s)
 
 
+# The own client's clean runs: one per protocol and profile pair (together, what the default `clients` run
+# does, with no scenario run twice: tests/suite_run.py), so the project's two workers share them; and trickling.
+OWN_CLIENT_RUNS = [name for name in CLEAN_RUNS if name.startswith("clients")]
+
+
+def test_the_own_client_runs_cover_every_client_case():
+    """Split by protocol and pair, the clean runs still reach every client case module, in both pairs."""
+    modules = {p.relative_to(REPO / "whip_whep_conformance").as_posix()
+               for p in (REPO / "whip_whep_conformance" / "suites" / "clients").glob("test_*.py")}
+    for pair in PAIRS:
+        run = {a for name in OWN_CLIENT_RUNS if name.endswith(f"-{pair}") for a in CLEAN_RUNS[name]}
+        assert modules <= run, f"client case modules no clean {pair} run of the own client reaches: {sorted(modules - run)}"
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["clients", "clients-trickle"])
+@pytest.mark.parametrize("name", OWN_CLIENT_RUNS)
 def test_own_client_passes_every_client_case(name, tmp_path):
-    """The default `clients` run grades the project's own aiortc client: nothing fails, in both pairs;
-    trickling its candidates (RFC 9725 §4.3.2), it passes the PATCH cases that grade them."""
+    """The default `clients` run grades the project's own aiortc client: nothing fails, in either protocol
+    or pair; trickling its candidates (RFC 9725 §4.3.2), it passes the PATCH cases that grade them."""
     run = run_suite(CLEAN_RUNS[name], tmp_path, timeout_s=1200)
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]

@@ -95,14 +95,19 @@ def test_clean_server_passes_everything(pair, tmp_path):
 
 
 @pytest.mark.slow
-def test_server_requiring_a_publisher_passes_everything(tmp_path):
-    """Against a server that plays only what is being published (409 + Retry-After before that), the
-    suite publishes first where a case needs playback, and the 409 case itself passes."""
-    run = run_suite(CLEAN_RUNS["require-publisher"], tmp_path)
+def test_server_over_https_requiring_a_publisher_passes_everything(tmp_path):
+    """The suite drives an HTTPS target as it drives plain http (vendors' targets are HTTPS): the reference
+    server with --tls (self-signed, so --insecure) passes everything, and the HTTPS cases apply. The same
+    server plays only what is being published (409 + Retry-After before that): the suite publishes first
+    where a case needs playback, and the 409 case itself passes. One run for both: TLS is the transport,
+    --require-publisher only when a WHEP POST is answered, so neither hides what the other shows."""
+    run = run_suite(CLEAN_RUNS["https-require-publisher"], tmp_path)
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
-    assert not bad, f"findings against a server that requires a publisher: {bad}"
-    assert_graded_as_recorded("require-publisher", run.doc)
+    assert not bad, f"findings against the reference server over HTTPS requiring a publisher: {bad}"
+    assert_graded_as_recorded("https-require-publisher", run.doc)
+    https = run.cases("suites/common/test_security.py::test_https_is_used")
+    assert https and {c["verdict"] for c in https} <= {"Pass", "Info"}, https
     conflict = run.cases("suites/whep/test_4_2_playback_session_setup.py::test_playback_before_publication_is_409_with_retry_after")
     assert conflict and {c["verdict"] for c in conflict} == {"Pass"}, conflict
 
@@ -120,19 +125,6 @@ def test_server_without_patch_fails_nothing(pair, tmp_path):
     if pair == "cloudflare":
         no_patch = run.cases("suites/common/test_trickle_ice.py::test_resource_without_patch_answers_501")
         assert no_patch and {c["verdict"] for c in no_patch} == {"Pass"}, no_patch
-
-
-@pytest.mark.slow
-def test_server_over_https_passes_everything(tmp_path):
-    """The suite drives an HTTPS target as it drives plain http (vendors' targets are HTTPS): the reference
-    server with --tls (self-signed, so --insecure) passes everything, and the HTTPS cases apply."""
-    run = run_suite(CLEAN_RUNS["https"], tmp_path)
-    assert run.doc is not None, run.output
-    bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
-    assert not bad, f"findings against the reference server over HTTPS: {bad}"
-    assert_graded_as_recorded("https", run.doc)
-    https = run.cases("suites/common/test_security.py::test_https_is_used")
-    assert https and {c["verdict"] for c in https} <= {"Pass", "Info"}, https
 
 
 @pytest.mark.slow
