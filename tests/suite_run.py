@@ -105,7 +105,7 @@ CLEAN_RUNS: dict[str, list[str]] = {
     # (--timeout-s=4: on loopback the own client is up in under a second; the 409 scenario, which nobody
     # ever ends, then waits 12 s, not 30)
     **{f"clients-{protocol}-{pair}": ["--timeout-s=4", *pair_args(pair), *client_case_files(protocol)]
-       for protocol in ("whip", "whep") for pair in PAIRS},
+       for protocol in ("whep", "whip") for pair in PAIRS},  # the longer WHEP runs first (tests/test_clients.py)
     "clients-trickle": ["--timeout-s=4", "--client-fault=trickle", *TRICKLE_CLIENT_CASES],
 }
 
