@@ -38,9 +38,7 @@ TESTS = Path(__file__).resolve().parent
 # `./run tests` spreads the tests over two xdist workers (--dist loadgroup). A module with module- or
 # session-scoped fixtures (a browser, a built peer, a shared run) keeps its tests on one worker, so each
 # fixture is built once; these modules have none and are the bulk of the time, so their tests spread.
-# test_expected_verdicts.py: each real client's `clients` run is a process of its own (peer builds under
-# the peers cache's flock; a namespaced run in an `unshare -n` of its own, so its veth names are its own).
-SPREAD = {"test_fault_injection.py", "test_clients.py", "test_cli.py", "test_expected_verdicts.py"}
+SPREAD = {"test_fault_injection.py", "test_clients.py", "test_cli.py"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

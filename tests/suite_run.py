@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import inspect
 import json
 import subprocess
 import sys
 import tomllib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Hashable, Iterator, TypeVar
+
+import pytest
 
 from whip_whep_conformance.protocol import profiles
 
@@ -40,6 +46,34 @@ def run_suite(args: list[str], reports_dir: Path, timeout_s: float = 600) -> Run
     results = reports_dir / "results.json"
     doc = json.loads(results.read_text()) if results.exists() else None
     return Run(proc.returncode, doc, proc.stdout[-6000:] + proc.stderr[-3000:])
+
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+
+def selected_params(session: pytest.Session, test: str) -> list[dict]:
+    """The parameters of each item of test function `test` this session selected (after -k and deselection)."""
+    return [item.callspec.params for item in session.items
+            if getattr(item, "originalname", None) == test and hasattr(item, "callspec")]
+
+
+@contextlib.contextmanager
+def at_once(jobs: dict[K, Callable[[Path], T]], tmp_path_factory: pytest.TempPathFactory,
+            count: int) -> Iterator[dict[K, Future[T]]]:
+    """`jobs` (key -> a run given its own reports folder), `count` at a time in the order given; a future per
+    key. For runs that mostly wait (a client holding its session, media, a timeout): several overlap on two
+    cores where one after another they would leave them idle."""
+    pool = ThreadPoolExecutor(max_workers=count)
+    try:
+        yield {key: pool.submit(job, tmp_path_factory.mktemp("run")) for key, job in jobs.items()}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def suite_job(args: list[str], timeout_s: float = 600) -> Callable[[Path], Run]:
+    """A job for at_once: the suite run `args`, its reports in the folder it is given."""
+    return functools.partial(run_suite, args, timeout_s=timeout_s)
 
 
 def pair_args(pair: str) -> list[str]:

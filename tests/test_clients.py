@@ -10,13 +10,13 @@ import re
 import subprocess
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from .suite_run import CLEAN_RUNS, PAIRS, REPO, assert_graded_as_recorded, run_suite
+from .suite_run import CLEAN_RUNS, PAIRS, REPO, assert_graded_as_recorded, at_once, selected_params, suite_job
 
 CLI = [sys.executable, "-m", "whip_whep_conformance.cli"]
 
@@ -37,10 +37,9 @@ AT_ONCE = 3
 @pytest.fixture(scope="module")
 def own_client_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
     """The clean runs this session selected, started when the first test asks (a future per run)."""
-    names = [item.callspec.params["name"] for item in request.session.items
-             if item.originalname == "test_own_client_passes_every_client_case"]
-    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
-        yield {name: pool.submit(run_suite, CLEAN_RUNS[name], tmp_path_factory.mktemp(name), 1200) for name in names}
+    names = [p["name"] for p in selected_params(request.session, "test_own_client_passes_every_client_case")]
+    with at_once({name: suite_job(CLEAN_RUNS[name], 1200) for name in names}, tmp_path_factory, AT_ONCE) as futures:
+        yield futures
 
 
 def test_the_own_client_runs_cover_every_client_case():
