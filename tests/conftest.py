@@ -45,6 +45,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if TESTS in item.path.parents and item.path.name not in SPREAD:
             item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(TESTS))))
+    # xdist hands out the groups first (most tests first), then the tests that spread, in collection order:
+    # the slow ones of those go first, so the last minutes are quick tests on both workers, not one long run.
+    items.sort(key=lambda item: not (item.path.name in SPREAD and item.get_closest_marker("xdist_group") is None
+                                     and item.get_closest_marker("slow") is not None))
     if not config.pluginmanager.has_plugin("timeout"):
         return
     for item in items:

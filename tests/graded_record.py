@@ -7,7 +7,7 @@ adding or removing a check:
 
     .venv/bin/python -m tests.graded_record            # every configuration (a few minutes)
     .venv/bin/python -m tests.graded_record --from NAME=results.json ...   # reuse runs already made
-    .venv/bin/python -m tests.graded_record --only clients   # run these; keep the others' record as it is
+    .venv/bin/python -m tests.graded_record --only clients-whep-standard   # run these; keep the others' record as it is
 
 A configuration's run must pass (a Fail ends its case before the checks after it); one that does not
 is run again, up to three times.

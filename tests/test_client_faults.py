@@ -7,14 +7,13 @@ from __future__ import annotations
 import importlib
 import tomllib
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from whip_whep_conformance.own_client.faults import ClientFault
 
-from .suite_run import REPO, case_functions, pair_args, run_suite
+from .suite_run import REPO, case_functions, client_case_files, at_once, pair_args, selected_params, suite_job
 
 MAP = REPO / "tests" / "client_fault_map.toml"
 ROWS: list[dict] = tomllib.loads(MAP.read_text(encoding="utf-8")).get("row", [])
@@ -29,7 +28,7 @@ NOT_YET_MAPPED = {"no-restart"}
 
 def client_cases(protocol: str) -> list[str]:
     """Node ids (without parameters) of the client cases of `protocol` (suites/clients/test_PROTOCOL_*.py)."""
-    return case_functions(sorted((REPO / "whip_whep_conformance" / "suites" / "clients").glob(f"test_{protocol}_*.py")))
+    return case_functions([REPO / "whip_whep_conformance" / path for path in client_case_files(protocol)])
 
 
 @pytest.mark.parametrize("protocol", ["whip", "whep"])
@@ -93,26 +92,22 @@ def test_every_client_fault_is_used():
 AT_ONCE = 3
 
 
-def _fault_run(key: tuple[str, tuple[str, ...], str], reports_dir: Path):
+def _fault_args(key: tuple[str, tuple[str, ...], str]) -> list[str]:
     fault, also, pair = key
     cases = sorted({r["test"] for r in GROUPS[key]})
     faults = [f"--client-fault={f}" for f in (fault, *also)]
     # --timeout-s=4: the own client runs on loopback; the scenario's wait for its session is 3x this
     pairs = [] if pair == "both" else pair_args(pair)  # "both": the run's auto profiles, both pairs
-    return run_suite([*faults, "--timeout-s=4", *pairs, *cases], reports_dir, timeout_s=600)
+    return [*faults, "--timeout-s=4", *pairs, *cases]
 
 
 @pytest.fixture(scope="module")
-def fault_runs(request: pytest.FixtureRequest, tmp_path_factory) -> dict:
+def fault_runs(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[dict]:
     """The `clients` runs of every fault group this session selected, AT_ONCE at a time, started when
     the first fault test asks; each test waits for its own (a future per group)."""
-    selected = [item.callspec.params for item in request.session.items
-                if item.originalname == "test_client_fault_is_caught" and hasattr(item, "callspec")]
-    keys = sorted({(p["fault"], p["also"], p["pair"]) for p in selected})
-    pool = ThreadPoolExecutor(max_workers=AT_ONCE)
-    futures = {key: pool.submit(_fault_run, key, tmp_path_factory.mktemp("fault-run")) for key in keys}
-    yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
+    keys = sorted({(p["fault"], p["also"], p["pair"]) for p in selected_params(request.session, "test_client_fault_is_caught")})
+    with at_once({key: suite_job(_fault_args(key)) for key in keys}, tmp_path_factory, AT_ONCE) as futures:
+        yield futures
 
 
 @pytest.mark.slow

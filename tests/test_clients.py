@@ -10,11 +10,13 @@ import re
 import subprocess
 import sys
 import threading
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from .suite_run import CLEAN_RUNS, REPO, assert_graded_as_recorded, run_suite
+from .suite_run import CLEAN_RUNS, PAIRS, REPO, assert_graded_as_recorded, at_once, selected_params, suite_job
 
 CLI = [sys.executable, "-m", "whip_whep_conformance.cli"]
 
@@ -24,13 +26,39 @@ def _cli(args: list[str], tmp_path: Path, timeout_s: float = 120) -> subprocess.
                           timeout=timeout_s)
 
 
+# The own client's clean runs: one per protocol and profile pair (together, what the default `clients` run
+# does, with no scenario run twice: tests/suite_run.py), and trickling. They mostly wait (a client holding
+# its session, the 409 scenario's 12 s; measured: a run alone keeps about a fifth of one core busy), so
+# they run AT_ONCE at a time, on one worker, as the client fault runs do (tests/test_client_faults.py).
+OWN_CLIENT_RUNS = [name for name in CLEAN_RUNS if name.startswith("clients")]
+AT_ONCE = 3
+
+
+@pytest.fixture(scope="module")
+def own_client_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
+    """The clean runs this session selected, started when the first test asks (a future per run)."""
+    names = [p["name"] for p in selected_params(request.session, "test_own_client_passes_every_client_case")]
+    with at_once({name: suite_job(CLEAN_RUNS[name], 1200) for name in names}, tmp_path_factory, AT_ONCE) as futures:
+        yield futures
+
+
+def test_the_own_client_runs_cover_every_client_case():
+    """Split by protocol and pair, the clean runs still reach every client case module, in both pairs."""
+    modules = {p.relative_to(REPO / "whip_whep_conformance").as_posix()
+               for p in (REPO / "whip_whep_conformance" / "suites" / "clients").glob("test_*.py")}
+    for pair in PAIRS:
+        run = {a for name in OWN_CLIENT_RUNS if name.endswith(f"-{pair}") for a in CLEAN_RUNS[name]}
+        assert modules <= run, f"client case modules no clean {pair} run of the own client reaches: {sorted(modules - run)}"
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["clients", "clients-trickle", "clients-server-offer"])
-def test_own_client_passes_every_client_case(name, tmp_path):
-    """The default `clients` run grades the project's own aiortc client: nothing fails, in both pairs;
-    trickling its candidates (RFC 9725 §4.3.2), it passes the PATCH cases that grade them; asking for
+@pytest.mark.xdist_group("own-client-clean-runs")  # one worker starts them all (the module's other tests spread)
+@pytest.mark.parametrize("name", OWN_CLIENT_RUNS)
+def test_own_client_passes_every_client_case(name, own_client_runs):
+    """The default `clients` run grades the project's own aiortc client: nothing fails, in either protocol
+    or pair; trickling its candidates (RFC 9725 §4.3.2), it passes the PATCH cases that grade them; asking for
     the server's offer (draft-murillo-whep-01 §4.2), the cases that grade how it answers."""
-    run = run_suite(CLEAN_RUNS[name], tmp_path, timeout_s=1200)
+    run = own_client_runs[name].result(timeout=1300)
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
     assert not bad, f"findings against the project's own client: {bad}"

@@ -7,12 +7,14 @@ seen fail, and is reported here as a defect.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Iterator
 
 import pytest
 
 from whip_whep_conformance.reference_server.faults import FAULTS
 
-from .suite_run import CLEAN_RUNS, assert_graded_as_recorded, conformance_tests, fault_map, pair_args, run_suite
+from .suite_run import (CLEAN_RUNS, assert_graded_as_recorded, at_once, conformance_tests, fault_map, pair_args, run_suite,
+                        selected_params, suite_job)
 
 ROWS = fault_map()
 ARRANGEMENTS = __import__("tomllib").loads((__import__("pathlib").Path(__file__).parent / "fault_map.toml").read_text()).get("arrangement", [])
@@ -52,13 +54,31 @@ def test_every_fault_is_used():
     assert not unused, f"faults no conformance test is mapped to: {unused}"
 
 
+# The fault runs: the long ones mostly wait (media, consent timeouts, event streams; measured: four of the
+# longest, one after another, kept a quarter of one core busy), so they go AT_ONCE at a time on one worker,
+# as the client fault runs do (tests/test_client_faults.py); the module's other tests spread.
+AT_ONCE = 3
+
+
+@pytest.fixture(scope="module")
+def fault_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The runs of every fault group this session selected, started when the first fault test asks; each
+    test waits for its own (a future per group)."""
+    keys = [(p["fault"], p["pair"], p["args"]) for p in selected_params(request.session, "test_fault_is_caught")]
+    runs = {(fault, pair, args): suite_job([f"--server-fault={fault}", "--timeout-s=3", *pair_args(pair), *args,
+                                            *sorted({r["test"] for r in GROUPS[(fault, pair, args)]})])
+            for fault, pair, args in keys}
+    with at_once(runs, tmp_path_factory, AT_ONCE) as futures:
+        yield futures
+
+
 @pytest.mark.slow
+@pytest.mark.xdist_group("server-fault-runs")
 @pytest.mark.parametrize("fault,pair,args", sorted(GROUPS),
                          ids=[f"{f}@{p}" + "".join(a) for f, p, a in sorted(GROUPS)])
-def test_fault_is_caught(fault, pair, args, tmp_path):
+def test_fault_is_caught(fault, pair, args, fault_runs):
     rows = GROUPS[(fault, pair, args)]
-    tests = sorted({r["test"] for r in rows})
-    run = run_suite([f"--server-fault={fault}", "--timeout-s=3", *pair_args(pair), *args, *tests], tmp_path)
+    run = fault_runs[(fault, pair, args)].result(timeout=900)
     assert run.doc is not None, f"the suite wrote no results.json under --server-fault {fault}:\n{run.output}"
     for row in rows:
         expected = row.get("verdict", "Fail")
@@ -95,14 +115,19 @@ def test_clean_server_passes_everything(pair, tmp_path):
 
 
 @pytest.mark.slow
-def test_server_requiring_a_publisher_passes_everything(tmp_path):
-    """Against a server that plays only what is being published (409 + Retry-After before that), the
-    suite publishes first where a case needs playback, and the 409 case itself passes."""
-    run = run_suite(CLEAN_RUNS["require-publisher"], tmp_path)
+def test_server_over_https_requiring_a_publisher_passes_everything(tmp_path):
+    """The suite drives an HTTPS target as it drives plain http (vendors' targets are HTTPS): the reference
+    server with --tls (self-signed, so --insecure) passes everything, and the HTTPS cases apply. The same
+    server plays only what is being published (409 + Retry-After before that): the suite publishes first
+    where a case needs playback, and the 409 case itself passes. One run for both: TLS is the transport,
+    --require-publisher only when a WHEP POST is answered, so neither hides what the other shows."""
+    run = run_suite(CLEAN_RUNS["https-require-publisher"], tmp_path)
     assert run.doc is not None, run.output
     bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
-    assert not bad, f"findings against a server that requires a publisher: {bad}"
-    assert_graded_as_recorded("require-publisher", run.doc)
+    assert not bad, f"findings against the reference server over HTTPS requiring a publisher: {bad}"
+    assert_graded_as_recorded("https-require-publisher", run.doc)
+    https = run.cases("suites/common/test_security.py::test_https_is_used")
+    assert https and {c["verdict"] for c in https} <= {"Pass", "Info"}, https
     conflict = run.cases("suites/whep/test_4_2_playback_session_setup.py::test_playback_before_publication_is_409_with_retry_after")
     assert conflict and {c["verdict"] for c in conflict} == {"Pass"}, conflict
 
@@ -120,19 +145,6 @@ def test_server_without_patch_fails_nothing(pair, tmp_path):
     if pair == "cloudflare":
         no_patch = run.cases("suites/common/test_trickle_ice.py::test_resource_without_patch_answers_501")
         assert no_patch and {c["verdict"] for c in no_patch} == {"Pass"}, no_patch
-
-
-@pytest.mark.slow
-def test_server_over_https_passes_everything(tmp_path):
-    """The suite drives an HTTPS target as it drives plain http (vendors' targets are HTTPS): the reference
-    server with --tls (self-signed, so --insecure) passes everything, and the HTTPS cases apply."""
-    run = run_suite(CLEAN_RUNS["https"], tmp_path)
-    assert run.doc is not None, run.output
-    bad = [(c["id"], c["verdict"], c["message"]) for c in run.doc["cases"] if c["verdict"] in ("Fail", "Error", "Warning")]
-    assert not bad, f"findings against the reference server over HTTPS: {bad}"
-    assert_graded_as_recorded("https", run.doc)
-    https = run.cases("suites/common/test_security.py::test_https_is_used")
-    assert https and {c["verdict"] for c in https} <= {"Pass", "Info"}, https
 
 
 @pytest.mark.slow

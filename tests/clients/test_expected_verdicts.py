@@ -2,19 +2,24 @@
 (tests/clients/expected_verdicts.py), every case's verdict compared with the checked-in one. A moved verdict
 is either a client case changed (re-record, and say why in the commit) or a regression in the harness.
 Wall time: about 35 s per scenario and profile pair (until the server reports sessions, the harness waits
-its full 30 s for "connected"), so this is a slow test."""
+its full 30 s for "connected"), so this is a slow test; two clients run at once."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import shutil
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from tests.clients import expected_verdicts as ev
 from tests.clients.real_clients import BROWSER_LIBRARIES, CLIENTS
 from tests.interop import lab, peers
+from tests.suite_run import at_once, selected_params
 
 RECORDED = sorted(path.stem for path in ev.EXPECTED.glob("*.json"))
 
@@ -42,17 +47,37 @@ def test_every_non_pass_verdict_names_its_cause(name):
     assert not uncaused, f"expected/{name}.json: non-Pass verdicts without a cause: {uncaused}"
 
 
+# A real client's `clients` run mostly waits (for its session, through its hold, out to a scenario's
+# deadline), so AT_ONCE of them run at a time, on the one worker that takes this module.
+AT_ONCE = 2
+
+
+@pytest.fixture(scope="module")
+def client_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
+    """The runs of the clients this session selected that can run here (a future per client; a reason
+    for the others), started when the first test asks. The peers are built first, one after another."""
+    names = [p["name"] for p in selected_params(request.session, "test_real_client_keeps_its_expected_verdicts")]
+    reasons = {name: _unavailable(name) for name in names}
+    jobs = {name: functools.partial(_run, name) for name in names if reasons[name] is None}
+    with at_once(jobs, tmp_path_factory, AT_ONCE) as futures:
+        yield {**futures, **{name: why for name, why in reasons.items() if why is not None}}
+
+
+def _run(name: str, reports_dir: Path) -> tuple[dict, Path]:
+    return ev.run(CLIENTS[name], reports_dir, []), reports_dir
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", RECORDED)
-def test_real_client_keeps_its_expected_verdicts(name, tmp_path):
-    why_not = _unavailable(name)
-    if why_not:
-        pytest.skip(why_not)
-    got = ev.run(CLIENTS[name], tmp_path, [])
+def test_real_client_keeps_its_expected_verdicts(name, client_runs):
+    run = client_runs[name]
+    if isinstance(run, str):
+        pytest.skip(run)
+    got, reports = run.result(timeout=1000)
     diffs = ev.differences(ev.load(name), got)
     assert not diffs, (f"{CLIENTS[name].label}: verdicts moved from expected/{name}.json (re-record with "
                        f"`python -m tests.clients.expected_verdicts record {name}` if a case changed):\n"
-                       + "\n".join(diffs) + f"\nreports: {tmp_path}")
+                       + "\n".join(diffs) + f"\nreports: {reports}")
 
 
 def test_a_moved_verdict_is_named_with_expected_and_got():
