@@ -10,6 +10,9 @@ passes as --whip-client / --whep-client, and how the run has to be placed for it
   tests/clients/simple_whip_client.py from ../shared/peers. libnice never uses loopback for ICE, so the whole
   `clients` run has to happen in a network namespace with the interop lab's veth pair and the embedded
   server's ICE host on nseth0 (10.77.0.1, `clients --server-ice-host=10.77.0.1`): `namespace = True` below.
+- werift-whip, werift-whep: werift 0.24.4 (TypeScript WebRTC for Node) publishing or playing through
+  tests/clients/werift_client.py (the glue tests/clients/node/werift_glue.mjs, npm packages from the peers
+  cache). werift skips loopback for ICE too: namespace = True.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.clients import node_stack
+
 HERE = Path(__file__).resolve().parent
+
+
+WERIFT = node_stack.PACKAGES["werift"]
+NODE = "20"  # Debian's nodejs on this machine kind (v20.20.2 when recorded); werift 0.24 runs on 18 or newer
+WERIFT_NOTE = ("werift has no WHIP/WHEP layer: the HTTP side (POST, Location, DELETE; no redirects, retries, "
+               "Link, PATCH or counter-offers) is the project's thin glue (tests/clients/node/glue.mjs), so only "
+               "the offer, ICE, DTLS, media and consent verdicts say something about werift itself")
 
 
 @dataclass(frozen=True)
@@ -43,12 +55,18 @@ class RealClient:
             # `-t ''` would send "Authorization: Bearer " (it tests token != NULL): -t only with a token
             return (f"T={{token}}; exec {shlex.quote(str(binary))} -u {{url}} ${{T:+-t \"$T\"}} -V {shlex.quote(swc.VIDEO_PIPE)} "
                     f"-A {shlex.quote(swc.AUDIO_PIPE)} -H minimal -o -l 5")
+        if self.name in ("werift-whip", "werift-whep"):
+            modules = node_stack.node_clients()  # npm install on the host, cached: the namespace has no network
+            return (f"exec {shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'werift_client.py'))} "
+                    f"--modules {shlex.quote(str(modules))} {self.protocol} {{url}} {{token}}")
         raise KeyError(self.name)
 
 
 CLIENTS: dict[str, RealClient] = {c.name: c for c in (
     RealClient("ffmpeg", "whip", "FFmpeg 8 WHIP muxer (PyAV 18.1)", namespace=False),
     RealClient("simple-whip-client", "whip", "Meetecho simple-whip-client b9b3fac (GStreamer 1.22)", namespace=True),
+    *(RealClient(f"werift-{protocol}", protocol, f"werift {WERIFT} {role} (Node {NODE}; glue werift_glue.mjs)",
+                 namespace=True, note=WERIFT_NOTE) for protocol, role in (("whip", "publisher"), ("whep", "player"))),
 )}
 
 

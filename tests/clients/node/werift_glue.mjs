@@ -4,7 +4,7 @@
 //   play:    receives audio+video and forwards the RTP it receives to cfg.forward (UDP on 127.0.0.1),
 //            so the test can decode what werift got; it also counts VP8 keyframes itself.
 // One argument, JSON: {modules, mode, url, token, forward?: {video, audio}, max_s}. Stops (DELETE, close)
-// when stdin closes.
+// when stdin closes or on SIGINT/SIGTERM (tests/clients/werift_client.py runs it as a command-line client).
 import dgram from "node:dgram";
 import { answerCodec, config, hangUp, negotiate, run, say, untilTold } from "./glue.mjs";
 
