@@ -18,6 +18,7 @@ passes as --whip-client / --whep-client, and how the run has to be placed for it
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,18 @@ from pathlib import Path
 from tests.clients import node_stack
 
 HERE = Path(__file__).resolve().parent
-
-
 WERIFT = node_stack.PACKAGES["werift"]
-NODE = "20"  # Debian's nodejs on this machine kind (v20.20.2 when recorded); werift 0.24 runs on 18 or newer
+
+
+def _node_version() -> str:
+    """The Node that runs werift here (werift 0.24 runs on 18 or newer), for the label; "?" without one."""
+    try:
+        return node_stack.node_version() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+NODE = _node_version()
 WERIFT_NOTE = ("werift has no WHIP/WHEP layer: the HTTP side (POST, Location, DELETE; no redirects, retries, "
                "Link, PATCH or counter-offers) is the project's thin glue (tests/clients/node/glue.mjs), so only "
                "the offer, ICE, DTLS, media and consent verdicts say something about werift itself")
