@@ -82,8 +82,9 @@ def run(scenario: str, whip: str, whep: str, out_dir: Path, timeout_s: float = 1
 class Glue:
     """A Node glue script as a child process: its JSON-line events, and "stop" by closing its stdin."""
 
-    def __init__(self, script: str, config: dict) -> None:
+    def __init__(self, script: str, config: dict, echo: bool = False) -> None:
         self.script, self.config = script, config
+        self.echo = echo  # each line also to our stdout, as it comes (werift_client: the harness keeps it)
         self.events: list[dict] = []
         self.proc: asyncio.subprocess.Process | None = None
         self._changed = asyncio.Event()
@@ -99,6 +100,8 @@ class Glue:
         assert self.proc and self.proc.stdout
         async for line in self.proc.stdout:
             text = line.decode(errors="replace").strip()
+            if self.echo:
+                print(text, flush=True)
             try:
                 self.events.append(json.loads(text))
             except json.JSONDecodeError:

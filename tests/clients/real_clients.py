@@ -13,17 +13,38 @@ passes as --whip-client / --whep-client, and how the run has to be placed for it
 - medooze-*, cloudflare-*, eyevinn-*: browser libraries in headless Chromium, each on a page of its own
   origin (tests/clients/browser_client.py: it ends the session the library's way when signalled).
   Chromium gathers loopback candidates (--allow-loopback-in-peer-connection), so no namespace.
+- werift-whip, werift-whep: werift 0.24.4 (TypeScript WebRTC for Node) publishing or playing through
+  tests/clients/werift_client.py (the glue tests/clients/node/werift_glue.mjs, npm packages from the peers
+  cache). werift skips loopback for ICE too: namespace = True.
 """
 
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.clients import node_stack
+
 HERE = Path(__file__).resolve().parent
 BROWSER_LIBRARIES = ("medooze", "cloudflare", "eyevinn")  # tests/clients/browser_client.py LIBRARIES
+WERIFT = node_stack.PACKAGES["werift"]
+
+
+def _node_version() -> str:
+    """The Node that runs werift here (werift 0.24 runs on 18 or newer), for the label; "?" without one."""
+    try:
+        return node_stack.node_version() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+NODE = _node_version()
+WERIFT_NOTE = ("werift has no WHIP/WHEP layer: the HTTP side (POST, Location, DELETE; no redirects, retries, "
+               "Link, PATCH or counter-offers) is the project's thin glue (tests/clients/node/glue.mjs), so only "
+               "the offer, ICE, DTLS, media and consent verdicts say something about werift itself")
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,10 @@ class RealClient:
             browser_clients()  # npm install + bundles, cached in the peers cache after the first build
             return (f"exec {shlex.quote(sys.executable)} -m tests.clients.browser_client {library} {protocol} "
                     "{url} {token}")
+        if self.name in ("werift-whip", "werift-whep"):
+            modules = node_stack.node_clients()  # npm install on the host, cached: the namespace has no network
+            return (f"exec {shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'werift_client.py'))} "
+                    f"--modules {shlex.quote(str(modules))} {self.protocol} {{url}} {{token}}")
         raise KeyError(self.name)
 
 
@@ -67,6 +92,8 @@ CLIENTS: dict[str, RealClient] = {c.name: c for c in (
                namespace=False),
     RealClient("eyevinn-whip", "whip", "@eyevinn/whip-web-client 1.1.7 (Debian Chromium)", namespace=False),
     RealClient("eyevinn-whep", "whep", "@eyevinn/webrtc-player 0.13.0 (Debian Chromium)", namespace=False),
+    *(RealClient(f"werift-{protocol}", protocol, f"werift {WERIFT} {role} (Node {NODE}; glue werift_glue.mjs)",
+                 namespace=True, note=WERIFT_NOTE) for protocol, role in (("whip", "publisher"), ("whep", "player"))),
 )}
 
 

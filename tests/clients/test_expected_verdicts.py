@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.clients import expected_verdicts as ev
+from tests.clients import expected_verdicts as ev, node_stack
 from tests.clients.real_clients import BROWSER_LIBRARIES, CLIENTS
 from tests.interop import lab, peers
 from tests.suite_run import at_once, selected_params
@@ -85,3 +85,22 @@ def test_a_moved_verdict_is_named_with_expected_and_got():
     got = {"verdicts": {"t.py::a[p]": {"verdict": "Fail", "message": "no DELETE"}, "t.py::b[p]": {"verdict": "Fail"}}}
     assert ev.differences(expected, got) == ["t.py::a[p]: expected Pass, got Fail — no DELETE"], (
         "only the moved case should be reported, with its expected and got verdicts and the run's message")
+
+
+@pytest.mark.parametrize("name", ["werift-whip", "werift-whep"])
+def test_werift_is_skipped_with_a_reason_without_namespaces(name, monkeypatch):
+    monkeypatch.setattr(lab, "namespace_support", lambda: "the interop lab needs root (unshare -n and a veth pair)")
+    assert _unavailable(name) == "the interop lab needs root (unshare -n and a veth pair)", (
+        "werift skips loopback for ICE: without a namespace its run cannot connect, so it must be skipped")
+
+
+@pytest.mark.parametrize("name", ["werift-whip", "werift-whep"])
+def test_werift_is_skipped_with_a_reason_without_npm(name, monkeypatch):
+    def no_npm() -> None:
+        raise peers.PeerUnavailable("missing Debian packages ['nodejs', 'npm'] and not root with apt-get to install them")
+
+    monkeypatch.setattr(lab, "namespace_support", lambda: None)
+    monkeypatch.setattr(node_stack, "node_clients", no_npm)
+    why = _unavailable(name)
+    assert why is not None and "npm" in why and name in why, (
+        f"without npm (or its registry) the werift packages cannot be installed: a skip naming why, got {why!r}")

@@ -57,11 +57,14 @@ export async function hangUp(session, token) {
   say("deleted", { status: response.status });
 }
 
-/** Resolves when the test closes our stdin (its way of saying "stop"), or after maxSeconds. */
+/** Resolves when the test closes our stdin (its way of saying "stop"), on Ctrl+C (SIGINT) or SIGTERM
+ * (as a user's command-line client stops: it still DELETEs), or after maxSeconds. */
 export function untilTold(maxSeconds) {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve("timeout"), maxSeconds * 1000);
-    process.stdin.on("end", () => { clearTimeout(timer); resolve("stdin closed"); });
+    const told = (why) => { clearTimeout(timer); resolve(why); };
+    process.stdin.on("end", () => told("stdin closed"));
+    for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => told(signal));
     process.stdin.resume();
   });
 }

@@ -4,12 +4,12 @@
 //   play:    receives audio+video and forwards the RTP it receives to cfg.forward (UDP on 127.0.0.1),
 //            so the test can decode what werift got; it also counts VP8 keyframes itself.
 // One argument, JSON: {modules, mode, url, token, forward?: {video, audio}, max_s}. Stops (DELETE, close)
-// when stdin closes.
+// when stdin closes or on SIGINT/SIGTERM (tests/clients/werift_client.py runs it as a command-line client).
 import dgram from "node:dgram";
 import { answerCodec, config, hangUp, negotiate, run, say, untilTold } from "./glue.mjs";
 
 const { cfg, require } = config();
-const { RTCPeerConnection, MediaStreamTrack, RTCRtpCodecParameters } = require("werift");
+const { RTCPeerConnection, MediaStream, MediaStreamTrack, RTCRtpCodecParameters } = require("werift");
 
 const FEEDBACK = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
 const VP8 = new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: FEEDBACK });
@@ -54,9 +54,12 @@ function listen(onPacket) {
 
 async function publish(pc) {
   const sockets = {};
+  // A WHIP publisher sends one MediaStream (RFC 9725 §4.4.2), as a browser's would after getUserMedia:
+  // without `streams` werift (like the W3C API) puts the tracks in none and its offer has no a=msid.
+  const stream = new MediaStream();
   for (const kind of ["video", "audio"]) {
     const track = new MediaStreamTrack({ kind });
-    pc.addTransceiver(track, { direction: "sendonly" });
+    pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
     sockets[kind] = await listen((packet) => track.writeRtp(packet));
   }
   say("rtp-in", { video: sockets.video.address().port, audio: sockets.audio.address().port });

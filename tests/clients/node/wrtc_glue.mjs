@@ -1,7 +1,7 @@
 // @roamhq/wrtc (libwebrtc for Node) as a WHIP publisher. It encodes what its nonstandard sources are
 // fed: synthetic I420 frames (a moving bar, 320x240 at 30 fps) and a 440 Hz tone (10 ms chunks), so
 // libwebrtc's own encoders, packetizers and pacer make the media.
-// One argument, JSON: {modules, url, token, max_s}. Stops (DELETE, close) when stdin closes.
+// One argument, JSON: {modules, url, token, max_s}. Stops (DELETE, close) when stdin closes or on SIGINT/SIGTERM.
 import { answerCodec, config, hangUp, negotiate, run, say, untilTold } from "./glue.mjs";
 
 const { cfg, require } = config();
