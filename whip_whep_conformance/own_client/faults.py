@@ -45,7 +45,8 @@ class ClientFault(enum.Enum):
     DELETE_TO_ENDPOINT = ("delete-to-endpoint", "send the DELETE to the endpoint URL, not the session's Location")
     IF_MATCH_ON_DELETE = ("if-match-on-delete", "put If-Match with the session's ETag on the DELETE")
     # trickle and restart
-    TRICKLE = ("trickle", "(not a defect) offer without candidates, then trickle them in one PATCH after the 201")
+    TRICKLE = ("trickle", "(not a defect) offer without candidates (WHIP: with only its first one), then trickle "
+               "them in one PATCH after the 201")
     PATCH_CONTENT_TYPE = ("patch-content-type", "type trickle PATCHes application/sdp")
     ETAG_NOT_IF_MATCH = ("etag-not-if-match", "send the entity-tag in an ETag request header instead of If-Match")
     RESTART_WITHOUT_STAR = ("restart-without-star", "send a restart PATCH with If-Match of the ETag, not \"*\"")
@@ -54,6 +55,8 @@ class ClientFault(enum.Enum):
     EARLY_TRICKLE = ("early-trickle", "WHIP, with trickle: PATCH the candidates to the endpoint before the POST's 201")
     TRICKLE_SPLIT = ("trickle-split", "WHIP, with trickle: send the buffered candidates in one PATCH per "
                      "m-section, not one aggregated PATCH")
+    TRICKLE_SPREAD = ("trickle-spread", "(not a defect as seen from outside) WHIP, with trickle: an offer without "
+                      "candidates, then one PATCH per m-section, as a client gathering only after the 201 sends them")
     # WHEP
     IGNORE_COUNTER_OFFER = ("ignore-counter-offer", "take a 406 counter-offer as a failure")
     COUNTER_ANSWER_SENDRECV = ("counter-answer-sendrecv", "answer a counter-offer with sendrecv media")
