@@ -109,7 +109,10 @@ class OwnClient:
             count = iter(range(100))
             text = re.sub(r"a=msid:(\S+) ", lambda m: f"a=msid:{m.group(1)}-{next(count)} ", text)
         if F.TRICKLE in self.faults or F.EARLY_CANDIDATES in self.faults:
-            text = sdp.without_candidates(text)
+            # a trickling WHIP client offers the first candidate it gathered (RFC 9725 §4.3.2: the offer MAY
+            # carry local candidates), which shows it had gathered before posting; trickle-spread offers none
+            gathered_first = self.protocol == "whip" and not {F.TRICKLE_SPREAD, F.EARLY_CANDIDATES} & self.faults
+            text = sdp.without_candidates(text, keep=1 if gathered_first else 0)
         return text
 
     @property
@@ -204,9 +207,9 @@ class OwnClient:
     async def _trickle(self, offer: str) -> None:
         """RFC 9725 §4.3.2: the candidates held back, in one PATCH, after the 201."""
         assert self.session_url is not None
-        if F.TRICKLE_SPLIT in self.faults and self.protocol == "whip":
-            # the defect: what was buffered goes out in one PATCH per m-section (each with that section's
-            # host candidates, as aiortc gathered them), not one aggregated PATCH
+        if (F.TRICKLE_SPLIT in self.faults or F.TRICKLE_SPREAD in self.faults) and self.protocol == "whip":
+            # one PATCH per m-section (each with that section's host candidates, as aiortc gathered them),
+            # not one aggregated PATCH: the defect where the offer shows the client had gathered (split)
             mlines = [ln for ln in re.split(r"\r?\n", offer) if ln.startswith("m=")]
             media = sdp.SessionDescription.parse(offer).media
             for i, (mline, section) in enumerate(zip(mlines, media)):

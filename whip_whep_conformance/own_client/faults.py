@@ -48,7 +48,8 @@ class ClientFault(enum.Enum):
                           "consent checks), as FFmpeg 8's WHIP muxer does")
     SILENT_AUDIO = ("silent-audio", "WHIP: offer audio sendonly but never send RTP on it (video only)")
     # trickle and restart
-    TRICKLE = ("trickle", "(not a defect) offer without candidates, then trickle them in one PATCH after the 201")
+    TRICKLE = ("trickle", "(not a defect) offer without candidates (WHIP: with only its first one), then trickle "
+               "them in one PATCH after the 201")
     PATCH_CONTENT_TYPE = ("patch-content-type", "type trickle PATCHes application/sdp")
     ETAG_NOT_IF_MATCH = ("etag-not-if-match", "send the entity-tag in an ETag request header instead of If-Match")
     RESTART_WITHOUT_STAR = ("restart-without-star", "send a restart PATCH with If-Match of the ETag, not \"*\"")
@@ -57,6 +58,8 @@ class ClientFault(enum.Enum):
     EARLY_TRICKLE = ("early-trickle", "WHIP, with trickle: PATCH the candidates to the endpoint before the POST's 201")
     TRICKLE_SPLIT = ("trickle-split", "WHIP, with trickle: send the buffered candidates in one PATCH per "
                      "m-section, not one aggregated PATCH")
+    TRICKLE_SPREAD = ("trickle-spread", "(not a defect as seen from outside) WHIP, with trickle: an offer without "
+                      "candidates, then one PATCH per m-section, as a client gathering only after the 201 sends them")
     # WHEP
     SERVER_OFFER = ("server-offer", "(not a defect) WHEP: ask for the server's offer with a bodiless POST (draft-murillo-"
                     "whep-01 §4.2) and answer it by PATCH; an endpoint that refuses that POST gets the player's own offer")
