@@ -197,32 +197,40 @@ async def session(library: Library, protocol: str, url: str, token: str) -> int:
     return status
 
 
-def outer(argv: list[str]) -> int:
+def outer(argv: list[str], inner_command: list[str] | None = None) -> int:
     """The process the harness starts and signals. The browser runs in a session of its own (`--inner`):
     a signal to this process group (a terminal's Ctrl-C, the harness's SIGINT) would otherwise kill
     Chromium and Playwright's driver before the page could end its session; so a SIGINT or SIGTERM here
-    is passed on as a line, and the page ends the library's way. If this process dies, the inner one
-    reads end of input and ends the same way."""
-    inner = subprocess.Popen([sys.executable, "-m", "tests.clients.browser_client", "--inner", *argv],
-                             stdin=subprocess.PIPE, text=True, start_new_session=True)
-    told = threading.Event()
+    is passed on as a line, and the page ends the library's way within STOP_TIMEOUT_S (+ the browser's
+    close). If this process dies, the inner one reads end of input and ends the same way.
+    `inner_command` replaces the browser session (tests of this relay)."""
+    told, which = threading.Event(), []
 
     def pass_on(signum: int, _frame: object) -> None:
-        if not told.is_set() and inner.stdin is not None:
+        if not which:
+            which.append(signal.Signals(signum).name)
             told.set()
-            inner.stdin.write(signal.Signals(signum).name + "\n")
-            inner.stdin.flush()
 
+    # before the inner process starts, so that no signal is lost: one that comes early waits for it
     signal.signal(signal.SIGINT, pass_on)
     signal.signal(signal.SIGTERM, pass_on)
-    while True:
-        try:
-            return inner.wait(1) if not told.is_set() else inner.wait(STOP_TIMEOUT_S + 20)
-        except subprocess.TimeoutExpired:
-            if told.is_set():  # the page did not end within its deadline: the browser goes with it
-                os.killpg(inner.pid, signal.SIGKILL)
-                say("the browser did not end in time: killed")
-                return inner.wait()
+    inner = subprocess.Popen(inner_command or [sys.executable, "-m", "tests.clients.browser_client", "--inner", *argv],
+                             stdin=subprocess.PIPE, text=True, start_new_session=True)
+    while not told.wait(0.5):  # the inner process may end by itself (its start failed) before any signal
+        if inner.poll() is not None:
+            return inner.returncode
+    try:
+        assert inner.stdin is not None
+        inner.stdin.write(which[0] + "\n")
+        inner.stdin.flush()
+    except BrokenPipeError:  # it had ended by itself meanwhile
+        pass
+    try:  # the page's deadline runs from the signal, not from whichever poll of the loop above it fell in
+        return inner.wait(STOP_TIMEOUT_S + 20)
+    except subprocess.TimeoutExpired:  # the page did not end within its deadline: the browser goes with it
+        os.killpg(inner.pid, signal.SIGKILL)
+        say("the browser did not end in time: killed")
+        return inner.wait()
 
 
 def main(argv: list[str]) -> int:

@@ -3,12 +3,16 @@ necessary: a browser's CORS preflight is not a request of the client's."""
 
 from __future__ import annotations
 
+import select
+import signal
 import subprocess
 import sys
 
 from tests.clients import browser_client
 from tests.clients.real_clients import BROWSER_LIBRARIES, CLIENTS
 from whip_whep_conformance.harness.clients.observatory import Request
+
+STOP_DEADLINE_S = browser_client.STOP_TIMEOUT_S + 30  # the relay's own deadline, and its last kill
 
 
 def _request(method: str, headers: list[tuple[str, str]]) -> Request:
@@ -33,3 +37,33 @@ def test_the_adapter_refuses_an_unknown_library_as_a_usage_error():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "invalid choice" in done.stderr, (
         f"an unknown library must be refused before any browser starts: exit {done.returncode}, {done.stderr[-500:]}")
+
+
+# A stand-in for the browser session: says it runs, waits for the stop line, then takes longer than a
+# second to end, as a page's stop() (pc.close(), then the DELETE's round trip) may.
+_SLOW_STOPPING_INNER = (
+    "import sys, time\n"
+    "print('inner running', flush=True)\n"
+    "line = sys.stdin.readline().strip()\n"
+    "time.sleep(1.5)\n"
+    "print('inner stopped on', line, flush=True)\n")
+
+
+def test_the_relay_gives_the_page_its_whole_stop_deadline_from_the_signal():
+    """The outer process passes a SIGINT on as a line and then waits STOP_TIMEOUT_S (+20 s) for the page.
+    It used to poll in 1-second waits and take the poll's own timeout for the deadline's, killing the
+    browser up to a second after the signal: a stop() slower than that lost its DELETE (exit 247)."""
+    relay = ("import sys; from tests.clients.browser_client import outer; "
+             f"sys.exit(outer([], [sys.executable, '-c', {_SLOW_STOPPING_INNER!r}]))")
+    proc = subprocess.Popen([sys.executable, "-c", relay], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready and proc.stdout.readline().strip() == "inner running", "the stand-in never started"
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=STOP_DEADLINE_S)
+        output = proc.stdout.read()
+    finally:
+        proc.kill()
+    assert (code, "killed" in output) == (0, False) and "inner stopped on SIGINT" in output, (
+        f"the page's stop took 1.5 s of its {browser_client.STOP_TIMEOUT_S} s: exit {code}, output {output!r}")
