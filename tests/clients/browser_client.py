@@ -202,14 +202,17 @@ def outer(argv: list[str], inner_command: list[str] | None = None) -> int:
     a signal to this process group (a terminal's Ctrl-C, the harness's SIGINT) would otherwise kill
     Chromium and Playwright's driver before the page could end its session; so a SIGINT or SIGTERM here
     is passed on as a line, and the page ends the library's way within STOP_TIMEOUT_S (+ the browser's
-    close). If this process dies, the inner one reads end of input and ends the same way.
+    close). A second signal (the harness's SIGTERM after its grace, a second Ctrl-C) ends the waiting:
+    the browser is killed then, not left running on its own after this process is gone. If this process
+    dies, the inner one reads end of input and ends the same way.
     `inner_command` replaces the browser session (tests of this relay)."""
-    told, which = threading.Event(), []
+    told, done, which = threading.Event(), threading.Event(), []
 
     def pass_on(signum: int, _frame: object) -> None:
-        if not which:
-            which.append(signal.Signals(signum).name)
-            told.set()
+        which.append(signal.Signals(signum).name)
+        told.set()
+        if len(which) > 1:
+            done.set()
 
     # before the inner process starts, so that no signal is lost: one that comes early waits for it
     signal.signal(signal.SIGINT, pass_on)
@@ -225,12 +228,17 @@ def outer(argv: list[str], inner_command: list[str] | None = None) -> int:
         inner.stdin.flush()
     except BrokenPipeError:  # it had ended by itself meanwhile
         pass
-    try:  # the page's deadline runs from the signal, not from whichever poll of the loop above it fell in
-        return inner.wait(STOP_TIMEOUT_S + 20)
-    except subprocess.TimeoutExpired:  # the page did not end within its deadline: the browser goes with it
+    threading.Thread(target=lambda: (inner.wait(), done.set()), name="inner exit", daemon=True).start()
+    # the page's deadline runs from the signal, not from whichever poll of the loop above it fell in
+    if done.wait(STOP_TIMEOUT_S + 20) and inner.poll() is not None:
+        return inner.returncode
+    try:  # told twice, or the page did not end within its deadline: the browser goes with it
         os.killpg(inner.pid, signal.SIGKILL)
-        say("the browser did not end in time: killed")
-        return inner.wait()
+    except ProcessLookupError:  # it ended just now
+        pass
+    say(f"told to stop again ({which[1]}): the browser is killed" if len(which) > 1
+        else "the browser did not end in time: killed")
+    return inner.wait()
 
 
 def main(argv: list[str]) -> int:

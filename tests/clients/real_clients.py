@@ -90,8 +90,22 @@ CLIENTS: dict[str, RealClient] = {c.name: c for c in (
                namespace=False),
     RealClient("cloudflare-whep", "whep", "Cloudflare Stream example WHEPClient.js, workers-sdk 884e418 (Debian Chromium)",
                namespace=False),
-    RealClient("eyevinn-whip", "whip", "@eyevinn/whip-web-client 1.1.7 (Debian Chromium)", namespace=False),
-    RealClient("eyevinn-whep", "whep", "@eyevinn/webrtc-player 0.13.0 (Debian Chromium)", namespace=False),
+    RealClient("eyevinn-whip", "whip", "@eyevinn/whip-web-client 1.1.7 (Debian Chromium)", namespace=False,
+               note="Its trickle path never runs here: ingest() trickles only when the endpoint's own OPTIONS answer "
+                    "lists PATCH in Access-Control-Allow-Methods, which the endpoint has no reason to (PATCH is the "
+                    "session's method, RFC 9110 §10.2.1) and a page on another origin cannot read (no CORS-exposed "
+                    "header). On that path (tests/clients/test_eyevinn.py, trickle-advertised) it PATCHes one candidate "
+                    "at a time with the tag in an `ETag:` request header, not If-Match (428, and it stops trickling), "
+                    "and writes component 0 for RTP (makeSDPTransformCandidate: 'rtp' ? 0 : 1; RFC 8839 numbers "
+                    "components from 1). No ICE restart. After a refused POST destroy() never returns: it waits for "
+                    "a session URL (getResourceUrl) that never comes, so the page's stop times out."),
+    RealClient("eyevinn-whep", "whep", "@eyevinn/webrtc-player 0.13.0 (Debian Chromium)", namespace=False,
+               note="destroy() sends no DELETE; the page stops with unload(), as the library's demo does. authKey is "
+                    "sent as the whole Authorization value, so the page passes 'Bearer <token>'. It never trickles "
+                    "(candidates go in the offer after gathering or 2 s) and never PATCHes. A Location that does not "
+                    "start with '/' is used as is, so a relative one like 'play/x' resolves against the page, not the "
+                    "endpoint (no scenario gives a WHEP player such a Location yet). On a failed connection it POSTs "
+                    "a new offer without DELETEing the old session."),
     *(RealClient(f"werift-{protocol}", protocol, f"werift {WERIFT} {role} (Node {NODE}; glue werift_glue.mjs)",
                  namespace=True, note=WERIFT_NOTE) for protocol, role in (("whip", "publisher"), ("whep", "player"))),
 )}

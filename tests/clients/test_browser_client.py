@@ -3,6 +3,8 @@ necessary: a browser's CORS preflight is not a request of the client's."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import select
 import signal
 import subprocess
@@ -67,3 +69,40 @@ def test_the_relay_gives_the_page_its_whole_stop_deadline_from_the_signal():
         proc.kill()
     assert (code, "killed" in output) == (0, False) and "inner stopped on SIGINT" in output, (
         f"the page's stop took 1.5 s of its {browser_client.STOP_TIMEOUT_S} s: exit {code}, output {output!r}")
+
+
+# A stand-in for a page whose stop never returns (whip-web-client's destroy() after a refused POST waits for
+# a session URL that never comes): it reads the stop line and hangs; its pid lets the test clean up.
+_NEVER_STOPPING_INNER = (
+    "import os, sys, threading\n"
+    "print('inner running', os.getpid(), flush=True)\n"
+    "sys.stdin.readline()\n"
+    "threading.Event().wait()\n")
+TOLD_AGAIN_S = 5  # well inside the relay's own deadline (STOP_TIMEOUT_S + 20): only the second signal ends it
+
+
+def test_a_second_signal_kills_the_browser_session_at_once():
+    """The harness's SIGTERM after its grace (or a second Ctrl-C) means stop now: the relay kills the browser
+    session and exits. It used to ignore the second signal and wait out its own deadline, so the harness
+    SIGKILLed it and the browser, in a session of its own, went on running into the next scenario."""
+    relay = ("import sys; from tests.clients.browser_client import outer; "
+             f"sys.exit(outer([], [sys.executable, '-c', {_NEVER_STOPPING_INNER!r}]))")
+    proc = subprocess.Popen([sys.executable, "-c", relay], stdout=subprocess.PIPE, text=True)
+    inner_pid = 0
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        words = proc.stdout.readline().split() if ready else []
+        assert words[:2] == ["inner", "running"], "the stand-in never started"
+        inner_pid = int(words[2])
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=TOLD_AGAIN_S)
+        output = proc.stdout.read()
+    finally:
+        proc.kill()
+        if inner_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(inner_pid, signal.SIGKILL)
+    assert code == -signal.SIGKILL % 256 and "told to stop again (SIGTERM)" in output, (
+        f"after SIGINT then SIGTERM the relay should kill the page at once: exit {code}, output {output!r}")
