@@ -55,9 +55,29 @@ class Observed:
         path = self.endpoint_path
         return [r for r in self.requests if r.method == "POST" and r.path.split("?")[0] in (path, f"/via{path}")]
 
+    def makes_a_session(self, post: Request) -> bool:
+        """The POST's answer made a session: a 201 (or a WHEP -03 406 counter-offer) naming its Location."""
+        return post.status in (201, 406) and bool(post.response_header("Location"))
+
+    def endpoint_requests_after_a_refusal(self) -> list[Request]:
+        """PATCHes and DELETEs to the endpoint URL sent while the client's latest answered POST had been
+        refused (no session): the client took a refusal for a session (RFC 9725 §4.1). One sent after a
+        later POST made a session is that session's request sent to the wrong URL, which the Location
+        rows grade (WHIP-4.2-14, WHEPL-4.3-1), not this one."""
+        posts = self.endpoint_posts()
+        endpoints = {self.endpoint_path, f"/via{self.endpoint_path}"}
+        found = []
+        for r in self.requests:
+            if r.method not in ("PATCH", "DELETE") or r.path.split("?")[0] not in endpoints:
+                continue
+            answered = [p for p in posts if p.answered_at is not None and p.answered_at <= r.sent_at]
+            if answered and not self.makes_a_session(answered[-1]):
+                found.append(r)
+        return found
+
     def created(self) -> Request | None:
         """The endpoint POST whose answer made a session (201; 406 counter-offer under WHEP -03)."""
-        return next((r for r in self.endpoint_posts() if r.status in (201, 406) and r.response_header("Location")), None)
+        return next((r for r in self.endpoint_posts() if self.makes_a_session(r)), None)
 
     def location(self) -> tuple[str, str] | None:
         """The session URL the 201 named, resolved against the URL of the POST it answered

@@ -1,0 +1,79 @@
+"""Client cases graded on hand-made observations: what a real client did, written down as the recording
+front saw it, so a case's reading of it is checked without starting a client (milliseconds)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from whip_whep_conformance.harness.clients.client_process import Stopped
+from whip_whep_conformance.harness.clients.observatory import Request
+from whip_whep_conformance.harness.clients.observed import Observed
+from whip_whep_conformance.harness.clients.scenario import scenario
+from whip_whep_conformance.harness.grading import CaseRecord, ConformanceFailure
+from whip_whep_conformance.harness.wire import WireLog
+from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance.suites.clients import test_whep_4_1_http_usage as whep_http
+from whip_whep_conformance.suites.clients import test_whip_4_1_http_usage as whip_http
+
+BASE = "http://127.0.0.1:9"
+ENDPOINT = "/0123456789abcdef0123456789abcdef/webRTC/publish"
+
+
+def _request(method: str, path: str, at: float, status: int, response_headers: list[tuple[str, str]] = ()) -> Request:
+    return Request("main", method, path, [], b"v=0\r\n" if method == "POST" else b"", at, status,
+                   list(response_headers), b"", at + 0.05)
+
+
+def _observed(protocol: str, name: str, requests: list[Request]) -> Observed:
+    return Observed(scenario(protocol, name), "a client", BASE + ENDPOINT, None, {"main": BASE}, requests, [], [],
+                    Stopped(0, "SIGINT", 0.5, ""), True)
+
+
+@dataclass
+class _Case:
+    """The part of ClientCase a case's body uses, grading into a real CaseRecord (standard pair)."""
+
+    seen: Observed
+    record: CaseRecord
+
+    async def observe(self, protocol: str, name: str) -> Observed:
+        return self.seen
+
+    def expect(self, ok: bool, *ids: str, message: str) -> bool:
+        return self.record.expect(ok, *ids, message=message)
+
+    def not_applicable(self, reason: str):
+        self.record.not_applicable(reason)
+
+
+def _grade(case_fn, seen: Observed) -> CaseRecord:
+    record = CaseRecord(profiles.STANDARD.whip, profiles.STANDARD.whep, WireLog())
+    try:
+        asyncio.run(case_fn(_Case(seen, record)))
+    except ConformanceFailure:
+        pass
+    return record
+
+
+# Cloudflare's example clients retry a refused POST after 5 s; WHIPClient.disconnectStream() then DELETEs
+# the endpoint URL, which ends the session the retry made (at the wrong URL: WHIP-4.2-14's Fail).
+RETRIED_THEN_DELETED = [
+    _request("POST", ENDPOINT, 1.0, 533),
+    _request("POST", ENDPOINT, 6.0, 201, [("Location", ENDPOINT + "/s1")]),
+    _request("DELETE", ENDPOINT, 9.0, 200),
+]
+# A client that takes the 533 for a session: it never POSTs again and DELETEs the endpoint.
+TOOK_THE_REFUSAL = [_request("POST", ENDPOINT, 1.0, 533), _request("DELETE", ENDPOINT, 3.0, 405)]
+
+
+@pytest.mark.parametrize("protocol, case_fn", [("whip", whip_http.test_client_takes_an_error_answer_as_no_session),
+                                               ("whep", whep_http.test_player_takes_an_unknown_5xx_as_no_session)])
+def test_a_delete_after_a_retry_made_a_session_is_not_taking_the_refusal_for_one(protocol, case_fn):
+    retried = _grade(case_fn, _observed(protocol, "unavailable", RETRIED_THEN_DELETED))
+    assert [c.verdict.value for c in retried.checks] == ["Pass"], retried.checks
+    took = _grade(case_fn, _observed(protocol, "unavailable", TOOK_THE_REFUSAL))
+    assert [c.verdict.value for c in took.checks] == ["Fail"], took.checks
+    assert "DELETE " + ENDPOINT in took.checks[0].message
