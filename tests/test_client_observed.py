@@ -12,11 +12,12 @@ from whip_whep_conformance.harness.clients.client_process import Stopped
 from whip_whep_conformance.harness.clients.observatory import Request
 from whip_whep_conformance.harness.clients.observed import Observed
 from whip_whep_conformance.harness.clients.scenario import scenario
-from whip_whep_conformance.harness.grading import CaseRecord, ConformanceFailure
+from whip_whep_conformance.harness.grading import CaseRecord, ConformanceFailure, NotApplicable
 from whip_whep_conformance.harness.wire import WireLog
 from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.suites.clients import test_whep_4_1_http_usage as whep_http
 from whip_whep_conformance.suites.clients import test_whip_4_1_http_usage as whip_http
+from whip_whep_conformance.suites.clients import test_whip_4_5_redirects as redirects
 
 BASE = "http://127.0.0.1:9"
 ENDPOINT = "/0123456789abcdef0123456789abcdef/webRTC/publish"
@@ -77,3 +78,35 @@ def test_a_delete_after_a_retry_made_a_session_is_not_taking_the_refusal_for_one
     took = _grade(case_fn, _observed(protocol, "unavailable", TOOK_THE_REFUSAL))
     assert [c.verdict.value for c in took.checks] == ["Fail"], took.checks
     assert "DELETE " + ENDPOINT in took.checks[0].message
+
+
+def _preflight(path: str, method: str, at: float) -> Request:
+    return Request("main", "OPTIONS", path, [("Access-Control-Request-Method", method)], b"", at, 200, [], b"", at + 0.05)
+
+
+VIA = "/via" + ENDPOINT
+REDIRECTED = [
+    _request("POST", ENDPOINT, 1.0, 307, [("Location", VIA)]),
+    _request("POST", VIA, 1.2, 201, [("Location", "publish/s1")]),  # names /via/…/webRTC/publish/s1
+]
+
+
+@pytest.mark.parametrize("after, verdict, says", [
+    # Cloudflare's WHIPClient under RFC 9725: disconnectStream() DELETEs the endpoint URL; the endpoint's
+    # preflight does not allow DELETE, so the browser sends only the preflight
+    ([_preflight(ENDPOINT, "DELETE", 5.0)], "Fail", f"DELETE {ENDPOINT} (its CORS preflight only"),
+    ([_preflight(ENDPOINT, "DELETE", 5.0), _request("DELETE", ENDPOINT, 5.1, 200)], "Fail", f"DELETE {ENDPOINT} -> 200"),
+    ([_preflight(VIA + "/s1", "DELETE", 5.0), _request("DELETE", VIA + "/s1", 5.1, 200)], "Pass", ""),
+    ([], "Not applicable", "no PATCH or DELETE"),  # nothing aimed at any session: no resolution to see
+])
+def test_relative_location_is_judged_by_where_the_session_requests_were_aimed(after, verdict, says):
+
+
+    seen = _observed("whip", "relative-location", REDIRECTED + after)
+    try:
+        record = _grade(redirects.test_client_resolves_a_relative_location_against_the_redirected_uri, seen)
+    except NotApplicable as skipped:
+        assert verdict == "Not applicable" and says in str(skipped)
+        return
+    assert [c.verdict.value for c in record.checks] == [verdict], record.checks
+    assert says in record.checks[0].message

@@ -103,6 +103,20 @@ class Observed:
             return []
         return [r for r in self.requests if (r.listener, r.path) == where and (method is None or r.method == method)]
 
+    def session_requests_aimed(self) -> list[Request]:
+        """The PATCHes and DELETEs the client sent, wherever they went, and the CORS preflights of ones the
+        browser did not send after them (Fetch §4.8: a refused preflight stops the request): where the
+        client's code aimed its session requests."""
+        sent = [r for r in self.requests if r.method in ("PATCH", "DELETE")]
+        aimed = list(sent)
+        for p in self.requests:
+            method = (p.header("Access-Control-Request-Method") or "").strip().upper() if p.is_preflight() else ""
+            if method in ("PATCH", "DELETE") and not any(
+                    r.method == method and (r.listener, r.path) == (p.listener, p.path) and r.sent_at >= p.sent_at
+                    for r in sent):
+                aimed.append(p)
+        return sorted(aimed, key=lambda r: r.sent_at)
+
     def patches(self) -> list[Request]:
         return self.to_session("PATCH")
 
