@@ -76,5 +76,5 @@ async def test_client_resolves_a_relative_location_against_the_redirected_uri(cl
 
 def _aimed_line(request: Request) -> str:
     if request.is_preflight():
-        return f"{request.header('Access-Control-Request-Method')} {request.path} (its CORS preflight only: {request.line()})"
+        return f"{request.header('Access-Control-Request-Method')} {request.path} (its CORS preflight only, {request.status or 'no answer'})"
     return request.line()
