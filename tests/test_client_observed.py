@@ -18,6 +18,7 @@ from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.suites.clients import test_whep_4_1_http_usage as whep_http
 from whip_whep_conformance.suites.clients import test_whip_4_1_http_usage as whip_http
 from whip_whep_conformance.suites.clients import test_whip_4_5_redirects as redirects
+from whip_whep_conformance.suites.clients import test_whep_4_2_playback_session_setup as whep_setup
 
 BASE = "http://127.0.0.1:9"
 ENDPOINT = "/0123456789abcdef0123456789abcdef/webRTC/publish"
@@ -33,18 +34,28 @@ def _observed(protocol: str, name: str, requests: list[Request]) -> Observed:
                     Stopped(0, "SIGINT", 0.5, ""), True)
 
 
+@dataclass(frozen=True)
+class _Target:
+    whip_profile: str = profiles.STANDARD.whip
+    whep_profile: str = profiles.STANDARD.whep
+
+
 @dataclass
 class _Case:
     """The part of ClientCase a case's body uses, grading into a real CaseRecord (standard pair)."""
 
     seen: Observed
     record: CaseRecord
+    target: _Target = _Target()
 
     async def observe(self, protocol: str, name: str) -> Observed:
         return self.seen
 
     def expect(self, ok: bool, *ids: str, message: str) -> bool:
         return self.record.expect(ok, *ids, message=message)
+
+    def capability(self, supported: bool, req_id: str, message: str) -> bool:
+        return self.record.capability(supported, req_id, message)
 
     def not_applicable(self, reason: str):
         self.record.not_applicable(reason)
@@ -110,3 +121,22 @@ def test_relative_location_is_judged_by_where_the_session_requests_were_aimed(af
         return
     assert [c.verdict.value for c in record.checks] == [verdict], record.checks
     assert says in record.checks[0].message
+
+
+def _not_published_retry_after() -> int:
+    """The 409's Retry-After the `not-published` scenario's server gives (the server's default: 5)."""
+    options = scenario("whep", "not-published").server
+    given = [o.split("=", 1)[1] for o in options if o.startswith("--not-published-retry-after=")]
+    return int(given[0]) if given else 5
+
+
+@pytest.mark.parametrize("gap_s, verdict", [(5.0, "Unsupported"), (None, "Supported")])
+def test_a_player_waiting_a_fixed_5_s_is_not_taken_for_one_honouring_retry_after(gap_s, verdict):
+    """Cloudflare's WHEPClient retries any refused POST 5 s later whatever Retry-After says; the scenario's
+    Retry-After must differ from that for the case to tell the two apart (None: the player waits as told)."""
+    wait = _not_published_retry_after()
+    gap = gap_s if gap_s is not None else float(wait)
+    posts = [Request("main", "POST", ENDPOINT, [], b"v=0\r\n", t, 409, [("Retry-After", str(wait))], b"", t + 0.05)
+             for t in (1.0, 1.05 + gap, 1.1 + 2 * gap)]
+    record = _grade(whep_setup.test_player_retries_a_409_after_its_retry_after, _observed("whep", "not-published", posts))
+    assert [c.verdict.value for c in record.checks] == [verdict], record.checks

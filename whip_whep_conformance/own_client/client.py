@@ -140,7 +140,7 @@ class OwnClient:
             takes_any = self.protocol == "whip" and F.UNKNOWN_STATUS_AS_CREATED in self.faults  # no retry either
             given_up = takes_any or (response.status_code == 409 and F.NO_RETRY_ON_409 in self.faults)
             if response.status_code in (409, 503) and delay is not None and attempt < RETRIES and not given_up:
-                await asyncio.sleep(min(delay, 5) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
+                await asyncio.sleep(min(delay, 10) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
                 continue
             break
         assert response is not None
