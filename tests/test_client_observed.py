@@ -140,3 +140,14 @@ def test_a_player_waiting_a_fixed_5_s_is_not_taken_for_one_honouring_retry_after
              for t in (1.0, 1.05 + gap, 1.1 + 2 * gap)]
     record = _grade(whep_setup.test_player_retries_a_409_after_its_retry_after, _observed("whep", "not-published", posts))
     assert [c.verdict.value for c in record.checks] == [verdict], record.checks
+
+
+@pytest.mark.parametrize("gaps, says", [([5.01, 5.01, 5.01], "not backing off"), ([7.0, 14.0], "(backing off)")])
+def test_equal_waits_are_not_called_backing_off(gaps, says):
+    """Cloudflare's WHEPClient waits 5.01 s every time: the message said "backing off" for equal waits."""
+    at, posts = 1.0, []
+    for gap in [0.0, *gaps]:
+        at += gap
+        posts.append(Request("main", "POST", ENDPOINT, [], b"v=0\r\n", at, 409, [("Retry-After", "7")], b"", at))
+    record = _grade(whep_setup.test_player_retries_a_409_after_its_retry_after, _observed("whep", "not-published", posts))
+    assert says in record.checks[0].message, record.checks
