@@ -197,14 +197,14 @@ async def session(library: Library, protocol: str, url: str, token: str) -> int:
     return status
 
 
-def outer(argv: list[str]) -> int:
+def outer(argv: list[str], inner_command: list[str] | None = None) -> int:
     """The process the harness starts and signals. The browser runs in a session of its own (`--inner`):
     a signal to this process group (a terminal's Ctrl-C, the harness's SIGINT) would otherwise kill
     Chromium and Playwright's driver before the page could end its session; so a SIGINT or SIGTERM here
     is passed on as a line, and the page ends the library's way. If this process dies, the inner one
-    reads end of input and ends the same way."""
-    inner = subprocess.Popen([sys.executable, "-m", "tests.clients.browser_client", "--inner", *argv],
-                             stdin=subprocess.PIPE, text=True, start_new_session=True)
+    reads end of input and ends the same way. (`inner_command`: another inner process, for the tests.)"""
+    command = inner_command or [sys.executable, "-m", "tests.clients.browser_client", "--inner", *argv]
+    inner = subprocess.Popen(command, stdin=subprocess.PIPE, text=True, start_new_session=True)
     told = threading.Event()
 
     def pass_on(signum: int, _frame: object) -> None:
@@ -215,14 +215,19 @@ def outer(argv: list[str]) -> int:
 
     signal.signal(signal.SIGINT, pass_on)
     signal.signal(signal.SIGTERM, pass_on)
-    while True:
+    # Polled, so a signal is seen within a second; the stop's own deadline starts once it has been passed
+    # on (a poll that times out just after the signal is not the page failing to end)
+    while not told.is_set():
         try:
-            return inner.wait(1) if not told.is_set() else inner.wait(STOP_TIMEOUT_S + 20)
+            return inner.wait(1)
         except subprocess.TimeoutExpired:
-            if told.is_set():  # the page did not end within its deadline: the browser goes with it
-                os.killpg(inner.pid, signal.SIGKILL)
-                say("the browser did not end in time: killed")
-                return inner.wait()
+            pass
+    try:
+        return inner.wait(STOP_TIMEOUT_S + 20)
+    except subprocess.TimeoutExpired:  # the page did not end within its deadline: the browser goes with it
+        os.killpg(inner.pid, signal.SIGKILL)
+        say("the browser did not end in time: killed")
+        return inner.wait()
 
 
 def main(argv: list[str]) -> int:

@@ -3,6 +3,7 @@ necessary: a browser's CORS preflight is not a request of the client's."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -33,3 +34,24 @@ def test_the_adapter_refuses_an_unknown_library_as_a_usage_error():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "invalid choice" in done.stderr, (
         f"an unknown library must be refused before any browser starts: exit {done.returncode}, {done.stderr[-500:]}")
+
+
+# An inner process that ends 1.5 s after it is told to stop, as a page whose library DELETEs and closes
+# its browser does (always more than the outer's 1 s poll has left when the signal comes).
+SLOW_TO_END = "import sys, time; print('ready', flush=True); sys.stdin.readline(); time.sleep(1.5); print('ended')"
+
+
+def test_the_adapter_lets_the_page_end_after_a_signal_instead_of_killing_it():
+    """The outer process polls its inner one every second; a poll that timed out just after the SIGINT
+    was taken for the stop's deadline, so the browser was killed (exit -9, 247) mid-DELETE, at random."""
+    driver = ("import sys; from tests.clients.browser_client import outer; "
+              f"sys.exit(outer([], inner_command=[sys.executable, '-c', {SLOW_TO_END!r}]))")
+    proc = subprocess.Popen([sys.executable, "-c", driver], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert (proc.returncode, "killed" in out, "ended" in out) == (0, False, True), (
+        f"told to stop, the inner process must be let end by itself: exit {proc.returncode}, output {out!r}")
