@@ -94,6 +94,13 @@ async def test_input_nobody_publishes_gets_409_with_retry_after_seconds(start_se
         f"WHEP §4.2.8: 409 Conflict with Retry-After in seconds when nothing is published; {described(response)}"
 
 
+async def test_the_409s_retry_after_is_the_configured_one(start_server, peers):
+    """The client scenario `not-published` sets it to 7 s, so a player's fixed delay is told from honouring it."""
+    server = await start_server(require_publisher=True, not_published_retry_after_s=7)
+    response = await server.post_offer((await server.live_input()).play, await peers.offer(peers.viewer()))
+    assert (response.status, response.headers.get("Retry-After")) == (409, "7"), described(response)
+
+
 async def test_published_input_is_playable_with_require_publisher(start_server, peers):
     server = await start_server(require_publisher=True)
     live = await server.live_input()

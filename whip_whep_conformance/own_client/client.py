@@ -148,7 +148,7 @@ class OwnClient:
                 or (response.status_code == 503 and F.NO_RETRY_ON_503 in self.faults)
             if response.status_code in (409, 503) and delay is not None and attempt < RETRIES and not given_up:
                 if F.RETRY_AT_ONCE not in self.faults:
-                    await asyncio.sleep(min(delay, 5) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
+                    await asyncio.sleep(min(delay, 10) * (2 ** attempt))  # RFC 9110 §10.2.3, backing off (WHEP -03 §4.2.8)
                 continue
             break
         assert response is not None

@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     parser.add_argument("--require-publisher", action="store_true",
                         help="refuse WHEP playback of an input nobody is publishing: 409 Conflict with Retry-After "
                              "(draft-ietf-wish-whep-03 §4.2.8); by default viewers may wait for the publisher")
+    parser.add_argument("--not-published-retry-after", type=int, default=5, metavar="S",
+                        help="the Retry-After seconds of --require-publisher's 409 (default 5)")
     # Scenario behaviours for the client suite (#21): legal choices a server may make, which a client must follow.
     parser.add_argument("--location", default="absolute-path", choices=("absolute-path", "relative", "absolute"),
                         help="the form of a 201's Location: an absolute path (default), a path-relative reference "
@@ -112,6 +114,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         redirect=args.redirect,
         tls=args.tls,
         require_publisher=args.require_publisher,
+        not_published_retry_after_s=args.not_published_retry_after,
         location="absolute" if args.location_base else args.location,
         location_base=args.location_base,
         unavailable_first=args.unavailable_first,

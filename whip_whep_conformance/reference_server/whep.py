@@ -37,10 +37,6 @@ def _add_senders(session: "Session", desc: sdp.SessionDescription) -> None:
         session.pc.addTransceiver(SilentTrack(m.kind), direction="sendonly")
 
 
-# What a 409 for an input nobody publishes suggests a player waits before trying again.
-RETRY_AFTER_S = 5
-
-
 def _require_publisher(server: "SignallingServer", live: "LiveInput") -> None:
     """--require-publisher: no playback before publication (draft-ietf-wish-whep-03 §4.2.8)."""
     refusal = server.layer.feed_refusal(live.publisher)
@@ -48,7 +44,7 @@ def _require_publisher(server: "SignallingServer", live: "LiveInput") -> None:
         raise refusal
     if not server.config.require_publisher or live.publisher is not None:
         return
-    raise Refusal(409, "nobody is publishing to this live input yet", {"Retry-After": str(RETRY_AFTER_S)},
+    raise Refusal(409, "nobody is publishing to this live input yet", {"Retry-After": str(server.config.not_published_retry_after_s)},
                   route=Route.NOT_PUBLISHED)
 
 

@@ -54,8 +54,9 @@ class Request:
         return self.body.decode("utf-8", "replace")
 
     def line(self) -> str:
-        """`POST /path -> 201`, for failure messages."""
-        return f"{self.method} {self.path} -> {self.status or 'no answer'}"
+        """`POST /path -> 201`, for failure messages; a preflight names the request it asks for."""
+        method = f"OPTIONS (preflight for {self.header('Access-Control-Request-Method')})" if self.is_preflight() else self.method
+        return f"{method} {self.path} -> {self.status or 'no answer'}"
 
     def to_json(self) -> dict:
         return {"listener": self.listener, "method": self.method, "path": self.path, "headers": self.headers,

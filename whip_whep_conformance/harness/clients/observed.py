@@ -55,9 +55,29 @@ class Observed:
         path = self.endpoint_path
         return [r for r in self.requests if r.method == "POST" and r.path.split("?")[0] in (path, f"/via{path}")]
 
+    def makes_a_session(self, post: Request) -> bool:
+        """The POST's answer made a session: a 201 (or a WHEP -03 406 counter-offer) naming its Location."""
+        return post.status in (201, 406) and bool(post.response_header("Location"))
+
+    def endpoint_requests_after_a_refusal(self) -> list[Request]:
+        """PATCHes and DELETEs to the endpoint URL sent while the client's latest answered POST had been
+        refused (no session): the client took a refusal for a session (RFC 9725 §4.1). One sent after a
+        later POST made a session is that session's request sent to the wrong URL, which the Location
+        rows grade (WHIP-4.2-14, WHEPL-4.3-1), not this one."""
+        posts = self.endpoint_posts()
+        endpoints = {self.endpoint_path, f"/via{self.endpoint_path}"}
+        found = []
+        for r in self.requests:
+            if r.method not in ("PATCH", "DELETE") or r.path.split("?")[0] not in endpoints:
+                continue
+            answered = [p for p in posts if p.answered_at is not None and p.answered_at <= r.sent_at]
+            if answered and not self.makes_a_session(answered[-1]):
+                found.append(r)
+        return found
+
     def created(self) -> Request | None:
         """The endpoint POST whose answer made a session (201; 406 counter-offer under WHEP -03)."""
-        return next((r for r in self.endpoint_posts() if r.status in (201, 406) and r.response_header("Location")), None)
+        return next((r for r in self.endpoint_posts() if self.makes_a_session(r)), None)
 
     def location(self) -> tuple[str, str] | None:
         """The session URL the 201 named, resolved against the URL of the POST it answered
@@ -82,6 +102,20 @@ class Observed:
         if where is None:
             return []
         return [r for r in self.requests if (r.listener, r.path) == where and (method is None or r.method == method)]
+
+    def session_requests_aimed(self) -> list[Request]:
+        """The PATCHes and DELETEs the client sent, wherever they went, and the CORS preflights of ones the
+        browser did not send after them (Fetch §4.8: a refused preflight stops the request): where the
+        client's code aimed its session requests."""
+        sent = [r for r in self.requests if r.method in ("PATCH", "DELETE")]
+        aimed = list(sent)
+        for p in self.requests:
+            method = (p.header("Access-Control-Request-Method") or "").strip().upper() if p.is_preflight() else ""
+            if method in ("PATCH", "DELETE") and not any(
+                    r.method == method and (r.listener, r.path) == (p.listener, p.path) and r.sent_at >= p.sent_at
+                    for r in sent):
+                aimed.append(p)
+        return sorted(aimed, key=lambda r: r.sent_at)
 
     def patches(self) -> list[Request]:
         return self.to_session("PATCH")
@@ -163,7 +197,7 @@ class Observed:
         return refused, honoured, (f"{len(posts)} POST(s) to the endpoint; the {status} said Retry-After {wait_s}; "
                                    f"seconds from each answer to the next POST: {gaps or 'no retry'}"
                                    + ("" if len(gaps) < 2 else
-                                      f" ({'backing off' if gaps == sorted(gaps) else 'not backing off'})"))
+                                      f" ({'backing off' if _backs_off(gaps) else 'not backing off'})"))
 
     def answer(self) -> sdp.SessionDescription | None:
         """The SDP the server answered the client's offer with (the 201's body; None: no such answer)."""
@@ -195,3 +229,8 @@ class Observed:
     def seen(self) -> str:
         """Every request, one per line, for failure messages."""
         return "; ".join(r.line() for r in self.requests) or "no request at all"
+
+
+def _backs_off(gaps: list[float]) -> bool:
+    """Each wait longer than the one before (beyond 0.2 s of clock slack): equal waits are no back-off."""
+    return all(b > a + 0.2 for a, b in zip(gaps, gaps[1:]))

@@ -1,0 +1,153 @@
+"""Client cases graded on hand-made observations: what a real client did, written down as the recording
+front saw it, so a case's reading of it is checked without starting a client (milliseconds)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from whip_whep_conformance.harness.clients.client_process import Stopped
+from whip_whep_conformance.harness.clients.observatory import Request
+from whip_whep_conformance.harness.clients.observed import Observed
+from whip_whep_conformance.harness.clients.scenario import scenario
+from whip_whep_conformance.harness.grading import CaseRecord, ConformanceFailure, NotApplicable
+from whip_whep_conformance.harness.wire import WireLog
+from whip_whep_conformance.protocol import profiles
+from whip_whep_conformance.suites.clients import test_whep_4_1_http_usage as whep_http
+from whip_whep_conformance.suites.clients import test_whip_4_1_http_usage as whip_http
+from whip_whep_conformance.suites.clients import test_whip_4_5_redirects as redirects
+from whip_whep_conformance.suites.clients import test_whep_4_2_playback_session_setup as whep_setup
+
+BASE = "http://127.0.0.1:9"
+ENDPOINT = "/0123456789abcdef0123456789abcdef/webRTC/publish"
+
+
+def _request(method: str, path: str, at: float, status: int, response_headers: list[tuple[str, str]] = ()) -> Request:
+    return Request("main", method, path, [], b"v=0\r\n" if method == "POST" else b"", at, status,
+                   list(response_headers), b"", at + 0.05)
+
+
+def _observed(protocol: str, name: str, requests: list[Request]) -> Observed:
+    return Observed(scenario(protocol, name), "a client", BASE + ENDPOINT, None, {"main": BASE}, requests, [], [],
+                    Stopped(0, "SIGINT", 0.5, ""), True)
+
+
+@dataclass(frozen=True)
+class _Target:
+    whip_profile: str = profiles.STANDARD.whip
+    whep_profile: str = profiles.STANDARD.whep
+
+
+@dataclass
+class _Case:
+    """The part of ClientCase a case's body uses, grading into a real CaseRecord (standard pair)."""
+
+    seen: Observed
+    record: CaseRecord
+    target: _Target = _Target()
+
+    async def observe(self, protocol: str, name: str) -> Observed:
+        return self.seen
+
+    def expect(self, ok: bool, *ids: str, message: str) -> bool:
+        return self.record.expect(ok, *ids, message=message)
+
+    def capability(self, supported: bool, req_id: str, message: str) -> bool:
+        return self.record.capability(supported, req_id, message)
+
+    def not_applicable(self, reason: str):
+        self.record.not_applicable(reason)
+
+
+def _grade(case_fn, seen: Observed) -> CaseRecord:
+    record = CaseRecord(profiles.STANDARD.whip, profiles.STANDARD.whep, WireLog())
+    try:
+        asyncio.run(case_fn(_Case(seen, record)))
+    except ConformanceFailure:
+        pass
+    return record
+
+
+# Cloudflare's example clients retry a refused POST after 5 s; WHIPClient.disconnectStream() then DELETEs
+# the endpoint URL, which ends the session the retry made (at the wrong URL: WHIP-4.2-14's Fail).
+RETRIED_THEN_DELETED = [
+    _request("POST", ENDPOINT, 1.0, 533),
+    _request("POST", ENDPOINT, 6.0, 201, [("Location", ENDPOINT + "/s1")]),
+    _request("DELETE", ENDPOINT, 9.0, 200),
+]
+# A client that takes the 533 for a session: it never POSTs again and DELETEs the endpoint.
+TOOK_THE_REFUSAL = [_request("POST", ENDPOINT, 1.0, 533), _request("DELETE", ENDPOINT, 3.0, 405)]
+
+
+@pytest.mark.parametrize("protocol, case_fn", [("whip", whip_http.test_client_takes_an_error_answer_as_no_session),
+                                               ("whep", whep_http.test_player_takes_an_unknown_5xx_as_no_session)])
+def test_a_delete_after_a_retry_made_a_session_is_not_taking_the_refusal_for_one(protocol, case_fn):
+    retried = _grade(case_fn, _observed(protocol, "unavailable", RETRIED_THEN_DELETED))
+    assert [c.verdict.value for c in retried.checks] == ["Pass"], retried.checks
+    took = _grade(case_fn, _observed(protocol, "unavailable", TOOK_THE_REFUSAL))
+    assert [c.verdict.value for c in took.checks] == ["Fail"], took.checks
+    assert "DELETE " + ENDPOINT in took.checks[0].message
+
+
+def _preflight(path: str, method: str, at: float) -> Request:
+    return Request("main", "OPTIONS", path, [("Access-Control-Request-Method", method)], b"", at, 200, [], b"", at + 0.05)
+
+
+VIA = "/via" + ENDPOINT
+REDIRECTED = [
+    _request("POST", ENDPOINT, 1.0, 307, [("Location", VIA)]),
+    _request("POST", VIA, 1.2, 201, [("Location", "publish/s1")]),  # names /via/…/webRTC/publish/s1
+]
+
+
+@pytest.mark.parametrize("after, verdict, says", [
+    # Cloudflare's WHIPClient under RFC 9725: disconnectStream() DELETEs the endpoint URL; the endpoint's
+    # preflight does not allow DELETE, so the browser sends only the preflight
+    ([_preflight(ENDPOINT, "DELETE", 5.0)], "Fail", f"DELETE {ENDPOINT} (its CORS preflight only"),
+    ([_preflight(ENDPOINT, "DELETE", 5.0), _request("DELETE", ENDPOINT, 5.1, 200)], "Fail", f"DELETE {ENDPOINT} -> 200"),
+    ([_preflight(VIA + "/s1", "DELETE", 5.0), _request("DELETE", VIA + "/s1", 5.1, 200)], "Pass", ""),
+    ([], "Not applicable", "no PATCH or DELETE"),  # nothing aimed at any session: no resolution to see
+])
+def test_relative_location_is_judged_by_where_the_session_requests_were_aimed(after, verdict, says):
+
+
+    seen = _observed("whip", "relative-location", REDIRECTED + after)
+    try:
+        record = _grade(redirects.test_client_resolves_a_relative_location_against_the_redirected_uri, seen)
+    except NotApplicable as skipped:
+        assert verdict == "Not applicable" and says in str(skipped)
+        return
+    assert [c.verdict.value for c in record.checks] == [verdict], record.checks
+    assert says in record.checks[0].message
+
+
+def _not_published_retry_after() -> int:
+    """The 409's Retry-After the `not-published` scenario's server gives (the server's default: 5)."""
+    options = scenario("whep", "not-published").server
+    given = [o.split("=", 1)[1] for o in options if o.startswith("--not-published-retry-after=")]
+    return int(given[0]) if given else 5
+
+
+@pytest.mark.parametrize("gap_s, verdict", [(5.0, "Unsupported"), (None, "Supported")])
+def test_a_player_waiting_a_fixed_5_s_is_not_taken_for_one_honouring_retry_after(gap_s, verdict):
+    """Cloudflare's WHEPClient retries any refused POST 5 s later whatever Retry-After says; the scenario's
+    Retry-After must differ from that for the case to tell the two apart (None: the player waits as told)."""
+    wait = _not_published_retry_after()
+    gap = gap_s if gap_s is not None else float(wait)
+    posts = [Request("main", "POST", ENDPOINT, [], b"v=0\r\n", t, 409, [("Retry-After", str(wait))], b"", t + 0.05)
+             for t in (1.0, 1.05 + gap, 1.1 + 2 * gap)]
+    record = _grade(whep_setup.test_player_retries_a_409_after_its_retry_after, _observed("whep", "not-published", posts))
+    assert [c.verdict.value for c in record.checks] == [verdict], record.checks
+
+
+@pytest.mark.parametrize("gaps, says", [([5.01, 5.01, 5.01], "not backing off"), ([7.0, 14.0], "(backing off)")])
+def test_equal_waits_are_not_called_backing_off(gaps, says):
+    """Cloudflare's WHEPClient waits 5.01 s every time: the message said "backing off" for equal waits."""
+    at, posts = 1.0, []
+    for gap in [0.0, *gaps]:
+        at += gap
+        posts.append(Request("main", "POST", ENDPOINT, [], b"v=0\r\n", at, 409, [("Retry-After", "7")], b"", at))
+    record = _grade(whep_setup.test_player_retries_a_409_after_its_retry_after, _observed("whep", "not-published", posts))
+    assert says in record.checks[0].message, record.checks
