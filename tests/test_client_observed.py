@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from whip_whep_conformance.harness.clients.client_case import ClientCase
 from whip_whep_conformance.harness.clients.client_process import Stopped
 from whip_whep_conformance.harness.clients.observatory import Request
 from whip_whep_conformance.harness.clients.observed import Observed
@@ -19,6 +20,7 @@ from whip_whep_conformance.suites.clients import test_whep_4_1_http_usage as whe
 from whip_whep_conformance.suites.clients import test_whip_4_1_http_usage as whip_http
 from whip_whep_conformance.suites.clients import test_whip_4_5_redirects as redirects
 from whip_whep_conformance.suites.clients import test_whep_4_2_playback_session_setup as whep_setup
+from whip_whep_conformance.suites.clients import test_whip_4_2_ingest_session_setup as setup
 
 BASE = "http://127.0.0.1:9"
 ENDPOINT = "/0123456789abcdef0123456789abcdef/webRTC/publish"
@@ -57,8 +59,13 @@ class _Case:
     def capability(self, supported: bool, req_id: str, message: str) -> bool:
         return self.record.capability(supported, req_id, message)
 
+    def info(self, req_id: str, message: str) -> None:
+        self.record.info(req_id, message)
+
     def not_applicable(self, reason: str):
         self.record.not_applicable(reason)
+
+    retried_after = ClientCase.retried_after  # the retry cases' shared check, as the cases run it
 
 
 def _grade(case_fn, seen: Observed) -> CaseRecord:
@@ -111,8 +118,6 @@ REDIRECTED = [
     ([], "Not applicable", "no PATCH or DELETE"),  # nothing aimed at any session: no resolution to see
 ])
 def test_relative_location_is_judged_by_where_the_session_requests_were_aimed(after, verdict, says):
-
-
     seen = _observed("whip", "relative-location", REDIRECTED + after)
     try:
         record = _grade(redirects.test_client_resolves_a_relative_location_against_the_redirected_uri, seen)
@@ -151,3 +156,25 @@ def test_equal_waits_are_not_called_backing_off(gaps, says):
         posts.append(Request("main", "POST", ENDPOINT, [], b"v=0\r\n", at, 409, [("Retry-After", "7")], b"", at))
     record = _grade(whep_setup.test_player_retries_a_409_after_its_retry_after, _observed("whep", "not-published", posts))
     assert says in record.checks[0].message, record.checks
+
+
+# Cloudflare's example WHIPClient: disconnectStream() DELETEs the endpoint URL; the Location is never kept.
+DELETED_THE_ENDPOINT = [
+    _request("POST", ENDPOINT, 1.0, 201, [("Location", ENDPOINT + "/s1")]),
+    _request("DELETE", ENDPOINT, 5.0, 200),
+]
+
+
+@pytest.mark.parametrize("pair, verdict", [(profiles.STANDARD, "Fail"), (profiles.CLOUDFLARE, "Info")])
+def test_a_delete_on_the_endpoint_url_is_info_only_in_cloudflares_dialect(pair, verdict):
+    """The issue's rule: Cloudflare's profile reports a DELETE to the endpoint URL as Info (its service takes
+    it, BRIEF-CF-1), the standard profile as a Fail (RFC 9725 §4.2: the Location's URL)."""
+    record = CaseRecord(pair.whip, pair.whep, WireLog())
+    case = _Case(_observed("whip", "plain", DELETED_THE_ENDPOINT), record)
+    case.target = _Target(pair.whip, pair.whep)
+    try:
+        asyncio.run(setup.test_client_ends_its_session_with_delete_on_the_location(case))
+    except ConformanceFailure:
+        pass
+    assert [c.verdict.value for c in record.checks] == [verdict], (
+        f"{pair.id}: a DELETE on the endpoint URL, not the Location, should be {verdict}: {record.checks}")
