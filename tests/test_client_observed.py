@@ -178,3 +178,30 @@ def test_a_delete_on_the_endpoint_url_is_info_only_in_cloudflares_dialect(pair, 
         pass
     assert [c.verdict.value for c in record.checks] == [verdict], (
         f"{pair.id}: a DELETE on the endpoint URL, not the Location, should be {verdict}: {record.checks}")
+
+
+class _Scenarios(_Case):
+    """A case whose scenarios were each observed apart (name -> Observed)."""
+
+    def __init__(self, by_name: dict[str, Observed], record: CaseRecord) -> None:
+        super().__init__(by_name["relative-location"], record)
+        self.by_name = by_name
+
+    async def observe(self, protocol: str, name: str) -> Observed:
+        return self.by_name[name]
+
+
+def test_a_client_that_ends_sessions_but_sends_nothing_after_a_relative_location_lost_its_url():
+    """simple-whip-client: given an absolute-path Location it DELETEs; given a relative one it builds no
+    usable URI and sends nothing at all. That is the relative Location misread, not "nothing to see"."""
+    ended = [_request("POST", ENDPOINT, 1.0, 201, [("Location", ENDPOINT + "/s1")]),
+             _request("DELETE", ENDPOINT + "/s1", 4.0, 200)]
+    record = CaseRecord(profiles.STANDARD.whip, profiles.STANDARD.whep, WireLog())
+    case = _Scenarios({"relative-location": _observed("whip", "relative-location", REDIRECTED),
+                       "plain": _observed("whip", "plain", ended)}, record)
+    try:
+        asyncio.run(redirects.test_client_resolves_a_relative_location_against_the_redirected_uri(case))
+    except ConformanceFailure:
+        pass
+    assert [c.verdict.value for c in record.checks] == ["Fail"], (
+        f"a client that DELETEs given an absolute-path Location but sends nothing given a relative one: {record.checks}")

@@ -15,8 +15,9 @@ LIBRARY is one of `LIBRARIES`:
 
 The pages are tests/clients/pages/*.html, the same a user's page would be (and the browser-library tests
 use). Nothing leaves loopback: no host name resolves in the browser, and every ICE server a page asks
-for is dropped unless every URL of it names a loopback or private literal address (a scenario's own STUN
-or TURN server); the hard-coded public STUN servers of the Cloudflare and Eyevinn clients go that way.
+for is dropped unless every URL of it names a loopback literal address (127.0.0.0/8 or ::1: a scenario's
+own STUN or TURN server); the hard-coded public STUN servers of the Cloudflare and Eyevinn clients go that
+way. Host candidates are not hidden behind mDNS names (resolving one would send multicast off the machine).
 
 Output: the library's label and version first (the harness reads "version N"), then what the page did;
 the exit code is 0 when the library started and ended without an error, 1 otherwise.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,19 +47,21 @@ CLOUDFLARE_EXAMPLE = "cloudflare-stream-webrtc-example"
 READY_TIMEOUT_MS = 15_000
 START_TIMEOUT_S = 30  # the library's publish()/view() promise (POST, answer, ICE as the library waits)
 STOP_TIMEOUT_S = 10  # the library's own stop (its DELETE)
+# Host candidates as addresses, not mDNS names: the server's ICE agent would resolve a `.local` name by
+# multicast on the machine's real interfaces.
+FLAGS = [*CHROMIUM_FLAGS, "--disable-features=WebRtcHideLocalIpsWithMdns"]
 
 # Before any page script: every RTCPeerConnection keeps only the ICE servers whose URLs all name a loopback
-# or private literal address (the test network's); the rest are dropped and noted. `__harness.pcs` as in
+# literal address (the browser runs on the host, where any other address is a real network's); the rest
+# are dropped and noted. `__harness.pcs` as in
 # browser_harness, so the page helpers there work on these pages too.
 ICE_FILTER_JS = r"""
 (() => {
   const Native = window.RTCPeerConnection;
   const harness = { asked: [], dropped: [], pcs: [] };
   const local = (url) => {
-    const m = /^(?:stuns?|turns?):\[?([0-9a-f.:]+?)\]?(?::\d+)?(?:\?.*)?$/i.exec(url);
-    if (!m) return false;
-    const h = m[1];
-    return /^127\./.test(h) || h === '::1' || /^10\./.test(h) || /^192\.168\./.test(h);
+    const m = /^(?:stuns?|turns?):(127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?(?:\?.*)?$/i.exec(url);
+    return m !== null;
   };
   const filter = (config, where) => {
     const copy = Object.assign({}, config || {});
@@ -157,7 +161,7 @@ async def session(library: Library, protocol: str, url: str, token: str) -> int:
     status = 0
     with serve_folder(_roots()) as origin:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+            browser = await pw.chromium.launch(executable_path=chromium(), args=FLAGS)
             say(f"Chromium version {browser.version}")
             context = await browser.new_context()
             await context.add_init_script(ICE_FILTER_JS)
@@ -197,6 +201,21 @@ async def session(library: Library, protocol: str, url: str, token: str) -> int:
     return status
 
 
+def _descendants(root: int) -> list[int]:
+    """The processes below `root` (children first found, then theirs), from /proc's parent links."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 def outer(argv: list[str], inner_command: list[str] | None = None) -> int:
     """The process the harness starts and signals. The browser runs in a session of its own (`--inner`):
     a signal to this process group (a terminal's Ctrl-C, the harness's SIGINT) would otherwise kill
@@ -232,10 +251,12 @@ def outer(argv: list[str], inner_command: list[str] | None = None) -> int:
     # the page's deadline runs from the signal, not from whichever poll of the loop above it fell in
     if done.wait(STOP_TIMEOUT_S + 20) and inner.poll() is not None:
         return inner.returncode
-    try:  # told twice, or the page did not end within its deadline: the browser goes with it
-        os.killpg(inner.pid, signal.SIGKILL)
-    except ProcessLookupError:  # it ended just now
-        pass
+    # told twice, or the page did not end within its deadline: the browser goes with it. Playwright starts
+    # Chromium detached (a process group of its own), so the inner group alone would leave it running:
+    # every descendant of the inner process is killed.
+    for pid in [*_descendants(inner.pid), inner.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     say(f"told to stop again ({which[1]}): the browser is killed" if len(which) > 1
         else "the browser did not end in time: killed")
     return inner.wait()

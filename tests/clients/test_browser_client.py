@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.clients import browser_client
 from tests.clients.real_clients import BROWSER_LIBRARIES, CLIENTS
@@ -73,9 +74,11 @@ def test_the_relay_gives_the_page_its_whole_stop_deadline_from_the_signal():
 
 # A stand-in for a page whose stop never returns (whip-web-client's destroy() after a refused POST waits for
 # a session URL that never comes): it reads the stop line and hangs; its pid lets the test clean up.
+# Like Playwright's, it starts a "browser" detached, in a process group of its own.
 _NEVER_STOPPING_INNER = (
-    "import os, sys, threading\n"
-    "print('inner running', os.getpid(), flush=True)\n"
+    "import os, subprocess, sys, threading\n"
+    "browser = subprocess.Popen(['sleep', '120'], start_new_session=True)\n"
+    "print('inner running', os.getpid(), browser.pid, flush=True)\n"
     "sys.stdin.readline()\n"
     "threading.Event().wait()\n")
 TOLD_AGAIN_S = 5  # well inside the relay's own deadline (STOP_TIMEOUT_S + 20): only the second signal ends it
@@ -88,21 +91,33 @@ def test_a_second_signal_kills_the_browser_session_at_once():
     relay = ("import sys; from tests.clients.browser_client import outer; "
              f"sys.exit(outer([], [sys.executable, '-c', {_NEVER_STOPPING_INNER!r}]))")
     proc = subprocess.Popen([sys.executable, "-c", relay], stdout=subprocess.PIPE, text=True)
-    inner_pid = 0
+    inner_pid = browser_pid = 0
     try:
         assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         words = proc.stdout.readline().split() if ready else []
         assert words[:2] == ["inner", "running"], "the stand-in never started"
-        inner_pid = int(words[2])
+        inner_pid, browser_pid = int(words[2]), int(words[3])
         proc.send_signal(signal.SIGINT)
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=TOLD_AGAIN_S)
         output = proc.stdout.read()
+        browser_left = _running(browser_pid)
     finally:
         proc.kill()
-        if inner_pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(inner_pid, signal.SIGKILL)
-    assert code == -signal.SIGKILL % 256 and "told to stop again (SIGTERM)" in output, (
-        f"after SIGINT then SIGTERM the relay should kill the page at once: exit {code}, output {output!r}")
+        for pid in (inner_pid, browser_pid):
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+    assert (code, "told to stop again (SIGTERM)" in output, browser_left) == (-signal.SIGKILL % 256, True, False), (
+        f"after SIGINT then SIGTERM the relay should kill the page and its detached browser at once: exit {code}, "
+        f"browser still running: {browser_left}, output {output!r}")
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed orphan may wait for a reaper that never comes in a container)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

@@ -66,7 +66,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                         help="absolute Locations with this scheme://host:port (the client then talks to it)")
     parser.add_argument("--unavailable-first", type=int, default=0, metavar="N",
                         help="answer the first N endpoint POSTs per live input (and protocol) with --unavailable-status, "
-                             "Retry-After: 1 and problem details, making no session")
+                             "--unavailable-retry-after and problem details, making no session")
+    parser.add_argument("--unavailable-retry-after", type=int, default=1, metavar="S",
+                        help="the Retry-After seconds of those refusals (default 1)")
     parser.add_argument("--unavailable-status", type=int, default=503, metavar="CODE",
                         help="the status of those refusals (default 503)")
     parser.add_argument("--unavailable-on", default="whip,whep", metavar="PROTOCOLS",
@@ -115,6 +117,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         tls=args.tls,
         require_publisher=args.require_publisher,
         not_published_retry_after_s=args.not_published_retry_after,
+        unavailable_retry_after_s=args.unavailable_retry_after,
         location="absolute" if args.location_base else args.location,
         location_base=args.location_base,
         unavailable_first=args.unavailable_first,

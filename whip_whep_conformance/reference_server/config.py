@@ -30,6 +30,7 @@ class ServerConfig:
     offer_timeout_s: float = 30.0  # how long a server offer (WHEP) waits for its answer and connection
     require_publisher: bool = False  # WHEP POSTs for an input nobody publishes get 409 + Retry-After
     not_published_retry_after_s: int = 5  # that 409's Retry-After
+    unavailable_retry_after_s: int = 1  # the Retry-After of --unavailable-first's refusals
     tls: bool = False  # HTTPS with a self-signed certificate made at start-up
     redirect: bool = False  # endpoint POSTs get 307 to the same endpoint under /via/ (RFC 9725 §4.5)
     # The scenario behaviours of the client suite (#21): each a legal server's choice, not a fault.

@@ -240,9 +240,6 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
     return await _created(server, request, protocol, session, answer, base)
 
 
-UNAVAILABLE_RETRY_AFTER_S = 1
-
-
 def _unavailable_at_first(server: "SignallingServer", protocol: Protocol, live: "LiveInput") -> None:
     """--unavailable-first=N: the first N POSTs (per input and protocol) are turned away, as a server
     briefly overloaded or still starting its media path is, with Retry-After (RFC 9110 §10.2.3)."""
@@ -252,7 +249,7 @@ def _unavailable_at_first(server: "SignallingServer", protocol: Protocol, live: 
         return
     live.refused_posts[protocol.name] = refused + 1
     raise Refusal(config.unavailable_status, f"the server is not ready to take this session yet (refusal {refused + 1} "
-                  f"of {config.unavailable_first}); try again", {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)})
+                  f"of {config.unavailable_first}); try again", {"Retry-After": str(config.unavailable_retry_after_s)})
 
 
 def _endpoint_methods(server: "SignallingServer", protocol: Protocol) -> tuple[str, ...]:

@@ -30,8 +30,8 @@ async def test_player_follows_a_307_with_its_offer(client_case):
 
 @pytest.mark.requirement("WHEPL-4.6-4", "WHEP01-4.6-4")
 async def test_player_retries_a_503_after_its_retry_after(client_case):
-    """MAY: the player's first POST gets 503 with Retry-After: 1 (both drafts' §4.6: an endpoint under
-    load); the player tries again, no sooner than the Retry-After, "the minimum time that the user agent
+    """MAY: the player's first POST gets 503 with Retry-After: 7 (the `busy` scenario; both drafts' §4.6:
+    an endpoint under load); the player tries again, no sooner than the Retry-After, "the minimum time that the user agent
     ought to wait". Supported when a retry came at or after it; a retry sooner, or none, is Unsupported
     ("ought to" is no MUST). Only the player's endpoint refuses, so the suite's publisher is served."""
     req_id = in_force(client_case, "WHEPL-4.6-4", "WHEP01-4.6-4")

@@ -55,7 +55,8 @@ async def test_client_resolves_a_relative_location_against_the_redirected_uri(cl
     The session's requests (DELETE at the end) have to reach the URL resolved that way. A browser's CORS
     preflight names the request it is for (Access-Control-Request-Method), so a DELETE the browser then
     refused to send still shows where the client aimed it. A client that aims nothing at any session URL
-    shows no resolution at all (WHIP-4.2-14 grades its missing DELETE)."""
+    shows no resolution; one that ends its sessions given an absolute-path Location (the plain scenario)
+    but sends nothing here has lost the URL the relative one named: a Fail."""
     seen = await client_case.observe("whip", "relative-location")
     created = seen.created()
     if created is None:
@@ -65,8 +66,18 @@ async def test_client_resolves_a_relative_location_against_the_redirected_uri(cl
         client_case.not_applicable(f"the 201's Location {location!r} is not relative (the server cannot make one)")
     aimed = seen.session_requests_aimed()
     if not aimed:
-        client_case.not_applicable(f"the client sent no PATCH or DELETE anywhere, so where it resolved the Location "
-                                   f"{location!r} cannot be seen: {seen.seen()}")
+        # Nothing aimed anywhere: a lost session URL, or a client that never sends any. The plain scenario
+        # (an absolute-path Location, same client) tells them apart.
+        plain = await client_case.observe("whip", "plain")
+        ended_there = [r.line() for r in plain.session_requests_aimed()]
+        if not ended_there:
+            client_case.not_applicable(f"the client sent no PATCH or DELETE anywhere, here or with an absolute-path "
+                                       f"Location, so where it resolved the Location {location!r} cannot be seen: "
+                                       f"{seen.seen()}")
+        client_case.expect(False, "WHIP-D-9",
+                           message=f"after the 201 with Location {location!r} (naming {seen.session_url()}) the client "
+                                   f"sent no PATCH or DELETE at all, though given an absolute-path Location it sent "
+                                   f"{ended_there}: the relative Location lost it its session URL; it sent: {seen.seen()}")
     session = seen.to_session()
     elsewhere = [_aimed_line(r) for r in aimed if r not in session]
     client_case.expect(not elsewhere, "WHIP-D-9",
@@ -76,7 +87,7 @@ async def test_client_resolves_a_relative_location_against_the_redirected_uri(cl
 
 @pytest.mark.requirement("WHIP-4.5-6")
 async def test_client_retries_a_503_after_its_retry_after(client_case):
-    """MAY: the endpoint answers the first POST 503 with Retry-After: 1, a load that "will likely be
+    """MAY: the endpoint answers the first POST 503 with Retry-After: 7 (the `busy` scenario), a load that "will likely be
     alleviated after some delay" (RFC 9725 §4.5); the client tries again, no sooner than the Retry-After,
     "the minimum time that the user agent ought to wait". Supported when a retry came at or after it; a
     retry sooner, or none, is Unsupported ("ought to" is no MUST: giving up is allowed). The unknown-5xx
