@@ -38,7 +38,7 @@ from pathlib import Path
 
 from playwright.async_api import Page, async_playwright
 
-from tests.clients.browser_harness import CHROMIUM_FLAGS, chromium, serve_folder
+from tests.clients.browser_harness import CHROMIUM_FLAGS, chromium, ice_filter_js, serve_folder
 from tests.clients.npm_browser_clients import PACKAGES, browser_clients
 from tests.interop.peers import peers_dir
 
@@ -51,38 +51,9 @@ STOP_TIMEOUT_S = 10  # the library's own stop (its DELETE)
 # multicast on the machine's real interfaces.
 FLAGS = [*CHROMIUM_FLAGS, "--disable-features=WebRtcHideLocalIpsWithMdns"]
 
-# Before any page script: every RTCPeerConnection keeps only the ICE servers whose URLs all name a loopback
-# literal address (the browser runs on the host, where any other address is a real network's); the rest
-# are dropped and noted. `__harness.pcs` as in
-# browser_harness, so the page helpers there work on these pages too.
-ICE_FILTER_JS = r"""
-(() => {
-  const Native = window.RTCPeerConnection;
-  const harness = { asked: [], dropped: [], pcs: [] };
-  const local = (url) => {
-    const m = /^(?:stuns?|turns?):(127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?(?:\?.*)?$/i.exec(url);
-    return m !== null;
-  };
-  const filter = (config, where) => {
-    const copy = Object.assign({}, config || {});
-    const kept = [];
-    for (const server of copy.iceServers || []) {
-      const urls = [].concat(server.urls || server.url || []);
-      harness.asked.push({ where, urls });
-      if (urls.length && urls.every(local)) kept.push(server); else harness.dropped.push({ where, urls });
-    }
-    copy.iceServers = kept;
-    return copy;
-  };
-  class FilteredPeerConnection extends Native {
-    constructor(config, ...rest) { super(filter(config, 'constructor'), ...rest); harness.pcs.push(this); }
-    setConfiguration(config) { return super.setConfiguration(filter(config, 'setConfiguration')); }
-  }
-  window.RTCPeerConnection = FilteredPeerConnection;
-  window.webkitRTCPeerConnection = FilteredPeerConnection;
-  window.__harness = harness;
-})();
-"""
+# Every RTCPeerConnection keeps only the ICE servers whose URLs all name a loopback literal address (the
+# browser runs on the host, where any other address is a real network's); the rest are dropped and noted.
+ICE_FILTER_JS = ice_filter_js(r"(url) => /^(?:stuns?|turns?):(127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?(?:\?.*)?$/i.test(url)")
 
 
 @dataclass(frozen=True)

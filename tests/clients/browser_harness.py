@@ -48,28 +48,41 @@ CHROMIUM_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media
                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 LAUNCH_TIMEOUT_S = 60
 
-# Before any page script: every RTCPeerConnection a page makes gets `iceServers: []`, whatever the page
-# (or the library in it) asked for; each is kept in `__harness.pcs` so a test can read its stats without
-# reaching into a library's private fields.
-ICE_OVERRIDE_JS = r"""
+def ice_filter_js(keep: str) -> str:
+    """Before any page script: every RTCPeerConnection a page makes (constructor and `setConfiguration`)
+    keeps only the ICE servers for every URL of which the JS predicate `keep` holds; the others are
+    dropped and every one asked for is noted. Each connection is kept in `__harness.pcs` so a test can
+    read its stats without reaching into a library's private fields."""
+    return r"""
 (() => {
   const Native = window.RTCPeerConnection;
-  const harness = { asked: [], pcs: [] };
-  const strip = (config, where) => {
+  const keep = KEEP;
+  const harness = { asked: [], dropped: [], pcs: [] };
+  const filter = (config, where) => {
     const copy = Object.assign({}, config || {});
-    for (const server of copy.iceServers || []) harness.asked.push({ where, urls: server.urls });
-    copy.iceServers = [];
+    const kept = [];
+    for (const server of copy.iceServers || []) {
+      harness.asked.push({ where, urls: server.urls });
+      const urls = [].concat(server.urls || server.url || []);
+      if (urls.length && urls.every(keep)) kept.push(server); else harness.dropped.push({ where, urls: server.urls });
+    }
+    copy.iceServers = kept;
     return copy;
   };
-  class NoIceServersPeerConnection extends Native {
-    constructor(config, ...rest) { super(strip(config, 'constructor'), ...rest); harness.pcs.push(this); }
-    setConfiguration(config) { return super.setConfiguration(strip(config, 'setConfiguration')); }
+  class FilteredPeerConnection extends Native {
+    constructor(config, ...rest) { super(filter(config, 'constructor'), ...rest); harness.pcs.push(this); }
+    setConfiguration(config) { return super.setConfiguration(filter(config, 'setConfiguration')); }
   }
-  window.RTCPeerConnection = NoIceServersPeerConnection;
-  window.webkitRTCPeerConnection = NoIceServersPeerConnection;
+  window.RTCPeerConnection = FilteredPeerConnection;
+  window.webkitRTCPeerConnection = FilteredPeerConnection;
   window.__harness = harness;
 })();
-"""
+""".replace("KEEP", keep)
+
+
+# Every ICE server list becomes `[]`, whatever the page (or the library in it) asked for: the Eyevinn
+# clients hard-code Google's STUN server, and no peer may contact a public address.
+ICE_OVERRIDE_JS = ice_filter_js("(url) => false")
 
 # Codec and counters of a peer connection's video, from getStats (`pc` is one of __harness.pcs).
 VIDEO_STATS_JS = r"""
