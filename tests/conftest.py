@@ -36,19 +36,38 @@ TESTS = Path(__file__).resolve().parent
 
 
 # `./run tests` spreads the tests over two xdist workers (--dist loadgroup). A module with module- or
-# session-scoped fixtures (a browser, a built peer, a shared run) keeps its tests on one worker, so each
-# fixture is built once; these modules have none and are the bulk of the time, so their tests spread.
+# session-scoped fixtures (a browser, a built peer, a pool of shared runs) keeps its tests on one worker,
+# so each fixture is built once; in these modules, the bulk of the time, each test function's tests (its
+# parameters, which may share a pool of runs) stay together and the functions spread.
 SPREAD = {"test_fault_injection.py", "test_clients.py", "test_cli.py"}
 
 
+def _scope(nodeid: str) -> str:
+    """The unit a worker takes whole: the module, or in SPREAD modules the test function."""
+    path, _, rest = nodeid.partition("::")
+    return f"{path}::{rest.split('[', 1)[0]}" if Path(path).name in SPREAD else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """The project's grouping, as a scheduler of its own. --dist loadgroup's xdist_group marks do nothing
+    here: pytest-xdist 3.8 tags a grouped test by rewriting `item._nodeid`, which pytest 9 no longer reads
+    (its node ids live in `_id`), so every test went to either worker and a module's fixtures, pools of
+    runs included, were built on both."""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return ByModule(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if TESTS in item.path.parents and item.path.name not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(TESTS))))
-    # xdist hands out the groups first (most tests first), then the tests that spread, in collection order:
-    # the slow ones of those go first, so the last minutes are quick tests on both workers, not one long run.
-    items.sort(key=lambda item: not (item.path.name in SPREAD and item.get_closest_marker("xdist_group") is None
-                                     and item.get_closest_marker("slow") is not None))
+    # xdist hands out the scopes in collection order: the slow tests of the SPREAD modules go first, so
+    # the last minutes are quick tests on both workers, not one long run.
+    items.sort(key=lambda item: not (item.path.name in SPREAD and item.get_closest_marker("slow") is not None))
     if not config.pluginmanager.has_plugin("timeout"):
         return
     for item in items:
