@@ -78,10 +78,11 @@ def test_options_answers_cors_without_credentials_and_links_ice_servers(server):
         assert "link" not in preflight.headers, "no ICE servers on a preflight (RFC 9725 §4.6)"
         plain = http.options(live["webRTC"]["url"])
         links = plain.headers.get_list("link")
-        assert links[:2] == ['<stun:stun.invalid:3478>; rel=ice-server',
-                             '<turn:turn.invalid:3478>; rel=ice-server; username=user; credential=pa%3Bss']
+        assert links[:2] == ['<stun:stun.invalid:3478>; rel="ice-server"',
+                             '<turn:turn.invalid:3478>; rel="ice-server"; username="user"; credential="pa%3Bss"'], \
+            "RFC 9725 Figure 5's form, every value quoted"
         # the embedded server also advertises, without using it, the TURN entry the Link checks parse
-        assert links[2].startswith("<turn:turn.example.invalid:3478?transport=udp>; rel=ice-server; username=conformance")
+        assert links[2].startswith('<turn:turn.example.invalid:3478?transport=udp>; rel="ice-server"; username="conformance"')
 
 
 @pytest.mark.parametrize("pair,status", [(profiles.STANDARD, 204), (profiles.CLOUDFLARE, 405)])

@@ -123,12 +123,22 @@ async def test_restart_with_another_etag_gets_412(server, session, publisher_off
     assert response.status == 412, f"RFC 9725 §4.3.1: a restart with a non-matching entity-tag gets 412; {described(response)}"
 
 
-async def test_restart_before_ice_connects_is_refused_and_keeps_the_session(server, session, publisher_offer):
+async def test_refused_restart_keeps_the_session(start_server, publisher_offer):
+    server = await start_server(ice_restart=False)
+    live = await server.live_input()
+    session = await server.session(live.publish, publisher_offer)
     refused = await server.patch(session.path, restart(publisher_offer), if_match="*")
-    assert refused.status >= 400, f"control: nothing to restart before ICE connects; {described(refused)}"
+    assert refused.status >= 400, f"control: a server without ICE restarts refuses one; {described(refused)}"
     response = await server.patch(session.path, trickle(publisher_offer), if_match=session.etag)
     assert response.status == 204, \
         f"RFC 9725 §4.3.3: a restart that cannot be done MUST NOT end the session ({refused.status} first); {described(response)}"
+
+
+async def test_restart_before_ice_connects_is_answered_200(server, session, publisher_offer):
+    """A client that applies the 201's STUN/TURN servers restarts ICE at once, before its first checks
+    have succeeded (RFC 9725 §4.6 NOTE): the restart is taken like any other."""
+    response = await server.patch(session.path, restart(publisher_offer), if_match="*")
+    assert response.status == 200, f"RFC 9725 §4.3.3: a restart before ICE connected is a restart too; {described(response)}"
 
 
 # -- a connected session restarts ICE --------------------------------------------------------------

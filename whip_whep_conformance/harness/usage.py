@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ URL_OPTIONS = ("endpoint", "whep_endpoint", "live_inputs")
 # Self-test options: they change how the embedded reference server is started.
 EMBEDDED_ONLY = ("server_fault", "server_option")
 # Options of client conformance (`whip-whep-conformance clients`): they grade a client, not a server.
-CLIENT_OPTIONS = ("whip_client", "whep_client", "manual", "client_fault", "server_ice_host")
+CLIENT_OPTIONS = ("whip_client", "whep_client", "manual", "client_fault", "server_ice_host", "turnserver")
 # Options of a server run that a client run would silently ignore: refused there instead.
 SERVER_RUN_ONLY = ("ice_host", "ice_server", "no_create", "slow_cases", "max_rate", "ca_bundle", "insecure",
                    "max_latency_ms", "max_ttff_ms", "max_loss_pct", "max_freeze_ms")
@@ -98,6 +99,8 @@ def check_client_options(get, client_run: bool) -> None:
             ipaddress.ip_address(host)
         except ValueError:
             raise OptionError(f"--server-ice-host={host}: not an IP address") from None
+    if get("turnserver") and not (os.path.isfile(get("turnserver")) and os.access(get("turnserver"), os.X_OK)):
+        raise OptionError(f"--turnserver={get('turnserver')}: not an executable file (coturn's turnserver)")
     if get("manual") and ((get("max_concurrency") or 1) > 1):
         raise OptionError("--manual: one scenario at a time (a person answers the prompts): drop --max-concurrency/-n")
     if get("manual") and (get("whip_client") or get("whep_client")):

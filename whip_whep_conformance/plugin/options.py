@@ -71,6 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     c.addoption("--server-ice-host", action="append", metavar="ADDR",
                 help="the embedded server's host candidate address(es) in a client run (default 127.0.0.1; "
                      "libnice clients such as GStreamer skip loopback: give a veth address in a namespace)")
+    c.addoption("--turnserver", metavar="PATH",
+                help="coturn's turnserver, run for the TURN-only scenarios (default: turnserver on PATH; "
+                     "Debian: apt install coturn); without one those scenarios' cases are Skipped")
     c.addoption("--client-fault", action="append", metavar="NAME",
                 help="self-tests only: run the project's own client with this fault (python -m whip_whep_conformance.own_client --fault list)")
     g.addoption("--list-requirements", action="store_true", help="print the requirement registry and exit")

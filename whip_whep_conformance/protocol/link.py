@@ -37,8 +37,8 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _quote(value: str) -> str:
-    if re.fullmatch(_TOKEN, value):
+def _quote(value: str, always: bool = False) -> str:
+    if not always and re.fullmatch(_TOKEN, value):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -74,9 +74,11 @@ def parse_links(values: list[str] | str) -> list[Link]:
     return links
 
 
-def format_link(link: Link) -> str:
+def format_link(link: Link, quoted: bool = False) -> str:
+    """A link-value; `quoted` writes every parameter value as a quoted-string (RFC 8288 §3 allows
+    either form for a token; `quoted` is the form of RFC 9725's Figure 5, rel="ice-server")."""
     parts = [f"<{link.target}>"]
-    parts += [f"{name}={_quote(value)}" for name, value in link.params.items()]
+    parts += [f"{name}={_quote(value, always=quoted)}" for name, value in link.params.items()]
     return "; ".join(parts)
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.webrtc.peer import restrict_host_addresses
 
-from . import faults
+from . import faults, turn_only
 from .app import make_app
 from .config import ServerConfig
 from .tls import self_signed_context
@@ -82,6 +82,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                         help="draft-ietf-wish-whep-03: answer every viewer offer with a 406 counter-offer (answered by PATCH)")
     parser.add_argument("--ice-lite", action="store_true",
                         help="an ICE-lite media server: a=ice-lite in answers and offers; its agent answers checks and sends none")
+    parser.add_argument("--ice-only-from", metavar="HOST:LOW-HIGH",
+                        help="the server's ICE sockets hear and speak only to HOST on ports LOW-HIGH (a TURN server's "
+                             "relay range): its candidates are reachable only through that TURN server, as behind a "
+                             "firewall admitting only the relays (name the TURN server with --link-ice-server)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.fault == ["list"]:
@@ -95,6 +99,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     unavailable_on = tuple(p.strip() for p in args.unavailable_on.split(",") if p.strip())
     if not set(unavailable_on) <= {"whip", "whep"}:
         parser.error(f"--unavailable-on takes whip, whep or whip,whep, not {args.unavailable_on!r}")
+    try:
+        ice_only_from = turn_only.RelayRange.parse(args.ice_only_from) if args.ice_only_from else None
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.location_base is not None and not args.location_base.startswith(("http://", "https://")):
         parser.error(f"--location-base takes scheme://host:port, not {args.location_base!r}")
     return ServerConfig(
@@ -127,11 +135,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         drop_path_after_s=args.drop_path_after,
         counter_offer=args.counter_offer,
         ice_lite=args.ice_lite,
+        ice_only_from=ice_only_from,
     ), args.log_level
 
 
 async def serve(config: ServerConfig) -> None:
     restrict_host_addresses(config.ice_hosts)
+    if config.ice_only_from is not None:
+        turn_only.admit_only(config.ice_only_from)
     runner = web.AppRunner(make_app(config), handle_signals=False, access_log=None)
     await runner.setup()
     ssl_context = self_signed_context([config.host, "localhost"]) if config.tls else None

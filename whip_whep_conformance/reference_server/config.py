@@ -9,6 +9,7 @@ from aiohttp import web
 from whip_whep_conformance.protocol import profiles
 
 from .faults import ActiveFaults, Fault
+from .turn_only import RelayRange
 
 
 @dataclass
@@ -43,6 +44,7 @@ class ServerConfig:
     drop_path_after_s: float | None = None  # S s after ICE connects, the first ICE session goes silent (lost path)
     counter_offer: bool = False  # draft-ietf-wish-whep-03: every viewer offer gets a 406 counter-offer
     ice_lite: bool = False  # a=ice-lite; the server's agent answers checks and never sends its own
+    ice_only_from: RelayRange | None = None  # reachable only through a TURN server's relays (turn_only.py)
 
     def fault(self, fault: Fault) -> bool:
         return fault in self.faults

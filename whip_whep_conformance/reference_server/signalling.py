@@ -132,7 +132,9 @@ def _ice_server_links(server: "SignallingServer") -> list[str]:
             username, _, credential = userinfo.partition(":")
             url = f"{scheme}:{host}"
             params.update(username=username, credential=credential)
-        links.append(format_link(Link(url, params)))
+        # in RFC 9725 Figure 5's form, every value quoted (rel="ice-server"): clients that match that
+        # text literally (simple-whip-client, Eyevinn's whip-web-client) then read what a TURN case grades
+        links.append(format_link(Link(url, params), quoted=True))
     return links
 
 

@@ -29,6 +29,7 @@ import importlib.metadata
 import logging
 
 from aioice import Candidate, Connection
+from aioice.ice import ICE_COMPLETED
 from aiortc import RTCPeerConnection
 
 log = logging.getLogger("whip_whep.ice_restart")
@@ -74,6 +75,7 @@ class IceRestart:
         self.agent = agent
         self.done = False
         self._retired: list | None = None  # the old sockets, once the state has moved (closed by complete())
+        self._before_connected = not current._nominated  # restarted while the first ICE checks still ran
         self._watch_nomination()
 
     @classmethod
@@ -81,8 +83,8 @@ class IceRestart:
         """Start a restart: a new agent in the same role, with new credentials and freshly gathered candidates."""
         check_versions()
         current = ice_connection(pc)
-        if current._closing or not current._nominated:
-            raise IceRestartError("ICE has not connected (or has closed): there is nothing to restart")
+        if current._closing or (not current._nominated and current.remote_username is None):
+            raise IceRestartError("ICE has not started (or has closed): there is nothing to restart")
         agent = Connection(
             ice_controlling=current.ice_controlling,
             components=len(current._components),
@@ -171,6 +173,10 @@ class IceRestart:
             if name not in ("_query_consent_task", "_components"):
                 setattr(current, name, getattr(agent, name))
         current._protocols = agent._protocols + self._retired  # the old ones until complete() closes them
+        if self._before_connected:
+            # a restart while the first checks still ran (a client applying the 201's STUN/TURN servers,
+            # RFC 9725 §4.6 NOTE): the connect() aiortc awaits ends here, as if its own checks had succeeded
+            current._check_list_state.put_nowait(ICE_COMPLETED)
 
     async def _finish_switch_over(self, retire_old: bool) -> None:
         """What the move leaves: the new agent's own consent task, and the old sockets."""

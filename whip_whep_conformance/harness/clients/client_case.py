@@ -31,6 +31,9 @@ from .client_process import VERSION, ClientProcess, Stopped, fill
 from .observatory import Observatory
 from .observed import Observed
 from .scenario import Scenario, scenario
+from .turn import CREDENTIAL as TURN_CREDENTIAL
+from .turn import USERNAME as TURN_USERNAME
+from .turn import TurnServer, TurnUnavailable
 
 # exec: the client itself gets the stop signals, and its exit code is its own, not the shell's
 OWN_CLIENT = f"exec {shlex.quote(sys.executable)} -m whip_whep_conformance.own_client"
@@ -131,6 +134,8 @@ class ClientCase:
         })
         if (version := VERSION.search(observed.stopped.output)) is not None:
             self.record.figures["client_version"] = version.group(1)
+        if observed.unavailable:  # this machine cannot run the scenario at all (no TURN server)
+            pytest.skip(f"scenario {the_scenario.id} cannot run here: {observed.unavailable}")
         if observed.notes:  # the suite's own side failed (server, publisher): an Error, never a clean verdict
             raise ScenarioNotArranged(f"scenario {the_scenario.id} could not be arranged: {'; '.join(observed.notes)}")
         return observed
@@ -149,12 +154,14 @@ class ScenarioRun:
         self.fixed_token = target.token
         self.config = config
 
-    def _server(self, other_base: str) -> EmbeddedServer:
+    def _server(self, other_base: str, turn: TurnServer | None) -> EmbeddedServer:
         extra = list(self.scenario.server)
         if self.scenario.other_host:
             extra += ["--location-base", other_base]
-        for url in self.scenario.links:
+        for url in list(self.scenario.links) + (turn.link_urls if turn is not None else []):
             extra += ["--link-ice-server", url]
+        if turn is not None:
+            extra += ["--ice-only-from", turn.relays]
         server = EmbeddedServer(self.pair, token=self.scenario.token, faults=list(self.scenario.faults), ice_servers=[],
                                 extra_args=extra, linked_turn=False,
                                 ice_hosts=self.config.getoption("server_ice_host"))
@@ -162,10 +169,24 @@ class ScenarioRun:
             server.token = self.fixed_token  # --token: the one a person configured in their client (--manual)
         return server
 
+    async def _turn_server(self) -> TurnServer | None:
+        """The scenario's TURN server, on the server's (first) ICE address: a client that gathers no
+        loopback candidates (libnice) runs with --server-ice-host, and has to reach the TURN server too."""
+        if not self.scenario.turn:
+            return None
+        hosts = self.config.getoption("server_ice_host") or ["127.0.0.1"]
+        return await TurnServer(hosts[0], self.config.getoption("turnserver")).start()
+
     async def run(self) -> Observed:
         front = await Observatory("").start()
-        server = self._server(front.urls["other"])
-        notes: list[str] = []
+        try:
+            turn = await self._turn_server()
+        except TurnUnavailable as exc:
+            await front.stop()
+            observed = self._unarranged(front, "")
+            observed.notes, observed.unavailable = [], str(exc)
+            return observed
+        server = self._server(front.urls["other"], turn)
         publisher = None
         try:
             try:
@@ -180,25 +201,30 @@ class ScenarioRun:
                 uid = result["uid"]
                 upstream_url = result["webRTC" if self.scenario.protocol == "whip" else "webRTCPlayback"]["url"]
                 if self.scenario.protocol == "whep" and self.scenario.publish_first:
-                    publisher, note = await self._publish(api, result["webRTC"]["url"], target.token)
+                    publisher, note = await self._publish(api, result["webRTC"]["url"], target.token, turn)
                     if note:
                         return self._unarranged(front, note)
                 url = front.url(upstream_url)
                 observed = await self._watch_client(api, target, uid, url, front)
+                if turn is not None:
+                    observed.turn, observed.turn_link = turn.attempts(), (TURN_USERNAME, TURN_CREDENTIAL)
                 return observed
         finally:
             if publisher is not None:
                 await publisher.close()
             await front.stop()
             await asyncio.to_thread(server.stop)
+            if turn is not None:
+                await turn.stop()
 
     def _unarranged(self, front: Observatory, note: str) -> Observed:
         return Observed(self.scenario, self.client.label, "", None, dict(front.urls), list(front.requests), [], [],
                         Stopped(None, "never started", 0.0, ""), False, notes=[note])
 
-    async def _publish(self, api: httpx.AsyncClient, whip_url: str, token: str | None):
-        """A publisher of the suite's own on the live input, so the player under test has media to play."""
-        pc = player.publisher("vp8")
+    async def _publish(self, api: httpx.AsyncClient, whip_url: str, token: str | None, turn: TurnServer | None):
+        """A publisher of the suite's own on the live input, so the player under test has media to play;
+        where the server is reachable only through a TURN server, through it (as a user of its own)."""
+        pc = player.publisher("vp8", [turn.publisher_url] if turn is not None else None)
         offer = await local_offer(pc)
         auth = {"Authorization": f"Bearer {token}"} if token else {}
         # follow_redirects: a --redirect scenario sends the publisher's POST on with 307 too (RFC 9725 §4.5)

@@ -12,6 +12,7 @@ from whip_whep_conformance.protocol import headers, sdp, sdpfrag
 from .client_process import Stopped
 from .observatory import Request
 from .scenario import Scenario
+from .turn import TurnAttempt
 
 
 # RFC 9725 §4.3.3 asks for If-Match "*" and its own example (Figure 4) writes `If-Match: "*"` quoted; RFC
@@ -41,6 +42,9 @@ class Observed:
     up: bool  # a session of the client's came up (ICE + DTLS connected) before the deadline
     up_after_s: float | None = None
     notes: list[str] = field(default_factory=list)  # what went wrong arranging the scenario
+    turn: list[TurnAttempt] = field(default_factory=list)  # what the scenario's TURN server saw (turn scenarios)
+    turn_link: tuple[str, str] | None = None  # the (username, credential) the TURN Link gave
+    unavailable: str | None = None  # why the scenario cannot run here at all (no TURN server): the cases skip
 
     # --- the requests ---------------------------------------------------------------------
     @property

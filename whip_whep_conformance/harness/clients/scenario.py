@@ -29,6 +29,9 @@ class Scenario:
     other_host: bool = False  # the server's Locations name the front's second listener (another host:port)
     # the Link header values (rel="ice-server") the server adds, as reference server --link-ice-server URLs
     links: tuple[str, ...] = field(default=())
+    # a TURN server (coturn, harness/clients/turn.py) runs for the scenario, the 201's Links name it (STUN and
+    # TURN, credentials with "="), and the server's candidates are reachable only through its relays
+    turn: bool = False
 
     @property
     def id(self) -> str:
@@ -48,7 +51,7 @@ def scenarios() -> dict[str, Scenario]:
                 token=bool(entry.get("token", False)), publish_first=bool(entry.get("publish_first", True)),
                 hold_s=float(entry.get("hold_s", 2.0)), consent_checks=int(entry.get("consent_checks", 0)),
                 other_host=bool(entry.get("other_host", False)),
-                links=tuple(entry.get("links", ())),
+                links=tuple(entry.get("links", ())), turn=bool(entry.get("turn", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{SCENARIOS_FILE.name}: scenario {entry.get('name', '?')!r}: {exc!r}") from None
