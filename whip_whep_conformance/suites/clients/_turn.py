@@ -8,6 +8,8 @@ with a username or credential cut short, which coturn refuses.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from whip_whep_conformance.harness.clients.observed import Observed
 
 AUTHENTICATED = ("allocated", "wrong credential", "unknown user")
@@ -15,7 +17,8 @@ AUTHENTICATED = ("allocated", "wrong credential", "unknown user")
 
 def _account(seen: Observed) -> str:
     told = seen.turn_link or ("?", "?")
-    saw = ", ".join(map(str, seen.turn)) or "no authenticated request at all"
+    counts = Counter(map(str, seen.turn))
+    saw = ", ".join(f"{what}{f' ({n} times)' if n > 1 else ''}" for what, n in counts.items()) or "no authenticated request at all"
     return (f"the Link named a TURN server with username {told[0]!r} and credential {told[1]!r}; the TURN server "
             f"saw: {saw}")
 
