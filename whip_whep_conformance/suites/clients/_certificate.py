@@ -10,11 +10,16 @@ from whip_whep_conformance.protocol import headers, sdp
 
 def client_sdp(seen: Observed) -> tuple[str, sdp.SessionDescription] | None:
     """The SDP the client's session was negotiated with, and what it was: the last application/sdp PATCH to
-    the session (a WHEP player's answer to a server offer or counter-offer), else the POSTed offer."""
-    for patch in reversed(seen.patches()):
-        if headers.media_type(patch.header("Content-Type")) == headers.SDP and patch.status and patch.status < 300:
+    the session the server took (a WHEP player's answer to a server offer or counter-offer), else the offer
+    of the POST that made the session (a client may make a new peer connection, so a new certificate, for
+    each retry), else its first offer."""
+    created = seen.created()
+    answers = [p for p in seen.patches() if headers.media_type(p.header("Content-Type")) == headers.SDP and 200 <= p.status < 300]
+    for what, text in (("answer (its PATCH)", answers[-1].text if answers else ""),
+                       ("offer", created.text if created is not None else "")):
+        if text.strip():
             try:
-                return "answer (its PATCH)", sdp.SessionDescription.parse(patch.text)
+                return what, sdp.SessionDescription.parse(text)
             except (sdp.SdpSyntaxError, ValueError, KeyError, IndexError):
                 return None
     offer = seen.offer()
