@@ -205,3 +205,60 @@ def test_a_client_that_ends_sessions_but_sends_nothing_after_a_relative_location
         pass
     assert [c.verdict.value for c in record.checks] == ["Fail"], (
         f"a client that DELETEs given an absolute-path Location but sends nothing given a relative one: {record.checks}")
+
+
+# A session the server saw complete one DTLS handshake (GET /client/v4/sessions' `dtls.handshakes`).
+SHOWN = "AB:" * 31 + "AB"
+OTHER = "CD:" * 31 + "CD"
+
+
+def _sdp(fingerprint: str) -> bytes:
+    return (f"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+            f"c=IN IP4 0.0.0.0\r\na=mid:0\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\na=setup:actpass\r\n"
+            f"a=fingerprint:sha-256 {fingerprint}\r\n").encode()
+
+
+def _with_handshakes(protocol: str, requests: list[Request], handshakes: list[dict]) -> Observed:
+    seen = _observed(protocol, "plain", requests)
+    seen.sessions = [{"url": ENDPOINT + "/s1", "connected": bool(handshakes), "checks_received": 3, "ended_by": "delete",
+                      "dtls": {"state": "connected" if handshakes else "failed", "handshakes": handshakes}}]
+    return seen
+
+
+def _posted(body: bytes) -> Request:
+    return Request("main", "POST", ENDPOINT, [("Content-Type", "application/sdp")], body, 1.0, 201,
+                   [("Location", ENDPOINT + "/s1")], b"", 1.05)
+
+
+HANDSHAKE = {"presented": {"sha-256": SHOWN}, "key": "EC P-256"}
+
+
+@pytest.mark.parametrize("offered, verdict", [(SHOWN.lower(), "Pass"), (OTHER, "Fail")], ids=["same", "other"])
+def test_the_presented_certificate_is_matched_against_the_offers_fingerprint(offered, verdict):
+    """RFC 8122 §5 compares hex case-blind; a Fail names both fingerprints."""
+    from whip_whep_conformance.suites.clients import test_whip_4_4_webrtc_constraints as constraints
+
+    record = _grade(constraints.test_client_presents_the_certificate_its_offer_names,
+                    _with_handshakes("whip", [_posted(_sdp(offered))], [HANDSHAKE]))
+    assert [c.verdict.value for c in record.checks] == [verdict], record.checks
+    assert verdict == "Pass" or (SHOWN in record.checks[0].message and OTHER in record.checks[0].message), record.checks
+
+
+def test_a_player_answering_a_server_offer_is_matched_against_its_answer():
+    """draft-murillo-whep-01 §4.2: the bodiless POST has no SDP; the PATCH's answer is the player's SDP."""
+    from whip_whep_conformance.suites.clients import test_whep_4_5_webrtc_constraints as constraints
+
+    answered = Request("main", "PATCH", ENDPOINT + "/s1", [("Content-Type", "application/sdp")], _sdp(SHOWN), 2.0, 204,
+                       [], b"", 2.05)
+    record = _grade(constraints.test_player_presents_the_certificate_its_sdp_names,
+                    _with_handshakes("whep", [_posted(b""), answered], [HANDSHAKE]))
+    assert [c.verdict.value for c in record.checks] == ["Pass"], record.checks
+
+
+def test_no_handshake_seen_is_not_applicable_and_says_what_was_seen():
+    from whip_whep_conformance.suites.clients import test_whip_4_4_webrtc_constraints as constraints
+
+    record = CaseRecord(profiles.STANDARD.whip, profiles.STANDARD.whep, WireLog())
+    with pytest.raises(NotApplicable, match=r"no DTLS handshake .*\(DTLS failed"):
+        asyncio.run(constraints.test_client_presents_the_certificate_its_offer_names(
+            _Case(_with_handshakes("whip", [_posted(_sdp(SHOWN))], []), record)))

@@ -9,9 +9,10 @@ from typing import Any, Callable
 
 import pytest
 import pytest_asyncio
-from aiortc import RTCPeerConnection
+from aiortc import RTCCertificate, RTCPeerConnection
 
 from .inprocess import SDPFRAG, Server, described
+from .peers import CONNECT_TIMEOUT_S
 
 pytestmark = pytest.mark.asyncio
 
@@ -67,8 +68,41 @@ async def test_a_publishing_session_is_listed_with_what_arrived(server, live, pl
     ok = (seen["protocol"] == "whip" and seen["live_input"] == live.uid and seen["connected"] is True
           and seen["ended_by"] is None and seen["remote_candidates"] and seen["checks_received"] > 0
           and all(n > 0 for n in seen["rtp_packets"].values()) and len(seen["rtp_packets"]) == 2
-          and seen["dtls"] == {"state": "connected", "remote_fingerprint_matched": True})
+          and {k: v for k, v in seen["dtls"].items() if k != "handshakes"} == {"state": "connected", "remote_fingerprint_matched": True})
     assert ok, f"a connected publisher's observation: whip, connected, its candidates, checks and RTP per mid; got {seen}"
+
+
+def fingerprint_lines(sdp: str) -> list[str]:
+    """The SDP's distinct a=fingerprint lines (aiortc repeats them in every m-section)."""
+    return list(dict.fromkeys(line for line in sdp.splitlines() if line.startswith("a=fingerprint:")))
+
+
+async def test_the_certificate_a_client_presented_is_listed(server, playing):
+    published, _ = playing
+    seen = await observed(server, published.path)
+    handshakes = seen["dtls"]["handshakes"]
+    assert len(handshakes) == 1 and handshakes[0]["key"] == "EC P-256" and handshakes[0]["not_before"] < handshakes[0]["not_after"] \
+        and handshakes[0]["presented"]["sha-256"] == handshakes[0]["sdp_fingerprints"][0]["value"].upper(), \
+        f"an aiortc publisher's one DTLS handshake: its EC P-256 certificate's sha-256 is its SDP's; got {seen['dtls']}"
+
+
+async def test_a_certificate_that_is_not_the_offered_one_is_listed_too(server, live, peers):
+    """aiortc fails the transport on a fingerprint mismatch; the server reads the certificate before that."""
+    pc = peers.publisher()
+    offer = await peers.offer(pc)
+    own = fingerprint_lines(offer)
+    others = [f"a=fingerprint:{f.algorithm} {f.value}" for f in RTCCertificate.generateCertificate().getFingerprints()]
+    assert len(own) == len(others), f"arranging: aiortc offers one a=fingerprint per hash function; got {own}"
+    for mine, other in zip(own, others):
+        offer = offer.replace(mine, other)
+    session = await server.session(live.publish, offer)
+    await peers.connect(pc, session.answer)  # whatever the client's side reaches: the server's side fails
+    seen = await until(server, session.path, lambda o: bool(o["dtls"]["handshakes"]), CONNECT_TIMEOUT_S)
+    handshakes = seen["dtls"]["handshakes"]
+    presented = [f"a=fingerprint:{a} {v}" for a, v in handshakes[0]["presented"].items()] if handshakes else []
+    given = [f"a=fingerprint:{f['algorithm']} {f['value']}" for f in handshakes[0]["sdp_fingerprints"]] if handshakes else []
+    assert len(handshakes) == 1 and sorted(presented) == sorted(own) and given == others, \
+        f"the certificate the client presented ({own}) is listed though its offer named {others}; got {seen['dtls']}"
 
 
 async def test_a_viewer_is_listed_with_what_was_sent(server, playing):

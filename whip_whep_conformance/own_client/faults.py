@@ -29,6 +29,7 @@ class ClientFault(enum.Enum):
     STREAM_PER_TRACK = ("stream-per-track", "give each m-section's msid a MediaStream of its own")
     SETUP_ACTIVE = ("setup-active", "offer a=setup:active instead of actpass")
     ICE_LITE_OFFER = ("ice-lite-offer", "declare a=ice-lite in the offer")
+    WRONG_FINGERPRINT = ("wrong-fingerprint", "offer the a=fingerprint of another certificate than the one it presents in DTLS")
     OPTIONS_FIRST = ("options-first", "ask the endpoint for its ICE servers with OPTIONS before the POST")
     EMPTY_POST = ("empty-post", "POST the endpoint with an empty body instead of the offer")
     SECOND_VIDEO_TRACK = ("second-video-track", "WHIP: publish a second video track in the stream")

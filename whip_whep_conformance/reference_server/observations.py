@@ -53,6 +53,8 @@ class Observation:
     rtp_packets: dict[str, int] = field(default_factory=dict)  # WHIP: received per mid; WHEP: sent per mid
     dtls_state: str = "new"
     fingerprint_matched: bool | None = None
+    # each DTLS handshake the client completed: the certificate it presented (peer_certificate.describe)
+    dtls_handshakes: list[dict[str, Any]] = field(default_factory=list)
 
     def add_candidates(self, lines: Iterable[str]) -> None:
         self.remote_candidates.extend(lines)
@@ -66,7 +68,8 @@ class Observation:
             "consent": {"sent": self.consent_sent, "answered": self.consent_answered,
                         "unanswered": self.consent_unanswered, "most_unanswered_in_a_row": self.consent_unanswered_in_a_row},
             "checks_received": self.checks_received, "rtp_packets": dict(self.rtp_packets),
-            "dtls": {"state": self.dtls_state, "remote_fingerprint_matched": self.fingerprint_matched},
+            "dtls": {"state": self.dtls_state, "remote_fingerprint_matched": self.fingerprint_matched,
+                     "handshakes": [dict(h) for h in self.dtls_handshakes]},
         }
 
 

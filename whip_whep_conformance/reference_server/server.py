@@ -19,7 +19,7 @@ from whip_whep_conformance.webrtc.ice_restart import ice_connection
 from whip_whep_conformance.webrtc.peer import new_peer_connection
 from whip_whep_conformance.protocol.sdp import SessionDescription
 
-from . import consent, dtls, events, ice_lite, lost_path, observations
+from . import consent, dtls, events, ice_lite, lost_path, observations, peer_certificate
 from .config import ServerConfig
 from .event_streams import SessionEvents
 from .fault_layer import FaultLayer
@@ -80,6 +80,7 @@ class ReferenceServer:
             offer = self.layer.offer_to_apply(kind, offer, desc)
             await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             dtls.take_server_role(session.pc, {m.mid: m.setup for m in desc.media if m.mid is not None})
+            peer_certificate.watch(session.pc, session.observed.dtls_handshakes.append)
             # before ICE connects (aioice starts its consent task then): the server's consent checks, counted;
             # a WHIP ingest ends on consent expiry only once its media stops too
             media = (lambda: live.relay.last_packet) if kind == "whip" else None
@@ -119,6 +120,7 @@ class ReferenceServer:
         try:
             prepare(session)
             await session.pc.setLocalDescription(await session.pc.createOffer())
+            peer_certificate.watch(session.pc, session.observed.dtls_handshakes.append)
             consent.check_consent(ice_connection(session.pc), session.observed, None, session.id)
             if self.config.ice_lite:
                 ice_lite.make_lite(ice_connection(session.pc))  # after the offer: aiortc made it controlling

@@ -7,6 +7,8 @@ import pytest
 from whip_whep_conformance.harness.clients.observed import Observed
 from whip_whep_conformance.protocol import sdp
 
+from ._certificate import grade_certificate
+
 pytestmark = pytest.mark.asyncio
 
 
@@ -78,3 +80,11 @@ async def test_client_uses_full_ice(client_case):
                                    "(GET /client/v4/sessions) to tell whether ICE connected")
     client_case.expect(seen.up, "WHIP-4.4.5-3",
                        message=f"the session never connected by the server's account: {seen.sessions_before_stop}")
+
+
+@pytest.mark.requirement("SDP-DTLS-1")
+async def test_client_presents_the_certificate_its_offer_names(client_case):
+    """MUST: the certificate the client presents in its DTLS handshake (RFC 9725 §4.4 leaves media security
+    to DTLS-SRTP, RFC 8842) matches an a=fingerprint of its offer (RFC 8122 §5). Read from the server's
+    account of the handshake, which it records before its own check fails the transport on a mismatch."""
+    grade_certificate(client_case, await client_case.observe("whip", "plain"))
