@@ -41,6 +41,15 @@ async def _restart(a, b, answer_checks: bool = True,
     return done[0], done[1]
 
 
+async def _exchange(ra: ice_restart.IceRestart, rb: ice_restart.IceRestart) -> None:
+    """Each restart gets the other's credentials and every candidate, then end-of-candidates."""
+    for mine, theirs in ((ra, rb), (rb, ra)):
+        mine.set_remote(theirs.local_username, theirs.local_password)
+        for candidate in theirs.local_candidates:
+            await mine.add_remote_candidate(candidate)
+        await mine.add_remote_candidate(None)
+
+
 def _run(scenario):
     peer.restrict_host_addresses(["127.0.0.1"])
     try:
@@ -132,3 +141,57 @@ def test_restart_before_connecting_is_refused():
 
     with pytest.raises(ice_restart.IceRestartError, match="nothing to restart"):
         _run(scenario)
+
+
+def test_restart_before_connecting_brings_the_session_up_on_the_new_pair():
+    """begin(before_connected=True): the first ICE session cannot connect (each side got no candidate, and
+    waits for more); the restart's agents nominate, the first session's pending connect() returns, and
+    DTLS and media come up on the new pair (a client applying the 201's TURN server, RFC 9725 §4.6 NOTE)."""
+    from whip_whep_conformance.protocol.sdp import without_candidates
+
+    async def scenario():
+        sender, receiver = publisher("vp8"), Player()
+        try:
+            offer = without_candidates(await peer.local_offer(sender))
+            await receiver.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            await receiver.pc.setLocalDescription(await receiver.pc.createAnswer())
+            answer = without_candidates(receiver.pc.localDescription.sdp)
+            await sender.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            with pytest.raises(ice_restart.IceRestartError, match="nothing to restart"):
+                await ice_restart.IceRestart.begin(sender)  # the default still refuses
+            ra = await ice_restart.IceRestart.begin(sender, before_connected=True)
+            rb = await ice_restart.IceRestart.begin(receiver.pc, before_connected=True)
+            await _exchange(ra, rb)
+            completed = await asyncio.gather(ra.complete(10), rb.complete(10))
+            state = await peer.wait_connected(sender, 10)
+            return completed, state, await receiver.wait_frames("video", 10, 10)
+        finally:
+            await receiver.close()
+            await sender.close()
+
+    assert _run(scenario) == ([True, True], "connected", True)
+
+
+def test_restart_gathers_with_the_servers_given():
+    """begin(servers=...): the new agent gathers with those STUN/TURN servers, and the session keeps them
+    for its later restarts; an unknown keyword is refused."""
+    async def scenario():
+        sender, receiver = await _pair()
+        try:
+            with pytest.raises(ice_restart.IceRestartError, match="not STUN/TURN arguments"):
+                await ice_restart.IceRestart.begin(sender, {"stun": ("127.0.0.1", 9)})
+            # credentials without a TURN server: nothing to allocate, so nothing leaves the machine
+            servers = {"turn_username": "u=1", "turn_password": "p=2"}
+            ra = await ice_restart.IceRestart.begin(sender, servers)
+            rb = await ice_restart.IceRestart.begin(receiver.pc)
+            agent = (ra.agent.turn_server, ra.agent.turn_username, ra.agent.turn_password)
+            await _exchange(ra, rb)
+            await asyncio.gather(ra.complete(10), rb.complete(10))
+            kept = ice_restart.ice_connection(sender)
+            return agent, (kept.turn_server, kept.turn_username, kept.turn_password)
+        finally:
+            await receiver.close()
+            await sender.close()
+
+    agent, kept = _run(scenario)
+    assert agent == kept == (None, "u=1", "p=2"), (agent, kept)

@@ -9,13 +9,14 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcicetransport import connection_kwargs, parse_stun_turn_uri
 
 from whip_whep_conformance.protocol import headers, sdp, sdpfrag, whep_extensions
-from whip_whep_conformance.protocol.link import parse_links
+from whip_whep_conformance.protocol.link import Link, parse_links
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.webrtc.consent import ConsentCheck
-from whip_whep_conformance.webrtc.ice_restart import IceRestart, ice_connection
+from whip_whep_conformance.webrtc.ice_restart import IceRestart, IceRestartError, ice_connection
 from whip_whep_conformance.webrtc.media import PatternVideoTrack
 
 from .faults import ClientFault as F
@@ -44,6 +45,7 @@ class OwnClient:
         self.session_url: str | None = None
         self.etag: str | None = None
         self._offer = ""  # the offer as POSTed
+        self.restart_status: int | None = None  # the status of the last restart PATCH
         self.http = httpx.AsyncClient(timeout=10, follow_redirects=False)
 
     # --- HTTP ----------------------------------------------------------------------------
@@ -174,6 +176,44 @@ class OwnClient:
         await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
         if self.trickles:
             await self._trickle(offer)
+        servers = self._link_ice_servers(response)
+        if servers:
+            await self._restart_with(servers)
+
+    def _link_ice_servers(self, response: httpx.Response) -> list[RTCIceServer]:
+        """The response's Link rel="ice-server" servers this client can use (RFC 9725 §4.6): stun: and
+        turn: over UDP, with the Link's username and credential (RFC 8288 values, quoted-string unquoted)."""
+        if F.IGNORE_LINK_ICE_SERVERS in self.faults:
+            return []
+        links = [l for l in parse_links(response.headers.get_list("Link")) if "ice-server" in l.rels]
+        return [server for server in map(self._ice_server, links) if server is not None]
+
+    def _ice_server(self, link: Link) -> RTCIceServer | None:
+        try:
+            parsed = parse_stun_turn_uri(link.target)
+        except ValueError as exc:
+            log.warning("ice-server Link <%s> skipped: %s", link.target, exc)
+            return None
+        if parsed["scheme"] != "stun" and (parsed["scheme"], parsed.get("transport")) != ("turn", "udp"):
+            log.warning("ice-server Link <%s> skipped: only stun: and turn: over UDP are used", link.target)
+            return None
+        username, credential = link.params.get("username"), link.params.get("credential")
+        if F.CREDENTIAL_CUT_AT_EQUALS in self.faults:  # the defect: `value.split("=")[0]`
+            username, credential = (v.split("=")[0] if v is not None else None for v in (username, credential))
+        return RTCIceServer(urls=link.target, username=username, credential=credential)
+
+    async def _restart_with(self, servers: list[RTCIceServer]) -> None:
+        """RFC 9725 §4.6 NOTE: aiortc gathered at setLocalDescription, before the POST, so the 201's STUN/TURN
+        servers take a new ICE gathering: an ICE restart, begun at once (without them the first ICE session
+        may never connect: a TURN-only path). A server that cannot restart yet (503: its ICE has not connected)
+        is asked once more when the session is up."""
+        assert self.pc is not None
+        chosen = connection_kwargs(servers)  # aioice takes one STUN and one TURN server: the first of each
+        log.info("the 201 names ice-servers %s: ICE restart to gather with them", [s.urls for s in servers])
+        if await self.restart(chosen, before_connected=True) or self.restart_status != 503:
+            return
+        if await peer.wait_state(self.pc, lambda s: s in ("connected", "failed", "closed"), 15) == "connected":
+            await self.restart(chosen)
 
     async def _ask_for_server_offer(self) -> bool:
         """draft-murillo-whep-01 §4.2: a POST without body, Accept: application/sdp, no Content-Type; a 201
@@ -193,7 +233,8 @@ class OwnClient:
         self.session_url = self._resolve(response)
         self.etag = response.headers.get("ETag")
         await self.pc.close()
-        self.pc = peer.new_peer_connection([])
+        # the answer is gathered here, so the response's STUN/TURN servers are set before it (§4.6 NOTE): no restart
+        self.pc = peer.new_peer_connection(self._link_ice_servers(response))
         await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "offer"))
         for transceiver in self.pc.getTransceivers():
             transceiver.direction = "recvonly"
@@ -256,16 +297,23 @@ class OwnClient:
                 pass
             if connected != "connected" or F.NO_RESTART in self.faults:
                 continue
-            answered = await ConsentCheck(self.pc).answered()
+            check = ConsentCheck(self.pc)
+            answered = await (check.answered_on_the_pair() if check.relayed else check.answered())
             failed = 0 if answered else failed + 1
             if failed >= DROPPED_AFTER_FAILED_CHECKS:
                 failed = 0
                 await self.restart()
 
-    async def restart(self) -> bool:
-        """ICE restart by PATCH with If-Match: "*" and the new credentials and candidates (§4.3.3)."""
+    async def restart(self, servers: dict | None = None, before_connected: bool = False) -> bool:
+        """ICE restart by PATCH with If-Match: "*" and the new credentials and candidates (§4.3.3), gathered
+        with `servers` (aioice STUN/TURN keywords) where given, else with the session's current ones."""
         assert self.pc is not None and self.session_url is not None
-        restart = await IceRestart.begin(self.pc)
+        self.restart_status = None
+        try:
+            restart = await IceRestart.begin(self.pc, servers, before_connected=before_connected)
+        except IceRestartError as exc:
+            log.warning("no ICE restart: %s", exc)
+            return False
         ufrag, pwd = restart.local_username, restart.local_password
         if F.RESTART_OLD_CREDENTIALS in self.faults:
             ufrag, pwd = sdp.SessionDescription.parse(self.pc.localDescription.sdp).media[0].ice_ufrag, \
@@ -273,6 +321,7 @@ class OwnClient:
         fragment = sdpfrag.for_description(self.pc.localDescription.sdp, ufrag, pwd,
                                            [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
         response = await self._patch(str(fragment), self.etag if F.RESTART_WITHOUT_STAR in self.faults else "*")
+        self.restart_status = response.status_code
         if response.status_code != 200:
             await restart.abandon()
             return False

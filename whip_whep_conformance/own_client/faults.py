@@ -40,6 +40,10 @@ class ClientFault(enum.Enum):
     EMPTY_AUTHORIZATION = ("empty-authorization", "send an Authorization header even without a token")
     NO_TOKEN_ON_DELETE = ("no-token-on-delete", "leave the Bearer token off the DELETE")
     UNKNOWN_LINK_FATAL = ("unknown-link-fatal", "give up when the 201 carries a Link whose rel it does not know")
+    IGNORE_LINK_ICE_SERVERS = ("ignore-link-ice-servers", "never use the STUN/TURN servers of the 201's Link "
+                               "rel=\"ice-server\" headers (no ICE restart to gather with them)")
+    CREDENTIAL_CUT_AT_EQUALS = ("credential-cut-at-equals", "read a Link's username and credential only up to their "
+                                "first '=' (a naive split(\"=\") parser), so TURN authentication fails")
     UNKNOWN_STATUS_AS_CREATED = ("unknown-status-as-created", "take any 2xx-5xx answer to the POST as a session and DELETE the endpoint")
     # the session
     NO_DELETE = ("no-delete", "exit without a DELETE")

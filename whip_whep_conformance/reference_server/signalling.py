@@ -550,7 +550,9 @@ async def _restart(server: "SignallingServer", request: web.Request, session: Se
             return _error(server, 412, 'a restart PATCH carries If-Match: "*" (or the current entity-tag)', base)
     ufrag, pwd = frag.credentials()
     try:
-        restart = await IceRestart.begin(session.pc)
+        # also before the first ICE session has connected: a client applying the 201's STUN/TURN
+        # servers restarts at once (RFC 9725 §4.6 NOTE), and over a TURN-only path only that connects
+        restart = await IceRestart.begin(session.pc, before_connected=True)
     except IceRestartError as exc:
         return _error(server, 503, f"ICE restart cannot start now: {exc}", base)  # the current ICE session stays
     restart.set_remote(ufrag, pwd, ice_lite=frag.ice_lite)  # type: ignore[arg-type]

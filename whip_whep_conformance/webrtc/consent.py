@@ -56,6 +56,7 @@ class ConsentCheck:
         pairs = list(connection._nominated.values())
         self.server_address: tuple[str, int] | None = pairs[0].remote_addr if pairs else None
         self._local_host = pairs[0].local_candidate.host if pairs else None
+        self._pair = pairs[0] if pairs else None
         self._username = f"{connection.remote_username}:{connection.local_username}"
         self._key = (connection.remote_password or "").encode("utf8")
         self._controlling = connection.ice_controlling
@@ -67,13 +68,32 @@ class ConsentCheck:
         other.server_address = address
         return other
 
-    def _request(self) -> stun.Message:
+    def _request(self, signed: bool = True) -> stun.Message:
         request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
         request.attributes["USERNAME"] = self._username
         request.attributes["PRIORITY"] = 1
         request.attributes["ICE-CONTROLLING" if self._controlling else "ICE-CONTROLLED"] = self._tie_breaker
-        request.add_message_integrity(self._key)
+        if signed:
+            request.add_message_integrity(self._key)
         return request
+
+    async def answered_on_the_pair(self) -> bool | None:
+        """One check (retransmitted once) from the nominated pair's own socket, as aioice's consent checks
+        go: through the TURN relay where the pair is relayed, which a socket of its own would bypass (and a
+        server reachable only through that relay never answers). True/False/None as `answered`."""
+        if self._pair is None or self.server_address is None:
+            return None
+        try:
+            await self._pair.protocol.request(self._request(signed=False), self.server_address,
+                                              integrity_key=self._key, retransmissions=1)
+            return True
+        except (stun.TransactionError, ConnectionError):
+            return False
+
+    @property
+    def relayed(self) -> bool:
+        """Whether the nominated pair runs through a TURN relay (its local candidate is a relayed one)."""
+        return self._pair is not None and self._pair.local_candidate.type == "relay"
 
     async def answered(self) -> bool | None:
         """Send one check (retransmitted once): True if the server granted consent (a success response),

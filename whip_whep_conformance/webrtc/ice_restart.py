@@ -15,8 +15,14 @@ NACKs and PLIs), which after a broken path is lost for good: aiortc asks once pe
 buffer then waits on the hole until 512 packets have passed (about 7.5 s of this suite's video).
 
     restart = await IceRestart.begin(pc)           # new credentials and candidates to send
+                                                   # (servers=: gather with other STUN/TURN servers)
     restart.set_remote(ufrag, pwd, candidates, end_of_candidates=True)
     ok = await restart.complete(timeout_s=10)      # checks, nomination, switch-over
+
+A restart may also begin while the first ICE session is still checking (`before_connected=True`):
+how a client applies STUN/TURN servers it learnt only after gathering (the 201's Links, RFC 9725 §4.6
+NOTE). If the new agent nominates first, the first session's checks are cancelled and its pending
+connect() returns as if it had completed, on the new pair, so aiortc goes on to DTLS as usual.
 
 Written against aiortc 1.16.0 / aioice 0.13.0 (pinned in pyproject.toml); `check_versions()` refuses
 others, as the move reaches into aioice's private state.
@@ -28,6 +34,8 @@ import asyncio
 import importlib.metadata
 import logging
 
+from typing import Any, Mapping
+
 from aioice import Candidate, Connection
 from aioice.ice import ICE_COMPLETED
 from aiortc import RTCPeerConnection
@@ -38,7 +46,10 @@ SUPPORTED = {"aiortc": ("1.16.0",), "aioice": ("0.13.0",)}
 # aioice Connection attributes the switch-over moves or relies on.
 _STATE = ("_local_username", "_local_password", "remote_username", "remote_password", "remote_is_lite",
           "_local_candidates", "_remote_candidates", "_remote_candidates_end", "_check_list", "_nominated",
-          "_nominating", "_protocols", "_tie_breaker", "ice_controlling", "_query_consent_task", "_components")
+          "_nominating", "_protocols", "_tie_breaker", "ice_controlling", "_query_consent_task", "_components",
+          "stun_server", "turn_server", "turn_username", "turn_password", "turn_ssl", "turn_transport")
+# The STUN/TURN keyword arguments of aioice's Connection: what `begin(servers=...)` may replace.
+SERVER_ARGS = ("stun_server", "turn_server", "turn_username", "turn_password", "turn_ssl", "turn_transport")
 
 
 class IceRestartError(RuntimeError):
@@ -75,22 +86,31 @@ class IceRestart:
         self.agent = agent
         self.done = False
         self._retired: list | None = None  # the old sockets, once the state has moved (closed by complete())
-        self._before_connected = not current._nominated  # restarted while the first ICE checks still ran
         self._watch_nomination()
 
     @classmethod
-    async def begin(cls, pc: RTCPeerConnection) -> "IceRestart":
-        """Start a restart: a new agent in the same role, with new credentials and freshly gathered candidates."""
+    async def begin(cls, pc: RTCPeerConnection, servers: Mapping[str, Any] | None = None,
+                    before_connected: bool = False) -> "IceRestart":
+        """Start a restart: a new agent in the same role, with new credentials and freshly gathered candidates.
+
+        `servers` (aioice Connection keywords, SERVER_ARGS) replaces the current STUN/TURN servers, for
+        this gathering and the session's later ones; `before_connected` allows a restart while the
+        first ICE session is still checking (otherwise refused: nothing to restart)."""
         check_versions()
         current = ice_connection(pc)
-        if current._closing or (not current._nominated and current.remote_username is None):
-            raise IceRestartError("ICE has not started (or has closed): there is nothing to restart")
+        if current._closing or (not current._nominated and (not before_connected or current.remote_username is None)):
+            raise IceRestartError("ICE has not connected (or has closed): there is nothing to restart")
+        if current._check_list_done and not current._nominated:
+            raise IceRestartError("ICE has failed: aiortc's transport cannot be brought back by a restart")
+        unknown = set(servers or {}) - set(SERVER_ARGS)
+        if unknown:
+            raise IceRestartError(f"not STUN/TURN arguments of aioice's Connection: {sorted(unknown)}")
+        chosen = {name: getattr(current, name) for name in SERVER_ARGS}
+        chosen.update(servers or {})
         agent = Connection(
             ice_controlling=current.ice_controlling,
             components=len(current._components),
-            stun_server=current.stun_server, turn_server=current.turn_server,
-            turn_username=current.turn_username, turn_password=current.turn_password,
-            turn_ssl=current.turn_ssl, turn_transport=current.turn_transport,
+            **chosen,
             use_ipv4=current._use_ipv4, use_ipv6=current._use_ipv6,
             transport_policy=current._transport_policy,
         )
@@ -166,6 +186,11 @@ class IceRestart:
     def _move_state(self) -> None:
         """The switch-over proper (synchronous): `current` takes the new agent's credentials, pairs and sockets."""
         current, agent = self.current, self.agent
+        still_checking = not current._check_list_done  # a restart begun before_connected, first
+        if still_checking:
+            for pair in current._check_list:  # the first session's checks end here
+                if pair.task is not None:
+                    pair.task.cancel()
         self._retired = current._protocols
         for protocol in agent._protocols:
             protocol.receiver = current
@@ -173,9 +198,8 @@ class IceRestart:
             if name not in ("_query_consent_task", "_components"):
                 setattr(current, name, getattr(agent, name))
         current._protocols = agent._protocols + self._retired  # the old ones until complete() closes them
-        if self._before_connected:
-            # a restart while the first checks still ran (a client applying the 201's STUN/TURN servers,
-            # RFC 9725 §4.6 NOTE): the connect() aiortc awaits ends here, as if its own checks had succeeded
+        if still_checking:  # the connect() aiortc awaits returns now, on the moved nominated pair
+            current._check_list_done = True
             current._check_list_state.put_nowait(ICE_COMPLETED)
 
     async def _finish_switch_over(self, retire_old: bool) -> None:

@@ -50,10 +50,14 @@ def restrict_host_addresses(addresses: list[str] | None) -> None:
         aioice.ice.get_host_addresses = _original_get_host_addresses
 
 
-def ice_servers(urls: list[str]) -> list[RTCIceServer]:
-    """RTCIceServer entries for explicit URLs; `turn:` URLs take `user:pass@` credentials."""
+def ice_servers(urls: list[str | RTCIceServer]) -> list[RTCIceServer]:
+    """RTCIceServer entries for explicit URLs; `turn:` URLs take `user:pass@` credentials (entries
+    already made, e.g. from a Link's username and credential, are kept as they are)."""
     servers = []
     for url in urls:
+        if isinstance(url, RTCIceServer):
+            servers.append(url)
+            continue
         username = credential = None
         scheme, _, rest = url.partition(":")
         if "@" in rest:
@@ -64,7 +68,7 @@ def ice_servers(urls: list[str]) -> list[RTCIceServer]:
     return servers
 
 
-def new_peer_connection(ice_server_urls: list[str] | None = None) -> RTCPeerConnection:
+def new_peer_connection(ice_server_urls: list[str | RTCIceServer] | None = None) -> RTCPeerConnection:
     """A peer connection with an explicit ICE server list (empty: no STUN/TURN at all)."""
     return RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(ice_server_urls or [])))
 
