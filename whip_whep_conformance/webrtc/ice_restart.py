@@ -98,7 +98,7 @@ class IceRestart:
         first ICE session is still checking (otherwise refused: nothing to restart)."""
         check_versions()
         current = ice_connection(pc)
-        if current._closing or (not current._nominated and (not before_connected or current.remote_username is None)):
+        if current._closing or (not current._nominated and not before_connected):
             raise IceRestartError("ICE has not connected (or has closed): there is nothing to restart")
         if current._check_list_done and not current._nominated:
             raise IceRestartError("ICE has failed: aiortc's transport cannot be brought back by a restart")
