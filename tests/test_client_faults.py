@@ -23,7 +23,7 @@ for _row in ROWS:
     GROUPS[(_row["fault"], tuple(_row.get("also", ())), _row.get("pair", "standard"))].append(_row)
 # Faults no row maps yet, by name, so the gap is data and not silence: `no-restart` needs a case that
 # the client recovers a dropped path; the two Link ice-server ones the TURN-only scenario's cases.
-NOT_YET_MAPPED = {"no-restart", "ignore-link-ice-servers", "credential-cut-at-equals"}
+NOT_YET_MAPPED = {"no-restart"}
 
 
 def client_cases(protocol: str) -> list[str]:
