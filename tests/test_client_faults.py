@@ -22,7 +22,7 @@ GROUPS: dict[tuple[str, tuple[str, ...], str], list[dict]] = defaultdict(list)
 for _row in ROWS:
     GROUPS[(_row["fault"], tuple(_row.get("also", ())), _row.get("pair", "standard"))].append(_row)
 # Faults no row maps yet, by name, so the gap is data and not silence: `no-restart` needs a case that
-# the client recovers a dropped path; the two Link ice-server ones the TURN-only scenario's cases.
+# the client recovers a dropped path.
 NOT_YET_MAPPED = {"no-restart"}
 
 

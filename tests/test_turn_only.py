@@ -61,11 +61,13 @@ def test_coturn_log_lines_read_as_attempts():
         "0: : session 001: realm <conformance> user <>: incoming packet message processed, error 401: Unauthorized",
         "0: : ERROR: check_stun_auth: user whip=whep credentials are incorrect",
         "0: : ERROR: check_stun_auth: Cannot find credentials of user <whip>",
+        '0: : ERROR: check_stun_auth: wrong username: "whip=whep"',
         "0: : session 002: realm <conformance> user <whip=whep>: incoming packet ALLOCATE processed, success",
         "1: : session 002: realm <conformance> user <whip=whep>: incoming packet CREATE_PERMISSION processed, success",
     ])
     assert [str(a) for a in turn.attempts(log)] == [
-        "wrong credential as user <whip=whep>", "unknown user as user <whip>", "allocated as user <whip=whep>",
+        "wrong credential as user <whip=whep>", "unknown user as user <whip>", 'refused username as user <"whip=whep">',
+        "allocated as user <whip=whep>",
         "relayed as user <whip=whep>"], "each judged authentication, in order; the bare 401 challenge is none"
 
 

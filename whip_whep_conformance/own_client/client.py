@@ -200,6 +200,8 @@ class OwnClient:
         username, credential = link.params.get("username"), link.params.get("credential")
         if F.CREDENTIAL_CUT_AT_EQUALS in self.faults:  # the defect: `value.split("=")[0]`
             username, credential = (v.split("=")[0] if v is not None else None for v in (username, credential))
+        if F.CREDENTIAL_KEEPS_QUOTES in self.faults:  # the defect: the quoted-string taken with its quotes
+            username, credential = (f'"{v}"' if v is not None else None for v in (username, credential))
         return RTCIceServer(urls=link.target, username=username, credential=credential)
 
     async def _restart_with(self, servers: list[RTCIceServer]) -> None:

@@ -44,6 +44,8 @@ class ClientFault(enum.Enum):
                                "rel=\"ice-server\" headers (no ICE restart to gather with them)")
     CREDENTIAL_CUT_AT_EQUALS = ("credential-cut-at-equals", "read a Link's username and credential only up to their "
                                 "first '=' (a naive split(\"=\") parser), so TURN authentication fails")
+    CREDENTIAL_KEEPS_QUOTES = ("credential-keeps-quotes", "keep the quotes of a Link's quoted-string username and "
+                               "credential as part of the values, so TURN authentication fails")
     UNKNOWN_STATUS_AS_CREATED = ("unknown-status-as-created", "take any 2xx-5xx answer to the POST as a session and DELETE the endpoint")
     # the session
     NO_DELETE = ("no-delete", "exit without a DELETE")

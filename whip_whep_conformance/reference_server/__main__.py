@@ -103,6 +103,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         ice_only_from = turn_only.RelayRange.parse(args.ice_only_from) if args.ice_only_from else None
     except ValueError as exc:
         parser.error(str(exc))
+    if ice_only_from is not None and args.ice_server:
+        parser.error("--ice-only-from admits only the TURN relays: the server's own --ice-server STUN/TURN "
+                     "requests would be dropped too (advertise servers with --link-ice-server instead)")
     if args.location_base is not None and not args.location_base.startswith(("http://", "https://")):
         parser.error(f"--location-base takes scheme://host:port, not {args.location_base!r}")
     return ServerConfig(

@@ -47,7 +47,11 @@ class RelayRange:
         return cls(host, int(low), int(high))
 
     def admits(self, addr: tuple) -> bool:
-        return addr[0] == self.host and self.low <= addr[1] <= self.high
+        try:  # as addresses, not strings: "::1" and "0:0::1" are one host
+            same = ipaddress.ip_address(addr[0].split("%")[0]) == ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        return same and self.low <= addr[1] <= self.high
 
 
 def admit_only(relays: RelayRange) -> None:

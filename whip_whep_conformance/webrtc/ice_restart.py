@@ -81,9 +81,10 @@ def ice_connection(pc: RTCPeerConnection) -> Connection:
 class IceRestart:
     """One ICE restart of one peer connection, from gathering to switch-over."""
 
-    def __init__(self, current: Connection, agent: Connection) -> None:
+    def __init__(self, current: Connection, agent: Connection, pc: RTCPeerConnection | None = None) -> None:
         self.current = current
         self.agent = agent
+        self.pc = pc  # whose transport the move must find alive (aiortc cannot bring a failed one back)
         self.done = False
         self._retired: list | None = None  # the old sockets, once the state has moved (closed by complete())
         self._watch_nomination()
@@ -100,7 +101,7 @@ class IceRestart:
         current = ice_connection(pc)
         if current._closing or (not current._nominated and not before_connected):
             raise IceRestartError("ICE has not connected (or has closed): there is nothing to restart")
-        if current._check_list_done and not current._nominated:
+        if pc.iceConnectionState == "failed" or (current._check_list_done and not current._nominated):
             raise IceRestartError("ICE has failed: aiortc's transport cannot be brought back by a restart")
         unknown = set(servers or {}) - set(SERVER_ARGS)
         if unknown:
@@ -117,7 +118,7 @@ class IceRestart:
         # Media that reaches the new sockets before the switch-over belongs to the working session.
         agent.data_received = current.data_received  # type: ignore[method-assign]
         await agent.gather_candidates()
-        return cls(current, agent)
+        return cls(current, agent, pc)
 
     @property
     def local_username(self) -> str:
@@ -178,10 +179,15 @@ class IceRestart:
             was_done = agent._check_list_done
             check_complete(pair)
             completed = not was_done and agent._check_list_done and len(agent._nominated) == len(agent._components)
-            if completed and self._retired is None and not self.current._closing:
+            if completed and self._retired is None and not self.current._closing and not self._failed():
                 self._move_state()
 
         agent.check_complete = on_check_complete  # type: ignore[method-assign]
+
+    def _failed(self) -> bool:
+        """The first ICE session failed while this restart ran (its connect() raised, aiortc's transport
+        is failed for good): moving onto it would report a restart that can never carry DTLS."""
+        return self.pc is not None and self.pc.iceConnectionState == "failed"
 
     def _move_state(self) -> None:
         """The switch-over proper (synchronous): `current` takes the new agent's credentials, pairs and sockets."""

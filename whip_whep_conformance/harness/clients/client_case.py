@@ -7,6 +7,7 @@ grade the same observations), so a client is started once per scenario, not once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shlex
 import sys
 import time
@@ -33,7 +34,7 @@ from .observed import Observed
 from .scenario import Scenario, scenario
 from .turn import CREDENTIAL as TURN_CREDENTIAL
 from .turn import USERNAME as TURN_USERNAME
-from .turn import TurnServer, TurnUnavailable
+from .turn import TurnNotInstalled, TurnServer, TurnUnavailable
 
 # exec: the client itself gets the stop signals, and its exit code is its own, not the shell's
 OWN_CLIENT = f"exec {shlex.quote(sys.executable)} -m whip_whep_conformance.own_client"
@@ -178,17 +179,22 @@ class ScenarioRun:
         return await TurnServer(hosts[0], self.config.getoption("turnserver")).start()
 
     async def run(self) -> Observed:
-        front = await Observatory("").start()
-        try:
-            turn = await self._turn_server()
-        except TurnUnavailable as exc:
-            await front.stop()
-            observed = self._unarranged(front, "")
-            observed.notes, observed.unavailable = [], str(exc)
-            return observed
-        server = self._server(front.urls["other"], turn)
-        publisher = None
-        try:
+        """Everything the scenario starts is stopped on the way out, in reverse order, whatever fails."""
+        async with contextlib.AsyncExitStack() as started:
+            front = await Observatory("").start()
+            started.push_async_callback(front.stop)
+            try:
+                turn = await self._turn_server()
+            except TurnNotInstalled as exc:  # this machine cannot run the scenario at all: the cases skip
+                observed = self._unarranged(front, "")
+                observed.notes, observed.unavailable = [], str(exc)
+                return observed
+            except TurnUnavailable as exc:  # installed but would not start: the suite's failure, an Error
+                return self._unarranged(front, str(exc))
+            if turn is not None:
+                started.push_async_callback(turn.stop)
+            server = self._server(front.urls["other"], turn)
+            started.push_async_callback(asyncio.to_thread, server.stop)
             try:
                 target = await asyncio.to_thread(server.start)
             except ServerStartError as exc:
@@ -202,6 +208,8 @@ class ScenarioRun:
                 upstream_url = result["webRTC" if self.scenario.protocol == "whip" else "webRTCPlayback"]["url"]
                 if self.scenario.protocol == "whep" and self.scenario.publish_first:
                     publisher, note = await self._publish(api, result["webRTC"]["url"], target.token, turn)
+                    if publisher is not None:
+                        started.push_async_callback(publisher.close)
                     if note:
                         return self._unarranged(front, note)
                 url = front.url(upstream_url)
@@ -209,13 +217,6 @@ class ScenarioRun:
                 if turn is not None:
                     observed.turn, observed.turn_link = turn.attempts(), (TURN_USERNAME, TURN_CREDENTIAL)
                 return observed
-        finally:
-            if publisher is not None:
-                await publisher.close()
-            await front.stop()
-            await asyncio.to_thread(server.stop)
-            if turn is not None:
-                await turn.stop()
 
     def _unarranged(self, front: Observatory, note: str) -> Observed:
         return Observed(self.scenario, self.client.label, "", None, dict(front.urls), list(front.requests), [], [],

@@ -14,6 +14,8 @@ up only through a relayed candidate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import shutil
 import socket
@@ -36,11 +38,17 @@ RELAY_PORTS = 100  # how many relay ports coturn may use
 ALLOCATED = re.compile(r"user <([^>]*)>: incoming packet ALLOCATE processed, success")
 WRONG_CREDENTIAL = re.compile(r"check_stun_auth: user (.*) credentials are incorrect")
 UNKNOWN_USER = re.compile(r"check_stun_auth: Cannot find credentials of user <([^>]*)>")
+# coturn refuses a username with characters it never stores (quotes among them) before any lookup
+REFUSED_USERNAME = re.compile(r"check_stun_auth: wrong username: (.*)$")
 RELAYED = re.compile(r"user <([^>]*)>: incoming packet (CREATE_PERMISSION|CHANNEL_BIND|SEND) processed, success")
 
 
 class TurnUnavailable(RuntimeError):
-    """No TURN server can run here (coturn not installed, or it would not start): the scenario is skipped."""
+    """The scenario's TURN server did not start: the suite's own failure, so the cases are Errors."""
+
+
+class TurnNotInstalled(TurnUnavailable):
+    """This machine cannot run a TURN server at all (no coturn; no room for relay ports): the cases skip."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class TurnAttempt:
     """One authentication coturn judged: the username the client sent and the outcome."""
 
     username: str
-    outcome: str  # "allocated" | "wrong credential" | "unknown user" | "relayed" (permission/channel/send)
+    outcome: str  # "allocated" | "wrong credential" | "unknown user" | "refused username" | "relayed"
 
     def __str__(self) -> str:
         return f"{self.outcome} as user <{self.username}>"
@@ -59,7 +67,8 @@ def attempts(log: str) -> list[TurnAttempt]:
     found = []
     for line in log.splitlines():
         for pattern, outcome in ((ALLOCATED, "allocated"), (WRONG_CREDENTIAL, "wrong credential"),
-                                 (UNKNOWN_USER, "unknown user"), (RELAYED, "relayed")):
+                                 (UNKNOWN_USER, "unknown user"), (REFUSED_USERNAME, "refused username"),
+                                 (RELAYED, "relayed")):
             if (match := pattern.search(line)) is not None:
                 found.append(TurnAttempt(match.group(1).strip("<>"), outcome))
     return found
@@ -72,7 +81,7 @@ def relay_port_range(ranges_file: Path = Path("/proc/sys/net/ipv4/ip_local_port_
         return high + 1, high + RELAY_PORTS
     if low - RELAY_PORTS > 1024:
         return low - RELAY_PORTS, low - 1
-    raise TurnUnavailable(f"the ephemeral port range {low}-{high} leaves no room for TURN relay ports")
+    raise TurnNotInstalled(f"the ephemeral port range {low}-{high} leaves no room for TURN relay ports")
 
 
 def _free_udp_port(host: str) -> int:
@@ -114,7 +123,7 @@ class TurnServer:
 
     async def start(self, timeout_s: float = 10.0) -> "TurnServer":
         if not self.binary:
-            raise TurnUnavailable("coturn's turnserver is not installed (Debian: apt install coturn; or --turnserver=PATH)")
+            raise TurnNotInstalled("coturn's turnserver is not installed (Debian: apt install coturn; or --turnserver=PATH)")
         self.relay_ports = relay_port_range()
         self.port = _free_udp_port(self.host)
         self._folder = tempfile.TemporaryDirectory(prefix="whip-whep-turn-")
@@ -129,7 +138,12 @@ class TurnServer:
             f"--userdb={folder / 'turndb'}", f"--pidfile={folder / 'turnserver.pid'}",
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         self._reader = asyncio.create_task(self._read())
-        if not await self._wait_listening(timeout_s):
+        try:
+            listening = await self._wait_listening(timeout_s)
+        except BaseException:  # cancelled (or worse) while it started: nothing is left running
+            await self.stop()
+            raise
+        if not listening:
             log = self.log[-2000:]
             await self.stop()
             raise TurnUnavailable(f"coturn did not start listening on {self.host}:{self.port} in {timeout_s:g} s: {log}")
@@ -141,8 +155,11 @@ class TurnServer:
             self._log += chunk
 
     async def _wait_listening(self, timeout_s: float) -> bool:
-        """Until coturn answers a STUN Binding request on its port (its log's wording varies by version)."""
-        request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + bytes(12)  # RFC 8489 Binding request, no attributes
+        """Until coturn answers a STUN Binding request on its port with a success of the same transaction
+        (its log's wording varies by version; another program that took the port in the meantime would
+        answer otherwise, or not at all)."""
+        transaction = os.urandom(12)
+        request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + transaction  # RFC 8489 Binding request, no attributes
         deadline = time.monotonic() + timeout_s
         loop = asyncio.get_running_loop()
         with socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM) as probe:
@@ -151,10 +168,14 @@ class TurnServer:
             while time.monotonic() < deadline and self._proc is not None and self._proc.returncode is None:
                 try:
                     probe.send(request)
-                    await asyncio.wait_for(loop.sock_recv(probe, 2048), 0.2)
-                    return True
-                except (asyncio.TimeoutError, ConnectionRefusedError):
+                    answer = await asyncio.wait_for(loop.sock_recv(probe, 2048), 0.2)
+                except asyncio.TimeoutError:
                     continue
+                except ConnectionRefusedError:  # not bound yet: ask again shortly
+                    await asyncio.sleep(0.02)
+                    continue
+                if answer[:2] == b"\x01\x01" and answer[8:20] == transaction:  # Binding success response
+                    return True
         return False
 
     @property
@@ -166,15 +187,19 @@ class TurnServer:
         return [a for a in attempts(self.log) if a.username != PUBLISHER_USERNAME]
 
     async def stop(self) -> None:
-        if self._proc is not None and self._proc.returncode is None:
-            self._proc.terminate()
-            try:
-                await asyncio.wait_for(self._proc.wait(), 5)
-            except asyncio.TimeoutError:
-                self._proc.kill()
-                await self._proc.wait()
-        if self._reader is not None:
-            await asyncio.wait_for(self._reader, 5)
-        if self._folder is not None:
-            self._folder.cleanup()
-            self._folder = None
+        """Ends coturn (SIGTERM, then SIGKILL after 5 s) and removes its folder, whatever fails on the way."""
+        try:
+            if self._proc is not None and self._proc.returncode is None:
+                self._proc.terminate()
+                try:
+                    await asyncio.wait_for(self._proc.wait(), 5)
+                except asyncio.TimeoutError:
+                    self._proc.kill()
+                    await self._proc.wait()
+            if self._reader is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._reader, 5)
+        finally:
+            if self._folder is not None:
+                self._folder.cleanup()
+                self._folder = None

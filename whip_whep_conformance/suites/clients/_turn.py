@@ -12,7 +12,7 @@ from collections import Counter
 
 from whip_whep_conformance.harness.clients.observed import Observed
 
-AUTHENTICATED = ("allocated", "wrong credential", "unknown user")
+AUTHENTICATED = ("allocated", "wrong credential", "unknown user", "refused username")
 
 
 def _account(seen: Observed) -> str:
@@ -45,7 +45,16 @@ def authenticates_as_the_link_says(client_case, seen: Observed, *ids: str) -> No
         client_case.not_applicable(f"the client never authenticated to the Link's TURN server: {_account(seen)}")
     username, credential = seen.turn_link or ("", "")
     refused = [a for a in tried if a.outcome != "allocated" or a.username != username]
-    cut = f" (cut at its first '=': {username.split('=')[0]!r} / {credential.split('=')[0]!r})"
     client_case.expect(not refused, *ids,
-                       message=f"the TURN server refused the client's credentials: {', '.join(map(str, refused))}; "
-                               f"{_account(seen)}{cut}")
+                       message=f"the TURN server refused the client's credentials: {', '.join(map(str, refused))}"
+                               f"{_misreading(refused, username)}; {_account(seen)}")
+
+
+def _misreading(refused: list, username: str) -> str:
+    """What a refused username says of the client's Link parser, where it says something."""
+    sent = {a.username for a in refused}
+    if username.split("=")[0] in sent:
+        return f" (the Link's username cut at its first '=': {username.split('=')[0]!r})"
+    if f'"{username}"' in sent:
+        return " (the Link's username with its quotes kept: a quoted-string's quotes are not part of the value)"
+    return ""
