@@ -34,6 +34,10 @@ CODEC_REQUIREMENT = {"vp9": "BRIEF-CODEC-1", "vp8": "BRIEF-CODEC-2", "h264": "BR
 # Statuses that say nothing about an offer (its codecs, its form): refused for who we are or how often we ask.
 NOT_ABOUT_THE_OFFER = (401, 403, 404, 409, 429)
 
+# The WHEP revisions with the 406 counter-offer: draft-ietf-wish-whep-03 §4.2.2, and -04 §4.3.2 (the
+# editor's copy words it the same). The suite's own reading, not the reference server's.
+COUNTER_OFFER_PROFILES = frozenset({profiles.WHEP_03, profiles.WHEP_04})
+
 
 # The rules that grade a POST's response ("created", "answered", "session-url", "dtls-role" in
 # harness/rules.py): a case that only arranges a session with that POST points at them when the POST
@@ -266,7 +270,7 @@ class Case:
 
     def is_counter_offer(self, posted: Posted) -> bool:
         """A 406 carrying an SDP offer under a profile that defines it (draft-ietf-wish-whep-03 §4.2.2)."""
-        return (self.target.whep_profile == profiles.WHEP_03 and posted.status == 406
+        return (self.target.whep_profile in COUNTER_OFFER_PROFILES and posted.status == 406
                 and posted.media_type == headers.SDP and bool(posted.body.strip()))
 
     def _rule(self, rule: str, protocol: str) -> str:

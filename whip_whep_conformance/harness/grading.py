@@ -160,6 +160,7 @@ class CaseRecord:
         raise NotApplicable(self.log.redact(reason))
 
     def describe(self, req: Requirement, message: str) -> str:
+        req = req.cited(self.whip_profile, self.whep_profile)  # the revision in force's own section
         if req.spec == "brief":  # not a spec: its level is "brief" too, which read "brief brief:"
             where = "Cloudflare product brief" + (f" ({req.stated})" if req.stated.lower() != "brief" else "")
         else:

@@ -11,18 +11,20 @@ from dataclasses import dataclass
 RFC9725 = "rfc9725"
 WHIP_06 = "draft-ietf-wish-whip-06"
 WHEP_03 = "draft-ietf-wish-whep-03"
+WHEP_04 = "draft-ietf-wish-whep-04"  # rows read from the editor's copy at 126ccac (registry/whep.toml)
 MURILLO_01 = "draft-murillo-whep-01"
 
 WHIP_PROFILES = (RFC9725, WHIP_06)
-WHEP_PROFILES = (WHEP_03, MURILLO_01)
+WHEP_PROFILES = (WHEP_04, WHEP_03, MURILLO_01)
 DEFAULT_WHIP = RFC9725
-DEFAULT_WHEP = WHEP_03
+DEFAULT_WHEP = WHEP_04
 AUTO = "auto"
 
 # Where each revision's text is published; section anchors are appended by the registry.
 SPEC_URLS = {
     RFC9725: "https://www.rfc-editor.org/rfc/rfc9725.html",
     WHIP_06: "https://datatracker.ietf.org/doc/html/draft-ietf-wish-whip-06",
+    WHEP_04: "https://datatracker.ietf.org/doc/html/draft-ietf-wish-whep-04",
     WHEP_03: "https://datatracker.ietf.org/doc/html/draft-ietf-wish-whep-03",
     MURILLO_01: "https://datatracker.ietf.org/doc/html/draft-murillo-whep-01",
     "draft-ietf-wish-whep-02": "https://datatracker.ietf.org/doc/html/draft-ietf-wish-whep-02",
@@ -61,7 +63,7 @@ class ProfilePair:
         return f"{self.whip}+{self.whep}"
 
 
-STANDARD = ProfilePair(RFC9725, WHEP_03)
+STANDARD = ProfilePair(RFC9725, WHEP_04)
 CLOUDFLARE = ProfilePair(WHIP_06, MURILLO_01)
 EMBEDDED_PAIRS = (STANDARD, CLOUDFLARE)
 

@@ -47,6 +47,8 @@ SESSION_METHODS = ("PATCH", "DELETE", "OPTIONS", "GET", "HEAD")
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 # Revisions in which GET/HEAD on an endpoint or session must be 405 rather than 2xx.
 GET_IS_405 = {profiles.WHIP_06, profiles.MURILLO_01}
+# The revisions with the 406 counter-offer (draft-ietf-wish-whep-03 §4.2.2; -04 §4.3.2 words it the same).
+COUNTER_OFFERS = frozenset({profiles.WHEP_03, profiles.WHEP_04})
 # Revisions in which DELETE on the WHIP endpoint (the publish URL) ends its live publisher. No WHIP text
 # defines it: a client ends a session by DELETE on its resource URL (RFC 9725 §4.2, draft-06 §4.2), and
 # under RFC 9725 the endpoint answers DELETE 405, as any method it does not support (RFC 9110 §15.5.6).
@@ -230,7 +232,7 @@ async def endpoint(request: web.Request, protocol: Protocol) -> web.Response:
             session, offer = await protocol.server_offer(server, live)
             return await _server_offered(server, request, protocol, session, offer, base, status=201)
         if protocol.server_offer is not None and await server.layer.counter_offers_unread(
-                request, protocol.profile(server) == profiles.WHEP_03 and server.config.patch):
+                request, protocol.profile(server) in COUNTER_OFFERS and server.config.patch):
             session, offer = await protocol.server_offer(server, live)
             return await _server_offered(server, request, protocol, session, offer, base, status=406)
         offer, desc = await _read_offer(server, request, base)

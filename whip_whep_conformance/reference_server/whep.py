@@ -19,7 +19,7 @@ from whip_whep_conformance.webrtc.peer import SilentTrack
 from . import observations, offers
 from .fault_layer import Check, Route
 from .relay import same_codec
-from .signalling import CounterOffer, Protocol, Refusal, count_kinds
+from .signalling import COUNTER_OFFERS, CounterOffer, Protocol, Refusal, count_kinds
 
 if TYPE_CHECKING:
     from .ports import SignallingServer
@@ -51,10 +51,10 @@ def _require_publisher(server: "SignallingServer", live: "LiveInput") -> None:
 async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, desc: sdp.SessionDescription,
                      profile: str) -> tuple["Session", str]:
     _require_publisher(server, live)
-    refused = server.layer.viewer_offer_refusal(counter_offers=profile == profiles.WHEP_03 and server.config.patch)
+    refused = server.layer.viewer_offer_refusal(counter_offers=profile in COUNTER_OFFERS and server.config.patch)
     if isinstance(refused, Refusal):
         raise refused
-    if refused is None and server.config.counter_offer and profile == profiles.WHEP_03 and server.config.patch:
+    if refused is None and server.config.counter_offer and profile in COUNTER_OFFERS and server.config.patch:
         refused = "this server always offers to its viewers (--counter-offer): answer its offer by PATCH"
     if refused is not None:  # a counter-offer instead
         offering, counter = await server_offer(server, live)
@@ -71,7 +71,7 @@ async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, 
     unservable = _unservable(live, session)
     if unservable:
         await server.end_session(session, observations.REFUSED)
-        if profile == profiles.WHEP_03 and server.config.patch:  # its answer would come by PATCH
+        if profile in COUNTER_OFFERS and server.config.patch:  # its answer would come by PATCH
             offering, counter = await server_offer(server, live)
             raise CounterOffer(offering, counter, unservable)
         raise Refusal(422, unservable)

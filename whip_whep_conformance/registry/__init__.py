@@ -14,7 +14,7 @@ no clean run grades says why in `untested_reason`.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
@@ -63,11 +63,31 @@ class Requirement:
         anchor = "section-" + self.section if self.section[:1].isdigit() else ""
         return f"{base}#{anchor}" if anchor else base
 
+    def cited(self, whip_profile: str, whep_profile: str) -> "Requirement":
+        """The row as the revision in force words it: under draft-ietf-wish-whep-04 a -03 row (and an
+        editor's-copy row, -04's proxy) cites -04 and its section number there; otherwise the row itself."""
+        if self.protocol == "whep" and whep_profile == profiles.WHEP_04 and whep_profile in self.profiles:
+            if self.spec == profiles.WHEP_03:
+                return replace(self, spec=profiles.WHEP_04, section=whep_04_section(self.section))
+            if self.spec == "whep-editors-copy":
+                return replace(self, spec=profiles.WHEP_04)
+        return self
+
     def applies_to(self, whip_profile: str, whep_profile: str) -> bool:
         if not self.profiles:
             return True
         active = whip_profile if self.protocol == "whip" else whep_profile
         return active in self.profiles
+
+
+def whep_04_section(section: str) -> str:
+    """A draft-ietf-wish-whep-03 section's number in -04 (read from the editor's copy): -04 inserts §4.2
+    "WHEP Endpoint URL Discoverability", so every §4 section from 4.2 on moves down one (-03 §4.2.8 is
+    -04 §4.3.8, -03 §4.9 is -04 §4.10); §1-3, §4.1 and §5 on keep theirs."""
+    parts = section.split(".")
+    if len(parts) > 1 and parts[0] == "4" and parts[1].isdigit() and int(parts[1]) >= 2:
+        parts[1] = str(int(parts[1]) + 1)
+    return ".".join(parts)
 
 
 class UnknownRequirement(KeyError):

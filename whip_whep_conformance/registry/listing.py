@@ -42,6 +42,16 @@ def lines() -> Iterator[str]:
             if of_grade:
                 counts.append(f"{grade} {sum(1 for r in of_grade if r.id in checked)}/{len(of_grade)}")
         yield f"  {spec:36} {', '.join(counts)}"
+    yield ""
+    yield ("in force by profile (a protocol's rows that hold under that revision, whichever text they were read "
+           f"from; {profiles.WHEP_04}'s from the editor's copy at 126ccac):")
+    for protocol, revisions in (("whip", profiles.WHIP_PROFILES), ("whep", profiles.WHEP_PROFILES)):
+        for revision in revisions:
+            held = [r for r in rows if r.protocol == protocol and (not r.profiles or revision in r.profiles)]
+            counts = [f"{grade} {sum(1 for r in held if r.grade == grade and r.id in checked)}/"
+                      f"{sum(1 for r in held if r.grade == grade)}" for grade in registry.GRADES
+                      if any(r.grade == grade for r in held)]
+            yield f"  {revision:36} {', '.join(counts)}"
 
 
 def _natural(text: str) -> list:

@@ -47,7 +47,7 @@ class CaseResult:
         return cls(**{**data, "verdict": Verdict(data["verdict"])})
 
     def to_json(self) -> dict:
-        reqs = [registry.get(i) for i in self.requirement_ids]
+        reqs = [registry.get(i).cited(self.whip_profile, self.whep_profile) for i in self.requirement_ids]
         return {
             "id": self.nodeid,
             "name": self.name,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from whip_whep_conformance.harness.case import COUNTER_OFFER_PROFILES
 from whip_whep_conformance.protocol import headers, profiles
 
 from ._whep import connected, is_sdp, parsed
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.asyncio
 
 async def _countered(client_case):
     """The scenario's observations and the 406 the player got (Not applicable when there was none)."""
-    if client_case.target.whep_profile != profiles.WHEP_03:
+    if client_case.target.whep_profile not in COUNTER_OFFER_PROFILES:
         client_case.not_applicable(f"{client_case.target.whep_profile} has no counter-offers (draft-ietf-wish-whep-03 §4.2.2)")
     seen = await client_case.observe("whep", "counter-offer")
     countered = next((p for p in seen.endpoint_posts() if p.status == 406), None)

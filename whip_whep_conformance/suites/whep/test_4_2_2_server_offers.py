@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import pytest
 
 from whip_whep_conformance.harness.judgments import http_fields, sdp_syntax
+from whip_whep_conformance.harness.case import COUNTER_OFFER_PROFILES
 from whip_whep_conformance.protocol import headers, profiles, sdp
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.harness.grading import ArrangeFailed
@@ -42,8 +43,9 @@ async def _server_offer(case):
     return urls, posted
 
 
-def _only_in(case, profile: str, why: str) -> None:
-    if case.target.whep_profile != profile:
+def _only_in(case, profile: str | frozenset[str], why: str) -> None:
+    """Not applicable unless the WHEP revision in force is `profile` (or one of them)."""
+    if case.target.whep_profile not in ({profile} if isinstance(profile, str) else profile):
         case.not_applicable(f"{why} ({case.target.whep_profile} is graded)")
 
 
@@ -91,7 +93,7 @@ async def test_server_offer_is_sendonly(case):
 @pytest.mark.requirement("WHEPL-4.2.2-2")
 async def test_counter_offer_says_how_long_it_holds(case):
     """The 406's Content-Type may carry valid-until (else the counter-offer holds 30 s) (MAY)."""
-    _only_in(case, profiles.WHEP_03, "the counter-offer arrived in draft-ietf-wish-whep-03")
+    _only_in(case, COUNTER_OFFER_PROFILES, "the counter-offer arrived in draft-ietf-wish-whep-03")
     _, posted = await _server_offer(case)
     valid_until = headers.media_type_parameter(posted.response.headers.get("Content-Type"), "valid-until")
     case.capability(valid_until is not None, "WHEPL-4.2.2-2",
@@ -101,7 +103,7 @@ async def test_counter_offer_says_how_long_it_holds(case):
 @pytest.mark.requirement("WHEPL-4.2.2-1", "WHEPL-4.2.2-3")
 async def test_refused_offer_gets_a_counter_offer(case):
     """A refused offer gets 406 typed application/sdp with an SDP offer and a Location; a valid-until is an HTTP-date."""
-    _only_in(case, profiles.WHEP_03, "the counter-offer arrived in draft-ietf-wish-whep-03")
+    _only_in(case, COUNTER_OFFER_PROFILES, "the counter-offer arrived in draft-ietf-wish-whep-03")
     _, posted = await _server_offer(case)
     problems = ([] if posted.media_type == headers.SDP else [f"Content-Type {posted.response.headers.get('Content-Type')}"]) + \
         ([] if posted.location else ["no Location"]) + _offer_problems(posted)
@@ -138,7 +140,7 @@ async def test_answer_by_patch_starts_playback(case):
 @pytest.mark.requirement("WHEPL-4.2.2-7")
 async def test_malformed_answer_patch_is_refused(case):
     """PATCH malformed SDP typed application/sdp as the answer: a 4xx."""
-    _only_in(case, profiles.WHEP_03, "the answer PATCH's error rule is draft-ietf-wish-whep-03's")
+    _only_in(case, COUNTER_OFFER_PROFILES, "the answer PATCH's error rule is draft-ietf-wish-whep-03's")
     _, posted = await _server_offer(case)
     response = await case.signalling.patch(posted.location, "this is not SDP", if_match=None, content_type=headers.SDP)
     case.expect(400 <= response.status_code < 500, "WHEPL-4.2.2-7",
@@ -211,7 +213,7 @@ async def test_server_offer_marks_sections_rtcp_mux_only(case):
 @pytest.mark.requirement("WHEPL-4.5.1-4")
 async def test_counter_offer_marks_sections_rtcp_mux_only(case):
     """The server's counter-offer (a 406 from draft-ietf-wish-whep-03 on) puts a=rtcp-mux-only on each bundled m-section."""
-    _only_in(case, profiles.WHEP_03, "the counter-offer arrived in draft-ietf-wish-whep-03")
+    _only_in(case, COUNTER_OFFER_PROFILES, "the counter-offer arrived in draft-ietf-wish-whep-03")
     _, posted = await _server_offer(case)
     desc = sdp_syntax.parse(posted.body)
     missing = _without_rtcp_mux_only(desc)
