@@ -98,6 +98,28 @@ async def test_unknown_event_type_is_refused(case):
                 message=f"a stream of an unknown event type got {created.status_code}, Location {created.headers.get('Location')!r}")
 
 
+@pytest.mark.requirement("WHEPX-4.9.1-5")
+async def test_unadvertised_event_type_is_refused(case):
+    """POST an event type the events document defines but the SSE Link's `events` list leaves out: the
+    events document (§4) refuses any type "missing from an advertised events list" with 400 and opens
+    no stream, not only unknown ones. The control: a type the Link lists is taken (201)."""
+    _, _, links = await _viewer_session(case)
+    sse = _sse_link(case, links)
+    advertised = ext.advertised_events(sse)
+    if not advertised:
+        case.not_applicable("the SSE Link lists no events, so no defined type is missing from it")
+    left_out = [t for t in ext.EVENT_TYPES if t not in advertised]
+    if not left_out:
+        case.not_applicable(f"the SSE Link lists every defined event type: {advertised}")
+    control = await case.signalling.request("POST", sse.target, json=[advertised[0]])
+    if control.status_code != 201:
+        case.not_applicable(f"control: a stream of the advertised type {advertised[0]!r} got {control.status_code}")
+    created = await case.signalling.request("POST", sse.target, json=[left_out[0]])
+    case.expect(created.status_code == 400 and not created.headers.get("Location"), "WHEPX-4.9.1-5",
+                message=f"a stream of {left_out[0]!r}, defined but not in the Link's events {advertised}, got "
+                        f"{created.status_code}, Location {created.headers.get('Location')!r}")
+
+
 @pytest.mark.requirement("WHEPX-4.9.1-9", "WHEPX-4.9.1-10", "WHEPX-4.9.1.1-1", "WHEPX-4.9.1.5-1")
 async def test_events_are_typed_json_on_one_line(case):
     """With a live publisher, read active and viewercount: each names its type, carries JSON on one data line."""
