@@ -437,6 +437,17 @@ class FaultLayer:
     async def _get(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
         if ex.request.method == "HEAD" and F.HEAD_DIFFERS in self:
             return web.Response(status=404, headers=ex.base)
+        if ex.request.method != "HEAD" or ex.protocol != "whep" or ex.session is not None or response.status != 200:
+            return response
+        # HEAD on a WHEP endpoint that answers it (the discoverability faults; GET keeps the correct answer)
+        if F.HEAD_405 in self:
+            return self.error(405, "HEAD is not allowed here", {**ex.base, "Allow": "POST, OPTIONS, GET"})
+        if F.HEAD_WRONG_TYPE in self:
+            response.headers["Content-Type"] = "text/html"
+        if F.HEAD_MISSING_HEADER in self:
+            response.headers.pop("Access-Control-Allow-Origin", None)
+        if F.HEAD_WITH_BODY in self:
+            return await _head_with_content(ex.request, {**response.headers, "Content-Length": "0"})
         return response
 
     async def _not_allowed(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
@@ -679,6 +690,15 @@ def _whep_extension_links(session_url: str, active: ActiveFaults) -> list[str]:
     if F.LAYER_WITHOUT_SSE in active:
         return [format_link(layer)]
     return [format_link(sse), format_link(layer)]
+
+
+async def _head_with_content(request: web.Request, response_headers: dict[str, str]) -> web.StreamResponse:
+    """The head-with-body fault: aiohttp never writes a HEAD answer's body, so the stray bytes go to the socket."""
+    response = web.StreamResponse(status=200, headers=response_headers)
+    await response.prepare(request)
+    assert request.transport is not None
+    request.transport.write(b"v=0\r\n")
+    return response
 
 
 async def _no_content_with_content(request: web.Request, response_headers: dict[str, str]) -> web.StreamResponse:
