@@ -169,6 +169,11 @@ class SignallingClient:
             request_headers["If-Match"] = if_match
         return await self.http.pipelined("PATCH", session_url, content=body.encode(), headers=request_headers)
 
+    async def pipelined(self, method: str, url: str) -> PipelinedReply:
+        """A bodiless request read off the wire, with an OPTIONS pipelined behind it (WireClient.pipelined):
+        what follows its header section, which httpx never reads for a HEAD."""
+        return await self.http.pipelined(method, url, headers=self._auth(True))
+
     async def request(self, method: str, url: str, with_token: bool = True, **kwargs) -> httpx.Response:
         request_headers = {**self._auth(with_token), **kwargs.pop("headers", {})}
         return await self.http.request(method, url, headers=request_headers, **kwargs)

@@ -133,6 +133,9 @@ class OwnClient:
         body = self._distort_offer(offer)
         if F.OPTIONS_FIRST in self.faults:
             await self._request("OPTIONS", self.url)
+        if F.HEAD_FIRST in self.faults and self.protocol == "whep":
+            # the player was told the URL is WHEP's: the answer (200 typed application/sdp) changes nothing here
+            await self._request("HEAD", self.url)
         content_type = "text/plain" if F.POST_CONTENT_TYPE in self.faults else "application/sdp"
         if F.EMPTY_POST in self.faults:
             body = ""

@@ -31,6 +31,8 @@ class ClientFault(enum.Enum):
     ICE_LITE_OFFER = ("ice-lite-offer", "declare a=ice-lite in the offer")
     WRONG_FINGERPRINT = ("wrong-fingerprint", "offer the a=fingerprint of another certificate than the one it presents in DTLS")
     OPTIONS_FIRST = ("options-first", "ask the endpoint for its ICE servers with OPTIONS before the POST")
+    HEAD_FIRST = ("head-first", "(not a defect) WHEP: send HEAD to the endpoint URL before the POST, as a player that "
+                  "discovers WHEP endpoints does (the editor's copy after draft-ietf-wish-whep-03, §4.2)")
     EMPTY_POST = ("empty-post", "POST the endpoint with an empty body instead of the offer")
     SECOND_VIDEO_TRACK = ("second-video-track", "WHIP: publish a second video track in the stream")
     # HTTP

@@ -437,6 +437,17 @@ class FaultLayer:
     async def _get(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
         if ex.request.method == "HEAD" and F.HEAD_DIFFERS in self:
             return web.Response(status=404, headers=ex.base)
+        if ex.request.method != "HEAD" or ex.protocol != "whep" or ex.session is not None or response.status != 200:
+            return response
+        # HEAD on a WHEP endpoint that answers it (the discoverability faults; GET keeps the correct answer)
+        if F.HEAD_405 in self:
+            return self.error(405, "HEAD is not allowed here", {**ex.base, "Allow": "POST, OPTIONS, GET"})
+        if F.HEAD_WRONG_TYPE in self:
+            response.headers["Content-Type"] = "text/html"
+        if F.HEAD_MISSING_HEADER in self:
+            response.headers.pop("Access-Control-Allow-Origin", None)
+        if F.HEAD_WITH_BODY in self:
+            return await _stray_content(ex.request, 200, {**response.headers, "Content-Length": "0"}, b"v=0\r\n")
         return response
 
     async def _not_allowed(self, response: web.Response, ex: Exchange) -> web.StreamResponse:
@@ -554,7 +565,7 @@ class FaultLayer:
             return responses.text(200, "candidates applied", ex.base)
         extra = {"ETag": ex.session.etag} if F.TRICKLE_204_WITH_ETAG in self else {}
         if F.S204_WITH_CONTENT in self:
-            return await _no_content_with_content(ex.request, {**ex.base, **extra})
+            return await _stray_content(ex.request, 204, {**ex.base, **extra}, b"candidates applied\r\n")
         if extra:
             return web.Response(status=204, headers={**ex.base, **extra})
         return response
@@ -681,10 +692,12 @@ def _whep_extension_links(session_url: str, active: ActiveFaults) -> list[str]:
     return [format_link(sse), format_link(layer)]
 
 
-async def _no_content_with_content(request: web.Request, response_headers: dict[str, str]) -> web.StreamResponse:
-    """The 204-with-content fault: aiohttp never writes a 204's body, so the stray bytes go to the socket."""
-    response = web.StreamResponse(status=204, headers=response_headers)
+async def _stray_content(request: web.Request, status: int, response_headers: dict[str, str], stray: bytes
+                         ) -> web.StreamResponse:
+    """The faults that send content where none may go (a 204's, a HEAD answer's): aiohttp never writes
+    such a body, so the stray bytes go to the socket after the header section."""
+    response = web.StreamResponse(status=status, headers=response_headers)
     await response.prepare(request)
     assert request.transport is not None
-    request.transport.write(b"candidates applied\r\n")
+    request.transport.write(stray)
     return response

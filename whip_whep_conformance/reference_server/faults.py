@@ -210,6 +210,16 @@ class Fault(enum.Enum):
         'answer POST on a session URL and PUT anywhere 404, as a router without that route does')
     HEAD_DIFFERS = ('head-differs', Kind.METHODS,
         'answer HEAD with 404 while GET succeeds')
+    # WHEP endpoint URL discoverability (the editor's copy after draft-ietf-wish-whep-03, §4.2)
+    HEAD_405 = ('head-405', Kind.METHODS,
+        'answer HEAD on a WHEP endpoint 405 (Allow without HEAD) while GET gets its 200')
+    HEAD_WRONG_TYPE = ('head-wrong-type', Kind.METHODS,
+        'type the answer to HEAD on a WHEP endpoint text/html, not application/sdp (GET keeps application/sdp)')
+    HEAD_MISSING_HEADER = ('head-missing-header', Kind.METHODS,
+        'leave Access-Control-Allow-Origin, which GET carries, off the answer to HEAD on a WHEP endpoint '
+        '(a CORS layer set up for GET and POST only)')
+    HEAD_WITH_BODY = ('head-with-body', Kind.METHODS,
+        'write bytes after the header section of the answer to HEAD on a WHEP endpoint')
     PREFLIGHT_NEEDS_AUTH = ('preflight-needs-auth', Kind.AUTH,
         'refuse CORS preflights without the Bearer token')
     NO_ACCEPT_POST = ('no-accept-post', Kind.METHODS,

@@ -175,13 +175,32 @@ async def _not_allowed(server: "SignallingServer", request: web.Request, allowed
 
 
 async def _get(server: "SignallingServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...],
-               base: dict[str, str], method: str) -> web.StreamResponse:
-    """GET/HEAD: 2xx without content since RFC 9725 / whep-02; 405 in the older drafts."""
+               base: dict[str, str], method: str, session: Session | None = None) -> web.StreamResponse:
+    """GET/HEAD: 2xx without content since RFC 9725 / whep-02; 405 in the older drafts.
+
+    A WHEP endpoint (`session` None) answers both 200 typed application/sdp with no content, the same
+    header fields on each (Content-Length: 0 among them): the
+    editor's copy after draft-ietf-wish-whep-03 (§4.2 "WHEP Endpoint URL Discoverability", standing in
+    for -04) says HEAD on it SHOULD get "200 OK" with `Content-Type: application/sdp` and MUST carry
+    "the same headers that would be returned in response to a GET request", with no body. So GET is
+    answered the same way (200, Content-Length: 0, that Content-Type): RFC 9110 §9.3.2 makes HEAD
+    "identical to GET except that the server MUST NOT send content", so one answer for both is what
+    HTTP asks under any revision, and under -03 (§4.1: GET gets "a 2xx successful response with no
+    content") a 200 without content is no violation; the Content-Type names what a POST here takes,
+    not a representation. Access-Control-* stay those of every response (`_base_headers`): HEAD,
+    like GET, is a CORS-safelisted method (Fetch §2.2.1), sent without a preflight, so a browser
+    reads the answer only if it carries Access-Control-Allow-Origin (and Content-Type is always
+    exposed, a CORS-safelisted response header). draft-murillo-whep-01 §4.3 still answers both 405
+    ("MUST return an 405 Method Not Allowed response for any HTTP GET, HEAD or PUT requests on the
+    endpoint URL"), whatever the later texts say: GET_IS_405 decides before this."""
     if _get_is_405(server, protocol):
         response = await _not_allowed(server, request, allowed, base, method, f"{method} is not allowed by {protocol.profile(server)}")
+    elif protocol.name == "whep" and session is None:
+        # Content-Length: 0 given, as the text's example has it: aiohttp leaves a HEAD answer's out otherwise
+        response = web.Response(status=200, headers={**base, "Content-Type": headers.SDP, "Content-Length": "0"})
     else:
         response = web.Response(status=204, headers=base)
-    return routed(response, Route.GET, Exchange(request, base))
+    return routed(response, Route.GET, Exchange(request, base, session, protocol.name))
 
 
 async def _options(server: "SignallingServer", request: web.Request, protocol: Protocol, allowed: tuple[str, ...], base: dict[str, str],
@@ -446,7 +465,7 @@ async def session_resource(request: web.Request, protocol: Protocol) -> web.Resp
             await server.end_session(session, observations.DELETE)
             return web.Response(status=200, headers=base)
         if method in ("GET", "HEAD"):
-            return await _get(server, request, protocol, allowed, base, method)
+            return await _get(server, request, protocol, allowed, base, method, session)
         if method == "PATCH" and not server.config.patch:
             return await _no_patch(server, request, protocol, allowed, base)
         if method == "PATCH":
