@@ -231,6 +231,29 @@ def test_product_rules_are_info_against_a_plain_endpoint(tmp_path):
     assert run.returncode == 0, run.output
 
 
+PROPOSALS = ["suites/whep/test_proposals_pr40_error_codes.py", "suites/whep/test_proposals_pr44_partial_answers.py"]
+# What the clean server does about each open proposal (the README's reference-server list says the same).
+PROPOSALS_MET = {"WHEPP-40-1": True, "WHEPP-40-2": True, "WHEPP-40-3": True, "WHEPP-40-5": True, "WHEPP-40-6": True,
+                 "WHEPP-40-7": False, "WHEPP-44-1": False, "WHEPP-44-4": True}
+
+
+@pytest.mark.slow
+def test_open_proposals_are_opt_in_and_only_ever_info(tmp_path):
+    """Without --whep-proposals the WHEPP cases are not run at all; with it, against the clean server, every
+    check is Info, met or not, and the run passes; under draft-murillo-whep-01 (which the PRs do not amend)
+    they are Not applicable."""
+    default = run_suite(["--timeout-s=3", *pair_args("standard"), *PROPOSALS], tmp_path / "default")
+    assert default.doc is not None and not default.doc["cases"], default.output
+    run = run_suite(["--whep-proposals", "--timeout-s=3", *pair_args("standard"), *PROPOSALS], tmp_path / "standard")
+    assert run.doc is not None and run.returncode == 0, run.output
+    checks = [k for c in run.doc["cases"] for k in c["checks"]]
+    assert run.doc["cases"] and {c["verdict"] for c in run.doc["cases"]} == {"Info"}, run.output
+    seen = {k["id"]: ("): met." in k["message"]) for k in checks}
+    assert seen == PROPOSALS_MET, seen
+    other = run_suite(["--whep-proposals", "--timeout-s=3", *pair_args("cloudflare"), *PROPOSALS], tmp_path / "cloudflare")
+    assert other.doc is not None and {c["verdict"] for c in other.doc["cases"]} == {"Not applicable"}, other.output
+
+
 @pytest.mark.slow
 def test_ice_credentials_in_headers_are_redacted(tmp_path):
     """A server that puts `ice-ufrag:ice-pwd` in its ETag (seen on a real one) must not leak the ICE

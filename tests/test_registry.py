@@ -128,3 +128,18 @@ def test_an_info_check_of_a_must_grades_nothing():
     cases = [{"checks": [{"id": "WHIP-4.2-4", "verdict": "Info", "message": ""},
                          {"id": "WHIP-4.2-5", "verdict": "Pass", "message": ""}]}]
     assert registry.graded_in(cases) == {"WHIP-4.2-5"}
+
+
+def test_an_open_proposal_is_only_ever_info():
+    """WHEPP-* rows keep their own grade (a MUST is "fail"), but while the proposal is open no check of theirs is
+    worse than Info: a miss says what was seen and what a merge would make of it, a hit says it is met."""
+    record = _record()
+    assert registry.get("WHEPP-40-1").grade == "fail" and registry.get("WHEPP-40-1").proposed
+    assert record.expect(False, "WHEPP-40-1", message="text/plain got 400") is False  # no ConformanceFailure
+    record.expect(True, "WHEPP-40-5", message="")
+    record.capability(False, "WHEPP-44-1", "refused whole (422)")
+    assert [c.verdict for c in record.checks] == [Verdict.INFO] * 3 and record.verdict is Verdict.INFO
+    missed, met, untaken = (c.message for c in record.checks)
+    assert "not met" in missed and "text/plain got 400" in missed and "merged as written, a Fail" in missed
+    assert "): met." in met and "merged as written, Unsupported" in untaken
+    assert registry.graded_in([{"checks": [c.to_json() for c in record.checks]}]) == set()  # grades nothing

@@ -203,8 +203,12 @@ class Case:
         pc = self._track(peer.publisher(self.target.ice_servers))
         return pc, await peer.local_offer(pc)
 
-    async def viewer_offer(self, kinds: tuple[str, ...] = ("audio", "video")) -> tuple[RTCPeerConnection, str]:
+    async def viewer_offer(self, kinds: tuple[str, ...] = ("audio", "video"), data_channel: bool = False
+                           ) -> tuple[RTCPeerConnection, str]:
+        """A viewer's recvonly offer of `kinds`; `data_channel` adds an m=application section (SCTP) after them."""
         pc = self._track(peer.viewer(self.target.ice_servers, kinds))
+        if data_channel:
+            pc.createDataChannel("whep")
         return pc, await peer.local_offer(pc)
 
     def codec_peer(self, protocol: str, codecs: list[str]) -> RTCPeerConnection:
@@ -272,6 +276,15 @@ class Case:
         """A 406 carrying an SDP offer under a profile that defines it (draft-ietf-wish-whep-03 §4.2.2)."""
         return (self.target.whep_profile in COUNTER_OFFER_PROFILES and posted.status == 406
                 and posted.media_type == headers.SDP and bool(posted.body.strip()))
+
+    def proposal_amends_the_profile(self, *req_ids: str) -> None:
+        """Open proposals (registry.PROPOSALS_SPEC, run under --whep-proposals) amend the drafts their rows name:
+        under another WHEP profile (draft-murillo-whep-01 has no counter-offer to keep 406 for) the case is Not
+        applicable."""
+        for req in map(registry.get, req_ids):
+            if not req.applies_to(self.target.whip_profile, self.target.whep_profile):
+                self.not_applicable(f"{req.id} is a proposal to {', '.join(req.profiles)}; the WHEP profile in force "
+                                    f"is {self.target.whep_profile}")
 
     def _rule(self, rule: str, protocol: str) -> str:
         """The ID of `rule` (harness/rules.py) in force for this target's profiles."""

@@ -2,7 +2,8 @@
 
 Tests state what they expect against a requirement ID; the requirement's grade (not the test)
 decides whether a miss is a Fail, a Warning, Unsupported or Info, and the profile in force
-decides whether the requirement holds at all.
+decides whether the requirement holds at all. An open proposal (a WHEPP-* row, registry.PROPOSALS_SPEC) is
+the one exception: whatever its grade, its checks are capped at PROPOSAL_CAP, here and nowhere else.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ class Check:
 # publishes is what the user says by giving both.)
 PRODUCT_RULES = frozenset({"BRIEF-PUB-1", "BRIEF-URL-1", "BRIEF-API-1", "BRIEF-API-2", "BRIEF-API-3"})
 
+# The most an open proposal's check can give (a row of registry.PROPOSALS_SPEC, run only under --whep-proposals):
+# the working group has not decided, so a server is told where it stands and never failed. The rows keep the
+# proposal's own level and grade, so a proposal merged into a draft (rows under that draft's spec) loses the cap.
+PROPOSAL_CAP = Verdict.INFO
+
 
 @dataclass
 class CaseRecord:
@@ -105,6 +111,10 @@ class CaseRecord:
         profile in force grades the check.
         """
         req, reqs = self._in_force(ids)
+        proposal = next((r for r in reqs if r.proposed), None)
+        if proposal is not None:
+            self._proposal_seen(proposal, ok, message)
+            return ok
         if req is not None and req.id in PRODUCT_RULES and not self.product_in_scope:
             note = "holds" if ok else f"observed: {self.log.redact(message)}"
             self.checks.append(Check(req.id, Verdict.INFO,
@@ -126,6 +136,10 @@ class CaseRecord:
         return False
 
     def capability(self, supported: bool, req_id: str, message: str) -> bool:
+        req = registry.get(req_id)
+        if req.proposed:
+            self._proposal_seen(req, supported, message)
+            return supported
         verdict = Verdict.SUPPORTED if supported else Verdict.UNSUPPORTED
         self.checks.append(Check(req_id, verdict, self.log.redact(message)))
         return supported
@@ -151,6 +165,17 @@ class CaseRecord:
         text = self.log.redact(self.describe(req, f"{message} (limit {limit:g})"))
         self.checks.append(Check(req.id, Verdict.FAIL, text))
         raise ConformanceFailure(req, text)
+
+    def _proposal_seen(self, req: Requirement, met: bool, message: str) -> None:
+        """An open proposal's check: PROPOSAL_CAP whether met or not, saying which, and what a merge would make of a miss."""
+        pr = f"PR #{req.section[2:]}" if req.section.startswith("PR") else req.section
+        if met:
+            text = f"[{req.id}] open proposal ({pr}, not in any draft): met. {req.text}"
+        else:
+            would = {"fail": "a Fail", "warn": "a Warning", "capability": "Unsupported", "info": "Info"}[req.grade]
+            text = (f"open proposal ({pr}, not in any draft), not met; reported {PROPOSAL_CAP.value} until the working "
+                    f"group decides (merged as written, {would})\n{self.describe(req, message)}")
+        self.checks.append(Check(req.id, PROPOSAL_CAP, self.log.redact(text)))
 
     def info(self, req_id: str, message: str) -> None:
         registry.get(req_id)

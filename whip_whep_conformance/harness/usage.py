@@ -23,7 +23,7 @@ EMBEDDED_ONLY = ("server_fault", "server_option")
 CLIENT_OPTIONS = ("whip_client", "whep_client", "manual", "client_fault", "server_ice_host", "turnserver")
 # Options of a server run that a client run would silently ignore: refused there instead.
 SERVER_RUN_ONLY = ("ice_host", "ice_server", "no_create", "slow_cases", "max_rate", "ca_bundle", "insecure",
-                   "max_latency_ms", "max_ttff_ms", "max_loss_pct", "max_freeze_ms")
+                   "max_latency_ms", "max_ttff_ms", "max_loss_pct", "max_freeze_ms", "whep_proposals")
 
 
 class OptionError(ValueError):

@@ -43,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--slow-cases", action="store_true",
                 help="also run the cases that wait out a 30-second timeout of the target (ICE consent freshness); "
                      "without it they are reported not applicable")
+    g.addoption("--whep-proposals", action="store_true",
+                help="also run the checks of the WHEP working group's open proposals (unmerged pull requests, the WHEPP-* "
+                     "rows); each is reported Info, met or not, never a Fail or Warning; without it they are not run")
     g.addoption("--max-concurrency", type=int, metavar="N",
                 help=f"cases run at once, in N worker processes (default: {EMBEDDED_CONCURRENCY} against the embedded server, "
                      "1 against your target: fixed URLs are shared by every case)")
@@ -114,6 +117,10 @@ def check_suite_options(config: pytest.Config, client_run: bool = False) -> usag
         raise pytest.UsageError(str(exc)) from None
     if config.getoption("requirement"):
         config.option.requirement = usage.canonical_requirements(config.getoption("requirement"), list(registry.load()))
+        proposed = [i for i in config.option.requirement if i in registry.load() and registry.get(i).proposed]
+        if proposed and not config.getoption("whep_proposals"):
+            raise pytest.UsageError(f"--requirement {proposed[0]}: an open proposal of the WHEP working group, checked "
+                                    "only with --whep-proposals (and reported Info)")
     unknown_faults = sorted(set(config.getoption("server_fault") or []) - set(_server_faults()))
     if unknown_faults:
         raise pytest.UsageError(f"--server-fault: unknown {unknown_faults} (python -m reference_server --fault list)")

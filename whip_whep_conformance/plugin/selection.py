@@ -1,5 +1,7 @@
 """Which cases run: every conformance case names registry requirements (an unknown ID is a usage
-error), and `--requirement` / `--level` keep only the cases that check what was asked for."""
+error), and `--requirement` / `--level` keep only the cases that check what was asked for. The cases of
+open proposals (WHEPP-*, registry.PROPOSALS_SPEC) run only under `--whep-proposals`: deselected otherwise,
+so a default run's counts and reports are those of the published drafts alone."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Every conformance case must name registry requirements (an unknown ID is a usage error);
     `--requirement` and `--level` keep only the cases that check what was asked for."""
     wanted_ids = set(config.getoption("requirement") or [])
+    proposals = bool(config.getoption("whep_proposals"))
     for req_id in wanted_ids:
         if req_id not in registry.load():
             raise pytest.UsageError(f"--requirement {req_id}: not in the registry (see --list-requirements)")
@@ -37,6 +40,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 registry.get(req_id)
             except registry.UnknownRequirement as exc:
                 raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        if not proposals and all(registry.get(i).proposed for i in marker.args):
+            deselected.append(item)
+            continue
         keep = (not wanted_ids or wanted_ids & set(marker.args)) and (
             not wanted_grades or any(registry.get(i).grade in wanted_grades for i in marker.args)
         )

@@ -80,6 +80,7 @@ class Route(enum.Enum):
     RESTART_REFUSED = "422/405 to a restart PATCH where restarts are not supported"
     ANSWER_PATCH = "204 to the PATCH carrying the player's answer"
     ANSWER_REFUSED = "400 to a malformed answer to the server's offer"
+    VIEWER_OFFER_DIRECTION = "400 to a WHEP offer whose m-sections do not receive (sendonly/inactive)"
 
 
 class Check(enum.Enum):
@@ -274,6 +275,8 @@ class FaultLayer:
             return Refusal(500, "internal error")
         if F.COUNTER_OFFER_ALWAYS in self and counter_offers:
             return "this endpoint always makes the offer"
+        if F.BARE_406 in self:
+            return Refusal(406, "no acceptable representation")
         return None
 
     def refusal_status(self, route: Route, correct: int) -> int:
@@ -282,6 +285,8 @@ class FaultLayer:
             return 403
         if route is Route.OFFER_UNUSABLE and F.UNUSABLE_OFFER_403 in self:
             return 403
+        if route is Route.VIEWER_OFFER_DIRECTION and F.ANSWER_SHAPED_OFFER_500 in self:
+            return 500
         return correct
 
     # ---- negotiation and the session's life (hooks the server's session code calls) -----------------

@@ -183,6 +183,10 @@ class Fault(enum.Enum):
         'under draft-ietf-wish-whep-03, refuse every WHEP offer with a 406 counter-offer (as janus-whep-server in VideoRoom mode does)')
     COUNTER_OFFER_UNREAD = ('counter-offer-unread', Kind.OFFER,
         "under draft-ietf-wish-whep-03, answer every WHEP POST whose body has 'v=0' with a 406 counter-offer without reading the offer, malformed ones included (janus-whep-server 1.1.0 in VideoRoom mode: src/whep.js:257 looks for 'v=0' only, :316 always server-offers)")
+    BARE_406 = ('bare-406', Kind.OFFER,
+        'refuse every WHEP offer with a bare 406 Not Acceptable: problem details, no SDP counter-offer (WHEP PR #40 keeps 406 for counter-offers)')
+    ANSWER_SHAPED_OFFER_500 = ('answer-shaped-offer-500', Kind.OFFER,
+        'answer a WHEP POST whose m-sections do not receive (sendonly/inactive, as an answer of the server\'s is) 500 instead of 400')
     NEEDS_MEDIA_500 = ('needs-media-500', Kind.OFFER,
         "answer a WHEP POST 500 until the input's publisher has connected its media (janus-whep-server in VideoRoom mode: a room feed exists only once the publisher's PeerConnection is up)")
     ACTIVE_OFFER_REFUSED_403 = ('active-offer-refused-403', Kind.OFFER,

@@ -64,7 +64,7 @@ async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, 
         raise Refusal(422, f"one audio and one video track at most; the offer has {counts}")
     for m in desc.media:
         if m.direction in ("sendonly", "inactive"):
-            raise Refusal(400, f"a WHEP offer must not be {m.direction}")
+            raise Refusal(server.layer.refusal_status(Route.VIEWER_OFFER_DIRECTION, 400), f"a WHEP offer must not be {m.direction}")
     session, answer = await server.open_session(
         "whep", live, offer, desc, prepare=lambda session: _add_senders(session, desc), refusal_status=422
     )

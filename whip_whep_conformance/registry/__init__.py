@@ -27,6 +27,10 @@ TESTABILITY = {"T", "M", "P", "C", "N", "I"}
 # The closed set of levels, each with the grade a violation of it gets unless the row says otherwise.
 LEVEL_GRADE = {"MUST": "fail", "SHOULD": "warn", "MAY": "capability", "INFO": "info"}
 LEVELS = tuple(LEVEL_GRADE)
+# The open pull requests of the WHEP working group (WHEPP-* rows): proposals, not yet in any draft. Their rows
+# keep the proposal's own level and grade; while the proposal is open every verdict of theirs is capped at Info
+# (harness/grading.py), and only `--whep-proposals` runs their cases.
+PROPOSALS_SPEC = "whep-open-prs"
 # The generated record of what clean runs grade (tests/graded_record.py writes it); not a file of rows.
 GRADED_FILE = "graded.toml"
 
@@ -54,6 +58,11 @@ class Requirement:
     @property
     def violation(self) -> Verdict:
         return GRADES[self.grade]
+
+    @property
+    def proposed(self) -> bool:
+        """An open proposal (an unmerged pull request), not a rule of any published draft: reported, never graded."""
+        return self.spec == PROPOSALS_SPEC
 
     @property
     def url(self) -> str:
