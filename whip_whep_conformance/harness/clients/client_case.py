@@ -154,6 +154,7 @@ class ScenarioRun:
         self.manual_timeout_s = config.getoption("manual_timeout_s")
         self.fixed_token = target.token
         self.config = config
+        self.turn: TurnServer | None = None  # the scenario's TURN server, while it runs
 
     def _server(self, other_base: str, turn: TurnServer | None) -> EmbeddedServer:
         extra = list(self.scenario.server)
@@ -191,6 +192,7 @@ class ScenarioRun:
                 return observed
             except TurnUnavailable as exc:  # installed but would not start: the suite's failure, an Error
                 return self._unarranged(front, str(exc))
+            self.turn = turn
             if turn is not None:
                 started.push_async_callback(turn.stop)
             server = self._server(front.urls["other"], turn)
@@ -254,10 +256,16 @@ class ScenarioRun:
         while time.monotonic() - t0 < timeout_s:
             if any(s.get("connected") for s in await self._sessions(api, target, uid)):
                 return time.monotonic() - t0
-            if not running():
+            if not running() or self._turn_unused(time.monotonic() - t0):
                 return None
             await asyncio.sleep(0.2)
         return None
+
+    def _turn_unused(self, waited_s: float) -> bool:
+        """In a TURN-only scenario, where nothing but the TURN server leads to the server: the client has
+        not authenticated there within --timeout-s of starting, so it does not use the Link's TURN server
+        and its session cannot come up; waiting out the whole deadline would show nothing more."""
+        return self.turn is not None and waited_s > self.timeout_s and not self.turn.attempts()
 
     async def _wait_consent(self, api, target: Target, uid: str, running) -> None:
         """Until the server has sent the scenario's number of consent checks to a session of the client's
