@@ -41,7 +41,6 @@ OWN_CLIENT = f"exec {shlex.quote(sys.executable)} -m whip_whep_conformance.own_c
 RUNS = pytest.StashKey[dict]()  # (scenario id, pair id) -> Observed, per process
 
 
-@dataclass(frozen=True)
 class ScenarioNotArranged(RuntimeError):
     """The suite could not set a scenario up (its server or its publisher failed): the case is an Error,
     so a broken run never reads as a clean one."""

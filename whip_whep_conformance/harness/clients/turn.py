@@ -121,9 +121,21 @@ class TurnServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.relay_ports[0]}-{self.relay_ports[1]}"
 
-    async def start(self, timeout_s: float = 10.0) -> "TurnServer":
+    async def start(self, timeout_s: float = 15.0, tries: int = 2) -> "TurnServer":
+        """coturn listening, or TurnUnavailable after `tries` starts of `timeout_s` each, each on a fresh
+        port (the one picked may be taken between the pick and coturn's bind, on a busy machine)."""
         if not self.binary:
             raise TurnNotInstalled("coturn's turnserver is not installed (Debian: apt install coturn; or --turnserver=PATH)")
+        for attempt in range(1, tries + 1):
+            try:
+                return await self._start_once(timeout_s)
+            except TurnUnavailable:
+                if attempt == tries:
+                    raise
+                self._proc, self._reader, self._log = None, None, bytearray()
+        raise AssertionError("not reached")
+
+    async def _start_once(self, timeout_s: float) -> "TurnServer":
         self.relay_ports = relay_port_range()
         self.port = _free_udp_port(self.host)
         self._folder = tempfile.TemporaryDirectory(prefix="whip-whep-turn-")
