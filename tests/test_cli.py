@@ -185,6 +185,8 @@ def test_max_concurrency_below_one_is_a_usage_error(tmp_path):
     (["--whep-endpoint=127.0.0.1:8080/whep"], "--whep-endpoint=127.0.0.1:8080/whep: not an http:// or https:// URL"),
     (["--endpiont=http://127.0.0.1:9/whip"], "--endpiont: did you mean --endpoint?"),
     (["--endpoint=https://127.0.0.1:9/whip", "--ca-bundle=no-such-ca.pem"], "--ca-bundle=no-such-ca.pem: no such file"),
+    # with workers the IDs must be refused before they start: a worker's UsageError was an INTERNALERROR (exit 3)
+    (["--requirement=NOPE-1", "-n", "2"], "--requirement NOPE-1: not in the registry"),
 ])
 def test_option_mistakes_are_usage_errors_naming_the_option(args, named, tmp_path):
     """The user's mistake is exit 4 with the option named, never exit 6 blaming the target."""

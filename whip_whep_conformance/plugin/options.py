@@ -117,7 +117,10 @@ def check_suite_options(config: pytest.Config, client_run: bool = False) -> usag
         raise pytest.UsageError(str(exc)) from None
     if config.getoption("requirement"):
         config.option.requirement = usage.canonical_requirements(config.getoption("requirement"), list(registry.load()))
-        proposed = [i for i in config.option.requirement if i in registry.load() and registry.get(i).proposed]
+        unknown = [i for i in config.option.requirement if i not in registry.load()]
+        if unknown:  # here, before workers start: raised in a worker's collection it was an INTERNALERROR
+            raise pytest.UsageError(f"--requirement {unknown[0]}: not in the registry (see --list-requirements)")
+        proposed = [i for i in config.option.requirement if registry.get(i).proposed]
         if proposed and not config.getoption("whep_proposals"):
             raise pytest.UsageError(f"--requirement {proposed[0]}: an open proposal of the WHEP working group, checked "
                                     "only with --whep-proposals (and reported Info)")
