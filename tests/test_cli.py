@@ -239,3 +239,18 @@ def test_an_option_value_naming_a_suite_folder_stays_a_value(tmp_path):
     run = _cli(["-k", "brief", "--collect-only", "-q"], tmp_path)
     collected = [line for line in run.stdout.splitlines() if "::" in line]
     assert run.returncode == 0 and collected, run.stdout[-1500:] + run.stderr[-1500:]
+
+
+def test_allure_labels_cite_the_revision_in_force(tmp_path):
+    """The allure feature names the spec and section of the rule in force, as results.json does: a -03 row
+    under draft-ietf-wish-whep-04 is -04 §4.3.1, and the same case under murillo-01 cites murillo-01's row."""
+    run = _cli(["--requirement=WHEPL-4.2.1-1", "-k", "test_offer_is_answered_201_with_sdp_and_location", "-q"], tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:]
+    features = {}
+    for result in (tmp_path / "reports" / "allure-results").glob("*-result.json"):
+        doc = json.loads(result.read_text())
+        features[doc["name"]] = [label["value"] for label in doc["labels"] if label["name"] == "feature"]
+    assert features == {
+        "test_offer_is_answered_201_with_sdp_and_location[rfc9725+draft-ietf-wish-whep-04]": ["draft-ietf-wish-whep-04 §4.3.1"],
+        "test_offer_is_answered_201_with_sdp_and_location[draft-ietf-wish-whip-06+draft-murillo-whep-01]": ["draft-murillo-whep-01 §4.1"],
+    }, features

@@ -646,7 +646,7 @@ async def case(request: pytest.FixtureRequest, target: Target) -> AsyncIterator[
                         product_in_scope=bool(target.live_inputs) or (target.whip_profile, target.whep_profile)
                         == (profiles.CLOUDFLARE.whip, profiles.CLOUDFLARE.whep))
     request.node.stash[CASE] = record
-    _label_for_allure(request.node)
+    _label_for_allure(request.node, record)
     http = WireClient(record.log, target.timeout_s, target.verify)
     the_case = Case(target, record, http, request.config.getoption("max_latency_ms"),
                     request.config.getoption("max_ttff_ms"), request.config.getoption("max_loss_pct"),
@@ -679,11 +679,14 @@ def _exchange_text(e) -> str:
     return f"{request}\n-->\n{response}"
 
 
-def _label_for_allure(item: pytest.Item) -> None:
+def _label_for_allure(item: pytest.Item, record: CaseRecord) -> None:
+    """Epic, feature and link cite the revision in force (as results.json does), not the row's own text."""
     marker = item.get_closest_marker("requirement")
     if marker is None:
         return
-    req = registry.get(marker.args[0])
+    rows = [registry.get(i) for i in marker.args]
+    in_force = [r for r in rows if r.applies_to(record.whip_profile, record.whep_profile)] or rows
+    req = in_force[0].cited(record.whip_profile, record.whep_profile)
     allure.dynamic.epic(req.spec)
     allure.dynamic.feature(f"{req.spec} §{req.section}")
     for req_id in marker.args:
