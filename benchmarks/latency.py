@@ -8,7 +8,12 @@ frame is from the viewer's POST to its first decoded picture; latency is decode 
 stamped capture time (CLOCK_MONOTONIC, the same clock for both). Prints per codec the median and
 p95 of the trials' TTFF, and the p50/p95/max of every frame's latency over all trials.
 
+Joining together (`--together N`, issue 24): each trial is N viewers POSTing at once instead of one;
+TTFF is per viewer. `--fault no-gop-cache` starts the server without its group-of-pictures cache,
+so joiners wait for a requested keyframe, as before the cache.
+
     .venv/bin/python benchmarks/latency.py --trials 10 --frames 90
+    .venv/bin/python benchmarks/latency.py --together 10 --trials 3 --frames 30 [--fault no-gop-cache]
 """
 
 from __future__ import annotations
@@ -53,8 +58,16 @@ async def trial(http: httpx.AsyncClient, play_url: str, frames: int, timeout_s: 
             await http.delete(str(httpx.URL(play_url).join(posted.headers["Location"])))
 
 
-async def run(codecs: list[str], trials: int, frames: int) -> dict[str, tuple[list[float], list[int]]]:
-    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=[], ice_servers=[])
+async def together(http: httpx.AsyncClient, play_url: str, viewers: int, frames: int,
+                   timeout_s: float) -> tuple[list[float], list[int]]:
+    """`viewers` trials started at once: each viewer's TTFF, and every frame's latency."""
+    results = await asyncio.gather(*(trial(http, play_url, frames, timeout_s) for _ in range(viewers)))
+    return [ttff for ttff, _ in results], [latency for _, latencies in results for latency in latencies]
+
+
+async def run(codecs: list[str], trials: int, frames: int, viewers: int = 1,
+              faults: list[str] | None = None) -> dict[str, tuple[list[float], list[int]]]:
+    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=faults or [], ice_servers=[])
     server.start()
     peer.restrict_host_addresses(["127.0.0.1"])
     results: dict[str, tuple[list[float], list[int]]] = {}
@@ -71,11 +84,15 @@ async def run(codecs: list[str], trials: int, frames: int) -> dict[str, tuple[li
                     raise RuntimeError(f"the {codec} publisher did not connect")
                 ttffs, latencies = [], []
                 for index in range(trials):
-                    ttff, frame_latencies = await trial(http, urls["webRTCPlayback"]["url"], frames, 30)
-                    ttffs.append(ttff)
+                    if viewers > 1:
+                        trial_ttffs, frame_latencies = await together(http, urls["webRTCPlayback"]["url"], viewers, frames, 30)
+                    else:
+                        ttff, frame_latencies = await trial(http, urls["webRTCPlayback"]["url"], frames, 30)
+                        trial_ttffs = [ttff]
+                    ttffs += trial_ttffs
                     latencies += frame_latencies
-                    print(f"{codec} trial {index + 1}: first frame {ttff:.0f} ms, latency p95 "
-                          f"{quantile(frame_latencies, 0.95):.0f} ms over {len(frame_latencies)} frames", flush=True)
+                    print(f"{codec} trial {index + 1}: first frame {', '.join(f'{t:.0f}' for t in sorted(trial_ttffs))} ms, "
+                          f"latency p95 {quantile(frame_latencies, 0.95):.0f} ms over {len(frame_latencies)} frames", flush=True)
                 results[codec] = (ttffs, latencies)
                 await pub.close()
     finally:
@@ -88,10 +105,15 @@ def main() -> None:
     parser.add_argument("--codecs", nargs="+", default=["vp9", "vp8", "h264"], choices=sorted(player.VIDEO_CODECS))
     parser.add_argument("--trials", type=int, default=10, help="viewers per codec, one after another")
     parser.add_argument("--frames", type=int, default=90, help="stamped pictures each viewer decodes")
+    parser.add_argument("--together", type=int, default=1, metavar="N",
+                        help="viewers that POST at once in each trial (joining together)")
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="start the server with this fault (e.g. no-gop-cache); repeatable")
     args = parser.parse_args()
-    results = asyncio.run(run(args.codecs, args.trials, args.frames))
+    results = asyncio.run(run(args.codecs, args.trials, args.frames, args.together, args.fault))
+    joined = f"{args.trials} trials x {args.together} viewers joining together" if args.together > 1 else f"{args.trials} viewers"
     print(f"\n{'codec':6} {'TTFF median':>12} {'TTFF p95':>9} {'latency p50':>12} {'p95':>5} {'max':>5}  (ms; "
-          f"{args.trials} viewers x {args.frames} frames)")
+          f"{joined} x {args.frames} frames; faults: {', '.join(args.fault) or 'none'})")
     for codec, (ttffs, latencies) in results.items():
         print(f"{codec:6} {statistics.median(ttffs):12.0f} {quantile(ttffs, 0.95):9.0f} "
               f"{quantile(latencies, 0.5):12.0f} {quantile(latencies, 0.95):5.0f} {max(latencies):5.0f}")
