@@ -9,15 +9,24 @@ Bounded: a group longer than MAX_PACKETS, MAX_BYTES or MAX_SPAN_S of media is dr
 next keyframe (a joiner then asks for one, as without the cache). The span bounds how old the first
 pictures a joiner decodes can be; MAX_PACKETS stays under the relay's NACK history, so a viewer's
 NACK of a packet of its burst can still be answered.
+
+A burst's pictures are as old as the group: a viewer decodes them at once, then the live ones, so its
+first second of latency figures shows the group's age. To keep that short, the relay asks for a new
+keyframe when a viewer POSTs and the group is older than FRESH_S (`age_s`): the viewer's ICE and DTLS
+take about as long as the encoder, so the new keyframe is usually cached by the time it connects, and
+the join never waits for it.
 """
 
 from __future__ import annotations
+
+import time
 
 from aiortc.rtp import RtpPacket
 
 MAX_PACKETS = 800  # < relay.HISTORY (1024)
 MAX_BYTES = 1_500_000
 MAX_SPAN_S = 1.0  # of RTP time from the keyframe: the age of the oldest picture a joiner is sent
+FRESH_S = 0.2  # a group younger than this serves a POSTing viewer without a new keyframe
 CLOCK_RATE = 90000  # every video codec's RTP clock (RFC 7741, 9628, 6184)
 
 
@@ -34,6 +43,7 @@ class GopCache:
         self._start_seq = self._start_ts = 0
         self._bytes = 0
         self._picture: list[RtpPacket] = []  # the packets of the newest picture (one RTP timestamp)
+        self._keyframe_at = 0.0  # time.monotonic() when the group's keyframe arrived
 
     def add(self, packet: RtpPacket, keyframe: bool) -> None:
         """Keep a forwarded packet; `keyframe`: it starts a keyframe (keyframes.starts_keyframe),
@@ -47,6 +57,7 @@ class GopCache:
             self._gop = {p.sequence_number: p for p in self._picture}
             self._start_seq = self._earliest(self._gop)
             self._start_ts = packet.timestamp
+            self._keyframe_at = time.monotonic()
             self._bytes = sum(len(p.payload) for p in self._gop.values())
             return
         if self._gop is None or packet.sequence_number in self._gop:
@@ -64,6 +75,10 @@ class GopCache:
         """The first sequence number of a few close ones, across a wrap."""
         numbers = list(packets)
         return next(s for s in numbers if not any(after(s, other, 16) for other in numbers))
+
+    def age_s(self) -> float:
+        """Seconds since the group's keyframe arrived; infinite when there is no group."""
+        return time.monotonic() - self._keyframe_at if self._gop is not None else float("inf")
 
     def clear(self) -> None:
         """No usable group until the next keyframe (a simulcast switch, a group over its bounds)."""

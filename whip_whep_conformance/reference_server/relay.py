@@ -41,7 +41,7 @@ from aiortc.rtp import (
 
 from .faults import ActiveFaults, Fault
 from .codecs import carries
-from .gop_cache import GopCache, after
+from .gop_cache import FRESH_S, GopCache, after
 from .keyframes import starts_keyframe
 from .sessions import Session
 
@@ -497,6 +497,9 @@ class Relay:
                 streams[transceiver.kind] = egress
                 self._hook_feedback(egress)
         self.viewers[session] = streams
+        video_in = self.ingress.get("video")
+        if video_in is not None and video_in.gop is not None and video_in.gop.age_s() > FRESH_S:
+            self.request_keyframe()  # a fresh group by the time the viewer connects (gop_cache.py)
 
         async def on_connected() -> None:
             await session.connected.wait()
