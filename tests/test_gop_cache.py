@@ -4,7 +4,6 @@ joining viewer started from the cached keyframe rather than the publisher's next
 from __future__ import annotations
 
 import asyncio
-from fractions import Fraction
 
 import av
 import httpx
@@ -21,22 +20,9 @@ from whip_whep_conformance.reference_server.keyframes import starts_keyframe
 from whip_whep_conformance.webrtc import peer, vp9
 from whip_whep_conformance.webrtc.media import PatternVideoTrack
 
+from .test_vp9 import _frames as _pictures  # the suite's stamped pictures, 90 kHz pts
+
 SDP = {"Content-Type": "application/sdp"}
-
-
-def _pictures(count: int) -> list[av.VideoFrame]:
-    """Moving test pictures, as the suite's publisher makes them, with a 90 kHz clock."""
-    track = PatternVideoTrack()
-
-    async def take() -> list[av.VideoFrame]:
-        pictures = []
-        for index in range(count):
-            frame = await track.recv()
-            frame.pts, frame.time_base = index * 3000, Fraction(1, 90000)
-            pictures.append(frame)
-        return pictures
-
-    return asyncio.run(take())
 
 
 ENCODERS = {"video/VP8": Vp8Encoder, "video/VP9": vp9.Vp9Encoder, "video/H264": H264Encoder}
