@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Literal
 
 from aiortc import RTCRtpCodecParameters, RTCRtpParameters
+from aioice.ice import StunProtocol
 from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import (
@@ -179,6 +181,8 @@ class Egress:
         # while its burst of the cached group goes out: the live packets after it, in order
         self.backlog: collections.deque[bytes] | None = None
         self.burst_last: int = 0  # the publisher's sequence number of the burst's last packet
+        self._pair = None  # the ICE pair send_now last looked at, and its remote address (None: not for send_now)
+        self._address: tuple[str, int] | None = None
 
     def payload_type(self, codec: RTCRtpCodecParameters) -> int | None:
         if codec.payloadType not in self._payload_types:
@@ -234,7 +238,41 @@ class Egress:
             self._first_sent = now
         return now - self._first_sent
 
+    def send_now(self, data: bytes) -> bool:
+        """Protect `data` and send it on the viewer's nominated ICE pair at once: what aiortc's
+        `_send_rtp` and aioice's `send`/`sendto`/`send_data` do, without their four coroutines per packet
+        per viewer (the hot path, benchmarks/RESULTS.md). False where that chain must run: no nominated
+        pair, a TURN relay's pair (its own protocol), or a `sendto` someone wrapped (consent.py's expiry)."""
+        dtls = self.sender.transport
+        if dtls is None or dtls._state is not DtlsState.CONNECTED:
+            return False
+        connection = dtls.transport._connection
+        pair = connection._nominated.get(1)
+        if pair is not self._pair:  # nominated, or changed by an ICE restart: look at it once
+            self._pair, self._address = pair, None
+            if pair is not None and type(pair.protocol) is StunProtocol and "sendto" not in connection.__dict__:
+                self._address = pair.remote_addr
+        udp = pair.protocol.transport if self._address is not None else None
+        if udp is None or udp.is_closing():
+            return False
+        protected = dtls._tx_srtp.protect(data)
+        if udp._buffer:  # asyncio holds datagrams the socket refused: keep the order behind them
+            udp.sendto(protected, self._address)
+        else:
+            try:
+                udp._sock.sendto(protected, self._address)
+            except (BlockingIOError, InterruptedError):
+                udp.sendto(protected, self._address)  # asyncio buffers it until the socket is writable
+            except OSError:
+                pass  # lost, as a datagram can be (asyncio would only report it to aioice's protocol)
+        dtls._RTCDtlsTransport__tx_bytes += len(protected)  # what getStats reports, as _send_rtp counts it
+        dtls._RTCDtlsTransport__tx_packets += 1
+        self.session.observed.rtp_packets[self.counted] += 1
+        return True
+
     async def send(self, data: bytes) -> None:
+        if self.send_now(data):
+            return
         try:
             await self.sender.transport._send_rtp(data)
         except ConnectionError:
@@ -267,6 +305,9 @@ class Relay:
         self._delayed: set[asyncio.Task] = set()  # sends held back by the media-delayed fault
         self._created, self._awaiting_keyframe = time.monotonic(), False  # the video-pauses fault
         self._dropped_video: dict[int, int] = {}  # video packets the fault dropped, by SSRC
+        # any fault that withholds media from a connected viewer (_gets_media), looked up once, not per packet per viewer
+        self._withholding = any(f in faults for f in (Fault.PLAYBACK_NEEDS_SSE, Fault.MEDIA_STOPS_AFTER_5S,
+                                                      Fault.MEDIA_STOPS_AFTER_RESTART))
 
     # --- who publishes, who watches ----------------------------------------------------------
     def add_publisher(self, session: Session) -> None:
@@ -395,6 +436,7 @@ class Relay:
             ingress.gop.add(packet, starts_keyframe(codec.mimeType, packet.payload))
         sent_at = abs_send_time()
         templates: Templates = {}
+        delayed = Fault.MEDIA_DELAYED in self.faults
         for session, streams in list(self.viewers.items()):
             egress = streams.get(ingress.kind)
             if egress is None or not self._gets_media(session, egress):
@@ -412,12 +454,18 @@ class Relay:
             data = egress.wire(packet, payload_type, sent_at, templates)
             if egress.backlog is not None:
                 egress.backlog.append(data)
-            else:
-                await self._deliver(egress, data)
+            elif delayed:
+                self._send_later(egress, data)
+            elif not egress.send_now(data):
+                await egress.send(data)
 
     def _gets_media(self, session: Session, egress: Egress) -> bool:
         """Whether the viewer's stream is sent media now (its transport is up; the faults that withhold it)."""
-        if not egress.ready or (Fault.PLAYBACK_NEEDS_SSE in self.faults and not _has_event_stream(session)):
+        if not egress.ready:
+            return False
+        if not self._withholding:
+            return True
+        if Fault.PLAYBACK_NEEDS_SSE in self.faults and not _has_event_stream(session):
             return False
         if Fault.MEDIA_STOPS_AFTER_5S in self.faults and egress.sending_for() > FAULT_MEDIA_FOR_S:
             return False
