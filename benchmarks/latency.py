@@ -8,13 +8,23 @@ frame is from the viewer's POST to its first decoded picture; latency is decode 
 stamped capture time (CLOCK_MONOTONIC, the same clock for both). Prints per codec the median and
 p95 of the trials' TTFF, and the p50/p95/max of every frame's latency over all trials.
 
+Joining together (`--together N`, issue 24): each trial is N viewers POSTing at once instead of one;
+TTFF is per viewer, printed with its POST-to-connected time (ICE + DTLS, the floor under it).
+`--fault no-gop-cache` starts the server without its group-of-pictures cache, so joiners wait for a
+requested keyframe, as before the cache. `--publisher-process` publishes from a process of its own,
+as a real publisher is elsewhere: its encoder then answers a keyframe request without waiting behind
+ten viewers' handshakes in this process.
+
     .venv/bin/python benchmarks/latency.py --trials 10 --frames 90
+    .venv/bin/python benchmarks/latency.py --together 10 --trials 5 --frames 30 --publisher-process [--fault no-gop-cache]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
 import statistics
 import sys
 import time
@@ -34,12 +44,17 @@ from whip_whep_conformance.harness.measurement import quantile  # noqa: E402
 SDP = {"Content-Type": "application/sdp"}
 
 
+CONNECTED_MS: list[float] = []  # per viewer: POST to its ICE+DTLS connection, the floor under its TTFF
+
+
 async def trial(http: httpx.AsyncClient, play_url: str, frames: int, timeout_s: float) -> tuple[float, list[int]]:
     viewer = player.Player([])
     posted: httpx.Response | None = None
     try:
         offer = await peer.local_offer(viewer.pc)
         viewer.started = time.monotonic()
+        viewer.pc.on("connectionstatechange", lambda: viewer.pc.connectionState == "connected" and CONNECTED_MS.append(
+            (time.monotonic() - viewer.started) * 1000))
         posted = await http.post(play_url, content=offer, headers=SDP)
         await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
         ok = await viewer.wait_for("video", lambda s: len(s.measurement.latencies_ms) >= frames, timeout_s)
@@ -53,8 +68,53 @@ async def trial(http: httpx.AsyncClient, play_url: str, frames: int, timeout_s: 
             await http.delete(str(httpx.URL(play_url).join(posted.headers["Location"])))
 
 
-async def run(codecs: list[str], trials: int, frames: int) -> dict[str, tuple[list[float], list[int]]]:
-    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=[], ice_servers=[])
+async def together(http: httpx.AsyncClient, play_url: str, viewers: int, frames: int,
+                   timeout_s: float) -> tuple[list[float], list[int]]:
+    """`viewers` trials started at once: each viewer's TTFF, and every frame's latency."""
+    results = await asyncio.gather(*(trial(http, play_url, frames, timeout_s) for _ in range(viewers)))
+    return [ttff for ttff, _ in results], [latency for _, latencies in results for latency in latencies]
+
+
+def publisher_process(codec: str, whip_url: str, control: Connection) -> None:
+    """Publish `codec` to `whip_url` until told to stop; report the publisher's connection state first."""
+    async def publish() -> None:
+        peer.restrict_host_addresses(["127.0.0.1"])
+        pub = player.publisher(codec)
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = await http.post(whip_url, content=await peer.local_offer(pub), headers=SDP)
+            await pub.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+            control.send(await peer.wait_connected(pub, 20))
+            await asyncio.get_running_loop().run_in_executor(None, control.recv)
+        await pub.close()
+
+    asyncio.run(publish())
+
+
+async def publish(http: httpx.AsyncClient, codec: str, whip_url: str, own_process: bool):
+    """A connected publisher; returns how to stop it."""
+    if own_process:
+        ours, theirs = get_context("spawn").Pipe()
+        process = get_context("spawn").Process(target=publisher_process, args=(codec, whip_url, theirs))
+        process.start()
+        state = await asyncio.get_running_loop().run_in_executor(None, ours.recv)
+
+        async def stop() -> None:
+            ours.send("stop")
+            await asyncio.get_running_loop().run_in_executor(None, process.join, 10)
+    else:
+        pub = player.publisher(codec)
+        answer = await http.post(whip_url, content=await peer.local_offer(pub), headers=SDP)
+        await pub.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+        state = await peer.wait_connected(pub, 20)
+        stop = pub.close
+    if state != "connected":
+        raise RuntimeError(f"the {codec} publisher did not connect")
+    return stop
+
+
+async def run(codecs: list[str], trials: int, frames: int, viewers: int = 1,
+              faults: list[str] | None = None, publisher_own_process: bool = False) -> dict[str, tuple[list[float], list[int]]]:
+    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=faults or [], ice_servers=[])
     server.start()
     peer.restrict_host_addresses(["127.0.0.1"])
     results: dict[str, tuple[list[float], list[int]]] = {}
@@ -64,20 +124,22 @@ async def run(codecs: list[str], trials: int, frames: int) -> dict[str, tuple[li
                 created = await http.post(f"{server.base_url}/client/v4/accounts/bench/stream/live_inputs",
                                           headers={"Authorization": f"Bearer {server.api_token}"})
                 urls = created.json()["result"]
-                pub = player.publisher(codec)
-                answer = await http.post(urls["webRTC"]["url"], content=await peer.local_offer(pub), headers=SDP)
-                await pub.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
-                if await peer.wait_connected(pub, 20) != "connected":
-                    raise RuntimeError(f"the {codec} publisher did not connect")
+                stop_publisher = await publish(http, codec, urls["webRTC"]["url"], publisher_own_process)
                 ttffs, latencies = [], []
                 for index in range(trials):
-                    ttff, frame_latencies = await trial(http, urls["webRTCPlayback"]["url"], frames, 30)
-                    ttffs.append(ttff)
+                    if viewers > 1:
+                        trial_ttffs, frame_latencies = await together(http, urls["webRTCPlayback"]["url"], viewers, frames, 30)
+                    else:
+                        ttff, frame_latencies = await trial(http, urls["webRTCPlayback"]["url"], frames, 30)
+                        trial_ttffs = [ttff]
+                    ttffs += trial_ttffs
                     latencies += frame_latencies
-                    print(f"{codec} trial {index + 1}: first frame {ttff:.0f} ms, latency p95 "
-                          f"{quantile(frame_latencies, 0.95):.0f} ms over {len(frame_latencies)} frames", flush=True)
+                    connected, CONNECTED_MS[:] = sorted(CONNECTED_MS), []
+                    print(f"{codec} trial {index + 1}: first frame {', '.join(f'{t:.0f}' for t in sorted(trial_ttffs))} ms "
+                          f"(connected {', '.join(f'{t:.0f}' for t in connected)} ms), "
+                          f"latency p95 {quantile(frame_latencies, 0.95):.0f} ms over {len(frame_latencies)} frames", flush=True)
                 results[codec] = (ttffs, latencies)
-                await pub.close()
+                await stop_publisher()
     finally:
         server.stop()
     return results
@@ -88,10 +150,16 @@ def main() -> None:
     parser.add_argument("--codecs", nargs="+", default=["vp9", "vp8", "h264"], choices=sorted(player.VIDEO_CODECS))
     parser.add_argument("--trials", type=int, default=10, help="viewers per codec, one after another")
     parser.add_argument("--frames", type=int, default=90, help="stamped pictures each viewer decodes")
+    parser.add_argument("--together", type=int, default=1, metavar="N",
+                        help="viewers that POST at once in each trial (joining together)")
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="start the server with this fault (e.g. no-gop-cache); repeatable")
+    parser.add_argument("--publisher-process", action="store_true", help="publish from a process of its own")
     args = parser.parse_args()
-    results = asyncio.run(run(args.codecs, args.trials, args.frames))
+    results = asyncio.run(run(args.codecs, args.trials, args.frames, args.together, args.fault, args.publisher_process))
+    joined = f"{args.trials} trials x {args.together} viewers joining together" if args.together > 1 else f"{args.trials} viewers"
     print(f"\n{'codec':6} {'TTFF median':>12} {'TTFF p95':>9} {'latency p50':>12} {'p95':>5} {'max':>5}  (ms; "
-          f"{args.trials} viewers x {args.frames} frames)")
+          f"{joined} x {args.frames} frames; faults: {', '.join(args.fault) or 'none'})")
     for codec, (ttffs, latencies) in results.items():
         print(f"{codec:6} {statistics.median(ttffs):12.0f} {quantile(ttffs, 0.95):9.0f} "
               f"{quantile(latencies, 0.5):12.0f} {quantile(latencies, 0.95):5.0f} {max(latencies):5.0f}")

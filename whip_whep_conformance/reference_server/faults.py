@@ -370,6 +370,8 @@ class Fault(enum.Enum):
         "forward the publisher's video to viewers but none of its audio")
     NO_KEYFRAME_ON_JOIN = ('no-keyframe-on-join', Kind.RELAY,
         "neither request a keyframe for a joining viewer nor pass viewers' PLI/FIR upstream")
+    NO_GOP_CACHE = ('no-gop-cache', Kind.RELAY,
+        "start a joining viewer at the publisher's next keyframe (requested) instead of from the cached last one")
     WRONG_SSRC_REWRITE = ('wrong-ssrc-rewrite', Kind.RELAY,
         "forward RTP with the publisher's SSRC instead of the one signalled to the viewer")
     WRONG_PAYLOAD_TYPE = ('wrong-payload-type', Kind.RELAY,

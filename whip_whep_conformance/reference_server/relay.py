@@ -2,8 +2,9 @@
 
 Ingress hooks the publisher-facing receivers of aiortc after SRTP and routing; each packet is
 kept in a shared history and rewritten per viewer (payload type, SSRC, sequence number, MID and
-abs-send-time) before the viewer's DTLS transport protects and sends it. Viewers' PLI/FIR become
-one coalesced keyframe request upstream; their NACKs are answered from the history, with RTX
+abs-send-time) before the viewer's DTLS transport protects and sends it. A joining viewer starts
+from the video's current group of pictures (gop_cache.py) at once. Viewers' PLI/FIR become one
+coalesced keyframe request upstream; their NACKs are answered from the history, with RTX
 where negotiated. aiortc's own receiver still runs for its RTCP (receiver reports, NACK, REMB),
 with its jitter buffer replaced so that nothing is decoded.
 """
@@ -11,6 +12,7 @@ with its jitter buffer replaced so that nothing is decoded.
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import logging
 import random
@@ -20,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Literal
 
 from aiortc import RTCRtpCodecParameters, RTCRtpParameters
+from aioice.ice import StunProtocol
 from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import (
@@ -37,10 +41,10 @@ from aiortc.rtp import (
     wrap_rtx,
 )
 
-from whip_whep_conformance.webrtc.media import is_keyframe
-
 from .faults import ActiveFaults, Fault
 from .codecs import carries
+from .gop_cache import FRESH_S, GopCache, after
+from .keyframes import starts_keyframe
 from .sessions import Session
 
 log = logging.getLogger("reference_server.relay")
@@ -134,6 +138,7 @@ class Ingress:
     simulcast: SimulcastChoice | None = None  # several streams arrive (RFC 8853): the one forwarded
     payload_bytes: int = 0  # since first_packet_at, for the bitrate the WHEP layers event reports
     first_packet_at: float | None = None
+    gop: GopCache | None = None  # video: what a joining viewer starts from (None: it waits for a keyframe)
 
 
 _SEQUENCE = struct.Struct("!H")  # RTP header bytes 2-3 (RFC 3550 §5.1)
@@ -171,6 +176,13 @@ class Egress:
         session.observed.rtp_packets.setdefault(self.counted, 0)
         self._payload_types: dict[int, int | None] = {}
         self._first_sent: float | None = None
+        self.started = False  # media flows to it (Relay._start): from the cached group, or live
+        self.from_cache = False  # it started from the cached group, so its join needs no keyframe request
+        # while its burst of the cached group goes out: the live packets after it, in order
+        self.backlog: collections.deque[bytes] | None = None
+        self.burst_last: int = 0  # the publisher's sequence number of the burst's last packet
+        self._pair = None  # the ICE pair send_now last looked at, and its remote address (None: not for send_now)
+        self._address: tuple[str, int] | None = None
 
     def payload_type(self, codec: RTCRtpCodecParameters) -> int | None:
         if codec.payloadType not in self._payload_types:
@@ -226,7 +238,41 @@ class Egress:
             self._first_sent = now
         return now - self._first_sent
 
+    def send_now(self, data: bytes) -> bool:
+        """Protect `data` and send it on the viewer's nominated ICE pair at once: what aiortc's
+        `_send_rtp` and aioice's `send`/`sendto`/`send_data` do, without their four coroutines per packet
+        per viewer (the hot path, benchmarks/RESULTS.md). False where that chain must run: no nominated
+        pair, a TURN relay's pair (its own protocol), or a `sendto` someone wrapped (consent.py's expiry)."""
+        dtls = self.sender.transport
+        if dtls is None or dtls._state is not DtlsState.CONNECTED:
+            return False
+        connection = dtls.transport._connection
+        pair = connection._nominated.get(1)
+        if pair is not self._pair:  # nominated, or changed by an ICE restart: look at it once
+            self._pair, self._address = pair, None
+            if pair is not None and type(pair.protocol) is StunProtocol and "sendto" not in connection.__dict__:
+                self._address = pair.remote_addr
+        udp = pair.protocol.transport if self._address is not None else None
+        if udp is None or udp.is_closing():
+            return False
+        protected = dtls._tx_srtp.protect(data)
+        if udp._buffer:  # asyncio holds datagrams the socket refused: keep the order behind them
+            udp.sendto(protected, self._address)
+        else:
+            try:
+                udp._sock.sendto(protected, self._address)
+            except (BlockingIOError, InterruptedError):
+                udp.sendto(protected, self._address)  # asyncio buffers it until the socket is writable
+            except OSError:
+                pass  # lost, as a datagram can be (asyncio would only report it to aioice's protocol)
+        dtls._RTCDtlsTransport__tx_bytes += len(protected)  # what getStats reports, as _send_rtp counts it
+        dtls._RTCDtlsTransport__tx_packets += 1
+        self.session.observed.rtp_packets[self.counted] += 1
+        return True
+
     async def send(self, data: bytes) -> None:
+        if self.send_now(data):
+            return
         try:
             await self.sender.transport._send_rtp(data)
         except ConnectionError:
@@ -259,6 +305,9 @@ class Relay:
         self._delayed: set[asyncio.Task] = set()  # sends held back by the media-delayed fault
         self._created, self._awaiting_keyframe = time.monotonic(), False  # the video-pauses fault
         self._dropped_video: dict[int, int] = {}  # video packets the fault dropped, by SSRC
+        # any fault that withholds media from a connected viewer (_gets_media), looked up once, not per packet per viewer
+        self._withholding = any(f in faults for f in (Fault.PLAYBACK_NEEDS_SSE, Fault.MEDIA_STOPS_AFTER_5S,
+                                                      Fault.MEDIA_STOPS_AFTER_RESTART))
 
     # --- who publishes, who watches ----------------------------------------------------------
     def add_publisher(self, session: Session) -> None:
@@ -290,7 +339,8 @@ class Relay:
         for transceiver in session.pc.getTransceivers():
             receiver = transceiver.receiver
             ingress = Ingress(transceiver.kind, receiver, {c.payloadType: c for c in transceiver._codecs},
-                              simulcast=SimulcastChoice(90000) if session.simulcast and transceiver.kind == "video" else None)
+                              simulcast=SimulcastChoice(90000) if session.simulcast and transceiver.kind == "video" else None,
+                              gop=self._gop_cache() if transceiver.kind == "video" else None)
             self.ingress[transceiver.kind] = ingress
             receiver._RTCRtpReceiver__jitter_buffer = _NoFrames()  # type: ignore[attr-defined]
             original = receiver._handle_rtp_packet
@@ -303,6 +353,13 @@ class Relay:
 
             receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]
             session.observed.rtp_packets.setdefault(str(transceiver.mid), 0)
+
+    def _gop_cache(self) -> GopCache | None:
+        """A video input's group-of-pictures cache; none under the faults of a relay that starts joiners
+        at the next keyframe (no-gop-cache) or never gives them one (no-keyframe-on-join)."""
+        if Fault.NO_GOP_CACHE in self.faults or Fault.NO_KEYFRAME_ON_JOIN in self.faults:
+            return None
+        return GopCache()
 
     async def reap_when_silent(self, session: Session, timeout_s: float, end: Callable[[Session], Awaitable[None]]) -> None:
         """End a connected publisher whose RTP stops for `timeout_s` (it vanished without DELETE);
@@ -353,6 +410,8 @@ class Relay:
             if ingress.simulcast.switches != switches:
                 log.info("simulcast: stream %s fell silent; forwarding %s", ingress.media_ssrc, packet.ssrc)
                 ingress.media_ssrc = packet.ssrc  # where the keyframe request goes
+                if ingress.gop is not None:
+                    ingress.gop.clear()  # the other stream's pictures cannot start this one
                 self.request_keyframe()
             packet = taken
         if is_rtx(codec):
@@ -373,17 +432,19 @@ class Relay:
         if (Fault.MEDIA_NEVER_FORWARDED in self.faults or (Fault.VP9_NEVER_FORWARDED in self.faults and codec.name.lower() == "vp9")
                 or (Fault.AUDIO_NEVER_FORWARDED in self.faults and codec.mimeType.lower().startswith("audio/"))):
             return
+        if ingress.gop is not None:
+            ingress.gop.add(packet, starts_keyframe(codec.mimeType, packet.payload))
         sent_at = abs_send_time()
         templates: Templates = {}
+        delayed = Fault.MEDIA_DELAYED in self.faults
         for session, streams in list(self.viewers.items()):
             egress = streams.get(ingress.kind)
-            if egress is None or not egress.ready or (Fault.PLAYBACK_NEEDS_SSE in self.faults and not _has_event_stream(session)):
+            if egress is None or not self._gets_media(session, egress):
                 continue
-            if Fault.MEDIA_STOPS_AFTER_5S in self.faults and egress.sending_for() > FAULT_MEDIA_FOR_S:
-                continue
-            if Fault.MEDIA_STOPS_AFTER_RESTART in self.faults and (
-                    session.ice_restart is not None or (self.publisher is not None and self.publisher.ice_restart is not None)):
-                continue
+            if not egress.started:
+                self._start(egress, ingress)
+            if egress.backlog is not None and not after(packet.sequence_number, egress.burst_last, 16):
+                continue  # its burst carries this packet
             payload_type = egress.payload_type(codec)
             if payload_type is None:
                 if session in self.viewers:  # (it may have left while an earlier viewer's send was awaited)
@@ -391,10 +452,55 @@ class Relay:
                 session.spawn(self.on_unservable(session, f"the viewer's {ingress.kind} codecs cannot carry {codec.mimeType}"))
                 continue
             data = egress.wire(packet, payload_type, sent_at, templates)
-            if Fault.MEDIA_DELAYED in self.faults:
+            if egress.backlog is not None:
+                egress.backlog.append(data)
+            elif delayed:
                 self._send_later(egress, data)
-            else:
+            elif not egress.send_now(data):
                 await egress.send(data)
+
+    def _gets_media(self, session: Session, egress: Egress) -> bool:
+        """Whether the viewer's stream is sent media now (its transport is up; the faults that withhold it)."""
+        if not egress.ready:
+            return False
+        if not self._withholding:
+            return True
+        if Fault.PLAYBACK_NEEDS_SSE in self.faults and not _has_event_stream(session):
+            return False
+        if Fault.MEDIA_STOPS_AFTER_5S in self.faults and egress.sending_for() > FAULT_MEDIA_FOR_S:
+            return False
+        return not (Fault.MEDIA_STOPS_AFTER_RESTART in self.faults and (
+            session.ice_restart is not None or (self.publisher is not None and self.publisher.ice_restart is not None)))
+
+    async def _deliver(self, egress: Egress, data: bytes) -> None:
+        if Fault.MEDIA_DELAYED in self.faults:
+            self._send_later(egress, data)
+        else:
+            await egress.send(data)
+
+    def _start(self, egress: Egress, ingress: Ingress) -> None:
+        """Media starts flowing to a viewer's stream: first the cached group of pictures (instant join),
+        rewritten to the viewer's numbering like any packet, then the live packets, which wait in the
+        egress's backlog while the burst goes out, so the viewer gets one sequence without gap or overlap."""
+        egress.started = True
+        cached = ingress.gop.packets() if ingress.gop is not None else []
+        if not cached:
+            return
+        egress.from_cache, egress.backlog = True, collections.deque()
+        egress.burst_last = cached[-1].sequence_number
+        egress.session.spawn(self._burst(egress, ingress, cached))
+
+    async def _burst(self, egress: Egress, ingress: Ingress, cached: list[RtpPacket]) -> None:
+        sent_at = abs_send_time()
+        try:
+            for packet in cached:
+                payload_type = egress.payload_type(ingress.codecs[packet.payload_type])
+                if payload_type is not None:
+                    await self._deliver(egress, egress.wire(packet, payload_type, sent_at, {}))
+            while egress.backlog:
+                await self._deliver(egress, egress.backlog.popleft())
+        finally:
+            egress.backlog = None
 
     def _through_pauses(self, codec: RTCRtpCodecParameters, packet: RtpPacket) -> RtpPacket | None:
         """The video-pauses fault: None while video is dropped (every FAULT_PAUSE_EVERY_S, for FAULT_PAUSE_S) and
@@ -403,7 +509,7 @@ class Relay:
         if is_rtx(codec):
             return None  # no retransmission may repair the loss
         paused = (time.monotonic() - self._created) % FAULT_PAUSE_EVERY_S < FAULT_PAUSE_S
-        if paused or (self._awaiting_keyframe and not is_keyframe(codec.mimeType, packet.payload)):
+        if paused or (self._awaiting_keyframe and not starts_keyframe(codec.mimeType, packet.payload)):
             if not paused:
                 self.request_keyframe()
             self._awaiting_keyframe = True
@@ -439,10 +545,16 @@ class Relay:
                 streams[transceiver.kind] = egress
                 self._hook_feedback(egress)
         self.viewers[session] = streams
+        video_in = self.ingress.get("video")
+        if video_in is not None and video_in.gop is not None and video_in.gop.age_s() > FRESH_S:
+            self.request_keyframe()  # a fresh group by the time the viewer connects (gop_cache.py)
 
         async def on_connected() -> None:
             await session.connected.wait()
-            if Fault.NO_KEYFRAME_ON_JOIN not in self.faults:
+            video, ingress = streams.get("video"), self.ingress.get("video")
+            if video is not None and ingress is not None and not video.started and self._gets_media(session, video):
+                self._start(video, ingress)  # as soon as its DTLS is up, not at the next packet
+            if Fault.NO_KEYFRAME_ON_JOIN not in self.faults and not (video is not None and video.from_cache):
                 self.request_keyframe()
 
         session.spawn(on_connected())
