@@ -40,10 +40,11 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-def make_app(config: ServerConfig) -> web.Application:
+def make_app(config: ServerConfig, server: ReferenceServer | None = None) -> web.Application:
+    """The server's application; `server` a ReferenceServer of another role (an origin or a relay worker)."""
     app = web.Application(middlewares=[_errors, live_inputs_api.allow_any_origin], client_max_size=1024 * 1024)
     fault_http.install(app)  # the fault layer's response-shaping step (does nothing without --fault)
-    server = ReferenceServer(config)
+    server = server if server is not None else ReferenceServer(config)
     app[SERVER_KEY] = server
     live_inputs_api.add_routes(app)
     signalling.add_routes(app, whip.PROTOCOL)
