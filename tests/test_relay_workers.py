@@ -126,6 +126,20 @@ def test_delete_through_the_api_port_ends_the_workers_session_and_its_feed(serve
         f"DELETE through the API port ends the session at its worker, and the worker's last viewer takes the feed along: {seen}")
 
 
+def test_a_worker_that_dies_is_reported_and_gets_no_new_viewers(server):
+    async def act(audience: Audience) -> dict:
+        os.kill((await audience.workers())[0]["pid"], signal.SIGKILL)
+        await audience.until(lambda account: not account[0]["alive"], "worker 0 shown dead")
+        viewer, url = await audience.view()
+        return {"frames": await viewer.wait_frames("video", 3, DEADLINE_S), "worker": _worker_of(await audience.workers(), url)}
+
+    seen = _scenario(server, act)
+    server._stderr.seek(0)  # the server's log (EmbeddedServer keeps it for its start-up errors)
+    logged = [line for line in server._stderr.read().splitlines() if "relay worker 0" in line and "died (signal 9)" in line]
+    assert seen == {"frames": True, "worker": 1} and logged, (
+        f"a killed worker is logged as dead and the next viewer plays from the other one: {seen}, log {logged}")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -54,6 +54,7 @@ class OriginServer(ReferenceServer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.workers = {}
+        self.feed_ids: set[str] = set()  # every feed session's id (internal: GET /client/v4/sessions leaves them out)
         self._client: aiohttp.ClientSession | None = None
         self._pushers: set[asyncio.Task] = set()
 
@@ -105,6 +106,16 @@ class OriginServer(ReferenceServer):
         for uid in counts:
             self._tell(uid, but=worker)  # the others' viewercount changed
 
+    async def worker_died(self, link: WorkerLink) -> None:
+        """Its viewers are gone: the others' viewercount drops, and its feeds end now, not at ICE consent expiry."""
+        link.alive = False
+        for uid in list(link.viewers):
+            self._tell(uid)
+        for sid in list(link.feeds.values()):
+            session = self.sessions.get(sid)
+            if session is not None:
+                await self.end_session(session, observations.ICE_FAILED)
+
     # --- the publisher's news -----------------------------------------------------------------
     async def open_session(self, kind, live, offer, desc, prepare, refusal_status):  # type: ignore[override]
         session, answer = await super().open_session(kind, live, offer, desc, prepare, refusal_status)
@@ -140,6 +151,7 @@ class OriginServer(ReferenceServer):
                                                   refusal_status=422)
         live.relay.attach_viewer(session)
         self.workers[worker].feeds[live.uid] = session.id
+        self.feed_ids.add(session.id)
         return session, answer
 
     async def close(self) -> None:

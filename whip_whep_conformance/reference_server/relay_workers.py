@@ -64,6 +64,7 @@ class WorkerPool:
         status = await process.wait()
         link.alive = False
         if not self._stopping:
+            await self.server.worker_died(link)
             viewers = sum(link.viewers.values())
             cause = f"signal {-status}" if status < 0 else f"exit status {status}"
             log.error("relay worker %d (pid %d) died (%s) while the server runs: its %d viewer session(s) are lost; "

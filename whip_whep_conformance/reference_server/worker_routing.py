@@ -11,6 +11,7 @@ its own) is answered here by the same code. GET /client/v4/relay_workers shows w
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -18,6 +19,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
+from . import live_inputs_api
 from .live_inputs_api import _authorized, envelope
 from .origin import OriginServer, WorkerLink
 
@@ -55,7 +57,8 @@ class WorkerRouting:
         if sid is not None:
             index = self.sessions.get(sid)
             link = self.server.workers.get(index) if index is not None else None
-            return link if link is not None else alive[0]  # unknown: any worker answers 404 as one process would
+            # unknown, or lost with a dead worker: a live worker answers 404, as one process does for an ended session
+            return link if link is not None and link.alive else alive[0]
         if method == "POST":
             return min(alive, key=lambda w: (w.load, w.index))
         return alive[0]
@@ -68,6 +71,8 @@ class WorkerRouting:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
+        if request.path == "/client/v4/sessions" and request.method == "GET":
+            return await self.sessions(request)
         match = WHEP_PATH.match(request.path)
         if match is None or self._origin_decides(request, match["key"], match["sid"]):
             return await handler(request)
@@ -122,6 +127,23 @@ class WorkerRouting:
         return envelope([{"index": w.index, "pid": w.pid, "alive": w.alive, "viewers": dict(w.viewers),
                           "feeds": dict(w.feeds), "sessions": sorted(s for s, i in self.sessions.items() if i == w.index)}
                          for w in self.server.workers.values()])
+
+    async def sessions(self, request: web.Request) -> web.Response:
+        """GET /client/v4/sessions across the processes: the origin's sessions (the publishers; feeds are
+        internal, not listed) and every worker's (the viewers), as one process would list them."""
+        own = await live_inputs_api.sessions(request)
+        if own.status != 200:
+            return own
+        assert isinstance(own.body, bytes)
+        listed = [s for s in json.loads(own.body)["result"] if s["id"] not in self.server.feed_ids]
+        auth = {"Authorization": request.headers["Authorization"]} if "Authorization" in request.headers else {}
+        for link in self._alive():
+            try:
+                async with self.client.get(f"{link.url}/client/v4/sessions", headers=auth) as answer:
+                    listed += (await answer.json())["result"]
+            except aiohttp.ClientError as exc:
+                log.error("relay worker %d (pid %d) did not list its sessions: %s", link.index, link.pid, exc)
+        return envelope(listed)
 
     def install(self, app: web.Application) -> None:
         app.middlewares.insert(0, self.middleware)
