@@ -1,5 +1,6 @@
 """The top of the reference server: the aiohttp application that wires the state (server.py) to the
-routes (live inputs API, WHIP, WHEP, demo page). Nothing in the package imports this module."""
+routes (live inputs API, WHIP, WHEP, demo page). Only the entry points import this module (__main__,
+and with --relay-workers relay_workers.py and each worker's relay_worker.py)."""
 
 from __future__ import annotations
 

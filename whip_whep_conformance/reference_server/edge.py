@@ -133,7 +133,8 @@ class EdgeServer(ReferenceServer):
 
     # --- viewers, and the feed they need -----------------------------------------------------
     async def open_session(self, kind, live, offer, desc, prepare, refusal_status):  # type: ignore[override]
-        await self._feed(live)
+        if kind == "whep":  # (the API process forwards nothing else here)
+            await self._feed(live)
         return await super().open_session(kind, live, offer, desc, prepare, refusal_status)
 
     async def open_offering_session(self, kind, live, prepare):  # type: ignore[override]

@@ -126,7 +126,7 @@ class WorkerRouting:
             return refused
         return envelope([{"index": w.index, "pid": w.pid, "alive": w.alive, "viewers": dict(w.viewers),
                           "feeds": dict(w.feeds), "sessions": sorted(s for s, i in self.sessions.items() if i == w.index)}
-                         for w in self.server.workers.values()])
+                         for w in sorted(self.server.workers.values(), key=lambda w: w.index)])
 
     async def sessions(self, request: web.Request) -> web.Response:
         """GET /client/v4/sessions across the processes: the origin's sessions (the publishers; feeds are
