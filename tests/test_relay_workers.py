@@ -4,6 +4,7 @@ from the process that holds the publisher (real processes, real media; no mocks)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -51,13 +52,17 @@ class Audience:
         assert await peer.wait_connected(self.publisher, DEADLINE_S) == "connected"
 
     async def view(self) -> tuple[player.Player, str]:
+        viewer, url, _ = await self.view_with_links()
+        return viewer, url
+
+    async def view_with_links(self) -> tuple[player.Player, str, httpx.Response]:
         viewer = player.Player([])
         posted = await self.http.post(self.urls["webRTCPlayback"]["url"], content=await peer.local_offer(viewer.pc), headers=SDP)
         assert posted.status_code == 201, posted.text
         await viewer.pc.setRemoteDescription(RTCSessionDescription(posted.text, "answer"))
         url = str(httpx.URL(self.urls["webRTCPlayback"]["url"]).join(posted.headers["Location"]))
         self.viewers.append((viewer, url))
-        return viewer, url
+        return viewer, url, posted
 
     async def workers(self) -> list[dict]:
         return (await self.http.get(f"{self.server.base_url}/client/v4/relay_workers", headers=self.auth)).json()["result"]
@@ -106,6 +111,35 @@ def test_viewers_on_both_workers_each_decode_frames(server):
 
     seen = _scenario(server, act)
     assert seen == {"frames": [True] * 4, "workers": [0, 1]}, f"every viewer decodes video, and both workers hold some: {seen}"
+
+
+SSE = "urn:ietf:params:whep:ext:core:server-sent-events"
+
+
+def test_viewercount_counts_the_viewers_of_every_worker(server):
+    async def act(audience: Audience) -> dict:
+        _, first_url, posted = await audience.view_with_links()
+        sse = next(link for link in posted.headers.get_list("link") if SSE in link).split(">")[0].lstrip("<")
+        opened = await audience.http.post(str(posted.url.join(sse)), json=["viewercount"])
+        counts: list[int] = []
+        async with audience.http.stream("GET", str(posted.url.join(opened.headers["Location"]))) as stream:
+            lines = stream.aiter_lines()
+
+            async def until_two() -> None:
+                async for line in lines:
+                    if line.startswith("data:"):
+                        counts.append(json.loads(line[5:])["viewercount"])
+                        if counts[-1] == 1 and len(counts) == 1:
+                            await audience.view()  # the second viewer: the other worker (fewest viewers)
+                        if counts[-1] >= 2:
+                            return
+
+            await asyncio.wait_for(until_two(), DEADLINE_S)
+        account = await audience.workers()
+        return {"counts": counts[-1], "workers": sorted(_worker_of(account, url) for _, url in audience.viewers)}
+
+    seen = _scenario(server, act)
+    assert seen == {"counts": 2, "workers": [0, 1]}, f"a viewer on one worker counts the viewer on the other: {seen}"
 
 
 def test_delete_through_the_api_port_ends_the_workers_session_and_its_feed(server):
