@@ -9,10 +9,14 @@ For each step N the viewers are topped up to N, all connected, then measured ove
 seconds: packets each viewer got against what the publisher sent (loss), and the relay-added delay
 per packet — the viewer's arrival time minus the abs-send-time the relay stamps when the packet
 reaches it (same machine, same wall clock; 6.18 fixed point, mod 64 s). Server CPU comes from
-/proc/PID/stat over the same window. A step passes when every viewer got >= 99% of the packets and
+/proc/PID/stat over the same window, summed over the server's processes (with `--relay-workers=N`, the
+API process and its N workers; a worker stamps abs-send-time afresh, so the delay is the worker's
+alone). `--server-cpus` and `--viewer-cpus` pin the two sides to CPUs of their own (sched_setaffinity,
+every thread, as taskset -a), so the viewers' cost stays off the server's cores. A step passes when every viewer got >= 99% of the packets and
 the delay p95 <= 100 ms.
 
     .venv/bin/python benchmarks/fanout.py --steps 25 50 100 --window 8 --viewer-processes 2
+    .venv/bin/python benchmarks/fanout.py --relay-workers 2 --server-cpus 1 --viewer-cpus 0 --steps 50 100
 """
 
 from __future__ import annotations
@@ -44,6 +48,23 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def server_pids(pid: int) -> list[int]:
+    """The server's process and its children (the relay workers of --relay-workers), from /proc."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return [pid, *children]
+
+
+def pin(pids: list[int], cpus: set[int] | None) -> None:
+    """Keep these processes (every thread) on `cpus`, as taskset -a would; None leaves them be."""
+    if cpus is None:
+        return
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), cpus)
 
 
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -81,8 +102,9 @@ def _counter(state: dict, ext_id: int):
 
 # --- viewer processes ---------------------------------------------------------------------------
 
-def viewer_process(url: str, commands, results) -> None:
+def viewer_process(url: str, commands, results, cpus: set[int] | None = None) -> None:
     """Hosts viewers; commands: ("add", n) | ("reset",) | ("report",) | ("stop",)."""
+    pin([os.getpid()], cpus)
     asyncio.run(_viewer_loop(url, commands, results))
 
 
@@ -207,7 +229,8 @@ async def sent_packets(pc) -> tuple[int, int]:
     return sum(s.packetsSent for s in stats), sum(s.bytesSent for s in stats)
 
 
-async def run(steps: list[int], window: float, processes: int, bitrate: int) -> None:
+async def run(steps: list[int], window: float, processes: int, bitrate: int, relay_workers: int = 1,
+              server_cpus: set[int] | None = None, viewer_cpus: set[int] | None = None) -> None:
     from whip_whep_conformance.harness.embedded import EmbeddedServer
     from whip_whep_conformance.webrtc import peer
     from whip_whep_conformance.protocol import profiles
@@ -215,8 +238,14 @@ async def run(steps: list[int], window: float, processes: int, bitrate: int) -> 
     frames = encode_loop(LOOP_S, bitrate)
     print(f"publisher: {len(frames)} VP8 640x480 frames encoded beforehand, "
           f"{sum(map(len, frames)) * 8 / LOOP_S / 1e6:.2f} Mbit/s, sent in a loop at {FPS} fps", flush=True)
-    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=[], ice_servers=[])
+    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=[], ice_servers=[],
+                            extra_args=[f"--relay-workers={relay_workers}"], start_timeout_s=90)
     server.start()
+    pids = server_pids(server.proc.pid)
+    pin(pids, server_cpus)
+    pin([os.getpid()], viewer_cpus)  # the publisher sits with the viewers, off the server's cores
+    print(f"server: {relay_workers} relay worker(s), processes {pids}, CPUs {sorted(server_cpus) if server_cpus else 'any'}; "
+          f"viewers and publisher on CPUs {sorted(viewer_cpus) if viewer_cpus else 'any'}", flush=True)
     peer.restrict_host_addresses(["127.0.0.1"])
     context = get_context("spawn")
     workers = []
@@ -225,7 +254,7 @@ async def run(steps: list[int], window: float, processes: int, bitrate: int) -> 
         loop = asyncio.get_running_loop()
         for _ in range(processes):
             commands, results = context.Queue(), context.Queue()
-            process = context.Process(target=viewer_process, args=(urls["webRTCPlayback"]["url"], commands, results))
+            process = context.Process(target=viewer_process, args=(urls["webRTCPlayback"]["url"], commands, results, viewer_cpus))
             process.start()
             workers.append((process, commands, results))
 
@@ -245,9 +274,12 @@ async def run(steps: list[int], window: float, processes: int, bitrate: int) -> 
             total = n
             connected += sum(a[1] for a in added)
             await ask(("reset",))
-            sent_before, cpu_before, start = await sent_packets(pc), cpu_seconds(server.proc.pid), time.monotonic()
+            sent_before, start = await sent_packets(pc), time.monotonic()
+            cpu_before = [cpu_seconds(p) for p in pids]
             await asyncio.sleep(window)  # the measurement window
-            cpu = (cpu_seconds(server.proc.pid) - cpu_before) / (time.monotonic() - start)
+            elapsed = time.monotonic() - start
+            each = [(cpu_seconds(p) - b) / elapsed for p, b in zip(pids, cpu_before)]  # summed over the server's processes
+            cpu = sum(each)
             sent_after = await sent_packets(pc)
             sent, sent_bytes = sent_after[0] - sent_before[0], sent_after[1] - sent_before[1]
             reports = await ask(("report",))
@@ -258,7 +290,9 @@ async def run(steps: list[int], window: float, processes: int, bitrate: int) -> 
             ok = counts and min(counts) >= 0.99 * sent and p95 <= 100
             print(f"{n:7d} {connected:9d} {cpu * 100:9.0f}% {cpu / n * 1000:8.2f} ms/s {min(counts) / sent:8.1%} "
                   f"{statistics.median(counts) / sent:10.1%} {p50:7.1f}ms {p95:4.0f}ms  {'pass' if ok else 'FAIL'}"
-                  f"   (publisher: {sent / window:.0f} packets/s, {sent_bytes * 8 / window / 1e6:.2f} Mbit/s)", flush=True)
+                  f"   (publisher: {sent / window:.0f} packets/s, {sent_bytes * 8 / window / 1e6:.2f} Mbit/s"
+                  + (f"; CPU per process {' '.join(f'{c * 100:.0f}%' for c in each)}" if len(each) > 1 else "") + ")",
+                  flush=True)
         await ask(("stop",))
         await pc.close()
     finally:
@@ -275,8 +309,21 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=8.0)
     parser.add_argument("--viewer-processes", type=int, default=2)
     parser.add_argument("--bitrate", type=int, default=1_000_000, help="the publisher's VP8 bitrate, bit/s")
+    parser.add_argument("--relay-workers", type=int, default=1, help="the server's --relay-workers (default 1)")
+    parser.add_argument("--server-cpus", type=_cpus, help="CPUs the server's processes are pinned to, e.g. 1 or 0-1")
+    parser.add_argument("--viewer-cpus", type=_cpus, help="CPUs the viewer processes and the publisher are pinned to")
     args = parser.parse_args()
-    asyncio.run(run(sorted(args.steps), args.window, args.viewer_processes, args.bitrate))
+    asyncio.run(run(sorted(args.steps), args.window, args.viewer_processes, args.bitrate, args.relay_workers,
+                    args.server_cpus, args.viewer_cpus))
+
+
+def _cpus(text: str) -> set[int]:
+    """A CPU list as taskset takes it: 1, 0-1, 0,2."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return cpus
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from whip_whep_conformance.webrtc.peer import restrict_host_addresses
 from . import faults, turn_only
 from .app import make_app
 from .config import ServerConfig
+from .relay_workers import RelayWorkers
 from .tls import self_signed_context
 
 
@@ -86,6 +87,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                         help="the server's ICE sockets hear and speak only to HOST on ports LOW-HIGH (a TURN server's "
                              "relay range): its candidates are reachable only through that TURN server, as behind a "
                              "firewall admitting only the relays (name the TURN server with --link-ice-server)")
+    parser.add_argument("--relay-workers", type=int, default=1, metavar="N",
+                        help="spread the viewers over N worker processes (one event loop, so one core, each), fed "
+                             "from this process, which holds the API port and the publishers (default 1: one process)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.fault == ["list"]:
@@ -106,6 +110,17 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     if ice_only_from is not None and args.ice_server:
         parser.error("--ice-only-from admits only the TURN relays: the server's own --ice-server STUN/TURN "
                      "requests would be dropped too (advertise servers with --link-ice-server instead)")
+    if args.relay_workers < 1:
+        parser.error("--relay-workers takes 1 or more")
+    if args.relay_workers > 1:
+        # A worker's feed is a viewer of the origin: a fault, a dropped path or ICE-lite would strike the feed as
+        # well as the viewers (twice, or the wrong party); --unavailable-first would count per worker; TURN-only
+        # sockets would cut the loopback feed. Refused rather than half applied.
+        clashing = [name for name, used in (("--fault", bool(args.fault)), ("--drop-path-after", args.drop_path_after is not None),
+                                            ("--ice-lite", args.ice_lite), ("--ice-only-from", ice_only_from is not None),
+                                            ("--unavailable-first", args.unavailable_first > 0)) if used]
+        if clashing:
+            parser.error(f"--relay-workers > 1 cannot be combined with {', '.join(clashing)}")
     if args.location_base is not None and not args.location_base.startswith(("http://", "https://")):
         parser.error(f"--location-base takes scheme://host:port, not {args.location_base!r}")
     return ServerConfig(
@@ -139,14 +154,20 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         counter_offer=args.counter_offer,
         ice_lite=args.ice_lite,
         ice_only_from=ice_only_from,
+        relay_workers=args.relay_workers,
     ), args.log_level
 
 
-async def serve(config: ServerConfig) -> None:
+async def serve(config: ServerConfig, argv: list[str]) -> None:
     restrict_host_addresses(config.ice_hosts)
     if config.ice_only_from is not None:
         turn_only.admit_only(config.ice_only_from)
-    runner = web.AppRunner(make_app(config), handle_signals=False, access_log=None)
+    if config.relay_workers > 1:
+        workers = RelayWorkers(config, argv)
+        app = await workers.start()
+    else:
+        workers, app = None, make_app(config)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     ssl_context = self_signed_context([config.host, "localhost"]) if config.tls else None
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
@@ -160,6 +181,8 @@ async def serve(config: ServerConfig) -> None:
     # Announced only once requests are accepted and a signal would stop us cleanly.
     print(f"reference_server listening on {'https' if config.tls else 'http'}://{shown}:{port}", flush=True)
     await stop.wait()
+    if workers is not None:
+        await workers.stop()
     await runner.cleanup()  # runs on_shutdown: every peer connection is closed
 
 
@@ -171,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             "cryptography was loaded before reference_server.openssl_groups: DTLS will not accept P-224 "
             "certificates (FFmpeg 8's default)")
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, sys.argv[1:] if argv is None else argv))
     except OSError as exc:
         print(f"reference_server: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
 """The top of the reference server: the aiohttp application that wires the state (server.py) to the
-routes (live inputs API, WHIP, WHEP, demo page). Nothing in the package imports this module."""
+routes (live inputs API, WHIP, WHEP, demo page). Only the entry points import this module (__main__,
+and with --relay-workers relay_workers.py and each worker's relay_worker.py)."""
 
 from __future__ import annotations
 
@@ -40,10 +41,11 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-def make_app(config: ServerConfig) -> web.Application:
+def make_app(config: ServerConfig, server: ReferenceServer | None = None) -> web.Application:
+    """The server's application; `server` a ReferenceServer of another role (an origin or a relay worker)."""
     app = web.Application(middlewares=[_errors, live_inputs_api.allow_any_origin], client_max_size=1024 * 1024)
     fault_http.install(app)  # the fault layer's response-shaping step (does nothing without --fault)
-    server = ReferenceServer(config)
+    server = server if server is not None else ReferenceServer(config)
     app[SERVER_KEY] = server
     live_inputs_api.add_routes(app)
     signalling.add_routes(app, whip.PROTOCOL)

@@ -45,6 +45,7 @@ class ServerConfig:
     counter_offer: bool = False  # draft-ietf-wish-whep-03: every viewer offer gets a 406 counter-offer
     ice_lite: bool = False  # a=ice-lite; the server's agent answers checks and never sends its own
     ice_only_from: RelayRange | None = None  # reachable only through a TURN server's relays (turn_only.py)
+    relay_workers: int = 1  # viewers spread over this many worker processes (relay_workers.py); 1: this process
 
     def fault(self, fault: Fault) -> bool:
         return fault in self.faults

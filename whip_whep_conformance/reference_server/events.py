@@ -49,7 +49,7 @@ def viewers_changed(live: "LiveInput") -> None:
 
 
 def _viewercount(live: "LiveInput") -> dict:
-    count = len(live.viewers)
+    count = len(live.viewers) + live.viewers_elsewhere
     return {"viewercount": str(count) if Fault.VIEWERCOUNT_AS_TEXT in live.relay.faults else count}
 
 

@@ -25,6 +25,7 @@ class LiveInput:
     created: str
     relay: Relay
     refused_posts: dict[str, int] = field(default_factory=dict)  # --unavailable-first: POSTs refused so far, by protocol
+    viewers_elsewhere: int = 0  # --relay-workers: viewers of this input that other worker processes hold
 
     @property
     def publisher(self) -> Session | None:
@@ -63,6 +64,11 @@ class LiveInputs:
         self._by_uid[uid] = live
         self._by_secret[secret] = live
         return live
+
+    def adopt(self, live: LiveInput) -> None:
+        """A live input made elsewhere (a relay worker's mirror of the origin's), under its own uid and secret."""
+        self._by_uid[live.uid] = live
+        self._by_secret[live.secret] = live
 
     def by_uid(self, uid: str) -> LiveInput | None:
         return self._by_uid.get(uid)

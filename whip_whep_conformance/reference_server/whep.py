@@ -31,7 +31,7 @@ def _find(server: "SignallingServer", uid: str) -> "LiveInput | None":
     return server.inputs.by_uid(uid)
 
 
-def _add_senders(session: "Session", desc: sdp.SessionDescription) -> None:
+def add_senders(session: "Session", desc: sdp.SessionDescription) -> None:
     """Sendonly transceivers must exist before the offer is applied, or aiortc answers inactive."""
     for m in desc.media:
         session.pc.addTransceiver(SilentTrack(m.kind), direction="sendonly")
@@ -66,7 +66,7 @@ async def _negotiate(server: "SignallingServer", live: "LiveInput", offer: str, 
         if m.direction in ("sendonly", "inactive"):
             raise Refusal(server.layer.refusal_status(Route.VIEWER_OFFER_DIRECTION, 400), f"a WHEP offer must not be {m.direction}")
     session, answer = await server.open_session(
-        "whep", live, offer, desc, prepare=lambda session: _add_senders(session, desc), refusal_status=422
+        "whep", live, offer, desc, prepare=lambda session: add_senders(session, desc), refusal_status=422
     )
     unservable = _unservable(live, session)
     if unservable:
