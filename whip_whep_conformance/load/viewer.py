@@ -1,0 +1,303 @@
+"""A load viewer: one WHEP session whose RTP is counted, sequence-checked and scanned for keyframes.
+
+A cheap viewer pays for ICE, DTLS and the SRTP keys once, then reads each packet's clear RTP header
+(RFC 3711 encrypts only the payload): the counts, the sequence check and the frame boundaries need
+nothing else. Only the first packet of each video frame (a new RTP timestamp) is unprotected, because
+whether a frame is a keyframe is in its payload. aiortc never parses, routes or decodes the packets.
+The other packets are counted without their authentication tag checked: on a load run the figures
+are what matters, and a forged packet would have to reach a viewer's UDP port on the generator.
+
+A decoding viewer (the sample) is the suite's own player (harness.player.Player): it decodes every
+frame and reads its stamp (webrtc.stamp) for glass-to-glass latency, counting RTP the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from aiortc import RTCSessionDescription
+
+from whip_whep_conformance.harness.player import Player
+from whip_whep_conformance.protocol.sdp import SessionDescription
+from whip_whep_conformance.webrtc import peer
+from whip_whep_conformance.webrtc.media import is_keyframe
+
+RING = 1024  # recent extended sequence numbers kept per SSRC to ignore duplicates
+LATENCIES_KEPT = 300  # stamps per decoding viewer and window sent to the master (evenly thinned)
+
+
+def payload_of(data: bytes) -> bytes:
+    """The payload of a clear RTP packet (RFC 3550 §5.1: CSRCs, extension and padding skipped)."""
+    first = data[0]
+    offset = 12 + 4 * (first & 0x0F)
+    if first & 0x10:
+        offset += 4 + 4 * int.from_bytes(data[offset + 2:offset + 4], "big")
+    end = len(data) - (data[-1] if first & 0x20 else 0)
+    return data[offset:end]
+
+
+class SsrcCount:
+    """One SSRC's packets: extended sequence numbers (RFC 3550 A.1), the window's unique packets, and the
+    keyframe being assembled."""
+
+    __slots__ = ("highest", "base", "received", "ring", "last_ts", "key_ts", "key_first", "key_count", "mime")
+
+    def __init__(self, ext: int, mime: str) -> None:
+        self.highest = ext - 1
+        self.base = ext  # the window's first sequence number
+        self.received = 0  # unique packets from `base` on
+        self.ring = [-1] * RING
+        self.last_ts = -1
+        self.key_ts = -1
+        self.key_first = 0
+        self.key_count = 0
+        self.mime = mime
+
+
+class Tally:
+    """What one viewer received, from the RTP headers (and the payload of each video frame's first packet)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()  # the POST: time to first frame counts from here
+        self.packets = 0  # every RTP packet, duplicates and retransmissions included (what the server sent)
+        self.retransmissions = 0  # RTX packets (RFC 4588)
+        self.keyframes = 0
+        self.first_frame_s: float | None = None  # the first complete keyframe, seconds after the POST
+        self.streams: dict[int, SsrcCount] = {}
+        self.mimes: dict[int, str] = {}  # payload type -> "video/VP8", from the applied answer
+        self.rtx: set[int] = set()
+
+    def learn(self, answer: str) -> None:
+        """The payload types of the answer: which are video, which are retransmissions."""
+        for media in SessionDescription.parse(answer).media:
+            for codec in media.codecs:
+                if codec.name.lower() == "rtx":
+                    self.rtx.add(codec.payload)
+                else:
+                    self.mimes[codec.payload] = f"{media.kind}/{codec.name}"
+
+    def needs_payload(self, data: bytes) -> bool:
+        """Whether this packet may start a video frame (its payload says whether it is a keyframe)."""
+        pt = data[1] & 0x7F
+        if pt in self.rtx or not self.mimes.get(pt, "video").startswith("video"):
+            return False
+        stream = self.streams.get(int.from_bytes(data[8:12], "big"))
+        return stream is None or stream.last_ts != int.from_bytes(data[4:8], "big")
+
+    def packet(self, data: bytes, payload: bytes | None) -> None:
+        """Count one packet; `payload` is its clear payload when it was unprotected (None: header only)."""
+        self.packets += 1
+        pt = data[1] & 0x7F
+        if pt in self.rtx:
+            self.retransmissions += 1
+            return
+        ssrc = int.from_bytes(data[8:12], "big")
+        seq = data[2] << 8 | data[3]
+        stream = self.streams.get(ssrc)
+        if stream is None:
+            stream = self.streams[ssrc] = SsrcCount(seq + 0x10000, self.mimes.get(pt, "video/?"))
+            ext = seq + 0x10000
+        else:
+            delta = (seq - stream.highest) & 0xFFFF
+            ext = stream.highest + delta if delta < 0x8000 else stream.highest + delta - 0x10000
+        slot = ext % RING
+        if stream.ring[slot] == ext:
+            return  # a duplicate
+        stream.ring[slot] = ext
+        if ext > stream.highest:
+            stream.highest = ext
+        if ext >= stream.base:
+            stream.received += 1
+        if not stream.mime.startswith("video"):
+            return
+        ts = int.from_bytes(data[4:8], "big")
+        if ts != stream.last_ts:
+            stream.last_ts = ts
+            if payload is not None and is_keyframe(stream.mime, payload) and ts != stream.key_ts:
+                self.keyframes += 1
+                stream.key_ts, stream.key_first, stream.key_count = ts, ext, 0
+        if ts == stream.key_ts:
+            stream.key_count += 1
+            if data[1] & 0x80 and self.first_frame_s is None and stream.key_count == ext - stream.key_first + 1:
+                self.first_frame_s = time.monotonic() - self.started  # its last packet, none missing
+
+    def window(self) -> None:
+        """Start a measurement window: loss counts from the next packet of each SSRC."""
+        for stream in self.streams.values():
+            stream.base, stream.received = stream.highest + 1, 0
+
+    def loss(self) -> tuple[int, int]:
+        """(expected, received) media packets since the window started, over every SSRC."""
+        expected = sum(max(0, s.highest - s.base + 1) for s in self.streams.values())
+        return expected, sum(s.received for s in self.streams.values())
+
+
+class LazySrtp:
+    """Stands in for a DTLS transport's inbound SRTP session once keys are up: counts each packet from its
+    clear header and unprotects only those whose payload the tally needs. Returns b"" so aiortc's own
+    RTP path (parse, route, jitter buffer) never runs."""
+
+    def __init__(self, session, tally: Tally) -> None:
+        self.session, self.tally = session, tally
+
+    def unprotect_rtcp(self, data: bytes) -> bytes:
+        return self.session.unprotect_rtcp(data)
+
+    def unprotect(self, data: bytes) -> bytes:
+        if self.tally.needs_payload(data):
+            clear = self.session.unprotect(data)
+            self.tally.packet(clear, payload_of(clear))
+        else:
+            self.tally.packet(data, None)
+        return b""
+
+
+class Viewer:
+    """A cheap viewer: recvonly audio and video, as a WHEP player offers (webrtc.peer.viewer)."""
+
+    decoding = False
+
+    def __init__(self, index: int, step: int, url: str, token: str | None, ice_servers: list[str]) -> None:
+        self.index, self.step, self.url, self.token = index, step, url, token
+        self.ice_servers = ice_servers
+        self.tally = Tally()
+        self.status: int | None = None  # the POST's status
+        self.error = ""  # why no session came up (HTTP failure, answer refused, ICE/DTLS state)
+        self.setup_ms: float | None = None  # POST -> its response
+        self.state = "new"
+        self.session_url: str | None = None
+        self.pc = None
+
+    def _peer(self):
+        return peer.viewer(self.ice_servers)
+
+    def _count(self, transport) -> None:
+        """Count every packet right after SRTP unprotect; aiortc's parsing and routing are skipped."""
+        tally = self.tally
+
+        async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
+            if data:
+                tally.packet(data, payload_of(data))
+
+        transport._handle_rtp_data = handle_rtp_data
+
+    def _connected(self, transport) -> None:
+        if transport._rx_srtp is not None:
+            transport._rx_srtp = LazySrtp(transport._rx_srtp, self.tally)
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def start(self, http: httpx.AsyncClient, timeout_s: float) -> None:
+        """POST the offer, apply the answer, wait for ICE and DTLS; the outcome is in status/state/error."""
+        self.pc = self._peer()
+        offer = await peer.local_offer(self.pc)
+        transport = self.pc.getTransceivers()[0].receiver.transport
+        self._count(transport)
+        self.tally.started = started = time.monotonic()
+        try:
+            response = await http.post(self.url, content=offer.encode(),
+                                       headers={"Content-Type": "application/sdp", **self._auth()})
+        except httpx.HTTPError as exc:
+            self.state, self.error = "unreachable", f"{type(exc).__name__}: {exc}"
+            return
+        self.setup_ms = (time.monotonic() - started) * 1000
+        self.status = response.status_code
+        if response.headers.get("Location"):
+            self.session_url = urljoin(str(response.url), response.headers["Location"])
+        if response.status_code != 201:
+            self.state = "refused"
+            self.error = f"{response.status_code} {response.reason_phrase}" + (
+                " (a counter-offer: not followed by the load viewers)" if response.status_code == 406 else "")
+            return
+        try:
+            self.tally.learn(response.text)
+            await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+        except Exception as exc:  # aiortc's parser raises bare AssertionError/ValueError
+            self.state, self.error = "failed", f"the answer could not be applied: {type(exc).__name__}: {exc}"
+            return
+        self.state = await peer.wait_connected(self.pc, timeout_s)
+        if self.state == "connected":
+            self._connected(transport)
+        else:
+            self.error = f"ICE/DTLS {self.state} within {timeout_s:g} s"
+
+    def window(self) -> None:
+        self.tally.window()
+
+    def latencies(self) -> list[int]:
+        return []
+
+    def record(self) -> dict:
+        """Plain figures for the master (execnet carries only builtin types)."""
+        expected, received = self.tally.loss()
+        return {
+            "index": self.index, "step": self.step, "decoding": self.decoding, "status": self.status,
+            "state": self.state, "error": self.error, "setup_ms": self.setup_ms,
+            "ttff_ms": None if self.tally.first_frame_s is None else self.tally.first_frame_s * 1000,
+            "expected": expected, "received": received, "packets": self.tally.packets,
+            "retransmissions": self.tally.retransmissions, "keyframes": self.tally.keyframes,
+            "session": urlsplit(self.session_url).path if self.session_url else None,  # as the server lists it
+            "session_url": self.session_url,
+            "latencies_ms": self.latencies(),
+        }
+
+    async def stop(self, http: httpx.AsyncClient) -> bool:
+        """DELETE the session (the 201's Location) and close the peer; whether the DELETE was taken."""
+        deleted = self.session_url is None
+        if self.session_url is not None:
+            try:
+                deleted = (await http.delete(self.session_url, headers=self._auth())).status_code < 300
+            except httpx.HTTPError:
+                deleted = False
+        if self.pc is not None:
+            await self.pc.close()
+        return deleted
+
+
+class DecodingViewer(Viewer):
+    """The sample: decodes every frame (the suite's player) and reads each stamp's capture time."""
+
+    decoding = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.player: Player | None = None
+        self._window_from = 0
+
+    def _peer(self):
+        self.player = Player(self.ice_servers)
+        return self.player.pc
+
+    def _count(self, transport) -> None:
+        """Count as the cheap viewer does, then hand the packet on to aiortc (which decodes it)."""
+        tally, original = self.tally, transport._handle_rtp_data
+
+        async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
+            tally.packet(data, payload_of(data))
+            await original(data, arrival_time_ms=arrival_time_ms)
+
+        transport._handle_rtp_data = handle_rtp_data
+
+    def _connected(self, transport) -> None:
+        pass
+
+    def window(self) -> None:
+        super().window()
+        self._window_from = len(self._latencies_all())
+
+    def _latencies_all(self) -> list[int]:
+        return self.player.streams["video"].measurement.latencies_ms if self.player else []
+
+    def latencies(self) -> list[int]:
+        seen = self._latencies_all()[self._window_from:]
+        stride = max(1, -(-len(seen) // LATENCIES_KEPT))
+        return list(seen[::stride])
+
+    async def stop(self, http: httpx.AsyncClient) -> bool:
+        if self.player is not None:
+            for task in self.player._tasks:
+                task.cancel()
+        return await super().stop(http)
