@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="whip-whep-conformance load", usage=USAGE, description=DESCRIPTION,
+    p = _Parser(prog="whip-whep-conformance load", usage=USAGE, description=DESCRIPTION, allow_abbrev=False,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     target = p.add_argument_group("target (none: the embedded reference server)")
     target.add_argument("--live-inputs", metavar="URL", help="a Cloudflare-shaped live inputs collection URL")
