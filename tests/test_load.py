@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,40 @@ def test_two_generator_machines_make_one_merged_report(server: EmbeddedServer, s
     step = doc["steps"][0] if doc["steps"] else {}
     assert (run.returncode, by_generator, step.get("connected"), len(step.get("generator_cpu", []))) == (0, [0, 1], 4, 2), \
         f"one step of 4 viewers from both generators (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}"
+
+
+def test_ctrl_c_deletes_what_the_run_created_and_exits_2(server: EmbeddedServer, tmp_path: Path) -> None:
+    """SIGINT during a step's hold: the generators delete their viewers, the run its publisher and input."""
+    proc = subprocess.Popen([*LOAD, live_inputs(server), f"--api-token={server.api_token}", "--viewers=2:4:2",
+                             "--hold-s=30", "--generators=popen", f"--reports-dir={tmp_path}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:  # the first step's hold is 30 s: interrupt during it
+            if line.startswith("step 1:") and "holding" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    stats = api(server, "stats")
+    assert (code, stats["live_inputs"], stats["sessions"]) == (2, 0, 0), f"exit {code}, the server holds {stats}"
+
+
+def test_fixed_endpoints_mode_plays_the_whep_endpoint(server: EmbeddedServer, tmp_path: Path) -> None:
+    created = httpx.post(f"{server.base_url}/client/v4/accounts/conformance/stream/live_inputs",
+                         headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+    try:
+        run = load(f"--endpoint={created['webRTC']['url']}", f"--whep-endpoint={created['webRTCPlayback']['url']}",
+                   "--viewers=2", "--hold-s=2", "--generators=popen", f"--reports-dir={tmp_path}")
+        steps = json.loads((tmp_path / "results.json").read_text())["load"]["steps"]
+    finally:
+        httpx.delete(f"{server.base_url}/client/v4/accounts/conformance/stream/live_inputs/{created['uid']}",
+                     headers={"Authorization": f"Bearer {server.api_token}"})
+    assert run.returncode == 0 and steps and steps[0]["connected"] == 2 and steps[0]["loss_pct"]["max"] == 0, \
+        f"exit {run.returncode}: {steps}\n{run.stdout}\n{run.stderr[-1500:]}"
+
+
+def test_without_a_target_option_the_embedded_reference_server_is_loaded(tmp_path: Path) -> None:
+    run = load("--viewers=1", "--hold-s=1", "--generators=popen", f"--reports-dir={tmp_path}")
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert (run.returncode, doc["load"]["target"].startswith("embedded reference server"), doc["load"]["steps"][0]["connected"]) \
+        == (0, True, 1), f"exit {run.returncode}: {doc['load']}\n{run.stderr[-1500:]}"

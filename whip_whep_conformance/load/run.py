@@ -198,6 +198,9 @@ class Run:
                     if record["session_url"]:
                         self._register(record, g)
             total = asked
+            up = sum(1 for reply in added for r in reply["added"] if r["state"] == "connected")
+            self.say(f"step {number}: {asked - sum(len(s) for s in shares)} + {sum(len(s) for s in shares)} viewers, "
+                     f"{up} of the new connected; holding {options.hold_s:g} s")
             await self.generators.ask_all(("window",), options.timeout_s + 30)
             await asyncio.sleep(options.hold_s)  # the step's measurement window
             reports = await self.generators.ask_all(("report",), options.timeout_s + 30)
