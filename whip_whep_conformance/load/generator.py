@@ -56,6 +56,7 @@ class Generator:
             self.ice_servers = list(settings.get("ice_servers") or [])
             self.http = httpx.AsyncClient(timeout=self.timeout_s, verify=settings.get("verify", True))
             peer.restrict_host_addresses(settings.get("ice_hosts") or None)
+            Viewer.unprotect_all = bool(settings.get("unprotect_all"))
             return {"pid": os.getpid(), "host": socket.gethostname(), "cores": os.cpu_count()}
         if what == "add":
             return {"added": await self.add(command[1])}

@@ -1,8 +1,8 @@
 """A load viewer: one WHEP session whose RTP is counted, sequence-checked and scanned for keyframes.
 
 A cheap viewer pays for ICE, DTLS and the SRTP keys once, then reads each packet's clear RTP header
-(RFC 3711 encrypts only the payload): the counts, the sequence check and the frame boundaries need
-nothing else. Only the first packet of each video frame (a new RTP timestamp) is unprotected, because
+(RFC 3711 encrypts only the payload) as the datagram arrives: the counts, the sequence check and the
+frame boundaries need nothing else, and no coroutine runs per packet. Only the first packet of each video frame (a new RTP timestamp) is unprotected, because
 whether a frame is a keyframe is in its payload. aiortc never parses, routes or decodes the packets.
 The other packets are counted without their authentication tag checked: on a load run the figures
 are what matters, and a forged packet would have to reach a viewer's UDP port on the generator.
@@ -13,7 +13,9 @@ frame and reads its stamp (webrtc.stamp) for glass-to-glass latency, counting RT
 
 from __future__ import annotations
 
+import struct
 import time
+from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -38,11 +40,15 @@ def payload_of(data: bytes) -> bytes:
     return data[offset:end]
 
 
+_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC (RFC 3550 §5.1)
+AUDIO, VIDEO, RTX = 0, 1, 2  # what a payload type carries
+
+
 class SsrcCount:
     """One SSRC's packets: extended sequence numbers (RFC 3550 A.1), the window's unique packets, and the
     keyframe being assembled."""
 
-    __slots__ = ("highest", "base", "received", "ring", "last_ts", "key_ts", "key_first", "key_count", "mime")
+    __slots__ = ("highest", "base", "received", "ring", "last_ts", "key_ts", "key_first", "key_count", "mime", "video")
 
     def __init__(self, ext: int, mime: str) -> None:
         self.highest = ext - 1
@@ -54,6 +60,7 @@ class SsrcCount:
         self.key_first = 0
         self.key_count = 0
         self.mime = mime
+        self.video = mime.startswith("video")
 
 
 class Tally:
@@ -67,37 +74,31 @@ class Tally:
         self.first_frame_s: float | None = None  # the first complete keyframe, seconds after the POST
         self.streams: dict[int, SsrcCount] = {}
         self.mimes: dict[int, str] = {}  # payload type -> "video/VP8", from the applied answer
-        self.rtx: set[int] = set()
+        self.kinds: dict[int, int] = {}  # payload type -> AUDIO, VIDEO or RTX
 
     def learn(self, answer: str) -> None:
         """The payload types of the answer: which are video, which are retransmissions."""
         for media in SessionDescription.parse(answer).media:
             for codec in media.codecs:
                 if codec.name.lower() == "rtx":
-                    self.rtx.add(codec.payload)
+                    self.kinds[codec.payload] = RTX
                 else:
                     self.mimes[codec.payload] = f"{media.kind}/{codec.name}"
+                    self.kinds[codec.payload] = VIDEO if media.kind == "video" else AUDIO
 
-    def needs_payload(self, data: bytes) -> bool:
-        """Whether this packet may start a video frame (its payload says whether it is a keyframe)."""
-        pt = data[1] & 0x7F
-        if pt in self.rtx or not self.mimes.get(pt, "video").startswith("video"):
-            return False
-        stream = self.streams.get(int.from_bytes(data[8:12], "big"))
-        return stream is None or stream.last_ts != int.from_bytes(data[4:8], "big")
-
-    def packet(self, data: bytes, payload: bytes | None) -> None:
-        """Count one packet; `payload` is its clear payload when it was unprotected (None: header only)."""
+    def packet(self, data: bytes, unprotect: Callable[[bytes], bytes] | None = None) -> None:
+        """Count one packet. `unprotect`: `data` is SRTP, and this unprotects it, which is done only for the
+        first packet of a video frame (a new timestamp: its payload says whether it starts a keyframe);
+        None: `data` is clear RTP."""
         self.packets += 1
-        pt = data[1] & 0x7F
-        if pt in self.rtx:
+        _, second, seq, ts, ssrc = _HEADER.unpack_from(data)
+        kind = self.kinds.get(second & 0x7F, VIDEO)
+        if kind == RTX:
             self.retransmissions += 1
             return
-        ssrc = int.from_bytes(data[8:12], "big")
-        seq = data[2] << 8 | data[3]
         stream = self.streams.get(ssrc)
         if stream is None:
-            stream = self.streams[ssrc] = SsrcCount(seq + 0x10000, self.mimes.get(pt, "video/?"))
+            stream = self.streams[ssrc] = SsrcCount(seq + 0x10000, self.mimes.get(second & 0x7F, "video/?"))
             ext = seq + 0x10000
         else:
             delta = (seq - stream.highest) & 0xFFFF
@@ -110,17 +111,17 @@ class Tally:
             stream.highest = ext
         if ext >= stream.base:
             stream.received += 1
-        if not stream.mime.startswith("video"):
+        if not stream.video:
             return
-        ts = int.from_bytes(data[4:8], "big")
         if ts != stream.last_ts:
             stream.last_ts = ts
-            if payload is not None and is_keyframe(stream.mime, payload) and ts != stream.key_ts:
+            clear = data if unprotect is None else unprotect(data)
+            if ts != stream.key_ts and is_keyframe(stream.mime, payload_of(clear)):
                 self.keyframes += 1
                 stream.key_ts, stream.key_first, stream.key_count = ts, ext, 0
         if ts == stream.key_ts:
             stream.key_count += 1
-            if data[1] & 0x80 and self.first_frame_s is None and stream.key_count == ext - stream.key_first + 1:
+            if second & 0x80 and self.first_frame_s is None and stream.key_count == ext - stream.key_first + 1:
                 self.first_frame_s = time.monotonic() - self.started  # its last packet, none missing
 
     def window(self) -> None:
@@ -146,11 +147,7 @@ class LazySrtp:
         return self.session.unprotect_rtcp(data)
 
     def unprotect(self, data: bytes) -> bytes:
-        if self.tally.needs_payload(data):
-            clear = self.session.unprotect(data)
-            self.tally.packet(clear, payload_of(clear))
-        else:
-            self.tally.packet(data, None)
+        self.tally.packet(data, self.session.unprotect)
         return b""
 
 
@@ -179,13 +176,33 @@ class Viewer:
 
         async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
             if data:
-                tally.packet(data, payload_of(data))
+                tally.packet(data)
 
         transport._handle_rtp_data = handle_rtp_data
 
+    unprotect_all = False  # benchmarks/load_viewers.py: the cost of unprotecting every packet, for comparison
+
     def _connected(self, transport) -> None:
-        if transport._rx_srtp is not None:
-            transport._rx_srtp = LazySrtp(transport._rx_srtp, self.tally)
+        """Keys are up: from now on RTP is counted as its datagram arrives (the UDP protocol's callback),
+        before aioice's STUN parse, its queue and aiortc's receive task see it; RTCP and STUN go on as before."""
+        if transport._rx_srtp is None or self.unprotect_all:
+            return
+        tally, unprotect = self.tally, transport._rx_srtp.unprotect
+        transport._rx_srtp = LazySrtp(transport._rx_srtp, tally)  # for a datagram already queued
+        connection = getattr(transport.transport, "_connection", None)
+        for protocol in getattr(connection, "_protocols", []):
+            original = protocol.datagram_received
+
+            def datagram_received(data: bytes, addr, original=original) -> None:
+                if 127 < data[0] < 192 and not 192 <= data[1] <= 208:  # RTP, not RTCP (RFC 5761 §4, RFC 7983)
+                    try:
+                        tally.packet(data, unprotect)
+                    except Exception:  # pylibsrtp.Error: the frame's first packet failed authentication
+                        pass
+                    return
+                original(data, addr)
+
+            protocol.datagram_received = datagram_received
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -276,7 +293,7 @@ class DecodingViewer(Viewer):
         tally, original = self.tally, transport._handle_rtp_data
 
         async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
-            tally.packet(data, payload_of(data))
+            tally.packet(data)
             await original(data, arrival_time_ms=arrival_time_ms)
 
         transport._handle_rtp_data = handle_rtp_data
