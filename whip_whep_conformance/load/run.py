@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import socket
 import sys
 import time
 from pathlib import Path
@@ -184,11 +185,13 @@ class Run:
         info = await asyncio.to_thread(self.generators.open, settings)
         self.say("generators: " + "; ".join(f"{spec} (pid {i['pid']} on {i['host']})" for spec, i in zip(options.specs, info)))
         count = len(self.generators)
+        # the stamps carry the publisher's CLOCK_MONOTONIC: only a generator on this machine can read latency
+        local = {g for g, i in enumerate(info) if i["host"] == socket.gethostname()}
         total = 0
         for number, asked in enumerate(options.steps, 1):
             shares: list[list] = [[] for _ in range(count)]
             for index in range(total, asked):
-                decoding = (index // count) % options.decode_every == 0  # the sample, spread over the generators
+                decoding = index % count in local and (index // count) % options.decode_every == 0  # the sample
                 shares[index % count].append((index, number, play_urls[index % len(play_urls)], decoding))
             rate = options.max_rate / count
             deadline = (asked - total) / options.max_rate + 2 * options.timeout_s + 30

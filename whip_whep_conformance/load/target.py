@@ -73,6 +73,8 @@ class LoadTarget:
                 return [await self._input() for _ in range(self.publishers)]
             if self.target.endpoint:
                 await self._publish(self.target.endpoint)
+            else:  # nothing is published: one request says whether the WHEP endpoint answers at all
+                await self.http.options(self.target.whep_endpoint)
             return [self.target.whep_endpoint]
         except httpx.HTTPError as exc:
             raise Unreachable(f"target {self.describe()} is unreachable: {type(exc).__name__}: {exc or 'no answer'}") from None
