@@ -54,6 +54,7 @@ class Generator:
             settings = command[1]
             self.token, self.timeout_s = settings.get("token"), float(settings.get("timeout_s", 10.0))
             self.ice_servers = list(settings.get("ice_servers") or [])
+            await self.http.aclose()
             self.http = httpx.AsyncClient(timeout=self.timeout_s, verify=settings.get("verify", True))
             peer.restrict_host_addresses(settings.get("ice_hosts") or None)
             Viewer.unprotect_all = bool(settings.get("unprotect_all"))
