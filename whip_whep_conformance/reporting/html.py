@@ -274,6 +274,9 @@ def render(doc: dict) -> str:
         f'{"".join(_case(cases[i], anchors[i]) for i in groups[key])}</section>'
         for key in ordered
     )
+    # a load run grades no case: no summary of verdicts
+    summary = (f'<h2>Summary</h2>\n<p id="filters">{filters}</p>\n<table class="summary">{summary_rows}</table>'
+               if cases or not doc.get("load") else "")
     error = f'<p class="error">Target unreachable: {escape(doc["error"])}</p>' if doc.get("error") else ""
     baseline = doc.get("baseline") or {}
     baseline_note = ""
@@ -311,9 +314,7 @@ ul.compliance li{{margin:.2em 0;font-weight:600}} .compliance .bad{{color:#b71c1
 {baseline_note}
 {_compliance(cases)}
 {_attention(cases, anchors)}
-<h2>Summary</h2>
-<p id="filters">{filters}</p>
-<table class="summary">{summary_rows}</table>
+{summary}
 {_media(cases, anchors)}
 {_load(doc)}
 {sections}
