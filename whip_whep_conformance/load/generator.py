@@ -27,8 +27,9 @@ from whip_whep_conformance.load.pacing import TokenBucket
 from whip_whep_conformance.load.viewer import DecodingViewer, Viewer
 from whip_whep_conformance.webrtc import peer
 
-# What a master sends through execnet to start a generator in the gateway's process.
-SOURCE = "from whip_whep_conformance.load.generator import serve; serve(channel)"
+def source(local: bool) -> str:
+    """What a master sends through execnet to start a generator in the gateway's process."""
+    return f"from whip_whep_conformance.load.generator import serve; serve(channel, local={local!r})"
 STOP_TIMEOUT_S = 20.0
 
 
@@ -120,13 +121,18 @@ def _die_with_parent() -> None:
         pass
 
 
-def serve(channel) -> None:
-    """The gateway's entry point: commands in, replies out, until "stop" or the channel closes."""
-    try:
-        os.setpgid(0, 0)  # out of the terminal's process group: Ctrl-C reaches the master, who stops us cleanly
-    except OSError:
-        pass
-    _die_with_parent()
+def serve(channel, local: bool = False) -> None:
+    """The gateway's entry point: commands in, replies out, until "stop" or the channel closes.
+
+    `local`: a process the master started (popen): it leaves the terminal's process group, so a Ctrl-C
+    reaches only the master, which stops it cleanly, and it dies with the master. A process on another
+    machine (ssh, a socket server) is left as it is: its channel closing ends the generator."""
+    if local:
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+        _die_with_parent()
     asyncio.run(_serve(channel))
 
 

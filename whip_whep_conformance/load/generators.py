@@ -14,7 +14,7 @@ import sys
 
 import execnet
 
-from whip_whep_conformance.load.generator import SOURCE
+from whip_whep_conformance.load.generator import source
 
 
 class GeneratorError(RuntimeError):
@@ -37,7 +37,7 @@ class Generators:
         for spec in self.specs:
             try:
                 gateway = self.group.makegateway(spec)
-                self.channels.append(gateway.remote_exec(SOURCE))
+                self.channels.append(gateway.remote_exec(source(local=spec.split("//")[0] == "popen")))
             except Exception as exc:  # execnet raises its own and OSError by spec
                 raise GeneratorError(f"generator {spec!r} could not be started: {type(exc).__name__}: {exc}") from None
         for channel in self.channels:
