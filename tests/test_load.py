@@ -185,3 +185,20 @@ def test_without_a_target_option_the_embedded_reference_server_is_loaded(tmp_pat
     doc = json.loads((tmp_path / "results.json").read_text())
     assert (run.returncode, doc["load"]["target"].startswith("embedded reference server"), doc["load"]["steps"][0]["connected"]) \
         == (0, True, 1), f"exit {run.returncode}: {doc['load']}\n{run.stderr[-1500:]}"
+
+
+def test_viewers_answer_a_406_counter_offer_by_patch_and_count_what_the_relay_sent(tmp_path: Path) -> None:
+    """A server that always counter-offers (draft-ietf-wish-whep-03 §4.2.2; the reference server's
+    --counter-offer, as janus-whep-server in VideoRoom mode does): every viewer connects through the PATCH."""
+    server = EmbeddedServer(profiles.STANDARD, token=False, faults=[], ice_servers=[], extra_args=["--counter-offer"])
+    server.start()
+    try:
+        run = load(live_inputs(server), f"--api-token={server.api_token}", "--viewers=2", "--hold-s=2",
+                   "--generators=popen", f"--reports-dir={tmp_path}")
+        doc = json.loads((tmp_path / "results.json").read_text())["load"]
+        sent = {o["url"]: sum(o["rtp_packets"].values()) for o in api(server, "sessions") if o["protocol"] == "whep"}
+    finally:
+        server.stop()
+    seen = [(v["status"], v["packets"] > 0 and abs(v["packets"] - sent.get(v["session"], -10**6)) <= 3) for v in doc["viewers"]]
+    assert run.returncode == 0 and doc["steps"][0]["counter_offers"] == 2 and seen == [(406, True)] * 2, \
+        f"exit {run.returncode}: {seen} {doc['steps']}\n{run.stderr[-1500:]}"

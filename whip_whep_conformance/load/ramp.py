@@ -113,6 +113,7 @@ class StepFigures:
             "refused": sum(refusals.values()),
             "refusals": refusals,  # by HTTP status ("no answer": the POST got none)
             "failed": sum(1 for r in self.records if r["state"] not in ("connected", "refused", "unreachable")),
+            "counter_offers": sum(1 for r in joined if r["status"] == 406 and r["state"] == "connected"),  # answered by PATCH
             "errors": sorted({r["error"] for r in self.records if r["error"]})[:5],
             "setup_ms": _summary([r["setup_ms"] for r in joined if r["setup_ms"] is not None]),
             "ttff_ms": _summary([r["ttff_ms"] if r["ttff_ms"] is not None else math.inf for r in joined]),
@@ -148,6 +149,7 @@ def console_line(step: dict) -> str:
 
     refused = f", {step['refused']} refused ({', '.join(f'{k}: {n}' for k, n in step['refusals'].items())})" if step["refused"] else ""
     failed = f", {step['failed']} failed" if step["failed"] else ""
+    failed += f" ({step['counter_offers']} through a 406 counter-offer)" if step.get("counter_offers") else ""
     cpu = ", ".join(f"{c:.0%}" for c in step["generator_cpu"])
     return (f"step {step['step']}: {step['viewers']} viewers asked, {step['connected']} connected{refused}{failed}"
             f" · set-up {pair(step['setup_ms'], 'ms')} · TTFF {pair(step['ttff_ms'], 'ms')}"

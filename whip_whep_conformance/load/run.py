@@ -240,7 +240,8 @@ class Run:
                 undeleted = {u for reply in replies for u in reply.get("undeleted", [])}
                 for g, reply in enumerate(replies):
                     for record in reply.get("viewers", []):
-                        self.final.append({"generator": g, "session": record["session"], "packets": record["packets"],
+                        self.final.append({"generator": g, "session": record["session"], "status": record["status"],
+                                           "packets": record["packets"],
                                            "decoding": record["decoding"], "state": record["state"]})
                         if record["session_url"] and record["session_url"] not in undeleted:
                             LEFTOVERS.discard(record["session_url"])

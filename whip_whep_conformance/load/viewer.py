@@ -151,6 +151,10 @@ class LazySrtp:
         return b""
 
 
+def _is_sdp(response: httpx.Response) -> bool:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/sdp" and bool(response.text.strip())
+
+
 class Viewer:
     """A cheap viewer: recvonly audio and video, as a WHEP player offers (webrtc.peer.viewer)."""
 
@@ -208,7 +212,8 @@ class Viewer:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def start(self, http: httpx.AsyncClient, timeout_s: float) -> None:
-        """POST the offer, apply the answer, wait for ICE and DTLS; the outcome is in status/state/error."""
+        """POST the offer, apply the answer (or answer a 406 counter-offer), wait for ICE and DTLS; the
+        outcome is in status/state/error."""
         self.pc = self._peer()
         offer = await peer.local_offer(self.pc)
         transport = self.pc.getTransceivers()[0].receiver.transport
@@ -220,26 +225,54 @@ class Viewer:
         except httpx.HTTPError as exc:
             self.state, self.error = "unreachable", f"{type(exc).__name__}: {exc}"
             return
-        self.setup_ms = (time.monotonic() - started) * 1000
         self.status = response.status_code
         if response.headers.get("Location"):
             self.session_url = urljoin(str(response.url), response.headers["Location"])
-        if response.status_code != 201:
-            self.state = "refused"
-            self.error = f"{response.status_code} {response.reason_phrase}" + (
-                " (a counter-offer: not followed by the load viewers)" if response.status_code == 406 else "")
-            return
-        try:
-            self.tally.learn(response.text)
-            await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
-        except Exception as exc:  # aiortc's parser raises bare AssertionError/ValueError
-            self.state, self.error = "failed", f"the answer could not be applied: {type(exc).__name__}: {exc}"
+        if response.status_code == 406 and _is_sdp(response) and self.session_url:
+            transport = await self._answer_counter_offer(http, response.text)
+        elif response.status_code == 201:
+            try:
+                self.tally.learn(response.text)
+                await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+            except Exception as exc:  # aiortc's parser raises bare AssertionError/ValueError
+                self.state, self.error = "failed", f"the answer could not be applied: {type(exc).__name__}: {exc}"
+        else:
+            self.state, self.error = "refused", f"{response.status_code} {response.reason_phrase}"
+        self.setup_ms = (time.monotonic() - started) * 1000
+        if transport is None or self.state in ("refused", "failed"):
             return
         self.state = await peer.wait_connected(self.pc, timeout_s)
         if self.state == "connected":
             self._connected(transport)
         else:
             self.error = f"ICE/DTLS {self.state} within {timeout_s:g} s"
+
+    async def _answer_counter_offer(self, http: httpx.AsyncClient, server_offer: str):
+        """draft-ietf-wish-whep-03 §4.2.2: the 406 carries the server's offer; a player answers it by PATCH
+        to the Location, as the suite's player does (harness/case.py answer_server_offer). Set-up time then
+        runs to the PATCH's response. Returns the new peer's DTLS transport, or None (state/error say why)."""
+        await self.pc.close()
+        self.pc = self._peer()
+        try:
+            self.tally.learn(server_offer)
+            await self.pc.setRemoteDescription(RTCSessionDescription(server_offer, "offer"))
+            transport = self.pc.getTransceivers()[0].receiver.transport
+            self._count(transport)
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except Exception as exc:  # aiortc's parser and negotiation raise bare AssertionError/ValueError
+            self.state, self.error = "failed", f"the 406 counter-offer could not be answered: {type(exc).__name__}: {exc}"
+            return None
+        try:
+            patched = await http.patch(self.session_url, content=self.pc.localDescription.sdp.encode(),
+                                       headers={"Content-Type": "application/sdp", **self._auth()})
+        except httpx.HTTPError as exc:
+            self.state, self.error = "unreachable", f"the answer's PATCH: {type(exc).__name__}: {exc}"
+            return None
+        if not 200 <= patched.status_code < 300:
+            self.state = "refused"
+            self.error = f"406 counter-offer, then the answer's PATCH got {patched.status_code} {patched.reason_phrase}"
+            return None
+        return transport
 
     def window(self) -> None:
         self.tally.window()
