@@ -123,7 +123,7 @@ def main(argv: list[str]) -> int:
     try:
         return asyncio.run(Run(options).run())
     except KeyboardInterrupt:
-        print("whip-whep-conformance load: interrupted; everything created was deleted", file=sys.stderr)
+        print("whip-whep-conformance load: interrupted (the reports hold the steps measured so far)", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -241,7 +241,8 @@ class Run:
                 for g, reply in enumerate(replies):
                     for record in reply.get("viewers", []):
                         self.final.append({"generator": g, "session": record["session"], "status": record["status"],
-                                           "packets": record["packets"],
+                                           "packets": record["packets"], "step": record["step"],
+                                           "setup_ms": record["setup_ms"], "ttff_ms": record["ttff_ms"],
                                            "decoding": record["decoding"], "state": record["state"]})
                         if record["session_url"] and record["session_url"] not in undeleted:
                             LEFTOVERS.discard(record["session_url"])
