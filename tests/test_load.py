@@ -150,8 +150,9 @@ def test_two_generator_machines_make_one_merged_report(server: EmbeddedServer, s
         f"one step of 4 viewers from both generators (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}"
 
 
-def test_ctrl_c_deletes_what_the_run_created_and_exits_2(server: EmbeddedServer, tmp_path: Path) -> None:
-    """SIGINT during a step's hold: the generators delete their viewers, the run its publisher and input."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_deletes_what_the_run_created_and_exits_2(stop: signal.Signals, server: EmbeddedServer, tmp_path: Path) -> None:
+    """SIGINT (or SIGTERM) during a step's hold: the generators delete their viewers, the run its publisher and input."""
     proc = subprocess.Popen([*LOAD, live_inputs(server), f"--api-token={server.api_token}", "--viewers=2:4:2",
                              "--hold-s=30", "--generators=popen", f"--reports-dir={tmp_path}"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -160,7 +161,7 @@ def test_ctrl_c_deletes_what_the_run_created_and_exits_2(server: EmbeddedServer,
             if line.startswith("step 1:") and "holding" in line:
                 break
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         code = proc.wait(60)
     stats = api(server, "stats")
     assert (code, stats["live_inputs"], stats["sessions"]) == (2, 0, 0), f"exit {code}, the server holds {stats}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import signal
 import socket
 import sys
 import time
@@ -122,7 +123,7 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     try:
         return asyncio.run(Run(options).run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM (Run.run)
         print("whip-whep-conformance load: interrupted (the reports hold the steps measured so far)", file=sys.stderr)
         return EXIT_INTERRUPTED
 
@@ -149,6 +150,8 @@ class Run:
 
     async def run(self) -> int:
         started, clock = _now(), time.monotonic()
+        # SIGTERM (a CI job cancelled, `kill`) cleans up as Ctrl-C does: the run is cancelled, its finally deletes
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
         code, error = EXIT_OK, None
         try:
             code = await self._ramp()
