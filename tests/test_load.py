@@ -203,3 +203,10 @@ def test_viewers_answer_a_406_counter_offer_by_patch_and_count_what_the_relay_se
     seen = [(v["status"], v["packets"] > 0 and abs(v["packets"] - sent.get(v["session"], -10**6)) <= 3) for v in doc["viewers"]]
     assert run.returncode == 0 and doc["steps"][0]["counter_offers"] == 2 and seen == [(406, True)] * 2, \
         f"exit {run.returncode}: {seen} {doc['steps']}\n{run.stderr[-1500:]}"
+
+
+def test_merge_refuses_a_load_run_by_name(ramp, tmp_path: Path) -> None:
+    _, _, reports = ramp
+    run = subprocess.run([sys.executable, "-m", "whip_whep_conformance.cli", "merge", str(reports / "results.json"),
+                          "-o", str(tmp_path / "matrix.html")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "a load run" in run.stderr, f"exit {run.returncode}: {run.stderr}"
