@@ -159,6 +159,7 @@ class Viewer:
     """A cheap viewer: recvonly audio and video, as a WHEP player offers (webrtc.peer.viewer)."""
 
     decoding = False
+    unprotect_all = False  # benchmarks/load_viewers.py --unprotect-all: aiortc's own path up to SRTP, for comparison
 
     def __init__(self, index: int, step: int, url: str, token: str | None, ice_servers: list[str]) -> None:
         self.index, self.step, self.url, self.token = index, step, url, token
@@ -183,8 +184,6 @@ class Viewer:
                 tally.packet(data)
 
         transport._handle_rtp_data = handle_rtp_data
-
-    unprotect_all = False  # benchmarks/load_viewers.py: the cost of unprotecting every packet, for comparison
 
     def _connected(self, transport) -> None:
         """Keys are up: from now on RTP is counted as its datagram arrives (the UDP protocol's callback),
