@@ -10,6 +10,8 @@ the namespace has a route anywhere else, so no packet of the lab can leave the m
 the suite all run inside; when the namespace's last process exits, it is gone.
 
 By hand (as root):  .venv/bin/python -m tests.interop.lab janus-1.4.2-streaming OUT_DIR [-- suite options]
+A load ramp instead of the suite (issue 23's lab figures; `load` options after --):
+                    .venv/bin/python -m tests.interop.lab --load janus-1.4.2-streaming OUT_DIR -- --viewers=10:50:10
 """
 
 from __future__ import annotations
@@ -112,9 +114,9 @@ def namespace_support() -> str | None:
 # ---------------------------------------------------------------- host side
 
 def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: float = 900,
-        cases: list[str] | None = None) -> LabRun:
-    """Build what the server needs (cached), then run it and the suite (or just `cases`, node ids)
-    inside a fresh namespace."""
+        cases: list[str] | None = None, load: bool = False) -> LabRun:
+    """Build what the server needs (cached), then run it and the suite (or just `cases`, node ids; or,
+    with `load`, the `load` subcommand with `suite_args` as its options) inside a fresh namespace."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("results.json", "lab-inside.json"):  # never read an earlier run's results as this one's
         (out_dir / stale).unlink(missing_ok=True)
@@ -126,7 +128,7 @@ def run(server: LabServer, out_dir: Path, suite_args: list[str], timeout_s: floa
     timings["build_s"] = round(time.monotonic() - t0, 1)
     plan = {"server": asdict(server), "janus": {k: str(v) for k, v in asdict(janus).items()},
             "whep_janus": {k: str(v) for k, v in asdict(whep_janus).items()} if whep_janus else None,
-            "node_dir": str(node), "out_dir": str(out_dir), "suite_args": suite_args,
+            "node_dir": str(node), "out_dir": str(out_dir), "suite_args": suite_args, "load": load,
             "paths": [f"whip_whep_conformance/{c}" for c in cases or []] or ["whip_whep_conformance/suites"]}
     plan_file = out_dir / "lab-plan.json"
     plan_file.write_text(json.dumps(plan, indent=1))
@@ -343,8 +345,12 @@ def inside(plan_file: Path) -> int:
         info["timings"]["start_s"] = round(time.monotonic() - t0, 1)
         t1 = time.monotonic()
         lab = LabServer(**server)
-        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *plan["paths"],
-               *lab.suite_target_args(), f"--reports-dir={out}", *plan["suite_args"]]
+        if plan.get("load"):  # the same target options: the load tool takes the suite's names
+            cmd = [sys.executable, "-m", "whip_whep_conformance.cli", "load", *lab.suite_target_args(),
+                   f"--reports-dir={out}", *plan["suite_args"]]
+        else:
+            cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *plan["paths"],
+                   *lab.suite_target_args(), f"--reports-dir={out}", *plan["suite_args"]]
         info["suite_command"] = cmd
         with (out / "suite.log").open("w") as suite_log:
             suite = subprocess.run(cmd, cwd=peers.REPO, stdout=suite_log, stderr=subprocess.STDOUT)
@@ -365,6 +371,7 @@ def inside(plan_file: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--load", action="store_true", help="run `whip-whep-conformance load` instead of the suite")
     parser.add_argument("server", nargs="?", choices=sorted({**SERVERS, **DIAGNOSTIC}))
     parser.add_argument("out_dir", nargs="?", type=Path)
     parser.add_argument("suite_args", nargs="*")
@@ -377,7 +384,7 @@ def main() -> int:
     if why_not:
         print(why_not, file=sys.stderr)
         return 2
-    result = run({**SERVERS, **DIAGNOSTIC}[args.server], args.out_dir.resolve(), args.suite_args)
+    result = run({**SERVERS, **DIAGNOSTIC}[args.server], args.out_dir.resolve(), args.suite_args, load=args.load)
     print(json.dumps({"server": result.server, "returncode": result.returncode, "timings": result.timings,
                       "error": result.error, "counts": (result.results or {}).get("counts")}, indent=1))
     return 0 if result.results else 1
