@@ -59,3 +59,25 @@ def test_a_keyframe_missing_a_packet_is_no_first_frame() -> None:
     before, through = tally_of(broken[:-1]), tally_of(broken)
     assert (before.first_frame_s, through.first_frame_s is not None, through.keyframes) == (None, True, 2), \
         "no first frame until the second keyframe's last packet"
+
+
+def asking_tally() -> tuple[Tally, list[int]]:
+    """A tally whose keyframe requests (the PLIs it would send) are recorded by media SSRC."""
+    tally, asked = Tally(), []
+    tally.learn(ANSWER)
+    tally.request_keyframe = asked.append
+    return tally, asked
+
+
+def test_a_viewer_joining_mid_gop_asks_for_a_keyframe_once_per_interval() -> None:
+    tally, asked = asking_tally()
+    for packet in frames(100, 20, key_every=10)[3:27]:  # frames 1-8: deltas, fed well within KEYFRAME_REQUEST_S
+        tally.packet(packet)
+    assert asked == [1], f"one PLI for the video SSRC on the first delta frame, none again within the interval: {asked}"
+
+
+def test_a_viewer_whose_first_frame_is_a_keyframe_never_asks_for_one() -> None:
+    tally, asked = asking_tally()
+    for packet in frames(100, 20, key_every=10):  # a keyframe first, then deltas
+        tally.packet(packet)
+    assert (tally.first_frame_s is not None, asked) == (True, []), f"no PLI once a keyframe is complete: {asked}"

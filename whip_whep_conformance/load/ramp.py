@@ -123,6 +123,7 @@ class StepFigures:
             "decoding": sum(1 for r in alive if r["decoding"]),
             "packets_per_s": round(packets[len(packets) // 2], 1) if packets else None,
             "keyframes": sum(r["keyframes"] for r in alive),
+            "keyframe_requests": sum(r["keyframe_requests"] for r in joined),  # cheap viewers' PLIs before a first frame
             "generator_cpu": [round(c, 3) for c in self.cpu],
             "generator_saturated": saturated,
             "window_s": round(self.window_s, 2),

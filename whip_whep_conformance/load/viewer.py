@@ -7,12 +7,19 @@ whether a frame is a keyframe is in its payload. aiortc never parses, routes or 
 The other packets are counted without their authentication tag checked: on a load run the figures
 are what matters, and a forged packet would have to reach a viewer's UDP port on the generator.
 
+Until its first complete keyframe a cheap viewer asks for one as a real player does: an RTCP PLI
+(RFC 4585 §6.3.1) for the video SSRC on the first frame that does not start a keyframe, then again at
+most every KEYFRAME_REQUEST_S while frames keep coming without one (Tally.packet). Without it a viewer
+waits for a keyframe somebody else asked for: a publisher that, like aiortc's, encodes keyframes only on
+request (or a server's own periodic PLI, Janus's fir_freq) leaves it with no first frame for seconds.
+
 A decoding viewer (the sample) is the suite's own player (harness.player.Player): it decodes every
 frame and reads its stamp (webrtc.stamp) for glass-to-glass latency, counting RTP the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import time
 from typing import Callable
@@ -27,6 +34,11 @@ from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.webrtc.media import is_keyframe
 
 RING = 1024  # recent extended sequence numbers kept per SSRC to ignore duplicates
+# libwebrtc asks for a keyframe as soon as it assembles a frame before any keyframe
+# (RtpVideoStreamReceiver2::OnAssembledFrame, "request a key frame ASAP") and, while one is required,
+# asks again every VideoReceiveStream2::kMaxWaitForKeyFrameMs = 200 ms; aiortc 1.16's RTCRtpReceiver
+# sends a PLI on every frame its decoder fails to decode (no reference frame yet), unthrottled.
+KEYFRAME_REQUEST_S = 0.2
 LATENCIES_KEPT = 300  # stamps per decoding viewer and window sent to the master (evenly thinned)
 
 
@@ -75,6 +87,9 @@ class Tally:
         self.streams: dict[int, SsrcCount] = {}
         self.mimes: dict[int, str] = {}  # payload type -> "video/VP8", from the applied answer
         self.kinds: dict[int, int] = {}  # payload type -> AUDIO, VIDEO or RTX
+        self.request_keyframe: Callable[[int], None] | None = None  # sends a PLI for a media SSRC
+        self.keyframe_requests = 0  # PLIs asked for before the first frame
+        self._requested_at = -KEYFRAME_REQUEST_S
 
     def learn(self, answer: str) -> None:
         """The payload types of the answer: which are video, which are retransmissions."""
@@ -119,10 +134,21 @@ class Tally:
             if ts != stream.key_ts and is_keyframe(stream.mime, payload_of(clear)):
                 self.keyframes += 1
                 stream.key_ts, stream.key_first, stream.key_count = ts, ext, 0
+            elif self.first_frame_s is None and self.request_keyframe is not None:
+                self._ask_keyframe(ssrc)
         if ts == stream.key_ts:
             stream.key_count += 1
             if second & 0x80 and self.first_frame_s is None and stream.key_count == ext - stream.key_first + 1:
                 self.first_frame_s = time.monotonic() - self.started  # its last packet, none missing
+
+    def _ask_keyframe(self, ssrc: int) -> None:
+        """A frame that cannot be decoded without a keyframe came first: ask for one, at most every
+        KEYFRAME_REQUEST_S (only until the first frame: nothing of this runs after it)."""
+        now = time.monotonic()
+        if now - self._requested_at >= KEYFRAME_REQUEST_S:
+            self._requested_at = now
+            self.keyframe_requests += 1
+            self.request_keyframe(ssrc)
 
     def window(self) -> None:
         """Start a measurement window: loss counts from the next packet of each SSRC."""
@@ -171,13 +197,26 @@ class Viewer:
         self.state = "new"
         self.session_url: str | None = None
         self.pc = None
+        self._sending: set[asyncio.Task] = set()  # PLIs on their way (a task is kept until it ends)
 
     def _peer(self):
         return peer.viewer(self.ice_servers)
 
+    def _ask_keyframes(self) -> None:
+        """Let the tally send PLIs through the video receiver (its RTCP SSRC, its DTLS transport's SRTP)."""
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.kind == "video")
+
+        def request(media_ssrc: int) -> None:
+            task = asyncio.get_running_loop().create_task(receiver._send_rtcp_pli(media_ssrc))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+        self.tally.request_keyframe = request
+
     def _count(self, transport) -> None:
         """Count every packet right after SRTP unprotect; aiortc's parsing and routing are skipped."""
         tally = self.tally
+        self._ask_keyframes()
 
         async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
             if data:
@@ -288,6 +327,7 @@ class Viewer:
             "ttff_ms": None if self.tally.first_frame_s is None else self.tally.first_frame_s * 1000,
             "expected": expected, "received": received, "packets": self.tally.packets,
             "retransmissions": self.tally.retransmissions, "keyframes": self.tally.keyframes,
+            "keyframe_requests": self.tally.keyframe_requests,
             "session": urlsplit(self.session_url).path if self.session_url else None,  # as the server lists it
             "session_url": self.session_url,
             "latencies_ms": self.latencies(),
