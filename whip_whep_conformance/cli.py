@@ -3,7 +3,8 @@
 It is pytest with this project's suite and settings pinned, so the options are the same as
 `pytest` in the repository (`--endpoint`, `--live-inputs`, `--reports-dir`, …) and the exit codes
 are the suite's: 0 no Fail/Error, 1 a Fail or Error, 4 a usage error, 6 target unreachable.
-`--help` shows the suite's own options first, `--version` the suite's version.
+`--help` shows the suite's own options first, `--version` the suite's version. `load` is the load
+generator (whip_whep_conformance/load/), `merge` the matrix of runs side by side.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def merge(argv: list[str]) -> int:
 USAGE = """usage: whip-whep-conformance [options] [CASE ...]
        whip-whep-conformance merge RESULTS.json ... [-o matrix.html]   (runs side by side; merge --help)
        whip-whep-conformance clients [--whip-client=CMD] [--whep-client=CMD] [--manual=whip|whep] [options]
+       whip-whep-conformance load [--live-inputs=URL --api-token=T | --endpoint=WHIP --whep-endpoint=WHEP --token=T]
+           [--viewers=N|START:STOP:STEP] [--hold-s=S] [--publishers=N] [--codec=C] [--slo-ttff-ms=MS] [--slo-loss-pct=PCT]
+           [--slo-latency-ms=MS] [--max-rate=N] [--generators=SPEC,...] [--reports-dir=DIR]   (load --help)
 
 Tests a WHIP (RFC 9725) / WHEP server and writes reports/ (results.json, junit.xml, conformance.html).
 No target option: the embedded reference server is tested. CASE: a node id under the suite
@@ -45,6 +49,10 @@ values as --option=value. Exit codes: 0 no Fail or Error, 1 a Fail or Error, 4 u
 `clients` grades a WHIP/WHEP client instead: per scenario the embedded server misbehaves on purpose,
 the command runs with {url} and {token} filled in, and the client rows are graded (no client option:
 the project's own aiortc client). Same reports, profile options, --timeout-s, --requirement, --level.
+`load` measures how many viewers the target holds: a ramp of cheap WHEP viewers (a sample decoding for
+glass-to-glass latency) over execnet generator processes, per step loss, set-up and first-frame times and
+latency, the knee, into results.json (its load section) and conformance.html; exit 1 when an SLO is missed,
+4 usage error, 6 unreachable (load --help).
 """
 
 
@@ -141,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["merge"]:
         return merge(args[1:])
+    if args[:1] == ["load"]:
+        from whip_whep_conformance.load.run import main as load
+
+        return load(args[1:])
     clients = args[:1] == ["clients"]
     if clients:
         args = args[1:]

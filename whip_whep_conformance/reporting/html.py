@@ -16,7 +16,7 @@ from pathlib import Path
 
 from whip_whep_conformance.protocol.profiles import spec_rank
 from whip_whep_conformance.reporting.matrix import COLOURS
-from whip_whep_conformance.reporting.svg import media_plot
+from whip_whep_conformance.reporting.svg import load_plots, media_plot
 from whip_whep_conformance.reporting.results import requirement_verdicts
 from whip_whep_conformance.verdicts import Verdict
 
@@ -202,6 +202,39 @@ def _media(cases: list[dict], anchors: dict[int, str]) -> str:
             f'<div class="scroll"><table class="figures"><tr><th>target</th><th>case</th>{head}</tr>{body}</table></div></section>')
 
 
+LOAD_COLUMNS = (("viewers", "viewers"), ("connected", "connected"), ("refused", "refused"), ("failed", "failed"),
+                ("setup_ms", "set-up p50/p95 (ms)"), ("ttff_ms", "TTFF p50/p95 (ms)"), ("loss_pct", "loss p50/p95/max (%)"),
+                ("latency_ms", "glass-to-glass p50/p95 (ms)"), ("decoding", "decoding"), ("generator_cpu", "generator CPU"))
+
+
+def _load_cell(step: dict, key: str) -> str:
+    value = step.get(key)
+    if isinstance(value, dict):
+        return " / ".join("–" if v is None else f"{v:g}" for v in value.values())
+    if key == "generator_cpu":
+        return ", ".join(f"{c:.0%}" for c in value or []) + (" saturated" if step.get("generator_saturated") else "")
+    if key == "refused" and step.get("refusals"):
+        return f"{value} (" + ", ".join(f"{k}: {n}" for k, n in step["refusals"].items()) + ")"
+    return "–" if value is None else str(value)
+
+
+def _load(doc: dict) -> str:
+    """A load run (whip-whep-conformance load): its steps as plots and a table, the knee, why it ended."""
+    load = doc.get("load")
+    if not load:
+        return ""
+    steps = load.get("steps", [])
+    head = "".join(f"<th>{escape(label)}</th>" for _, label in LOAD_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{escape(_load_cell(s, key))}</td>" for key, _ in LOAD_COLUMNS) + "</tr>" for s in steps)
+    knee = load.get("knee")
+    ended = f" · ended: {escape(load['ended_by'])}" if load.get("ended_by") else ""
+    options = load.get("options", {})
+    return (f'<section id="load"><h2>Load</h2><p>{escape(str(load.get("target", "")))} · viewers {escape(str(options.get("viewers", "")))}'
+            f' · hold {options.get("hold_s", "")} s · {len(load.get("generators", []))} generator(s)'
+            f' · <b>knee: {knee if knee is not None else "none"}</b> viewers (loss p95 &lt; 1%, TTFF p95 &lt; 1 s){ended}</p>'
+            f'{load_plots(steps)}<div class="scroll"><table class="figures"><tr>{head}</tr>{body}</table></div></section>')
+
+
 def render(doc: dict) -> str:
     cases = doc.get("cases", [])
     anchors: dict[int, str] = {}
@@ -241,6 +274,9 @@ def render(doc: dict) -> str:
         f'{"".join(_case(cases[i], anchors[i]) for i in groups[key])}</section>'
         for key in ordered
     )
+    # a load run grades no case: no summary of verdicts
+    summary = (f'<h2>Summary</h2>\n<p id="filters">{filters}</p>\n<table class="summary">{summary_rows}</table>'
+               if cases or not doc.get("load") else "")
     error = f'<p class="error">Target unreachable: {escape(doc["error"])}</p>' if doc.get("error") else ""
     baseline = doc.get("baseline") or {}
     baseline_note = ""
@@ -278,10 +314,9 @@ ul.compliance li{{margin:.2em 0;font-weight:600}} .compliance .bad{{color:#b71c1
 {baseline_note}
 {_compliance(cases)}
 {_attention(cases, anchors)}
-<h2>Summary</h2>
-<p id="filters">{filters}</p>
-<table class="summary">{summary_rows}</table>
+{summary}
 {_media(cases, anchors)}
+{_load(doc)}
 {sections}
 <script>
 document.querySelectorAll('#filters input').forEach(box => box.addEventListener('change', () => {{

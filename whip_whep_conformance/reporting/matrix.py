@@ -36,6 +36,9 @@ def load(paths: list[Path]) -> list[dict]:
             raise ValueError(f"{path}: not a readable results.json ({exc})") from None
         if not str(doc.get("schema", "")).startswith("whip-whep-conformance/results/"):
             raise ValueError(f"{path}: not a whip-whep-conformance results.json (schema {doc.get('schema')!r})")
+        if doc.get("load") and not doc.get("cases"):
+            raise ValueError(f"{path}: a load run (whip-whep-conformance load) grades no requirement: "
+                             "nothing to set side by side (its figures are in its conformance.html)")
         doc["_path"] = str(path)
         docs.append(_redacted(doc))
     return docs

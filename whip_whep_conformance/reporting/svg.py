@@ -141,3 +141,68 @@ def media_plot(cases: list[dict]) -> str:
             with_latency, title="Glass-to-glass latency", legend="bar: p50 · orange tick: p95 · whisker: max",
             css_class="media-plot latency", maximum=peak, bars=_latency_bars))
     return f'<div class="plots">{"".join(charts)}</div>' if charts else ""
+
+
+# --- load runs: viewers against loss, time to first frame and latency (whip-whep-conformance load) ---------
+
+PLOT_H = 180  # height of a line chart's plot area
+LEFT = 44  # y tick labels
+SERIES_COLOURS = {"p50": "#1565c0", "p95": "#e65100", "max": "#6a1b9a"}
+
+
+def _line_chart(steps: list[dict], key: str, *, title: str, unit: str, names: tuple[str, ...]) -> str:
+    """One line per quantile (`names`) of `step[key]` against the step's viewer count; a step whose
+    generator was saturated is drawn hollow (its figures are the generator's limit)."""
+    points = [(s["viewers"], s[key].get(name), s.get("generator_saturated", False), name)
+              for s in steps for name in names if _number(s[key].get(name)) is not None]
+    x_step, x_end = _axis(max(s["viewers"] for s in steps))
+    y_step, y_end = _axis(max([v for _, v, _, _ in points] + [1.0]))
+    plot_w = WIDTH - LEFT - 12
+    bottom = TOP + PLOT_H
+
+    def x_of(value: float) -> float:
+        return round(LEFT + plot_w * value / x_end, 1)
+
+    def y_of(value: float) -> float:
+        return round(bottom - PLOT_H * min(value, y_end) / y_end, 1)
+
+    height = bottom + AXIS + 14
+    parts = [f'<svg class="load-plot {escape(key)}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
+             f'xmlns="http://www.w3.org/2000/svg" {FONT} font-size="11">', f"<title>{escape(title)}</title>",
+             f'<text x="0" y="15" font-size="13" font-weight="600">{escape(title)}</text>']
+    legend_x = 0.0
+    for name in names:
+        parts.append(f'<text x="{legend_x}" y="31" fill="{SERIES_COLOURS[name]}" font-weight="600">{name}</text>')
+        legend_x += len(name) * CHAR_PX + 12
+    parts.append(f'<text x="{legend_x}" y="31" fill="#555">hollow: generator saturated</text>')
+    for k in range(round(y_end / y_step) + 1):
+        y = y_of(y_step * k)
+        parts.append(f'<line x1="{LEFT}" y1="{y}" x2="{LEFT + plot_w}" y2="{y}" stroke="#e0e0e0"/>')
+        parts.append(f'<text x="{LEFT - 4}" y="{y + 4}" text-anchor="end" fill="#555">{y_step * k:g}</text>')
+    for k in range(round(x_end / x_step) + 1):
+        x = x_of(x_step * k)
+        parts.append(f'<text x="{x}" y="{bottom + 15}" text-anchor="middle" fill="#555">{x_step * k:g}</text>')
+    parts.append(f'<text x="{LEFT + plot_w}" y="{bottom + 29}" text-anchor="end" fill="#555">viewers · {escape(unit)}</text>')
+    parts.append(f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#777"/>'
+                 f'<line x1="{LEFT}" y1="{bottom}" x2="{LEFT + plot_w}" y2="{bottom}" stroke="#777"/>')
+    for name in names:
+        mine = [(x, v, sat) for x, v, sat, n in points if n == name]
+        colour = SERIES_COLOURS[name]
+        if len(mine) > 1:
+            path = " ".join(f"{x_of(x)},{y_of(v)}" for x, v, _ in mine)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
+        for x, v, sat in mine:
+            parts.append(f'<circle cx="{x_of(x)}" cy="{y_of(v)}" r="3" fill="{"#fff" if sat else colour}" stroke="{colour}">'
+                         f"<title>{x:g} viewers: {name} {v:g} {escape(unit)}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def load_plots(steps: list[dict]) -> str:
+    """The load run's charts (viewers against loss, TTFF and latency), or "" without a measured step."""
+    if not steps:
+        return ""
+    charts = [_line_chart(steps, "loss_pct", title="Packet loss across viewers", unit="%", names=("p50", "p95", "max")),
+              _line_chart(steps, "ttff_ms", title="Time to first frame of the step's joiners", unit="ms", names=("p50", "p95")),
+              _line_chart(steps, "latency_ms", title="Glass-to-glass latency (decoding sample)", unit="ms", names=("p50", "p95"))]
+    return f'<div class="plots">{"".join(charts)}</div>'
