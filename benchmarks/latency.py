@@ -113,8 +113,10 @@ async def publish(http: httpx.AsyncClient, codec: str, whip_url: str, own_proces
 
 
 async def run(codecs: list[str], trials: int, frames: int, viewers: int = 1,
-              faults: list[str] | None = None, publisher_own_process: bool = False) -> dict[str, tuple[list[float], list[int]]]:
-    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=faults or [], ice_servers=[])
+              faults: list[str] | None = None, publisher_own_process: bool = False,
+              relay_workers: int = 1) -> dict[str, tuple[list[float], list[int]]]:
+    server = EmbeddedServer(profiles.CLOUDFLARE, token=False, faults=faults or [], ice_servers=[],
+                            extra_args=[f"--relay-workers={relay_workers}"] if relay_workers > 1 else None)
     server.start()
     peer.restrict_host_addresses(["127.0.0.1"])
     results: dict[str, tuple[list[float], list[int]]] = {}
@@ -155,11 +157,14 @@ def main() -> None:
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help="start the server with this fault (e.g. no-gop-cache); repeatable")
     parser.add_argument("--publisher-process", action="store_true", help="publish from a process of its own")
+    parser.add_argument("--relay-workers", type=int, default=1, metavar="N",
+                        help="start the server with --relay-workers=N: joiners' set-up (peer connection, DTLS) on N processes")
     args = parser.parse_args()
-    results = asyncio.run(run(args.codecs, args.trials, args.frames, args.together, args.fault, args.publisher_process))
+    results = asyncio.run(run(args.codecs, args.trials, args.frames, args.together, args.fault, args.publisher_process,
+                              args.relay_workers))
     joined = f"{args.trials} trials x {args.together} viewers joining together" if args.together > 1 else f"{args.trials} viewers"
     print(f"\n{'codec':6} {'TTFF median':>12} {'TTFF p95':>9} {'latency p50':>12} {'p95':>5} {'max':>5}  (ms; "
-          f"{joined} x {args.frames} frames; faults: {', '.join(args.fault) or 'none'})")
+          f"{joined} x {args.frames} frames; faults: {', '.join(args.fault) or 'none'}; relay workers: {args.relay_workers})")
     for codec, (ttffs, latencies) in results.items():
         print(f"{codec:6} {statistics.median(ttffs):12.0f} {quantile(ttffs, 0.95):9.0f} "
               f"{quantile(latencies, 0.5):12.0f} {quantile(latencies, 0.95):5.0f} {max(latencies):5.0f}")
