@@ -48,6 +48,7 @@ class Generator:
         self.ice_servers: list[str] = []
         self._window = (time.monotonic(), cpu_seconds())
         self.stopped = False
+        self.starting: set[asyncio.Task] = set()  # viewers' set-ups under way
 
     async def handle(self, command: tuple) -> dict:
         what = command[0]
@@ -77,28 +78,44 @@ class Generator:
         raise ValueError(f"unknown command {what!r}")
 
     async def add(self, spec: dict) -> list[dict]:
-        """Start the viewers `spec` names, at most `rate` POSTs a second; their set-up outcomes."""
+        """Start the viewers `spec` names, at most `rate` POSTs a second; their set-up outcomes.
+
+        Cancelled (a "stop" came), it starts no more; the viewers already started are in `self.viewers`
+        and their set-ups in `self.starting`, which `stop` lets finish (a POST cut short could leave a
+        session whose URL nobody knows) before it deletes them."""
         bucket = TokenBucket(float(spec["rate"]))
         fresh: list[Viewer] = []
-        tasks = []
+        started: list[asyncio.Task] = []
         for index, step, url, decoding in spec["viewers"]:
             await bucket.take()
             kind = DecodingViewer if decoding else Viewer
             viewer = kind(index, step, url, self.token, self.ice_servers)
             fresh.append(viewer)
-            tasks.append(asyncio.ensure_future(viewer.start(self.http, self.timeout_s)))
-        self.viewers += fresh
-        done = await asyncio.gather(*tasks, return_exceptions=True)
-        for viewer, outcome in zip(fresh, done):
-            if isinstance(outcome, BaseException):
-                viewer.state, viewer.error = "failed", f"{type(outcome).__name__}: {outcome}"
+            self.viewers.append(viewer)
+            task = asyncio.ensure_future(self._start(viewer))
+            self.starting.add(task)
+            task.add_done_callback(self.starting.discard)
+            started.append(task)
+        if started:
+            await asyncio.wait(started)  # not gather: a cancel of the add leaves the set-ups running
         return [v.record() for v in fresh]
 
+    async def _start(self, viewer: Viewer) -> None:
+        try:
+            await viewer.start(self.http, self.timeout_s)
+        except Exception as exc:
+            viewer.state, viewer.error = "failed", f"{type(exc).__name__}: {exc}"
+
     async def stop(self) -> dict:
-        """DELETE every session and close every peer, each within a deadline."""
+        """DELETE every session and close every peer, each within a deadline (set-ups still under way
+        first finish, within theirs: POST, then ICE/DTLS)."""
         if self.stopped:
             return {"viewers": [], "undeleted": []}
         self.stopped = True
+        if self.starting:
+            _, late = await asyncio.wait(set(self.starting), timeout=2 * self.timeout_s + 5)
+            for task in late:
+                task.cancel()
 
         async def one(viewer: Viewer) -> bool:
             try:
@@ -137,6 +154,9 @@ def serve(channel, local: bool = False) -> None:
 
 
 async def _serve(channel) -> None:
+    """Commands arrive as (id, command) and each reply carries its id. An "add" runs as a task, so a "stop"
+    is taken as soon as it arrives: the add is cancelled (no more POSTs, no reply) and every session made so
+    far is deleted."""
     loop = asyncio.get_running_loop()
     commands: asyncio.Queue = asyncio.Queue()
 
@@ -147,22 +167,39 @@ async def _serve(channel) -> None:
             except Exception:
                 item = None
             loop.call_soon_threadsafe(commands.put_nowait, item)
-            if item is None or item[0] == "stop":
+            if item is None or item[1][0] == "stop":
                 return
 
     threading.Thread(target=read, daemon=True).start()
     generator = Generator()
+    adding: set[asyncio.Task] = set()
+
+    async def answer(ident: int, command: tuple) -> None:
+        try:
+            reply = await generator.handle(command)
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        channel.send({"id": ident, **reply})
+
     try:
         while True:
-            command = await commands.get()
-            if command is None:
+            item = await commands.get()
+            if item is None:
                 return
-            try:
-                reply = await generator.handle(tuple(command))
-            except Exception as exc:
-                reply = {"error": f"{type(exc).__name__}: {exc}"}
-            channel.send(reply)
+            ident, command = item[0], tuple(item[1])
+            if command[0] == "add":
+                task = loop.create_task(answer(ident, command))
+                adding.add(task)
+                task.add_done_callback(adding.discard)
+                continue
+            if command[0] == "stop":
+                for task in list(adding):
+                    task.cancel()
+                await asyncio.gather(*adding, return_exceptions=True)
+            await answer(ident, command)
             if command[0] == "stop":
                 return
     finally:
+        for task in list(adding):
+            task.cancel()
         await generator.stop()

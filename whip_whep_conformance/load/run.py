@@ -165,6 +165,8 @@ class Run:
             code, self.ended_by = EXIT_INTERRUPTED, "interrupted (Ctrl-C)"
             raise
         finally:
+            # a second SIGTERM during the cleanup must not cancel it mid-DELETE
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: None)
             left = await self._cleanup()
             if left:
                 self.say(f"could not delete {len(left)}: {', '.join(left[:5])}")
@@ -185,7 +187,7 @@ class Run:
             self.say(f"embedded reference server at {self.target.server.base_url}")
         settings = {"token": self.target.target.token, "timeout_s": options.timeout_s, "ice_hosts": options.ice_host,
                     "verify": self.target.target.verify}
-        info = await asyncio.to_thread(self.generators.open, settings)
+        info = await self.generators.open(settings)
         self.say("generators: " + "; ".join(f"{spec} (pid {i['pid']} on {i['host']})" for spec, i in zip(options.specs, info)))
         count = len(self.generators)
         # the stamps carry the publisher's CLOCK_MONOTONIC: only a generator on this machine can read latency
@@ -236,22 +238,25 @@ class Run:
         self.sessions[record["session_url"]] = generator
 
     async def _cleanup(self) -> list[str]:
-        """Stop the generators (each DELETEs its viewers), then the publishers and the live inputs."""
-        if len(self.generators):
-            try:
-                replies = await self.generators.ask_all(("stop",), 2 * self.options.timeout_s + 60)
-                undeleted = {u for reply in replies for u in reply.get("undeleted", [])}
-                for g, reply in enumerate(replies):
-                    for record in reply.get("viewers", []):
-                        self.final.append({"generator": g, "session": record["session"], "status": record["status"],
-                                           "packets": record["packets"], "step": record["step"],
-                                           "setup_ms": record["setup_ms"], "ttff_ms": record["ttff_ms"],
-                                           "decoding": record["decoding"], "state": record["state"]})
-                        if record["session_url"] and record["session_url"] not in undeleted:
-                            LEFTOVERS.discard(record["session_url"])
-            except (GeneratorError, asyncio.TimeoutError) as exc:
-                self.say(f"generators did not all stop: {exc}; their sessions are swept")
-            await asyncio.to_thread(self.generators.close)
+        """Stop the generators (each DELETEs its viewers), then the publishers and the live inputs. Every
+        session a stop reply lists as undeleted is registered (also one whose "add" reply never came), so
+        the sweep retries it and the report lists it; the gateways close only after the stop replies."""
+        replies = await self.generators.ask_each(("stop",), 2 * self.options.timeout_s + 60) if len(self.generators) else []
+        for g, reply in enumerate(replies):
+            if isinstance(reply, BaseException):
+                self.say(f"generator {self.options.specs[g]} did not stop: {reply}; its sessions are swept")
+                continue
+            undeleted = set(reply.get("undeleted", []))
+            for url in undeleted:
+                self._register({"session_url": url}, g)
+            for record in reply.get("viewers", []):
+                self.final.append({"generator": g, "session": record["session"], "status": record["status"],
+                                   "packets": record["packets"], "step": record["step"],
+                                   "setup_ms": record["setup_ms"], "ttff_ms": record["ttff_ms"],
+                                   "decoding": record["decoding"], "state": record["state"]})
+                if record["session_url"] and record["session_url"] not in undeleted:
+                    LEFTOVERS.discard(record["session_url"])
+        await asyncio.to_thread(self.generators.close)  # also a gateway whose remote_exec failed
         return await self.target.teardown()
 
     def _section(self, left: list[str]) -> dict:
