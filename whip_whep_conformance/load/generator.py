@@ -71,11 +71,20 @@ class Generator:
         if what == "report":
             started, cpu = self._window
             wall = max(time.monotonic() - started, 1e-6)
-            return {"viewers": [v.record() for v in self.viewers], "cpu": (cpu_seconds() - cpu) / wall,
+            return {"viewers": [self._now(v) for v in self.viewers], "cpu": (cpu_seconds() - cpu) / wall,
                     "window_s": wall}
         if what == "stop":
             return await self.stop()
         raise ValueError(f"unknown command {what!r}")
+
+    @staticmethod
+    def _now(viewer: Viewer) -> dict:
+        """The viewer's record with its connection as it is now: one that connected and then dropped
+        (ICE consent lost, DTLS closed) is "dropped", not "connected"."""
+        record = viewer.record()
+        if record["state"] == "connected" and viewer.pc is not None and viewer.pc.connectionState != "connected":
+            record["state"], record["error"] = "dropped", f"connection {viewer.pc.connectionState} after it was up"
+        return record
 
     async def add(self, spec: dict) -> list[dict]:
         """Start the viewers `spec` names, at most `rate` POSTs a second; their set-up outcomes.
