@@ -33,6 +33,15 @@ def source(local: bool) -> str:
 STOP_TIMEOUT_S = 20.0
 
 
+def boot_id() -> str:
+    """This machine's boot id (a host name can repeat across machines and containers; this does not)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as file:
+            return file.read().strip()
+    except OSError:
+        return f"host:{socket.gethostname()}"
+
+
 def cpu_seconds() -> float:
     """This process's CPU time (every thread), user and system."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -60,9 +69,11 @@ class Generator:
             self.http = httpx.AsyncClient(timeout=self.timeout_s, verify=settings.get("verify", True))
             peer.restrict_host_addresses(settings.get("ice_hosts") or None)
             Viewer.unprotect_all = bool(settings.get("unprotect_all"))
-            return {"pid": os.getpid(), "host": socket.gethostname(), "cores": os.cpu_count()}
-        if what == "add":
-            return {"added": await self.add(command[1])}
+            return {"pid": os.getpid(), "host": socket.gethostname(), "cores": os.cpu_count(), "boot_id": boot_id()}
+        if what == "add":  # the join's CPU too: a generator saturated while setting viewers up measures itself
+            started, cpu = time.monotonic(), cpu_seconds()
+            added = await self.add(command[1])
+            return {"added": added, "cpu": (cpu_seconds() - cpu) / max(time.monotonic() - started, 1e-6)}
         if what == "window":
             for viewer in self.viewers:
                 viewer.window()

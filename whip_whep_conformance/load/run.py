@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import datetime as dt
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from whip_whep_conformance.harness.leftovers import LEFTOVERS
 from whip_whep_conformance.harness.player import VIDEO_CODECS
 from whip_whep_conformance.harness.target import is_loopback
 from whip_whep_conformance.harness.usage import OptionError, did_you_mean, target_mode
+from whip_whep_conformance.load.generator import boot_id, cpu_seconds
 from whip_whep_conformance.load.generators import GeneratorError, Generators, default_specs
 from whip_whep_conformance.load.ramp import Slos, StepFigures, console_line, knee, parse_viewers
 from whip_whep_conformance.load.report import write_reports
@@ -45,7 +45,8 @@ local process per core. Each needs whip-whep-conformance installed in that Pytho
 
 Writes DIR/results.json (a `load` section) and DIR/conformance.html (plots). Exit codes: 0 done (every SLO met),
 1 the target missed an SLO, 2 interrupted (Ctrl-C; reports written, everything deleted), 4 usage error,
-5 inconclusive (an SLO broke on a step where a generator was saturated), 6 the target is unreachable or cannot
+5 inconclusive (an SLO broke on a step where a generator was saturated or the publisher slowed, or
+--slo-latency-ms was given and no viewer decodes: no generator on the publisher's machine), 6 the target is unreachable or cannot
 be load-tested (or a generator could not be started)."""
 
 
@@ -191,13 +192,14 @@ class Run:
         self.say("generators: " + "; ".join(f"{spec} (pid {i['pid']} on {i['host']})" for spec, i in zip(options.specs, info)))
         count = len(self.generators)
         # the stamps carry the publisher's CLOCK_MONOTONIC: only a generator on this machine can read latency
-        local = {g for g, i in enumerate(info) if i["host"] == socket.gethostname()}
+        local = {g for g, i in enumerate(info) if i.get("boot_id") == boot_id()}
         total = 0
         for number, asked in enumerate(options.steps, 1):
             shares: list[list] = [[] for _ in range(count)]
             for index in range(total, asked):
                 decoding = index % count in local and (index // count) % options.decode_every == 0  # the sample
                 shares[index % count].append((index, number, play_urls[index % len(play_urls)], decoding))
+            step_from = (time.monotonic(), cpu_seconds())
             rate = options.max_rate / count
             deadline = (asked - total) / options.max_rate + 2 * options.timeout_s + 30
             added = await self.generators.ask([("add", {"viewers": share, "rate": rate}) for share in shares], deadline)
@@ -210,22 +212,35 @@ class Run:
             self.say(f"step {number}: {asked - sum(len(s) for s in shares)} + {sum(len(s) for s in shares)} viewers, "
                      f"{up} of the new connected; holding {options.hold_s:g} s")
             await self.generators.ask_all(("window",), options.timeout_s + 30)
+            sent_from, hold_from = await self.target.packets_sent(), time.monotonic()
             await asyncio.sleep(options.hold_s)  # the step's measurement window
             reports = await self.generators.ask_all(("report",), options.timeout_s + 30)
+            pps = (await self.target.packets_sent() - sent_from) / max(time.monotonic() - hold_from, 1e-6)
+            baseline = self.steps[0]["publisher_packets_per_s"] if self.steps else None
             figures = StepFigures(number, asked, [r for reply in reports for r in reply["viewers"]],
                                   [reply["cpu"] for reply in reports],
-                                  sum(reply["window_s"] for reply in reports) / len(reports)).figures()
+                                  sum(reply["window_s"] for reply in reports) / len(reports),
+                                  join_cpu=[reply["cpu"] for reply in added],
+                                  master_cpu=(cpu_seconds() - step_from[1]) / max(time.monotonic() - step_from[0], 1e-6),
+                                  publisher_packets_per_s=pps if self.target.publications else None,
+                                  publisher_baseline=baseline).figures()
             self.steps.append(figures)
             self.say(console_line(figures))
             broken = self.slos.broken(figures)
             if broken:
                 self.ended_by = f"step {number} ({asked} viewers) broke an SLO: {'; '.join(broken)}"
-                if figures["generator_saturated"]:
-                    self.say(f"ramp ended, inconclusive: {self.ended_by}, but a generator was saturated "
-                             "(add generators: --generators)")
+                if figures["generator_saturated"] or figures["publisher_slowed"]:
+                    why = ("a generator was saturated (add generators: --generators)" if figures["generator_saturated"]
+                           else "the publisher slowed (the master's CPU or its packets/s)")
+                    self.say(f"ramp ended, inconclusive: {self.ended_by}, but {why}")
                     return EXIT_INCONCLUSIVE
                 self.say(f"ramp ended: {self.ended_by}")
                 return EXIT_SLO_MISSED
+            unmeasured = self.slos.unmeasured(figures)
+            if unmeasured:
+                self.ended_by = f"step {number} ({asked} viewers) could not check an SLO: {'; '.join(unmeasured)}"
+                self.say(f"ramp ended, inconclusive: {self.ended_by}")
+                return EXIT_INCONCLUSIVE
         found = knee(self.steps)
         self.say(f"knee: {found if found is not None else 'none'} viewers "
                  f"(the most a step held with loss p95 < 1% and TTFF p95 < 1 s)")
