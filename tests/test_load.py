@@ -111,6 +111,14 @@ def test_an_unreachable_target_exits_6(tmp_path: Path) -> None:
     assert run.returncode == 6 and "unreachable" in run.stderr, f"exit {run.returncode}: {run.stderr[-1000:]}"
 
 
+def test_a_generator_that_cannot_start_exits_7_and_says_so(tmp_path: Path) -> None:
+    """The load tool's own failure, not the target's: a distinct exit code and message."""
+    run = load("--viewers=1", "--hold-s=1", "--generators=socket=127.0.0.1:9", f"--reports-dir={tmp_path}")
+    html = (tmp_path / "conformance.html").read_text()
+    assert (run.returncode, "Load generator failed" in html, "Target unreachable" in html) == (7, True, False), \
+        f"exit {run.returncode}: {run.stderr[-1000:]}"
+
+
 @pytest.mark.parametrize("viewers", ["10:5:1", "many", "0", "1:2"])
 def test_bad_viewers_is_a_usage_error(viewers: str, tmp_path: Path) -> None:
     run = load(f"--viewers={viewers}", f"--reports-dir={tmp_path}")

@@ -31,6 +31,7 @@ def source(local: bool) -> str:
     """What a master sends through execnet to start a generator in the gateway's process."""
     return f"from whip_whep_conformance.load.generator import serve; serve(channel, local={local!r})"
 STOP_TIMEOUT_S = 20.0
+DELETES_AT_ONCE = 20  # the final DELETEs, bounded (never a thousand at once; httpx's pool holds 100)
 
 
 def boot_id() -> str:
@@ -137,11 +138,14 @@ class Generator:
             for task in late:
                 task.cancel()
 
+        gate = asyncio.Semaphore(DELETES_AT_ONCE)
+
         async def one(viewer: Viewer) -> bool:
-            try:
-                return await asyncio.wait_for(viewer.stop(self.http), STOP_TIMEOUT_S)
-            except (asyncio.TimeoutError, Exception):
-                return False
+            async with gate:
+                try:
+                    return await asyncio.wait_for(viewer.stop(self.http), STOP_TIMEOUT_S)
+                except (asyncio.TimeoutError, Exception):
+                    return False
 
         deleted = await asyncio.gather(*(one(v) for v in self.viewers))
         await self.http.aclose()
@@ -162,7 +166,8 @@ def serve(channel, local: bool = False) -> None:
     """The gateway's entry point: commands in, replies out, until "stop" or the channel closes.
 
     `local`: a process the master started (popen): it leaves the terminal's process group, so a Ctrl-C
-    reaches only the master, which stops it cleanly, and it dies with the master. A process on another
+    reaches only the master, which stops it cleanly, and it gets SIGTERM when the master dies, on which it
+    deletes its sessions and ends. A process on another
     machine (ssh, a socket server) is left as it is: its channel closing ends the generator."""
     if local:
         try:
@@ -191,6 +196,10 @@ async def _serve(channel) -> None:
                 return
 
     threading.Thread(target=read, daemon=True).start()
+    try:  # the parent-death signal (a local generator whose master died hard): delete the sessions, then end
+        loop.add_signal_handler(signal.SIGTERM, commands.put_nowait, None)
+    except (RuntimeError, ValueError):  # not the main thread: SIGTERM ends the process as before
+        pass
     generator = Generator()
     adding: set[asyncio.Task] = set()
 

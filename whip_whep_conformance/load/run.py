@@ -22,6 +22,7 @@ from whip_whep_conformance.load.target import LoadTarget, Unreachable
 from whip_whep_conformance.webrtc import peer
 
 EXIT_OK, EXIT_SLO_MISSED, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_UNREACHABLE = 0, 1, 2, 4, 5, 6
+EXIT_GENERATOR = 7  # the load tool's own failure (a generator did not start or stopped answering), not the target's
 
 USAGE = """whip-whep-conformance load [--live-inputs=URL --api-token=T | --endpoint=WHIP --whep-endpoint=WHEP --token=T]
        [--viewers=N|START:STOP:STEP] [--hold-s=S] [--publishers=N] [--codec=vp8|vp9|h264]
@@ -47,7 +48,7 @@ Writes DIR/results.json (a `load` section) and DIR/conformance.html (plots). Exi
 1 the target missed an SLO, 2 interrupted (Ctrl-C; reports written, everything deleted), 4 usage error,
 5 inconclusive (an SLO broke on a step where a generator was saturated or the publisher slowed, or
 --slo-latency-ms was given and no viewer decodes: no generator on the publisher's machine), 6 the target is unreachable or cannot
-be load-tested (or a generator could not be started)."""
+be load-tested, 7 a load generator could not be started or stopped answering (the load tool's failure)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -144,6 +145,7 @@ class Run:
         self.steps: list[dict] = []
         self.final: list[dict] = []  # each viewer's counts after its DELETE
         self.ended_by = ""  # why the ramp stopped before its last step
+        self.failed: str | None = None  # "generator": the run failed on a load generator, not on the target
         self.sessions: dict[str, int] = {}  # viewer session URLs registered with the leftovers -> generator
 
     def say(self, text: str) -> None:
@@ -160,7 +162,7 @@ class Run:
             code, error = EXIT_UNREACHABLE, self.target.redact(str(exc))
             print(f"whip-whep-conformance load: {error}", file=sys.stderr)
         except GeneratorError as exc:
-            code, error = EXIT_UNREACHABLE, str(exc)
+            code, error, self.failed = EXIT_GENERATOR, str(exc), "generator"
             print(f"whip-whep-conformance load: {error}", file=sys.stderr)
         except asyncio.CancelledError:
             code, self.ended_by = EXIT_INTERRUPTED, "interrupted (Ctrl-C)"
@@ -286,6 +288,7 @@ class Run:
             "steps": self.steps,
             "knee": knee(self.steps),
             "ended_by": self.ended_by or None,
+            "failed": self.failed,
             "viewers": self.final,
             "undeleted": [self.target.redact(u) for u in left],
         }

@@ -103,9 +103,9 @@ class LoadTarget:
         return urls.whep_url
 
     async def _publish(self, whip_url: str) -> None:
-        publication = await publish(self.http, whip_url, self.target.token, self.codec, self.ice_servers, self.timeout_s)
-        if publication.session_url:
-            LEFTOVERS.add(publication.session_url, {"Authorization": f"Bearer {self.target.token}"} if self.target.token else {})
+        auth = {"Authorization": f"Bearer {self.target.token}"} if self.target.token else {}
+        publication = await publish(self.http, whip_url, self.target.token, self.codec, self.ice_servers, self.timeout_s,
+                                    created=lambda url: LEFTOVERS.add(url, auth))  # swept if its ICE/DTLS is cut short
         self.publications.append(publication)
 
     async def packets_sent(self) -> int:

@@ -253,7 +253,7 @@ class Viewer:
             original = protocol.datagram_received
 
             def datagram_received(data: bytes, addr, original=original) -> None:
-                if 127 < data[0] < 192 and not 192 <= data[1] <= 208:  # RTP, not RTCP (RFC 5761 §4, RFC 7983)
+                if len(data) >= 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 208:  # RTP, not RTCP (RFC 5761 §4, RFC 7983)
                     try:
                         tally.packet(data, unprotect)
                     except Exception:  # pylibsrtp.Error: the frame's first packet failed authentication
