@@ -54,13 +54,19 @@ class Generators:
         for number, channel in enumerate(self.channels):
             self._waiting.append({})
             self._ended.append(None)
-            channel.setcallback(lambda item, number=number: loop.call_soon_threadsafe(self._arrived, number, item),
-                                endmarker=_ENDED)
+            channel.setcallback(lambda item, number=number: self._hand_over(loop, number, item), endmarker=_ENDED)
         self.info = await self.ask_all(("configure", settings), timeout_s)
         return self.info
 
     def __len__(self) -> int:
         return len(self.channels)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop, number: int, item) -> None:
+        """execnet's receiver thread: the item goes to the event loop (dropped once the loop is closed)."""
+        try:
+            loop.call_soon_threadsafe(self._arrived, number, item)
+        except RuntimeError:
+            pass
 
     def _arrived(self, number: int, item) -> None:
         """A reply (or the channel's end) from generator `number`, in the event loop's thread."""
