@@ -109,3 +109,18 @@ def test_a_steady_stream_is_not_counted_as_loss() -> None:
     tally, now = one_second_of_packets()
     now[0] += 0.01
     assert tally.loss() == (100, 100), f"(expected, received) at the window's end: {tally.loss()}"
+
+
+def test_a_keyframe_whose_first_packet_comes_late_is_a_first_frame() -> None:
+    """Reordered: the keyframe's second packet arrives before its first; the frame is complete all the same."""
+    key = frames(100, 1)  # one keyframe of three packets
+    tally = tally_of([key[1], key[0], key[2]])
+    assert (tally.keyframes, tally.first_frame_s is not None) == (1, True), \
+        f"one keyframe, a first frame: {tally.keyframes}, {tally.first_frame_s}"
+
+
+def test_a_keyframe_whose_marker_comes_before_its_first_packet_is_a_first_frame() -> None:
+    key = frames(100, 1)
+    tally = tally_of([key[2], key[1], key[0]])
+    assert (tally.keyframes, tally.first_frame_s is not None) == (1, True), \
+        f"one keyframe, a first frame: {tally.keyframes}, {tally.first_frame_s}"

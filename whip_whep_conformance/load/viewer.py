@@ -62,7 +62,7 @@ class SsrcCount:
     keyframe being assembled."""
 
     __slots__ = ("highest", "base", "received", "ring", "last_ts", "key_ts", "key_first", "key_count", "mime", "video",
-                 "first", "first_at", "last_at")
+                 "first", "first_at", "last_at", "frame_first", "frame_count", "frame_marker", "key_last")
 
     def __init__(self, ext: int, mime: str) -> None:
         self.highest = ext - 1
@@ -76,6 +76,8 @@ class SsrcCount:
         self.mime = mime
         self.video = mime.startswith("video")
         self.first, self.first_at, self.last_at = ext, -1.0, -1.0  # for the rate a silence is counted at
+        self.frame_first, self.frame_count, self.frame_marker = ext, 0, -1  # the frame being received
+        self.key_last = -1  # the keyframe's marker packet
 
 
 class Tally:
@@ -137,17 +139,31 @@ class Tally:
         if not stream.video:
             return
         if ts != stream.last_ts:
-            stream.last_ts = ts
+            stream.last_ts, stream.frame_first, stream.frame_count, stream.frame_marker = ts, ext, 0, -1
+            inspect = True
+        else:  # a packet before the one inspected (reordered) may be the frame's start
+            inspect = ext < stream.frame_first and ts != stream.key_ts
+            if inspect:
+                stream.frame_first = ext
+        stream.frame_count += 1
+        if second & 0x80:
+            stream.frame_marker = ext
+        if inspect:
             clear = data if unprotect is None else unprotect(data)
             if ts != stream.key_ts and is_keyframe(stream.mime, payload_of(clear)):
                 self.keyframes += 1
-                stream.key_ts, stream.key_first, stream.key_count = ts, ext, 0
+                # the frame's packets seen before its first one count too
+                stream.key_ts, stream.key_first, stream.key_count = ts, ext, stream.frame_count - 1
+                stream.key_last = stream.frame_marker
             elif self.first_frame_s is None and self.request_keyframe is not None:
                 self._ask_keyframe(ssrc)
         if ts == stream.key_ts:
             stream.key_count += 1
-            if second & 0x80 and self.first_frame_s is None and stream.key_count == ext - stream.key_first + 1:
-                self.first_frame_s = time.monotonic() - self.started  # its last packet, none missing
+            if second & 0x80:
+                stream.key_last = ext
+            if self.first_frame_s is None and stream.key_last >= stream.key_first \
+                    and stream.key_count == stream.key_last - stream.key_first + 1:
+                self.first_frame_s = time.monotonic() - self.started  # every packet from its first to its marker
 
     def _ask_keyframe(self, ssrc: int) -> None:
         """A frame that cannot be decoded without a keyframe came first: ask for one, at most every
