@@ -81,3 +81,46 @@ def test_a_viewer_whose_first_frame_is_a_keyframe_never_asks_for_one() -> None:
     for packet in frames(100, 20, key_every=10):  # a keyframe first, then deltas
         tally.packet(packet)
     assert (tally.first_frame_s is not None, asked) == (True, []), f"no PLI once a keyframe is complete: {asked}"
+
+
+def one_second_of_packets() -> tuple[Tally, list[float]]:
+    """A tally on a made-up clock fed 100 packets over 1 s (one every 10 ms) from its window's start."""
+    now = [0.0]
+    tally = Tally()
+    tally.learn(ANSWER)
+    tally.clock = lambda: now[0]
+    tally.window()
+    for i, packet in enumerate(frames(100, 34)[:100]):
+        now[0] = i * 0.01
+        tally.packet(packet)
+    return tally, now
+
+
+def test_a_stream_that_stops_is_counted_as_loss_at_its_own_rate() -> None:
+    """2 s of nothing before the window ends: the silence is loss (about 200 packets at the stream's rate),
+    not a perfect count of the first second."""
+    tally, now = one_second_of_packets()
+    now[0] += 2.0
+    expected, received = tally.loss()
+    assert received == 100 and 290 <= expected <= 310, f"(expected, received) after 2 s of silence: {(expected, received)}"
+
+
+def test_a_steady_stream_is_not_counted_as_loss() -> None:
+    tally, now = one_second_of_packets()
+    now[0] += 0.01
+    assert tally.loss() == (100, 100), f"(expected, received) at the window's end: {tally.loss()}"
+
+
+def test_a_keyframe_whose_first_packet_comes_late_is_a_first_frame() -> None:
+    """Reordered: the keyframe's second packet arrives before its first; the frame is complete all the same."""
+    key = frames(100, 1)  # one keyframe of three packets
+    tally = tally_of([key[1], key[0], key[2]])
+    assert (tally.keyframes, tally.first_frame_s is not None) == (1, True), \
+        f"one keyframe, a first frame: {tally.keyframes}, {tally.first_frame_s}"
+
+
+def test_a_keyframe_whose_marker_comes_before_its_first_packet_is_a_first_frame() -> None:
+    key = frames(100, 1)
+    tally = tally_of([key[2], key[1], key[0]])
+    assert (tally.keyframes, tally.first_frame_s is not None) == (1, True), \
+        f"one keyframe, a first frame: {tally.keyframes}, {tally.first_frame_s}"

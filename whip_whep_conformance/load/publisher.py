@@ -4,6 +4,7 @@ so the decoding viewers can read each frame's capture time (webrtc.stamp) for gl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urljoin
 
 import httpx
@@ -24,8 +25,10 @@ class Publication:
 
 
 async def publish(http: httpx.AsyncClient, whip_url: str, token: str | None, codec: str,
-                  ice_servers: list[str], timeout_s: float) -> Publication:
-    """A connected WHIP publisher sending stamped `codec` video and Opus to `whip_url`."""
+                  ice_servers: list[str], timeout_s: float,
+                  created: Callable[[str], None] = lambda url: None) -> Publication:
+    """A connected WHIP publisher sending stamped `codec` video and Opus to `whip_url`. `created` gets the
+    session URL right after the 201, before ICE/DTLS: a Ctrl-C during them leaves a session to sweep."""
     pc = player.publisher(codec, ice_servers)
     auth = {"Authorization": f"Bearer {token}"} if token else {}
     try:
@@ -36,6 +39,8 @@ async def publish(http: httpx.AsyncClient, whip_url: str, token: str | None, cod
                                 f"{response.reason_phrase}: {response.text[:200]!r}")
         session_url = urljoin(str(response.url), response.headers["Location"]) if response.headers.get("Location") else None
         publication = Publication(pc, session_url)
+        if session_url:
+            created(session_url)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
         except Exception as exc:  # aiortc's parser raises bare AssertionError/ValueError

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from whip_whep_conformance.harness.measurement import quantile
 
 SATURATED_CPU = 0.85  # a generator process using this much of one core measures itself, not the target
+PUBLISHER_SLOWED = 0.8  # a publisher sending under this share of the first step's packets/s has slowed
 KNEE_LOSS_PCT, KNEE_TTFF_MS = 1.0, 1000.0  # the knee: the most viewers with loss < 1% and TTFF p95 < 1 s
 
 
@@ -57,11 +58,18 @@ class Slos:
             if limit is None:
                 continue
             if value is None:
-                if name != "glass-to-glass p95" or step["decoding"]:
+                if name != "glass-to-glass p95" or step["decoding"]:  # no decoding viewer: unmeasured()
                     missed.append(f"{name} not measured (no viewer got {'a frame' if unit == 'ms' else 'media'})")
             elif value > limit:
                 missed.append(f"{name} {value:g} {unit} > {limit:g} {unit}")
         return missed
+
+
+    def unmeasured(self, step: dict) -> list[str]:
+        """SLOs the step could not check at all (not the target's doing): a latency SLO with no decoding viewer."""
+        if self.latency_ms is not None and not step["decoding"]:
+            return ["--slo-latency-ms: no viewer decodes (a stamp is read only by a generator on the publisher's machine)"]
+        return []
 
 
 def _summary(values: list[float], *, top: bool = False) -> dict:
@@ -89,6 +97,10 @@ class StepFigures:
     records: list[dict] = field(default_factory=list)  # every viewer's report at the end of the window
     cpu: list[float] = field(default_factory=list)  # each generator's share of one core over the window
     window_s: float = 0.0
+    join_cpu: list[float] = field(default_factory=list)  # each generator's share of one core while its viewers joined
+    master_cpu: float | None = None  # the master's (the publishers encode in it) over the join and the hold
+    publisher_packets_per_s: float | None = None  # what the publishers sent over the hold
+    publisher_baseline: float | None = None  # the first step's: a step well below it had a slowed publisher
 
     def figures(self) -> dict:
         joined = [r for r in self.records if r["step"] == self.number]
@@ -104,7 +116,10 @@ class StepFigures:
             losses.append(100.0 * (expected - received) / expected if expected > 0 else 100.0)
         latencies = [float(v) for r in alive for v in r["latencies_ms"]]
         packets = sorted(r["expected"] / self.window_s for r in alive if self.window_s > 0)
-        saturated = any(c >= SATURATED_CPU for c in self.cpu)
+        saturated = any(c >= SATURATED_CPU for c in self.cpu + self.join_cpu)
+        pps, baseline = self.publisher_packets_per_s, self.publisher_baseline
+        slowed = (self.master_cpu is not None and self.master_cpu >= SATURATED_CPU) or (
+            pps is not None and baseline is not None and pps < PUBLISHER_SLOWED * baseline)
         return {
             "step": self.number,
             "viewers": self.asked,
@@ -115,7 +130,7 @@ class StepFigures:
             "failed": sum(1 for r in self.records if r["state"] not in ("connected", "refused", "unreachable")),
             "counter_offers": sum(1 for r in joined if r["status"] == 406 and r["state"] == "connected"),  # answered by PATCH
             "errors": sorted({r["error"] for r in self.records if r["error"]})[:5],
-            "setup_ms": _summary([r["setup_ms"] for r in joined if r["setup_ms"] is not None]),
+            "setup_ms": _summary([r["setup_ms"] for r in joined if r["setup_ms"] is not None and _answered(r)]),
             "ttff_ms": _summary([r["ttff_ms"] if r["ttff_ms"] is not None else math.inf for r in joined]),
             "without_first_frame": sum(1 for r in joined if r["ttff_ms"] is None),
             "loss_pct": _summary(losses, top=True),
@@ -125,16 +140,29 @@ class StepFigures:
             "keyframes": sum(r["keyframes"] for r in alive),
             "keyframe_requests": sum(r["keyframe_requests"] for r in joined),  # cheap viewers' PLIs before a first frame
             "generator_cpu": [round(c, 3) for c in self.cpu],
+            "generator_cpu_join": [round(c, 3) for c in self.join_cpu],
             "generator_saturated": saturated,
+            "master_cpu": None if self.master_cpu is None else round(self.master_cpu, 3),
+            "publisher_packets_per_s": None if pps is None else round(pps, 1),
+            "publisher_slowed": slowed,  # the load tool's own limit: its figures are not the target's
             "window_s": round(self.window_s, 2),
         }
+
+
+def _answered(record: dict) -> bool:
+    """Set-up time is POST -> 201 (or a 406 counter-offer answered by a 2xx PATCH): a refusal's quick
+    answer would make the set-up figures look good."""
+    if record["status"] == 201:
+        return True
+    return record["status"] == 406 and record["state"] not in ("refused", "unreachable") \
+        and not record["error"].startswith("the 406 counter-offer could not")
 
 
 def knee(steps: list[dict]) -> int | None:
     """The most viewers a step held with every asked viewer connected, loss p95 < 1% and TTFF p95 < 1 s
     (steps where a generator was saturated do not count: they measured the generator)."""
     good = [s["connected"] for s in steps
-            if not s["generator_saturated"] and s["connected"] == s["viewers"]
+            if not s["generator_saturated"] and not s.get("publisher_slowed") and s["connected"] == s["viewers"]
             and s["loss_pct"]["p95"] is not None and s["loss_pct"]["p95"] < KNEE_LOSS_PCT
             and s["ttff_ms"]["p95"] is not None and s["ttff_ms"]["p95"] < KNEE_TTFF_MS]
     return max(good) if good else None
@@ -157,4 +185,6 @@ def console_line(step: dict) -> str:
             f" · loss {pair(step['loss_pct'], '%', 2)} · glass-to-glass {pair(step['latency_ms'], 'ms')}"
             f" ({step['decoding']} decoding) · generator CPU {cpu}"
             + (" · GENERATOR SATURATED (these figures are the generator's limit, not the target's)"
-               if step["generator_saturated"] else ""))
+               if step["generator_saturated"] else "")
+            + (" · PUBLISHER SLOWED (the master's CPU or its packets/s: not the target's doing)"
+               if step.get("publisher_slowed") else ""))

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import datetime as dt
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from whip_whep_conformance.harness.leftovers import LEFTOVERS
 from whip_whep_conformance.harness.player import VIDEO_CODECS
 from whip_whep_conformance.harness.target import is_loopback
 from whip_whep_conformance.harness.usage import OptionError, did_you_mean, target_mode
+from whip_whep_conformance.load.generator import boot_id, cpu_seconds
 from whip_whep_conformance.load.generators import GeneratorError, Generators, default_specs
 from whip_whep_conformance.load.ramp import Slos, StepFigures, console_line, knee, parse_viewers
 from whip_whep_conformance.load.report import write_reports
@@ -22,6 +22,7 @@ from whip_whep_conformance.load.target import LoadTarget, Unreachable
 from whip_whep_conformance.webrtc import peer
 
 EXIT_OK, EXIT_SLO_MISSED, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_UNREACHABLE = 0, 1, 2, 4, 5, 6
+EXIT_GENERATOR = 7  # the load tool's own failure (a generator did not start or stopped answering), not the target's
 
 USAGE = """whip-whep-conformance load [--live-inputs=URL --api-token=T | --endpoint=WHIP --whep-endpoint=WHEP --token=T]
        [--viewers=N|START:STOP:STEP] [--hold-s=S] [--publishers=N] [--codec=vp8|vp9|h264]
@@ -45,8 +46,9 @@ local process per core. Each needs whip-whep-conformance installed in that Pytho
 
 Writes DIR/results.json (a `load` section) and DIR/conformance.html (plots). Exit codes: 0 done (every SLO met),
 1 the target missed an SLO, 2 interrupted (Ctrl-C; reports written, everything deleted), 4 usage error,
-5 inconclusive (an SLO broke on a step where a generator was saturated), 6 the target is unreachable or cannot
-be load-tested (or a generator could not be started)."""
+5 inconclusive (an SLO broke on a step where a generator was saturated or the publisher slowed, or
+--slo-latency-ms was given and no viewer decodes: no generator on the publisher's machine), 6 the target is unreachable or cannot
+be load-tested, 7 a load generator could not be started or stopped answering (the load tool's failure)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -143,6 +145,7 @@ class Run:
         self.steps: list[dict] = []
         self.final: list[dict] = []  # each viewer's counts after its DELETE
         self.ended_by = ""  # why the ramp stopped before its last step
+        self.failed: str | None = None  # "generator": the run failed on a load generator, not on the target
         self.sessions: dict[str, int] = {}  # viewer session URLs registered with the leftovers -> generator
 
     def say(self, text: str) -> None:
@@ -159,12 +162,14 @@ class Run:
             code, error = EXIT_UNREACHABLE, self.target.redact(str(exc))
             print(f"whip-whep-conformance load: {error}", file=sys.stderr)
         except GeneratorError as exc:
-            code, error = EXIT_UNREACHABLE, str(exc)
+            code, error, self.failed = EXIT_GENERATOR, str(exc), "generator"
             print(f"whip-whep-conformance load: {error}", file=sys.stderr)
         except asyncio.CancelledError:
             code, self.ended_by = EXIT_INTERRUPTED, "interrupted (Ctrl-C)"
             raise
         finally:
+            # a second SIGTERM during the cleanup must not cancel it mid-DELETE
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: None)
             left = await self._cleanup()
             if left:
                 self.say(f"could not delete {len(left)}: {', '.join(left[:5])}")
@@ -185,17 +190,18 @@ class Run:
             self.say(f"embedded reference server at {self.target.server.base_url}")
         settings = {"token": self.target.target.token, "timeout_s": options.timeout_s, "ice_hosts": options.ice_host,
                     "verify": self.target.target.verify}
-        info = await asyncio.to_thread(self.generators.open, settings)
+        info = await self.generators.open(settings)
         self.say("generators: " + "; ".join(f"{spec} (pid {i['pid']} on {i['host']})" for spec, i in zip(options.specs, info)))
         count = len(self.generators)
         # the stamps carry the publisher's CLOCK_MONOTONIC: only a generator on this machine can read latency
-        local = {g for g, i in enumerate(info) if i["host"] == socket.gethostname()}
+        local = {g for g, i in enumerate(info) if i.get("boot_id") == boot_id()}
         total = 0
         for number, asked in enumerate(options.steps, 1):
             shares: list[list] = [[] for _ in range(count)]
             for index in range(total, asked):
                 decoding = index % count in local and (index // count) % options.decode_every == 0  # the sample
                 shares[index % count].append((index, number, play_urls[index % len(play_urls)], decoding))
+            step_from = (time.monotonic(), cpu_seconds())
             rate = options.max_rate / count
             deadline = (asked - total) / options.max_rate + 2 * options.timeout_s + 30
             added = await self.generators.ask([("add", {"viewers": share, "rate": rate}) for share in shares], deadline)
@@ -208,22 +214,35 @@ class Run:
             self.say(f"step {number}: {asked - sum(len(s) for s in shares)} + {sum(len(s) for s in shares)} viewers, "
                      f"{up} of the new connected; holding {options.hold_s:g} s")
             await self.generators.ask_all(("window",), options.timeout_s + 30)
+            sent_from, hold_from = await self.target.packets_sent(), time.monotonic()
             await asyncio.sleep(options.hold_s)  # the step's measurement window
             reports = await self.generators.ask_all(("report",), options.timeout_s + 30)
+            pps = (await self.target.packets_sent() - sent_from) / max(time.monotonic() - hold_from, 1e-6)
+            baseline = self.steps[0]["publisher_packets_per_s"] if self.steps else None
             figures = StepFigures(number, asked, [r for reply in reports for r in reply["viewers"]],
                                   [reply["cpu"] for reply in reports],
-                                  sum(reply["window_s"] for reply in reports) / len(reports)).figures()
+                                  sum(reply["window_s"] for reply in reports) / len(reports),
+                                  join_cpu=[reply["cpu"] for reply in added],
+                                  master_cpu=(cpu_seconds() - step_from[1]) / max(time.monotonic() - step_from[0], 1e-6),
+                                  publisher_packets_per_s=pps if self.target.publications else None,
+                                  publisher_baseline=baseline).figures()
             self.steps.append(figures)
             self.say(console_line(figures))
             broken = self.slos.broken(figures)
             if broken:
                 self.ended_by = f"step {number} ({asked} viewers) broke an SLO: {'; '.join(broken)}"
-                if figures["generator_saturated"]:
-                    self.say(f"ramp ended, inconclusive: {self.ended_by}, but a generator was saturated "
-                             "(add generators: --generators)")
+                if figures["generator_saturated"] or figures["publisher_slowed"]:
+                    why = ("a generator was saturated (add generators: --generators)" if figures["generator_saturated"]
+                           else "the publisher slowed (the master's CPU or its packets/s)")
+                    self.say(f"ramp ended, inconclusive: {self.ended_by}, but {why}")
                     return EXIT_INCONCLUSIVE
                 self.say(f"ramp ended: {self.ended_by}")
                 return EXIT_SLO_MISSED
+            unmeasured = self.slos.unmeasured(figures)
+            if unmeasured:
+                self.ended_by = f"step {number} ({asked} viewers) could not check an SLO: {'; '.join(unmeasured)}"
+                self.say(f"ramp ended, inconclusive: {self.ended_by}")
+                return EXIT_INCONCLUSIVE
         found = knee(self.steps)
         self.say(f"knee: {found if found is not None else 'none'} viewers "
                  f"(the most a step held with loss p95 < 1% and TTFF p95 < 1 s)")
@@ -236,22 +255,25 @@ class Run:
         self.sessions[record["session_url"]] = generator
 
     async def _cleanup(self) -> list[str]:
-        """Stop the generators (each DELETEs its viewers), then the publishers and the live inputs."""
-        if len(self.generators):
-            try:
-                replies = await self.generators.ask_all(("stop",), 2 * self.options.timeout_s + 60)
-                undeleted = {u for reply in replies for u in reply.get("undeleted", [])}
-                for g, reply in enumerate(replies):
-                    for record in reply.get("viewers", []):
-                        self.final.append({"generator": g, "session": record["session"], "status": record["status"],
-                                           "packets": record["packets"], "step": record["step"],
-                                           "setup_ms": record["setup_ms"], "ttff_ms": record["ttff_ms"],
-                                           "decoding": record["decoding"], "state": record["state"]})
-                        if record["session_url"] and record["session_url"] not in undeleted:
-                            LEFTOVERS.discard(record["session_url"])
-            except (GeneratorError, asyncio.TimeoutError) as exc:
-                self.say(f"generators did not all stop: {exc}; their sessions are swept")
-            await asyncio.to_thread(self.generators.close)
+        """Stop the generators (each DELETEs its viewers), then the publishers and the live inputs. Every
+        session a stop reply lists as undeleted is registered (also one whose "add" reply never came), so
+        the sweep retries it and the report lists it; the gateways close only after the stop replies."""
+        replies = await self.generators.ask_each(("stop",), 2 * self.options.timeout_s + 60) if len(self.generators) else []
+        for g, reply in enumerate(replies):
+            if isinstance(reply, BaseException):
+                self.say(f"generator {self.options.specs[g]} did not stop: {reply}; its sessions are swept")
+                continue
+            undeleted = set(reply.get("undeleted", []))
+            for url in undeleted:
+                self._register({"session_url": url}, g)
+            for record in reply.get("viewers", []):
+                self.final.append({"generator": g, "session": record["session"], "status": record["status"],
+                                   "packets": record["packets"], "step": record["step"],
+                                   "setup_ms": record["setup_ms"], "ttff_ms": record["ttff_ms"],
+                                   "decoding": record["decoding"], "state": record["state"]})
+                if record["session_url"] and record["session_url"] not in undeleted:
+                    LEFTOVERS.discard(record["session_url"])
+        await asyncio.to_thread(self.generators.close)  # also a gateway whose remote_exec failed
         return await self.target.teardown()
 
     def _section(self, left: list[str]) -> dict:
@@ -266,6 +288,7 @@ class Run:
             "steps": self.steps,
             "knee": knee(self.steps),
             "ended_by": self.ended_by or None,
+            "failed": self.failed,
             "viewers": self.final,
             "undeleted": [self.target.redact(u) for u in left],
         }

@@ -103,10 +103,21 @@ class LoadTarget:
         return urls.whep_url
 
     async def _publish(self, whip_url: str) -> None:
-        publication = await publish(self.http, whip_url, self.target.token, self.codec, self.ice_servers, self.timeout_s)
-        if publication.session_url:
-            LEFTOVERS.add(publication.session_url, {"Authorization": f"Bearer {self.target.token}"} if self.target.token else {})
+        auth = {"Authorization": f"Bearer {self.target.token}"} if self.target.token else {}
+        publication = await publish(self.http, whip_url, self.target.token, self.codec, self.ice_servers, self.timeout_s,
+                                    created=lambda url: LEFTOVERS.add(url, auth))  # swept if its ICE/DTLS is cut short
         self.publications.append(publication)
+
+    async def packets_sent(self) -> int:
+        """RTP packets the publishers have sent so far (aiortc's outbound-rtp stats): the publisher encodes
+        live in this process, so a step where it slowed is the load tool's, not the target's."""
+        sent = 0
+        for publication in self.publications:
+            for sender in publication.pc.getSenders():
+                for stats in (await sender.getStats()).values():
+                    if getattr(stats, "type", "") == "outbound-rtp":
+                        sent += stats.packetsSent
+        return sent
 
     async def teardown(self) -> list[str]:
         """Delete the publishers' sessions and the live inputs, then sweep what is left; stop the embedded

@@ -39,6 +39,7 @@ RING = 1024  # recent extended sequence numbers kept per SSRC to ignore duplicat
 # asks again every VideoReceiveStream2::kMaxWaitForKeyFrameMs = 200 ms; aiortc 1.16's RTCRtpReceiver
 # sends a PLI on every frame its decoder fails to decode (no reference frame yet), unthrottled.
 KEYFRAME_REQUEST_S = 0.2
+SILENCE_S = 0.5  # a stream this long without a packet at a window's end has stopped (audio and video send every 20-40 ms)
 LATENCIES_KEPT = 300  # stamps per decoding viewer and window sent to the master (evenly thinned)
 
 
@@ -60,7 +61,8 @@ class SsrcCount:
     """One SSRC's packets: extended sequence numbers (RFC 3550 A.1), the window's unique packets, and the
     keyframe being assembled."""
 
-    __slots__ = ("highest", "base", "received", "ring", "last_ts", "key_ts", "key_first", "key_count", "mime", "video")
+    __slots__ = ("highest", "base", "received", "ring", "last_ts", "key_ts", "key_first", "key_count", "mime", "video",
+                 "first", "first_at", "last_at", "frame_first", "frame_count", "frame_marker", "key_last")
 
     def __init__(self, ext: int, mime: str) -> None:
         self.highest = ext - 1
@@ -73,6 +75,9 @@ class SsrcCount:
         self.key_count = 0
         self.mime = mime
         self.video = mime.startswith("video")
+        self.first, self.first_at, self.last_at = ext, -1.0, -1.0  # for the rate a silence is counted at
+        self.frame_first, self.frame_count, self.frame_marker = ext, 0, -1  # the frame being received
+        self.key_last = -1  # the keyframe's marker packet
 
 
 class Tally:
@@ -90,6 +95,8 @@ class Tally:
         self.request_keyframe: Callable[[int], None] | None = None  # sends a PLI for a media SSRC
         self.keyframe_requests = 0  # PLIs asked for before the first frame
         self._requested_at = -KEYFRAME_REQUEST_S
+        self.clock: Callable[[], float] = time.monotonic  # arrivals (a test gives its own)
+        self.window_at = self.clock()
 
     def learn(self, answer: str) -> None:
         """The payload types of the answer: which are video, which are retransmissions."""
@@ -126,20 +133,37 @@ class Tally:
             stream.highest = ext
         if ext >= stream.base:
             stream.received += 1
+        stream.last_at = now = self.clock()
+        if stream.first_at < 0:
+            stream.first_at = now
         if not stream.video:
             return
         if ts != stream.last_ts:
-            stream.last_ts = ts
+            stream.last_ts, stream.frame_first, stream.frame_count, stream.frame_marker = ts, ext, 0, -1
+            inspect = True
+        else:  # a packet before the one inspected (reordered) may be the frame's start
+            inspect = ext < stream.frame_first and ts != stream.key_ts
+            if inspect:
+                stream.frame_first = ext
+        stream.frame_count += 1
+        if second & 0x80:
+            stream.frame_marker = ext
+        if inspect:
             clear = data if unprotect is None else unprotect(data)
             if ts != stream.key_ts and is_keyframe(stream.mime, payload_of(clear)):
                 self.keyframes += 1
-                stream.key_ts, stream.key_first, stream.key_count = ts, ext, 0
+                # the frame's packets seen before its first one count too
+                stream.key_ts, stream.key_first, stream.key_count = ts, ext, stream.frame_count - 1
+                stream.key_last = stream.frame_marker
             elif self.first_frame_s is None and self.request_keyframe is not None:
                 self._ask_keyframe(ssrc)
         if ts == stream.key_ts:
             stream.key_count += 1
-            if second & 0x80 and self.first_frame_s is None and stream.key_count == ext - stream.key_first + 1:
-                self.first_frame_s = time.monotonic() - self.started  # its last packet, none missing
+            if second & 0x80:
+                stream.key_last = ext
+            if self.first_frame_s is None and stream.key_last >= stream.key_first \
+                    and stream.key_count == stream.key_last - stream.key_first + 1:
+                self.first_frame_s = time.monotonic() - self.started  # every packet from its first to its marker
 
     def _ask_keyframe(self, ssrc: int) -> None:
         """A frame that cannot be decoded without a keyframe came first: ask for one, at most every
@@ -152,12 +176,21 @@ class Tally:
 
     def window(self) -> None:
         """Start a measurement window: loss counts from the next packet of each SSRC."""
+        self.window_at = self.clock()
         for stream in self.streams.values():
             stream.base, stream.received = stream.highest + 1, 0
 
     def loss(self) -> tuple[int, int]:
-        """(expected, received) media packets since the window started, over every SSRC."""
-        expected = sum(max(0, s.highest - s.base + 1) for s in self.streams.values())
+        """(expected, received) media packets since the window started, over every SSRC. A stream silent
+        for more than SILENCE_S at the window's end is expected to have gone on at its own rate: a stream
+        that stops is loss, not a perfect count of what came before."""
+        now, expected = self.clock(), 0
+        for s in self.streams.values():
+            expected += max(0, s.highest - s.base + 1)
+            silent = now - max(s.last_at, self.window_at)
+            span = s.last_at - s.first_at
+            if silent > SILENCE_S and span > 0:
+                expected += int((s.highest - s.first) / span * silent)
         return expected, sum(s.received for s in self.streams.values())
 
 
@@ -236,7 +269,7 @@ class Viewer:
             original = protocol.datagram_received
 
             def datagram_received(data: bytes, addr, original=original) -> None:
-                if 127 < data[0] < 192 and not 192 <= data[1] <= 208:  # RTP, not RTCP (RFC 5761 §4, RFC 7983)
+                if len(data) >= 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 208:  # RTP, not RTCP (RFC 5761 §4, RFC 7983)
                     try:
                         tally.packet(data, unprotect)
                     except Exception:  # pylibsrtp.Error: the frame's first packet failed authentication

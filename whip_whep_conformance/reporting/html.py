@@ -230,8 +230,8 @@ def _load(doc: dict) -> str:
     ended = f" · ended: {escape(load['ended_by'])}" if load.get("ended_by") else ""
     options = load.get("options", {})
     return (f'<section id="load"><h2>Load</h2><p>{escape(str(load.get("target", "")))} · viewers {escape(str(options.get("viewers", "")))}'
-            f' · hold {options.get("hold_s", "")} s · {len(load.get("generators", []))} generator(s)'
-            f' · <b>knee: {knee if knee is not None else "none"}</b> viewers (loss p95 &lt; 1%, TTFF p95 &lt; 1 s){ended}</p>'
+            f' · hold {escape(str(options.get("hold_s", "")))} s · {len(load.get("generators", []))} generator(s)'
+            f' · <b>knee: {escape(str(knee)) if knee is not None else "none"}</b> viewers (loss p95 &lt; 1%, TTFF p95 &lt; 1 s){ended}</p>'
             f'{load_plots(steps)}<div class="scroll"><table class="figures"><tr>{head}</tr>{body}</table></div></section>')
 
 
@@ -277,7 +277,8 @@ def render(doc: dict) -> str:
     # a load run grades no case: no summary of verdicts
     summary = (f'<h2>Summary</h2>\n<p id="filters">{filters}</p>\n<table class="summary">{summary_rows}</table>'
                if cases or not doc.get("load") else "")
-    error = f'<p class="error">Target unreachable: {escape(doc["error"])}</p>' if doc.get("error") else ""
+    failed_on = "Load generator failed" if (doc.get("load") or {}).get("failed") == "generator" else "Target unreachable"
+    error = f'<p class="error">{failed_on}: {escape(doc["error"])}</p>' if doc.get("error") else ""
     baseline = doc.get("baseline") or {}
     baseline_note = ""
     if baseline.get("known") or baseline.get("fixed"):  # a baseline was given (it names what this run checked)
