@@ -123,19 +123,18 @@ async def _dropped_publisher(start_server, peers):
     assert await peers.connect(pc, session.answer) == "connected", "arranging: the publisher connects"
     check = ConsentCheck(pc)
     lost_after = await check.wait_withdrawn(DROP_AFTER_S + 10.0)
-    return server, pc, session, lost_after
+    return server, pc, session, lost_after, live
 
 
 @pytest.mark.asyncio
 async def test_drop_path_after_stops_answering_on_the_ice_session(start_server, peers):
-    _, _, _, lost_after = await _dropped_publisher(start_server, peers)
+    _, _, _, lost_after, _ = await _dropped_publisher(start_server, peers)
     assert lost_after is not None and lost_after >= DROP_AFTER_S * 0.5, \
         f"--drop-path-after={DROP_AFTER_S}: the server's agent answers checks, then stops (lost after {lost_after} s)"
 
 
-@pytest.mark.asyncio
-async def test_drop_path_after_recovers_by_ice_restart(start_server, peers):
-    server, pc, session, _ = await _dropped_publisher(start_server, peers)
+async def _restarted(server, pc, session) -> tuple[bool, bool | None]:
+    """ICE-restart a peer by PATCH: (connected on the new ICE session, its consent answered)."""
     restart = await IceRestart.begin(pc)
     frag = sdpfrag.for_description(pc.localDescription.sdp, restart.local_username, restart.local_password,
                                    [c.to_sdp() for c in restart.local_candidates], end_of_candidates=True)
@@ -149,7 +148,13 @@ async def test_drop_path_after_recovers_by_ice_restart(start_server, peers):
             await restart.add_remote_candidate(candidate_to_aioice(candidate_from_sdp(line)))
     await restart.add_remote_candidate(None)
     connected = await restart.complete(RESTART_TIMEOUT_S)
-    answered = await ConsentCheck(pc).answered() if connected else None
+    return connected, (await ConsentCheck(pc).answered() if connected else None)
+
+
+@pytest.mark.asyncio
+async def test_drop_path_after_recovers_by_ice_restart(start_server, peers):
+    server, pc, session, _, _ = await _dropped_publisher(start_server, peers)
+    connected, answered = await _restarted(server, pc, session)
     assert connected and answered, \
         f"--drop-path-after: an ICE restart brings a working ICE session (connected {connected}, consent answered {answered})"
 
@@ -181,3 +186,40 @@ async def test_relative_location_after_a_redirect_resolves_under_the_redirected_
     assert (moved.status, created.status, gone.status) == (307, 201, 200), \
         f"--redirect --location=relative: a client following the 307 resolves the Location against the URI it POSTed to " \
         f"({resolved}); got {moved.status}, {created.status}, DELETE {gone.status}"
+
+
+async def _until_quiet(pc, quiet_s: float, deadline_s: float) -> tuple[bool, int]:
+    """Whether the packets `pc` has received stop growing for `quiet_s` within `deadline_s` (sampled from
+    its inbound-rtp stats), and how many it received."""
+    import asyncio
+    import time
+
+    async def received() -> int:
+        return sum(s.packetsReceived for s in (await pc.getStats()).values() if s.type == "inbound-rtp")
+
+    loop = asyncio.get_running_loop()
+    end, last, since = loop.time() + deadline_s, await received(), time.monotonic()
+    while loop.time() < end:
+        await asyncio.sleep(0.1)  # sampling a counter, not synchronisation
+        now = await received()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return True, now
+    return False, last
+
+
+@pytest.mark.asyncio
+async def test_drop_path_after_silences_a_viewers_media(start_server, peers):
+    """A WHEP viewer's lost path carries no media either: the relay's direct send (Egress.send_now) must
+    fall back to aiortc's chain, which lost_path.py silenced (the client suite's dropped-path scenario)."""
+    server, publisher, published, _, live = await _dropped_publisher(start_server, peers)
+    assert await _restarted(server, publisher, published) == (True, True), \
+        "arranging: the publisher's path is back by an ICE restart (only a first ICE session is dropped)"
+    viewer = peers.viewer()
+    played = await server.session(live.play, await peers.offer(viewer))
+    assert await peers.connect(viewer, played.answer) == "connected", "arranging: the viewer connects"
+    quiet, received = await _until_quiet(viewer, quiet_s=1.5, deadline_s=DROP_AFTER_S + 15.0)
+    assert quiet and received > 0, \
+        f"--drop-path-after={DROP_AFTER_S}: a viewer's media arrives, then stops with its path; " \
+        f"{'still arriving' if not quiet else 'none arrived'} ({received} packets)"

@@ -53,6 +53,10 @@ class GopCache:
             self._picture = [packet]
         elif packet.timestamp == self._picture[0].timestamp:
             self._picture.append(packet)
+        elif keyframe:
+            # a keyframe's start that arrives after a newer picture (reordered, or repaired by RTX):
+            # it cannot start a group whose later pictures the cache would not hold; an ordinary packet
+            keyframe = False
         if keyframe:
             self._gop = {p.sequence_number: p for p in self._picture}
             self._start_seq = self._earliest(self._gop)

@@ -242,17 +242,22 @@ class Egress:
         """Protect `data` and send it on the viewer's nominated ICE pair at once: what aiortc's
         `_send_rtp` and aioice's `send`/`sendto`/`send_data` do, without their four coroutines per packet
         per viewer (the hot path, benchmarks/RESULTS.md). False where that chain must run: no nominated
-        pair, a TURN relay's pair (its own protocol), or a `sendto` someone wrapped (consent.py's expiry)."""
+        pair, a TURN relay's pair (its own protocol), or a step someone replaced (consent.py's `sendto` at
+        expiry, lost_path.py's `send_data`)."""
         dtls = self.sender.transport
         if dtls is None or dtls._state is not DtlsState.CONNECTED:
             return False
         connection = dtls.transport._connection
         pair = connection._nominated.get(1)
         if pair is not self._pair:  # nominated, or changed by an ICE restart: look at it once
-            self._pair, self._address = pair, None
-            if pair is not None and type(pair.protocol) is StunProtocol and "sendto" not in connection.__dict__:
-                self._address = pair.remote_addr
-        udp = pair.protocol.transport if self._address is not None else None
+            self._pair = pair
+            self._address = pair.remote_addr if pair is not None and type(pair.protocol) is StunProtocol else None
+        # aiortc's chain wherever somebody replaced a step of it, at any time: consent.py wraps the
+        # connection's sendto once consent expires, lost_path.py the protocol's send_data (a path that
+        # must fall silent); checked per packet (two dict lookups), not once per pair
+        if self._address is None or "sendto" in connection.__dict__ or "send_data" in vars(pair.protocol):
+            return False
+        udp = pair.protocol.transport
         if udp is None or udp.is_closing():
             return False
         protected = dtls._tx_srtp.protect(data)
