@@ -201,3 +201,24 @@ def test_faults_are_refused_with_workers():
     refused = subprocess.run([sys.executable, "-m", "whip_whep_conformance.reference_server", "--relay-workers=2",
                               "--fault", "nack-ignored"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--relay-workers > 1 cannot be combined with --fault" in refused.stderr, refused.stderr
+
+
+def test_dot_segments_never_reach_a_workers_internal_routes(server):
+    """A WHEP URL with ".." is refused 400 at the API port: forwarded, the client side would normalise it to
+    a worker's internal /_relay/ routes (which end an input's viewers without a token)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    with httpx.Client(timeout=DEADLINE_S) as api:
+        created = api.post(f"{server.base_url}/client/v4/accounts/t/stream/live_inputs",
+                            headers={"Authorization": f"Bearer {server.api_token}"}).json()["result"]
+    play = urlsplit(created["webRTCPlayback"]["url"])
+    uid = created["uid"]
+    answers = {}
+    for dots in ("..", "%2e%2e"):
+        connection = http.client.HTTPConnection(play.hostname, play.port, timeout=DEADLINE_S)
+        # http.client sends the path as written (httpx and aiohttp's client would normalise it first)
+        connection.request("DELETE", f"{play.path}/x/{dots}/{dots}/{dots}/{dots}/_relay/inputs/{uid}")
+        answers[dots] = connection.getresponse().status
+        connection.close()
+    assert answers == {"..": 400, "%2e%2e": 400}, f"a dot-segment WHEP URL is refused 400 at the API port; got {answers}"

@@ -66,6 +66,9 @@ async def serve(origin: str, index: int, server_argv: list[str]) -> None:
 
     watch = asyncio.ensure_future(parent_gone())
     print(f"relay worker {index} listening on http://127.0.0.1:{port}", flush=True)
+    # the parent reads only that line: anything printed later goes to stderr (the server's log), never
+    # into a pipe nobody drains (a full pipe would block this worker's event loop)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     await stop.wait()
     watch.cancel()
     await runner.cleanup()

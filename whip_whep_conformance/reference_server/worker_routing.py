@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
+from yarl import URL
 
 from . import live_inputs_api
 from .live_inputs_api import _authorized, envelope
@@ -74,6 +76,10 @@ class WorkerRouting:
         if request.path == "/client/v4/sessions" and request.method == "GET":
             return await self.sessions(request)
         match = WHEP_PATH.match(request.path)
+        if match is not None and _has_dot_segment(request.raw_path):
+            # aiohttp keeps "..", the client side would normalise it away: a public path must never
+            # reach a worker's internal /_relay/ routes (RFC 3986 §5.2.4 dot segments, refused)
+            return web.Response(status=400, text="dot segments are not accepted in a WHEP URL\n")
         if match is None or self._origin_decides(request, match["key"], match["sid"]):
             return await handler(request)
         link = self._worker_for(match["sid"], request.method)
@@ -93,7 +99,7 @@ class WorkerRouting:
         skip = [h for h in CLIENT_ADDED if h not in request.headers]
         response: web.StreamResponse | None = None
         try:
-            async with self.client.request(request.method, link.url + request.path_qs, headers=headers,
+            async with self.client.request(request.method, URL(link.url + request.raw_path, encoded=True), headers=headers,
                                            data=body if body or request.method in ("POST", "PATCH", "PUT") else None,
                                            allow_redirects=False, skip_auto_headers=skip) as answer:
                 response = web.StreamResponse(status=answer.status, reason=answer.reason)
@@ -152,3 +158,8 @@ class WorkerRouting:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+def _has_dot_segment(raw_path: str) -> bool:
+    """Whether a path has a "." or ".." segment, percent-encoded or not."""
+    return any(unquote(segment) in (".", "..") for segment in raw_path.split("?", 1)[0].split("/"))
