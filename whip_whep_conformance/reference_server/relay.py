@@ -43,7 +43,7 @@ from aiortc.rtp import (
 
 from .faults import ActiveFaults, Fault
 from .codecs import carries
-from .gop_cache import FRESH_S, GopCache, after
+from .gop_cache import FRESH_S, GopCache
 from .keyframes import starts_keyframe
 from .sessions import Session
 
@@ -54,6 +54,7 @@ FAULT_DELAY_S = 0.7  # what the media-delayed fault holds every packet back
 FAULT_PAUSE_EVERY_S, FAULT_PAUSE_S = 3.0, 0.6  # the video-pauses fault's schedule
 FAULT_MEDIA_FOR_S = 5.0  # how long the media-stops-after-5s fault forwards to a viewer
 KEYFRAME_INTERVAL_S = 0.3  # at most one upstream keyframe request per interval
+BURST_YIELD_EVERY = 32  # packets of a joiner's cached burst sent between two turns of the event loop
 
 
 def abs_send_time() -> int:
@@ -180,7 +181,7 @@ class Egress:
         self.from_cache = False  # it started from the cached group, so its join needs no keyframe request
         # while its burst of the cached group goes out: the live packets after it, in order
         self.backlog: collections.deque[bytes] | None = None
-        self.burst_last: int = 0  # the publisher's sequence number of the burst's last packet
+        self.burst: frozenset[int] = frozenset()  # the publisher's sequence numbers the burst carries
         self._pair = None  # the ICE pair send_now last looked at, and its remote address (None: not for send_now)
         self._address: tuple[str, int] | None = None
 
@@ -448,8 +449,8 @@ class Relay:
                 continue
             if not egress.started:
                 self._start(egress, ingress)
-            if egress.backlog is not None and not after(packet.sequence_number, egress.burst_last, 16):
-                continue  # its burst carries this packet
+            if egress.backlog is not None and packet.sequence_number in egress.burst:
+                continue  # its burst carries this packet (one the group lacked, e.g. a late repair, goes after it)
             payload_type = egress.payload_type(codec)
             if payload_type is None:
                 if session in self.viewers:  # (it may have left while an earlier viewer's send was awaited)
@@ -492,16 +493,20 @@ class Relay:
         if not cached:
             return
         egress.from_cache, egress.backlog = True, collections.deque()
-        egress.burst_last = cached[-1].sequence_number
+        egress.burst = frozenset(p.sequence_number for p in cached)
         egress.session.spawn(self._burst(egress, ingress, cached))
 
     async def _burst(self, egress: Egress, ingress: Ingress, cached: list[RtpPacket]) -> None:
         sent_at = abs_send_time()
         try:
-            for packet in cached:
+            for index, packet in enumerate(cached):
                 payload_type = egress.payload_type(ingress.codecs[packet.payload_type])
                 if payload_type is not None:
                     await self._deliver(egress, egress.wire(packet, payload_type, sent_at, {}))
+                if index % BURST_YIELD_EVERY == BURST_YIELD_EVERY - 1:
+                    # the direct send never suspends: yield, so a joiner's burst (up to 800 packets) does not
+                    # hold up the publisher's ingress and every other viewer (live packets queue in the backlog)
+                    await asyncio.sleep(0)
             while egress.backlog:
                 await self._deliver(egress, egress.backlog.popleft())
         finally:
