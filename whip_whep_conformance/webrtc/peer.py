@@ -15,10 +15,12 @@ import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 
-from whip_whep_conformance.webrtc import aiortc_vp9
+from whip_whep_conformance.webrtc import aiortc_vp9, join_costs
 
-# Every peer of the project, suite and server alike, can offer, answer and code VP9.
+# Every peer of the project, suite and server alike, can offer, answer and code VP9,
+# and connects without the set-up costs join_costs.py removes.
 aiortc_vp9.install()
+join_costs.install()
 
 _host_addresses: list[str] | None = None
 _original_get_host_addresses = aioice.ice.get_host_addresses
