@@ -15,7 +15,7 @@ from aiohttp import web
 from whip_whep_conformance.protocol import profiles
 from whip_whep_conformance.webrtc.peer import restrict_host_addresses
 
-from . import faults, turn_only
+from . import collector, faults, turn_only
 from .app import make_app
 from .config import ServerConfig
 from .relay_workers import RelayWorkers
@@ -172,6 +172,7 @@ async def serve(config: ServerConfig, argv: list[str]) -> None:
     ssl_context = self_signed_context([config.host, "localhost"]) if config.tls else None
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     await site.start()
+    collector.freeze_startup_heap()
     host, port = runner.addresses[0][:2]
     shown = f"[{host}]" if ":" in host else host
     stop = asyncio.Event()

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from whip_whep_conformance.webrtc.peer import restrict_host_addresses
 
-from . import edge
+from . import collector, edge
 from .__main__ import parse_args
 from .app import make_app
 
@@ -65,6 +65,7 @@ async def serve(origin: str, index: int, server_argv: list[str]) -> None:
         stop.set()
 
     watch = asyncio.ensure_future(parent_gone())
+    collector.freeze_startup_heap()
     print(f"relay worker {index} listening on http://127.0.0.1:{port}", flush=True)
     # the parent reads only that line: anything printed later goes to stderr (the server's log), never
     # into a pipe nobody drains (a full pipe would block this worker's event loop)
