@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-import sdp_transform
+from whip_whep_conformance.protocol import sdp_lines
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 REPAIR_FORMATS = ("rtx", "red", "ulpfec", "flexfec-03")
@@ -92,7 +92,7 @@ class SessionDescription:
         unreadable = _unreadable_media_lines(text)
         if unreadable:
             raise SdpSyntaxError("; ".join(unreadable))
-        raw = sdp_transform.parse(text)
+        raw = sdp_lines.parse(text)
         sections = re.split(r"\r?\n(?=m=)", text)
         session_text, media_texts = sections[0], sections[1:]
         top = _attributes(session_text)
