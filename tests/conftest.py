@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,14 @@ import pytest
 from whip_whep_conformance.harness.embedded import EmbeddedServer
 from whip_whep_conformance.webrtc import peer
 from whip_whep_conformance.protocol import profiles
+
+# Spawn children with fork, not vfork. CPython 3.11 spawns with vfork: until the child's execve the child
+# runs in the parent's memory while the parent's other threads go on (several tests spawn suite runs from
+# a thread pool while other threads run loops and free memory). A CI run failed once this way:
+# `OSError: [Errno 14] Bad address: '.../.venv/bin/python'` from subprocess.run in tests/suite_run.py,
+# most likely execve read a pointer into memory the parent had changed by then (1 of 950 tests; the command is
+# fine). fork gives the child its own copy; the price is copying the page tables per spawn (a few ms).
+subprocess._USE_VFORK = False  # type: ignore[attr-defined]  # the 3.11 switch for exactly this
 
 
 @pytest.fixture
