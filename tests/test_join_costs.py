@@ -81,3 +81,25 @@ def test_other_aioice_or_aiortc_versions_are_refused(monkeypatch) -> None:
     monkeypatch.setattr(join_costs, "PINNED", {**join_costs.PINNED, "aioice": "0.0.1"})
     with pytest.raises(RuntimeError, match="written against"):
         join_costs.install()
+
+
+def test_a_cancelled_connect_leaves_no_reader_of_the_outcome_behind() -> None:
+    async def scenario() -> None:
+        a, b = aioice.Connection(ice_controlling=True), aioice.Connection(ice_controlling=False)
+        for agent in (a, b):
+            await agent.gather_candidates()
+        a.remote_username, a.remote_password = b.local_username, b.local_password
+        await b.close()  # a's checks go unanswered, and more candidates are expected (no end-of-candidates)
+        for candidate in b.local_candidates:
+            await a.add_remote_candidate(candidate)
+        connecting = asyncio.ensure_future(a.connect())
+        await asyncio.sleep(0)  # let connect() start its first check and its wait
+        connecting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await connecting
+        await asyncio.sleep(0)
+        readers = [t for t in asyncio.all_tasks() if "Queue.get" in repr(t.get_coro()) and not t.done()]
+        await a.close()
+        assert not readers, f"a cancelled connect() left {len(readers)} task(s) waiting on the check list's outcome"
+
+    _run(scenario)

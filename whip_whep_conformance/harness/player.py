@@ -18,7 +18,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket
 
 from whip_whep_conformance.protocol import sdp
-from whip_whep_conformance.webrtc import stamp
+from whip_whep_conformance.webrtc import marker_frames, stamp
 from whip_whep_conformance.webrtc.media import PatternVideoTrack, is_keyframe
 from whip_whep_conformance.harness.measurement import Measurement
 from whip_whep_conformance.webrtc.peer import new_peer_connection
@@ -93,8 +93,10 @@ class Stream:
 class Player:
     """A WHEP player: recvonly audio+video, decoding every frame it receives."""
 
-    def __init__(self, ice_server_urls: list[str] | None = None, codecs: Sequence[str] | None = None) -> None:
-        """`codecs`: offer only these video codecs (suite names), and only Opus; default: all aiortc has."""
+    def __init__(self, ice_server_urls: list[str] | None = None, codecs: Sequence[str] | None = None,
+                 frames_at_marker: bool = False) -> None:
+        """`codecs`: offer only these video codecs (suite names), and only Opus; default: all aiortc has.
+        `frames_at_marker`: decode a video frame at its last packet, as browsers do (webrtc.marker_frames)."""
         self.pc = new_peer_connection(ice_server_urls)
         self.streams = {"audio": Stream(), "video": Stream()}
         self.started = time.monotonic()  # reset by whoever POSTs the offer: time to first frame counts from there
@@ -105,6 +107,8 @@ class Player:
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             if codecs is not None:
                 transceiver.setCodecPreferences(video_codecs(codecs) if kind == "video" else opus_only())
+            if kind == "video" and frames_at_marker:
+                marker_frames.install(transceiver.receiver)
             self._watch_wire(transceiver.receiver, self.streams[kind], kind)
         self.pc.on("track", self._on_track)
 

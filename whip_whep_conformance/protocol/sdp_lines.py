@@ -23,7 +23,14 @@ _RULES: dict[str, list[tuple[re.Pattern[str], dict[str, Any]]]] = {
 }
 
 
+REMEMBERED_LINE_CHARS = 512  # longer lines are read every time: a hostile offer cannot pin megabytes in the cache
+
+
 @lru_cache(maxsize=8192)
+def _remembered(field: str, content: str) -> tuple[dict[str, Any], tuple[Any, ...]] | None:
+    return _read(field, content)
+
+
 def _read(field: str, content: str) -> tuple[dict[str, Any], tuple[Any, ...]] | None:
     """The grammar rule that reads `content` and the values it reads (as sdp_transform converts them)."""
     for pattern, rule in _RULES.get(field, ()):
@@ -49,7 +56,7 @@ def parse(sdp: str) -> dict:
         if field == "m":
             media.append({"rtp": [], "fmtp": []})
             location = media[-1]
-        read = _read(field, content)
+        read = _remembered(field, content) if len(content) <= REMEMBERED_LINE_CHARS else _read(field, content)
         if read is None:
             continue
         rule, values = read

@@ -51,13 +51,15 @@ async def _connect(self: aioice.ice.Connection) -> None:
 
     res: int | None = None
     while self._check_periodic():
-        # the queue is read where it is now: an ICE restart (ice_restart.py) may replace it meanwhile
         getter = asyncio.ensure_future(self._check_list_state.get())
-        done, _ = await asyncio.wait({getter}, timeout=PACING_S)
+        try:
+            done, _ = await asyncio.wait({getter}, timeout=PACING_S)
+        finally:
+            if not getter.done():  # timed out, or connect() itself cancelled (e.g. an ICE restart's deadline):
+                getter.cancel()    # a cancelled get() leaves any outcome put meanwhile in the queue
         if done:
             res = getter.result()
             break
-        getter.cancel()  # a cancelled get() leaves any outcome put meanwhile in the queue, read below
     if res is None:
         res = await self._check_list_state.get() if self._check_list else aioice.ice.ICE_FAILED
 
