@@ -222,3 +222,51 @@ def test_dot_segments_never_reach_a_workers_internal_routes(server):
         answers[dots] = connection.getresponse().status
         connection.close()
     assert answers == {"..": 400, "%2e%2e": 400}, f"a dot-segment WHEP URL is refused 400 at the API port; got {answers}"
+
+
+def test_sessions_are_listed_across_the_workers(server):
+    """GET /client/v4/sessions on the API port lists the publisher (the origin's) and each viewer (its
+    worker's), as one process would: the client conformance suite reads its observations there."""
+    async def act(audience: Audience) -> dict:
+        joined = [await audience.view() for _ in range(2)]
+        listed = await audience.http.get(f"{audience.server.base_url}/client/v4/sessions", headers=audience.auth)
+        ids = {s["id"] for s in listed.json()["result"]} if listed.status_code == 200 else set()
+        account = await audience.workers()
+        return {"status": listed.status_code, "workers": sorted(_worker_of(account, url) for _, url in joined),
+                "viewers listed": sum(url.rstrip("/").rsplit("/", 1)[-1] in ids for _, url in joined)}
+
+    seen = _scenario(server, act)
+    assert seen == {"status": 200, "workers": [0, 1], "viewers listed": 2}, (
+        f"GET /client/v4/sessions through the API port lists the viewers of both workers: {seen}")
+
+
+def test_an_ended_session_is_forgotten_by_the_routing(server):
+    """The API process keeps a session -> worker entry per viewer while the session lives; a DELETEd one is
+    dropped (else every viewer ever served stays in memory, and in GET /client/v4/relay_workers)."""
+    async def act(audience: Audience) -> dict:
+        _, url = await audience.view()
+        sid = url.rstrip("/").rsplit("/", 1)[-1]
+        before = any(sid in w["sessions"] for w in await audience.workers())
+        deleted = await audience.http.delete(url)
+        after = any(sid in w["sessions"] for w in await audience.workers())
+        return {"listed while live": before, "delete": deleted.status_code, "listed after DELETE": after}
+
+    seen = _scenario(server, act)
+    assert seen == {"listed while live": True, "delete": 200, "listed after DELETE": False}, (
+        f"the routing forgets a session its DELETE ended: {seen}")
+
+
+def test_a_session_ended_by_its_viewer_closing_is_forgotten_by_the_routing(server):
+    """No DELETE: the viewer closes its peer connection (DTLS close_notify), the worker ends the session
+    and its report to the API process drops the route."""
+    async def act(audience: Audience) -> dict:
+        viewer, url = await audience.view()
+        sid = url.rstrip("/").rsplit("/", 1)[-1]
+        assert await viewer.wait_frames("video", 3, DEADLINE_S)
+        before = any(sid in w["sessions"] for w in await audience.workers())
+        await viewer.close()
+        await audience.until(lambda account: not any(sid in w["sessions"] for w in account), "the route forgotten")
+        return {"listed while live": before, "forgotten": True}
+
+    seen = _scenario(server, act)
+    assert seen == {"listed while live": True, "forgotten": True}, f"the routing forgets a session its viewer ended: {seen}"

@@ -86,6 +86,7 @@ class EdgeServer(ReferenceServer):
         self._feeds: dict[str, Session] = {}  # by live input uid
         self._feed_locks: dict[str, asyncio.Lock] = {}
         self._reported: dict[str, int] = {}  # viewer counts the origin was last told, by uid
+        self._ended: list[str] = []  # viewer sessions ended since the last report (the API forgets their route)
         self._report_wanted = asyncio.Event()
         self._reporter: asyncio.Task | None = None
 
@@ -147,6 +148,9 @@ class EdgeServer(ReferenceServer):
 
     async def end_session(self, session: Session, reason: str = observations.ENDED) -> None:
         await super().end_session(session, reason)
+        if session.kind == "whep":
+            self._ended.append(session.id)
+            self._wake_reporter()
         live = self.inputs.by_uid(session.input_uid)
         if live is not None and session.kind == "whep":
             self._report(live)
@@ -200,27 +204,34 @@ class EdgeServer(ReferenceServer):
     # --- viewer counts, to the origin --------------------------------------------------------
     def _report(self, live: LiveInput) -> None:
         self._reported.setdefault(live.uid, -1)
+        self._wake_reporter()
+
+    def _wake_reporter(self) -> None:
         self._report_wanted.set()
         if self._reporter is None:
             self._reporter = asyncio.ensure_future(self._send_reports())
 
     async def _send_reports(self) -> None:
-        """One request at a time, always the latest counts: the origin never sees them out of order."""
+        """One request at a time, always the latest counts and every session ended since: the origin never
+        sees them out of order, and its routing forgets each ended session however it ended."""
         while True:
             await self._report_wanted.wait()
             self._report_wanted.clear()
             counts = {uid: len(live.viewers) for uid in list(self._reported)
                       if (live := self.inputs.by_uid(uid)) is not None}
             changed = {uid: n for uid, n in counts.items() if self._reported.get(uid) != n}
-            if not changed:
+            ended = list(self._ended)
+            if not changed and not ended:
                 continue
             try:
-                async with self.client.put(f"{self.origin_url}/_relay/workers/{self.index}/viewers", json=changed):
+                async with self.client.put(f"{self.origin_url}/_relay/workers/{self.index}/viewers",
+                                           json={"viewers": changed, "ended": ended}):
                     pass
             except aiohttp.ClientError as exc:
                 log.warning("worker %d: viewer counts not reported to the origin: %s", self.index, exc)
                 continue
             self._reported.update(changed)
+            del self._ended[:len(ended)]  # those ended while the report was on its way go in the next
 
     async def close(self) -> None:
         await super().close()

@@ -39,6 +39,7 @@ class WorkerLink:
     inputs: set[str] = field(default_factory=set)  # the live inputs it mirrors (it is told their news)
     feeds: dict[str, str] = field(default_factory=dict)  # its feed session id, by live input uid
     pending_posts: int = 0  # viewer POSTs on their way to it (the API process's routing counts them)
+    sessions: set[str] = field(default_factory=set)  # the live viewer sessions routed to it, by id
     pushes: asyncio.Queue = field(default_factory=asyncio.Queue)
 
     @property
@@ -101,14 +102,17 @@ class OriginServer(ReferenceServer):
                 if link.alive:
                     log.warning("relay worker %d not told of input %s: %s", link.index, uid, exc)
 
-    def viewers_reported(self, worker: int, counts: dict[str, int]) -> None:
-        self.workers[worker].viewers.update(counts)
+    def viewers_reported(self, worker: int, counts: dict[str, int], ended: list[str]) -> None:
+        link = self.workers[worker]
+        link.viewers.update(counts)
+        link.sessions.difference_update(ended)
         for uid in counts:
             self._tell(uid, but=worker)  # the others' viewercount changed
 
     async def worker_died(self, link: WorkerLink) -> None:
         """Its viewers are gone: the others' viewercount drops, and its feeds end now, not at ICE consent expiry."""
         link.alive = False
+        link.sessions.clear()  # requests under their URLs now get a live worker's 404, as for ended sessions
         for uid in list(link.viewers):
             self._tell(uid)
         for sid in list(link.feeds.values()):
@@ -197,7 +201,8 @@ async def _end_feed(request: web.Request) -> web.Response:
 
 
 async def _viewers(request: web.Request) -> web.Response:
-    request.app[ORIGIN_KEY].viewers_reported(int(request.match_info["worker"]), await request.json())
+    report = await request.json()
+    request.app[ORIGIN_KEY].viewers_reported(int(request.match_info["worker"]), report["viewers"], report["ended"])
     return web.Response(status=204)
 
 

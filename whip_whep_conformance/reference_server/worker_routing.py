@@ -39,8 +39,7 @@ class WorkerRouting:
     """Which worker each WHEP session lives on, and the forwarding there."""
 
     def __init__(self, server: OriginServer) -> None:
-        self.server = server
-        self.sessions: dict[str, int] = {}  # session id -> worker index
+        self.server = server  # each WorkerLink.sessions holds the sessions routed to it (its reports prune them)
         self._client: aiohttp.ClientSession | None = None
 
     @property
@@ -57,10 +56,8 @@ class WorkerRouting:
         if not alive:
             return None
         if sid is not None:
-            index = self.sessions.get(sid)
-            link = self.server.workers.get(index) if index is not None else None
-            # unknown, or lost with a dead worker: a live worker answers 404, as one process does for an ended session
-            return link if link is not None and link.alive else alive[0]
+            # unknown, ended, or lost with a dead worker: a live worker answers 404, as one process does for an ended session
+            return next((w for w in alive if sid in w.sessions), alive[0])
         if method == "POST":
             return min(alive, key=lambda w: (w.load, w.index))
         return alive[0]
@@ -88,11 +85,11 @@ class WorkerRouting:
         posting = match["sid"] is None and request.method == "POST"
         link.pending_posts += posting
         try:
-            return await self._forward(request, link, posting)
+            return await self._forward(request, link, posting, match["sid"])
         finally:
             link.pending_posts -= posting
 
-    async def _forward(self, request: web.Request, link: WorkerLink, posting: bool) -> web.StreamResponse:
+    async def _forward(self, request: web.Request, link: WorkerLink, posting: bool, sid: str | None) -> web.StreamResponse:
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
         headers["X-Forwarded-Proto"] = request.scheme
         body = await request.read()
@@ -111,7 +108,9 @@ class WorkerRouting:
                 if posting and "Location" in answer.headers:
                     located = LOCATED_SESSION.search(answer.headers["Location"])
                     if located is not None:
-                        self.sessions[located["sid"]] = link.index
+                        link.sessions.add(located["sid"])
+                elif request.method == "DELETE" and answer.status < 300 and sid is not None:
+                    link.sessions.discard(sid)  # at once; the worker's report of the end follows
                 await response.prepare(request)
                 async for chunk in answer.content.iter_any():
                     await response.write(chunk)
@@ -131,7 +130,7 @@ class WorkerRouting:
         if (refused := _authorized(request)) is not None:
             return refused
         return envelope([{"index": w.index, "pid": w.pid, "alive": w.alive, "viewers": dict(w.viewers),
-                          "feeds": dict(w.feeds), "sessions": sorted(s for s, i in self.sessions.items() if i == w.index)}
+                          "feeds": dict(w.feeds), "sessions": sorted(w.sessions)}
                          for w in sorted(self.server.workers.values(), key=lambda w: w.index)])
 
     async def sessions(self, request: web.Request) -> web.Response:
