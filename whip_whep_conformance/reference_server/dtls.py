@@ -15,13 +15,24 @@ Suites. The server is still the DTLS client when a peer asks for it: a WHEP play
 server's offer (actpass) with `a=setup:passive`. Its DTLS client therefore also offers ECDHE-RSA suites,
 so an RSA-certificate peer works in that role too.
 
-aiortc has no public knob for either: this adapts two of its private points (checked, so an aiortc
+Certificate. One per server process, as Janus keeps one for all its sessions: aiortc makes a key pair
+and certificate for every peer connection (about 1 ms here) and a DTLS context for every transport
+(about 2 ms), which ten viewers POSTing at once pay one after another on the
+server's loop. The certificate says only "this server" (a=fingerprint binds it to each session's SDP,
+RFC 8122 §5); it is renewed a day before aiortc's 30-day validity ends.
+
+aiortc has no public knob for any of this: it adapts three of its private points (checked, so an aiortc
 that changes them fails loudly here rather than silently going back to `active`).
 """
 
 from __future__ import annotations
 
-from aiortc import RTCCertificate, RTCPeerConnection
+import contextlib
+import datetime
+from typing import Callable, Iterator
+
+import aiortc.rtcpeerconnection
+from aiortc import RTCCertificate, RTCPeerConnection, RTCDtlsFingerprint
 from aiortc.rtcdtlstransport import SRTPProtectionProfile
 from OpenSSL import SSL
 
@@ -31,22 +42,76 @@ CIPHERS = (b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-E
            b"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA")
 
 
+RENEW_BEFORE = datetime.timedelta(days=1)
+
+
 class RsaAcceptingCertificate(RTCCertificate):
-    """aiortc's certificate (same key, same fingerprint) whose DTLS context also offers ECDHE-RSA suites."""
+    """aiortc's certificate (same key, same fingerprint) whose DTLS context also offers ECDHE-RSA suites;
+    its fingerprints and contexts are made once (an SSL.Context serves any number of connections)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._fingerprints: list[RTCDtlsFingerprint] | None = None
+        self._contexts: dict[bytes, SSL.Context] = {}
+
+    def getFingerprints(self) -> list[RTCDtlsFingerprint]:
+        if self._fingerprints is None:
+            self._fingerprints = super().getFingerprints()
+        return list(self._fingerprints)
 
     def _create_ssl_context(self, srtp_profiles: list[SRTPProtectionProfile]) -> SSL.Context:
-        ctx = super()._create_ssl_context(srtp_profiles)
-        ctx.set_cipher_list(CIPHERS)
+        key = b":".join(p.openssl_profile for p in srtp_profiles)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = self._contexts[key] = super()._create_ssl_context(srtp_profiles)
+            ctx.set_cipher_list(CIPHERS)
+            # a context per transport never resumed a session; a shared one would, from its server cache
+            ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
         return ctx
 
 
-def accept_rsa_peers(pc: RTCPeerConnection) -> RTCPeerConnection:
-    """Make `pc`'s DTLS client offer RSA suites too (call before any transceiver or description)."""
+_shared: RsaAcceptingCertificate | None = None
+
+
+def server_certificate(now: datetime.datetime | None = None) -> RsaAcceptingCertificate:
+    """This process's certificate, made on first use and again when it nears its end of validity."""
+    global _shared
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if _shared is None or _shared.expires - RENEW_BEFORE < now:
+        _shared = RsaAcceptingCertificate.generateCertificate()
+    return _shared
+
+
+@contextlib.contextmanager
+def _with_certificate(certificate: RTCCertificate) -> Iterator[None]:
+    """While a peer connection is made: aiortc's RTCPeerConnection.__init__ takes `certificate` instead of
+    generating one (the name it calls is looked up in its module at that moment; nothing awaits here)."""
+    factory = aiortc.rtcpeerconnection.RTCCertificate
+    if getattr(factory, "generateCertificate", None) is None:
+        raise RuntimeError("aiortc.rtcpeerconnection has no RTCCertificate.generateCertificate: whip_whep_conformance/reference_server/dtls.py needs updating")
+
+    class Given(factory):  # type: ignore[misc, valid-type]
+        @classmethod
+        def generateCertificate(cls):  # type: ignore[override]
+            return certificate
+
+    aiortc.rtcpeerconnection.RTCCertificate = Given  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        aiortc.rtcpeerconnection.RTCCertificate = factory  # type: ignore[misc]
+
+
+def server_peer_connection(make: Callable[[], RTCPeerConnection]) -> RTCPeerConnection:
+    """`make()` with this process's certificate, whose DTLS client also offers RSA suites (the peer
+    connection is new: no transceiver or description yet)."""
+    certificate = server_certificate()
+    with _with_certificate(certificate):
+        pc = make()
     certificates = getattr(pc, "_RTCPeerConnection__certificates", None)
-    if not isinstance(certificates, list) or len(certificates) != 1 or not isinstance(certificates[0], RTCCertificate):
-        raise RuntimeError("aiortc's RTCPeerConnection has no single __certificates entry: whip_whep_conformance/reference_server/dtls.py needs updating")
-    own = certificates[0]
-    certificates[0] = RsaAcceptingCertificate(key=own._key, cert=own._cert)
+    if certificates != [certificate]:
+        raise RuntimeError("aiortc's RTCPeerConnection did not take the given certificate as its one __certificates entry: "
+                           "whip_whep_conformance/reference_server/dtls.py needs updating")
     return pc
 
 

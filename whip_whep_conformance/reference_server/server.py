@@ -13,7 +13,7 @@ import math
 import time
 from typing import Callable
 
-from aiortc import RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from whip_whep_conformance.webrtc.ice_restart import ice_connection
 from whip_whep_conformance.webrtc.peer import new_peer_connection
@@ -65,7 +65,7 @@ class ReferenceServer:
         so a concurrent second publisher sees it."""
         self._counter += 1
         sid = self.layer.session_id(self._counter, new_session_id)
-        session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)))
+        session = Session(sid, kind, live.uid, self._new_peer_connection())
         first = desc.media[0]
         session.remote_ufrag, session.remote_pwd, session.first_mid = first.ice_ufrag, first.ice_pwd, first.mid
         session.observed.add_candidates(c for m in desc.media for c in m.candidates)
@@ -101,6 +101,10 @@ class ReferenceServer:
         log.info("%s session %s opened on input %s", kind, session.id, live.uid)
         return session, answer
 
+    def _new_peer_connection(self) -> RTCPeerConnection:
+        """A session's peer connection: the configured ICE servers only, the process's one DTLS certificate."""
+        return dtls.server_peer_connection(lambda: new_peer_connection(self.config.ice_servers))
+
     def _add_viewer(self, live: LiveInput, session: Session) -> None:
         session.events = SessionEvents(self.config.faults)
         live.relay.add_viewer(session)
@@ -113,7 +117,7 @@ class ReferenceServer:
         offer_timeout_s, the session ends and its URL answers 404."""
         self._counter += 1
         sid = self.layer.session_id(self._counter, new_session_id)
-        session = Session(sid, kind, live.uid, dtls.accept_rsa_peers(new_peer_connection(self.config.ice_servers)),
+        session = Session(sid, kind, live.uid, self._new_peer_connection(),
                           awaiting_answer=True)
         self.sessions[session.id] = session
         self._add_viewer(live, session)
