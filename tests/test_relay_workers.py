@@ -270,3 +270,27 @@ def test_a_session_ended_by_its_viewer_closing_is_forgotten_by_the_routing(serve
 
     seen = _scenario(server, act)
     assert seen == {"listed while live": True, "forgotten": True}, f"the routing forgets a session its viewer ended: {seen}"
+
+
+def test_a_hung_worker_gets_its_viewer_a_504_not_a_wait(server):
+    """A worker that stops answering (SIGSTOP here) costs its next viewer ANSWER_TIMEOUT_S and a 504,
+    not a request that never ends."""
+    from whip_whep_conformance.reference_server.worker_routing import ANSWER_TIMEOUT_S
+
+    async def act(audience: Audience) -> dict:
+        first = (await audience.workers())[0]["pid"]  # with no viewers yet, the next POST goes to worker 0
+        os.kill(first, signal.SIGSTOP)
+        try:
+            viewer = player.Player([])
+            started = time.monotonic()
+            async with httpx.AsyncClient(timeout=ANSWER_TIMEOUT_S + DEADLINE_S) as http:
+                posted = await http.post(audience.urls["webRTCPlayback"]["url"], content=await peer.local_offer(viewer.pc),
+                                         headers=SDP)
+            waited = time.monotonic() - started
+            await viewer.close()
+        finally:
+            os.kill(first, signal.SIGCONT)
+        return {"status": posted.status_code, "answered in time": waited < ANSWER_TIMEOUT_S + 5}
+
+    seen = _scenario(server, act)
+    assert seen == {"status": 504, "answered in time": True}, f"a hung worker's viewer gets 504 after {ANSWER_TIMEOUT_S} s: {seen}"

@@ -11,6 +11,7 @@ its own) is answered here by the same code. GET /client/v4/relay_workers shows w
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -33,6 +34,9 @@ LOCATED_SESSION = re.compile(r"/?play/(?P<sid>[^/?#]+)")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "transfer-encoding", "upgrade", "content-length"})
 CLIENT_ADDED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # aiohttp adds these unless told not to
+# A worker's answer to anything but a GET (a POST's SDP answer, a PATCH, a DELETE) within this, or the client
+# gets 504 rather than waiting on a hung worker; a GET may be an event stream's long poll, so it has none.
+ANSWER_TIMEOUT_S = 10.0
 
 
 class WorkerRouting:
@@ -95,10 +99,11 @@ class WorkerRouting:
         body = await request.read()
         skip = [h for h in CLIENT_ADDED if h not in request.headers]
         response: web.StreamResponse | None = None
+        timeout = None if request.method in ("GET", "HEAD") else aiohttp.ClientTimeout(total=ANSWER_TIMEOUT_S)
         try:
             async with self.client.request(request.method, URL(link.url + request.raw_path, encoded=True), headers=headers,
-                                           data=body if body or request.method in ("POST", "PATCH", "PUT") else None,
-                                           allow_redirects=False, skip_auto_headers=skip) as answer:
+                                           data=body if body or request.method in ("POST", "PUT", "PATCH") else None,
+                                           allow_redirects=False, skip_auto_headers=skip, timeout=timeout) as answer:
                 response = web.StreamResponse(status=answer.status, reason=answer.reason)
                 for name, value in answer.headers.items():
                     if name.lower() not in HOP_BY_HOP:
@@ -116,6 +121,13 @@ class WorkerRouting:
                     await response.write(chunk)
                 await response.write_eof()
                 return response
+        except asyncio.TimeoutError:
+            if response is not None and response.prepared:
+                return response
+            log.error("relay worker %d (pid %d) did not answer %s %s within %g s", link.index, link.pid, request.method,
+                      request.path, ANSWER_TIMEOUT_S)
+            return web.Response(status=504, text=f"relay worker {link.index} did not answer in {ANSWER_TIMEOUT_S:g} s; "
+                                                 "see the server log\n")
         except (aiohttp.ClientError, ConnectionResetError) as exc:
             if response is not None and response.prepared:
                 # cut short once under way: mostly a client closing an event stream's long poll; it sees the end
