@@ -26,6 +26,9 @@ from .sessions import Session
 
 log = logging.getLogger("reference_server.origin")
 
+PUSH_ATTEMPTS = 3  # tries of each push of an input's news to a worker
+PUSH_RETRY_S = 0.5  # the pause before the second try (twice that before the third)
+
 
 @dataclass(eq=False)
 class WorkerLink:
@@ -85,22 +88,30 @@ class OriginServer(ReferenceServer):
                     link.inputs.discard(uid)
 
     async def _push_to(self, link: WorkerLink) -> None:
-        """One push at a time per worker, in order; the state is read when it is sent (the newest)."""
+        """One push at a time per worker, in order; the state is read when it is sent (the newest). A push
+        that fails is tried again (PUSH_ATTEMPTS in all): a lost "publication ended" would leave the
+        worker's viewers on a live input that is gone."""
         if self._client is None:
             self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ORIGIN_TIMEOUT_S))
         while True:
             uid, gone = await link.pushes.get()
-            live = self.inputs.by_uid(uid)
-            try:
-                if gone or live is None:
-                    async with self._client.delete(f"{link.url}/_relay/inputs/{uid}"):
-                        pass
-                else:
-                    async with self._client.post(f"{link.url}/_relay/inputs/{uid}", json=self.state(live, link.index)):
-                        pass
-            except aiohttp.ClientError as exc:
-                if link.alive:
-                    log.warning("relay worker %d not told of input %s: %s", link.index, uid, exc)
+            for attempt in range(1, PUSH_ATTEMPTS + 1):
+                live = self.inputs.by_uid(uid)
+                try:
+                    if gone or live is None:
+                        async with self._client.delete(f"{link.url}/_relay/inputs/{uid}"):
+                            pass
+                    else:
+                        async with self._client.post(f"{link.url}/_relay/inputs/{uid}", json=self.state(live, link.index)):
+                            pass
+                    break
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    if not link.alive:
+                        break
+                    log.warning("relay worker %d not told of input %s (attempt %d of %d): %r", link.index, uid,
+                                attempt, PUSH_ATTEMPTS, exc)
+                    if attempt < PUSH_ATTEMPTS:
+                        await asyncio.sleep(PUSH_RETRY_S * attempt)  # a pause before trying again, not a wait on an event
 
     def viewers_reported(self, worker: int, counts: dict[str, int], ended: list[str]) -> None:
         link = self.workers[worker]
