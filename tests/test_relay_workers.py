@@ -4,6 +4,7 @@ from the process that holds the publisher (real processes, real media; no mocks)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -294,3 +295,49 @@ def test_a_hung_worker_gets_its_viewer_a_504_not_a_wait(server):
 
     seen = _scenario(server, act)
     assert seen == {"status": 504, "answered in time": True}, f"a hung worker's viewer gets 504 after {ANSWER_TIMEOUT_S} s: {seen}"
+
+
+def _listening_ports(pid: int) -> set[int]:
+    """The TCP ports process `pid` listens on (its socket fds, matched in /proc/net/tcp)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for line in open(f"/proc/{pid}/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_internal_routes_refuse_a_request_without_the_relay_secret(server):
+    """The workers' and the origin's /_relay/ routes listen on loopback ports any local user reaches: a
+    request without the secret the processes share (relay_secret.py) is refused, and the viewers stay."""
+    async def act(audience: Audience) -> dict:
+        viewer, url = await audience.view()
+        assert await viewer.wait_frames("video", 3, DEADLINE_S)
+        account = await audience.workers()
+        worker = _worker_of(account, url)
+        uid = audience.urls["uid"]
+        assert server.proc is not None
+        api_port = httpx.URL(server.base_url).port
+        origin_ports = _listening_ports(server.proc.pid) - {api_port}
+        worker_ports = _listening_ports(account[worker]["pid"])
+        answers = {}
+        for port in worker_ports:
+            answers[f"worker DELETE {port}"] = (await audience.http.delete(f"http://127.0.0.1:{port}/_relay/inputs/{uid}")).status_code
+        for port in origin_ports:
+            answers[f"origin PUT {port}"] = (await audience.http.put(f"http://127.0.0.1:{port}/_relay/workers/{worker}/viewers",
+                                                                     json={"viewers": {uid: 0}, "ended": []})).status_code
+        frames_before = viewer.streams["video"].frames
+        still = await viewer.wait_for("video", lambda s: s.frames >= frames_before + 10, DEADLINE_S)
+        after = await audience.workers()
+        return {"refused": sorted(set(answers.values())), "ports": bool(worker_ports) and bool(origin_ports),
+                "still playing": still, "viewers counted": after[worker]["viewers"].get(uid)}
+
+    seen = _scenario(server, act)
+    assert seen == {"refused": [403], "ports": True, "still playing": True, "viewers counted": 1}, (
+        f"internal routes without the relay secret are refused 403, the viewer plays on: {seen}")

@@ -21,7 +21,7 @@ from aiortc import RTCRtpCodecParameters, RTCSessionDescription
 
 from whip_whep_conformance.webrtc.peer import new_peer_connection
 
-from . import events, observations
+from . import events, observations, relay_secret
 from .config import ServerConfig
 from .live_inputs import LiveInput
 from .relay import Relay
@@ -79,9 +79,9 @@ class EdgeRelay(Relay):
 class EdgeServer(ReferenceServer):
     """The worker's server: viewers only, fed from the origin at `origin_url` (loopback)."""
 
-    def __init__(self, config: ServerConfig, origin_url: str, index: int) -> None:
+    def __init__(self, config: ServerConfig, origin_url: str, index: int, secret: str) -> None:
         super().__init__(config)
-        self.origin_url, self.index = origin_url, index
+        self.origin_url, self.index, self.secret = origin_url, index, secret
         self._client: aiohttp.ClientSession | None = None
         self._feeds: dict[str, Session] = {}  # by live input uid
         self._feed_locks: dict[str, asyncio.Lock] = {}
@@ -93,7 +93,8 @@ class EdgeServer(ReferenceServer):
     @property
     def client(self) -> aiohttp.ClientSession:
         if self._client is None:
-            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ORIGIN_TIMEOUT_S))
+            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ORIGIN_TIMEOUT_S),
+                                                 headers=relay_secret.headers(self.secret))
         return self._client
 
     # --- the mirror of the origin's live inputs ----------------------------------------------
@@ -276,6 +277,7 @@ async def mirror_first(request: web.Request, handler) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application, server: EdgeServer) -> None:
+    app.middlewares.insert(0, relay_secret.guard(server.secret))
     app[EDGE_KEY] = server
     app.router.add_route("POST", "/_relay/inputs/{uid}", _pushed)
     app.router.add_route("DELETE", "/_relay/inputs/{uid}", _pushed)

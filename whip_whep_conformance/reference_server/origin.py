@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from . import observations, offers, whep
+from . import observations, offers, relay_secret, whep
 from .edge import ORIGIN_TIMEOUT_S, codec_to_json
 from .live_inputs import LiveInput
 from .refusal import Refusal
@@ -61,6 +61,7 @@ class OriginServer(ReferenceServer):
         self.feed_ids: set[str] = set()  # every feed session's id (internal: GET /client/v4/sessions leaves them out)
         self._client: aiohttp.ClientSession | None = None
         self._pushers: set[asyncio.Task] = set()
+        self.relay_secret = relay_secret.new_secret()  # the workers get it on their stdin (relay_workers.py)
 
     def add_worker(self, link: WorkerLink) -> None:
         self.workers[link.index] = link
@@ -92,7 +93,8 @@ class OriginServer(ReferenceServer):
         that fails is tried again (PUSH_ATTEMPTS in all): a lost "publication ended" would leave the
         worker's viewers on a live input that is gone."""
         if self._client is None:
-            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ORIGIN_TIMEOUT_S))
+            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ORIGIN_TIMEOUT_S),
+                                                 headers=relay_secret.headers(self.relay_secret))
         while True:
             uid, gone = await link.pushes.get()
             for attempt in range(1, PUSH_ATTEMPTS + 1):
@@ -218,7 +220,7 @@ async def _viewers(request: web.Request) -> web.Response:
 
 
 def internal_app(server: OriginServer) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[relay_secret.guard(server.relay_secret)])
     app[ORIGIN_KEY] = server
     app.router.add_get("/_relay/inputs/{uid}", _input)
     app.router.add_post("/_relay/feeds/{uid}", _open_feed)

@@ -39,12 +39,12 @@ def die_with_parent() -> None:
         pass
 
 
-async def serve(origin: str, index: int, server_argv: list[str]) -> None:
+async def serve(origin: str, index: int, server_argv: list[str], secret: str) -> None:
     config, _ = parse_args(server_argv)
     # TLS ends at the API process; --require-publisher's 409 is the origin's to give (worker_routing.py)
     config = dataclasses.replace(config, host="127.0.0.1", port=0, tls=False, require_publisher=False)
     restrict_host_addresses(config.ice_hosts)
-    server = edge.EdgeServer(config, origin, index)
+    server = edge.EdgeServer(config, origin, index, secret)
     app = make_app(config, server)
     app.middlewares.insert(0, edge.mirror_first)
     edge.add_routes(app, server)
@@ -88,7 +88,11 @@ def main(argv: list[str] | None = None) -> int:
                         format=f"%(asctime)s worker{args.index}[{os.getpid()}] %(name)s %(levelname)s %(message)s")
     if os.getppid() == 1:  # the parent died before the prctl took effect
         return 1
-    asyncio.run(serve(args.origin, args.index, server_argv))
+    secret = sys.stdin.buffer.readline().decode().strip()  # the parent's first line (relay_secret.py)
+    if not secret:
+        print(f"relay worker {args.index}: no relay secret on stdin", file=sys.stderr)
+        return 2
+    asyncio.run(serve(args.origin, args.index, server_argv, secret))
     return 0
 
 

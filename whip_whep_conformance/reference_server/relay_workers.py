@@ -46,7 +46,8 @@ class WorkerPool:
             "--origin", self.origin_url, "--index", str(index), "--", *self.argv,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
         self.processes[index] = process
-        assert process.stdout is not None
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(self.server.relay_secret.encode() + b"\n")  # its first line (relay_secret.py)
         try:
             line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
         except asyncio.TimeoutError:
