@@ -341,3 +341,26 @@ def test_internal_routes_refuse_a_request_without_the_relay_secret(server):
     seen = _scenario(server, act)
     assert seen == {"refused": [403], "ports": True, "still playing": True, "viewers counted": 1}, (
         f"internal routes without the relay secret are refused 403, the viewer plays on: {seen}")
+
+
+def test_viewers_joining_one_after_another_are_spread_evenly(server):
+    """Each POST goes to the worker with the fewest viewers (as the workers report them, plus the POSTs
+    on their way): six joiners POSTing back to back end three on each worker. (A worker reports a new
+    viewer before its 201 leaves, so the count is current for the next POST; measured.)"""
+    async def act(audience: Audience) -> list[int]:
+        viewers = [player.Player([]) for _ in range(6)]
+        offers = [await peer.local_offer(v.pc) for v in viewers]  # made first: the POSTs follow one another at once
+        try:
+            urls = []
+            for offer in offers:
+                posted = await audience.http.post(audience.urls["webRTCPlayback"]["url"], content=offer, headers=SDP)
+                assert posted.status_code == 201, posted.text
+                urls.append(posted.headers["Location"])
+            account = await audience.workers()
+        finally:
+            for viewer in viewers:
+                await viewer.close()
+        return sorted(sum(_worker_of(account, url) == w for url in urls) for w in (0, 1))
+
+    seen = _scenario(server, act)
+    assert seen == [3, 3], f"six viewers joining one after another: three on each worker; got {seen}"
