@@ -180,27 +180,30 @@ class Player:
 
     def codec_name(self, payload_type: int) -> str | None:
         """The codec a payload type stands for in the answer this player applied."""
-        if self._codec_names is None:
-            if self.pc.remoteDescription is None:
-                return None
-            self._codec_names = {
-                codec.payload: f"{media.kind}/{codec.name}"
-                for media in sdp_syntax.parse(self.pc.remoteDescription.sdp).media
-                for codec in media.codecs
-            }
+        if self._codec_names is None and not self._read_answer():
+            return None
+        assert self._codec_names is not None
         return self._codec_names.get(payload_type)
 
     def repair_ssrcs(self) -> set[int]:
         """The SSRCs the applied answer names as retransmission streams: the second SSRC of each
         a=ssrc-group:FID (RFC 5576 §4.2, RFC 4588 §8.1). Their packets are repairs, never media."""
-        if self._repair_ssrcs is None:
-            if self.pc.remoteDescription is None:
-                return set()
-            groups = [value.split() for media in sdp_syntax.parse(self.pc.remoteDescription.sdp).media
-                      for value in media.attributes.get("ssrc-group", [])]
-            self._repair_ssrcs = {int(ssrc) for group in groups if group[:1] == ["FID"]
-                                  for ssrc in group[2:] if ssrc.isdigit()}
+        if self._repair_ssrcs is None and not self._read_answer():
+            return set()
+        assert self._repair_ssrcs is not None
         return self._repair_ssrcs
+
+    def _read_answer(self) -> bool:
+        """Read the applied answer's codecs and repair SSRCs once, at the first packet (one parse: it is
+        on the way to the first frame). False while no answer is applied."""
+        if self.pc.remoteDescription is None:
+            return False
+        media = sdp_syntax.parse(self.pc.remoteDescription.sdp).media
+        self._codec_names = {codec.payload: f"{m.kind}/{codec.name}" for m in media for codec in m.codecs}
+        groups = [value.split() for m in media for value in m.attributes.get("ssrc-group", [])]
+        self._repair_ssrcs = {int(ssrc) for group in groups if group[:1] == ["FID"]
+                              for ssrc in group[2:] if ssrc.isdigit()}
+        return True
 
     def figures(self, prefix: str = "") -> dict[str, float | int]:
         """Time to first decoded frame (from the POST) and the video measurement, for a report."""
