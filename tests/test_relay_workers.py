@@ -344,9 +344,9 @@ def test_internal_routes_refuse_a_request_without_the_relay_secret(server):
 
 
 def test_viewers_joining_one_after_another_are_spread_evenly(server):
-    """Each POST goes to the worker with the fewest viewers (as the workers report them, plus the POSTs
-    on their way): six joiners POSTing back to back end three on each worker. (A worker reports a new
-    viewer as it answers; here the report came before the next POST every time.)"""
+    """Each POST goes to the worker with the fewest live sessions the routing knows of (each 201 counts
+    before the client has it; each reported end drops one) and POSTs on their way: six joiners POSTing
+    back to back end three on each worker, whenever the workers' own reports arrive."""
     async def act(audience: Audience) -> list[int]:
         viewers = [player.Player([]) for _ in range(6)]
         offers = [await peer.local_offer(v.pc) for v in viewers]  # made first: the POSTs follow one another at once

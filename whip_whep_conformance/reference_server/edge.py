@@ -31,6 +31,7 @@ from .sessions import Session
 log = logging.getLogger("reference_server.edge")
 
 ORIGIN_TIMEOUT_S = 10.0  # an internal request to the origin (loopback) that takes longer has failed
+REPORT_RETRY_S = 0.5  # the pause before a failed viewer report is sent again (times the failures so far)
 
 
 def codec_to_json(codec: RTCRtpCodecParameters | None) -> dict | None:
@@ -209,12 +210,14 @@ class EdgeServer(ReferenceServer):
 
     def _wake_reporter(self) -> None:
         self._report_wanted.set()
-        if self._reporter is None:
+        if self._reporter is None or self._reporter.done():
             self._reporter = asyncio.ensure_future(self._send_reports())
 
     async def _send_reports(self) -> None:
         """One request at a time, always the latest counts and every session ended since: the origin never
-        sees them out of order, and its routing forgets each ended session however it ended."""
+        sees them out of order, and its routing forgets each ended session however it ended. A report
+        the origin did not take (an error, a timeout, a non-2xx answer) is sent again after a pause."""
+        failures = 0
         while True:
             await self._report_wanted.wait()
             self._report_wanted.clear()
@@ -226,11 +229,15 @@ class EdgeServer(ReferenceServer):
                 continue
             try:
                 async with self.client.put(f"{self.origin_url}/_relay/workers/{self.index}/viewers",
-                                           json={"viewers": changed, "ended": ended}):
+                                           json={"viewers": changed, "ended": ended}, raise_for_status=True):
                     pass
-            except aiohttp.ClientError as exc:
-                log.warning("worker %d: viewer counts not reported to the origin: %s", self.index, exc)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                failures += 1
+                log.warning("worker %d: viewer counts not reported to the origin (try %d): %r", self.index, failures, exc)
+                await asyncio.sleep(min(REPORT_RETRY_S * failures, ORIGIN_TIMEOUT_S))  # a pause before trying again
+                self._report_wanted.set()
                 continue
+            failures = 0
             self._reported.update(changed)
             del self._ended[:len(ended)]  # those ended while the report was on its way go in the next
 

@@ -47,7 +47,9 @@ class WorkerLink:
 
     @property
     def load(self) -> int:
-        return sum(self.viewers.values()) + self.pending_posts
+        """Its live viewer sessions as the routing knows them (added at each 201, before the client has
+        it; dropped at each reported end) and the POSTs on their way to it."""
+        return len(self.sessions) + self.pending_posts
 
 
 class OriginServer(ReferenceServer):
@@ -101,13 +103,14 @@ class OriginServer(ReferenceServer):
                 live = self.inputs.by_uid(uid)
                 try:
                     if gone or live is None:
-                        async with self._client.delete(f"{link.url}/_relay/inputs/{uid}"):
+                        async with self._client.delete(f"{link.url}/_relay/inputs/{uid}", raise_for_status=True):
                             pass
                     else:
-                        async with self._client.post(f"{link.url}/_relay/inputs/{uid}", json=self.state(live, link.index)):
+                        async with self._client.post(f"{link.url}/_relay/inputs/{uid}", json=self.state(live, link.index),
+                                                     raise_for_status=True):
                             pass
                     break
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except Exception as exc:  # noqa: BLE001  an error of any kind, a timeout, a non-2xx answer: try again
                     if not link.alive:
                         break
                     log.warning("relay worker %d not told of input %s (attempt %d of %d): %r", link.index, uid,

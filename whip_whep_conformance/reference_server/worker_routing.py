@@ -36,7 +36,10 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
 CLIENT_ADDED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # aiohttp adds these unless told not to
 # A worker's answer to anything but a GET (a POST's SDP answer, a PATCH, a DELETE) within this, or the client
 # gets 504 rather than waiting on a hung worker; a GET may be an event stream's long poll, so it has none.
-ANSWER_TIMEOUT_S = 10.0
+# Well above the slowest good answer: a worker's first viewer of an input waits for its feed from the
+# origin (ICE gathering with the configured STUN/TURN servers: aioice stops at 5 s; the origin's answer
+# within edge.ORIGIN_TIMEOUT_S, 10 s), then gathers its own candidates (5 s more at worst).
+ANSWER_TIMEOUT_S = 30.0
 
 
 class WorkerRouting:
@@ -156,10 +159,11 @@ class WorkerRouting:
         auth = {"Authorization": request.headers["Authorization"]} if "Authorization" in request.headers else {}
         for link in self._alive():
             try:
-                async with self.client.get(f"{link.url}/client/v4/sessions", headers=auth) as answer:
+                async with self.client.get(f"{link.url}/client/v4/sessions", headers=auth,
+                                           timeout=aiohttp.ClientTimeout(total=ANSWER_TIMEOUT_S)) as answer:
                     listed += (await answer.json())["result"]
-            except aiohttp.ClientError as exc:
-                log.error("relay worker %d (pid %d) did not list its sessions: %s", link.index, link.pid, exc)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                log.error("relay worker %d (pid %d) did not list its sessions: %r", link.index, link.pid, exc)
         return envelope(listed)
 
     def install(self, app: web.Application) -> None:
