@@ -90,6 +90,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     parser.add_argument("--relay-workers", type=int, default=1, metavar="N",
                         help="spread the viewers over N worker processes (one event loop, so one core, each), fed "
                              "from this process, which holds the API port and the publishers (default 1: one process)")
+    parser.add_argument("--relay-answer-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="with --relay-workers: a worker's answer to a forwarded POST, PATCH or DELETE within this, "
+                             "or the client gets 504 (default 30: above a first viewer's wait for its worker's feed)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.fault == ["list"]:
@@ -112,6 +115,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
                      "requests would be dropped too (advertise servers with --link-ice-server instead)")
     if args.relay_workers < 1:
         parser.error("--relay-workers takes 1 or more")
+    if args.relay_answer_timeout <= 0:
+        parser.error("--relay-answer-timeout takes a positive number of seconds")
     if args.relay_workers > 1:
         # A worker's feed is a viewer of the origin: a fault, a dropped path or ICE-lite would strike the feed as
         # well as the viewers (twice, or the wrong party); --unavailable-first would count per worker; TURN-only
@@ -155,6 +160,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         ice_lite=args.ice_lite,
         ice_only_from=ice_only_from,
         relay_workers=args.relay_workers,
+        relay_answer_timeout_s=args.relay_answer_timeout,
     ), args.log_level
 
 

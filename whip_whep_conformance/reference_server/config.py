@@ -46,6 +46,7 @@ class ServerConfig:
     ice_lite: bool = False  # a=ice-lite; the server's agent answers checks and never sends its own
     ice_only_from: RelayRange | None = None  # reachable only through a TURN server's relays (turn_only.py)
     relay_workers: int = 1  # viewers spread over this many worker processes (relay_workers.py); 1: this process
+    relay_answer_timeout_s: float = 30.0  # a worker's answer to a forwarded non-GET within this, or 504 (worker_routing.py)
 
     def fault(self, fault: Fault) -> bool:
         return fault in self.faults

@@ -34,12 +34,12 @@ LOCATED_SESSION = re.compile(r"/?play/(?P<sid>[^/?#]+)")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "transfer-encoding", "upgrade", "content-length"})
 CLIENT_ADDED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # aiohttp adds these unless told not to
-# A worker's answer to anything but a GET (a POST's SDP answer, a PATCH, a DELETE) within this, or the client
-# gets 504 rather than waiting on a hung worker; a GET may be an event stream's long poll, so it has none.
-# Well above the slowest good answer: a worker's first viewer of an input waits for its feed from the
-# origin (ICE gathering with the configured STUN/TURN servers: aioice stops at 5 s; the origin's answer
-# within edge.ORIGIN_TIMEOUT_S, 10 s), then gathers its own candidates (5 s more at worst).
-ANSWER_TIMEOUT_S = 30.0
+# A worker's answer to anything but a GET (a POST's SDP answer, a PATCH, a DELETE) within
+# --relay-answer-timeout (ServerConfig.relay_answer_timeout_s), or the client gets 504 rather than waiting on
+# a hung worker; a GET may be an event stream's long poll, so it has none. The default, 30 s, is well above
+# the slowest good answer: a worker's first viewer of an input waits for its feed from the origin (ICE
+# gathering with the configured STUN/TURN servers: aioice stops at 5 s; the origin's answer within
+# edge.ORIGIN_TIMEOUT_S, 10 s), then gathers its own candidates (5 s more at worst).
 
 
 class WorkerRouting:
@@ -102,7 +102,8 @@ class WorkerRouting:
         body = await request.read()
         skip = [h for h in CLIENT_ADDED if h not in request.headers]
         response: web.StreamResponse | None = None
-        timeout = None if request.method in ("GET", "HEAD") else aiohttp.ClientTimeout(total=ANSWER_TIMEOUT_S)
+        limit_s = self.server.config.relay_answer_timeout_s
+        timeout = None if request.method in ("GET", "HEAD") else aiohttp.ClientTimeout(total=limit_s)
         try:
             async with self.client.request(request.method, URL(link.url + request.raw_path, encoded=True), headers=headers,
                                            data=body if body or request.method in ("POST", "PUT", "PATCH") else None,
@@ -128,8 +129,8 @@ class WorkerRouting:
             if response is not None and response.prepared:
                 return response
             log.error("relay worker %d (pid %d) did not answer %s %s within %g s", link.index, link.pid, request.method,
-                      request.path, ANSWER_TIMEOUT_S)
-            return web.Response(status=504, text=f"relay worker {link.index} did not answer in {ANSWER_TIMEOUT_S:g} s; "
+                      request.path, limit_s)
+            return web.Response(status=504, text=f"relay worker {link.index} did not answer in {limit_s:g} s; "
                                                  "see the server log\n")
         except (aiohttp.ClientError, ConnectionResetError) as exc:
             if response is not None and response.prepared:
@@ -160,7 +161,7 @@ class WorkerRouting:
         for link in self._alive():
             try:
                 async with self.client.get(f"{link.url}/client/v4/sessions", headers=auth,
-                                           timeout=aiohttp.ClientTimeout(total=ANSWER_TIMEOUT_S)) as answer:
+                                           timeout=aiohttp.ClientTimeout(total=self.server.config.relay_answer_timeout_s)) as answer:
                     listed += (await answer.json())["result"]
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 log.error("relay worker %d (pid %d) did not list its sessions: %r", link.index, link.pid, exc)
